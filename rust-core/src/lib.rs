@@ -1,0 +1,27 @@
+//! # finlock-core
+//!
+//! The device's brain. Everything the phone decides — locked or not, why, which
+//! reminder when, whether an unlock code is valid, when to check in next — is a pure
+//! function in this crate over stored state and trusted time. The Android shell only
+//! shows and enforces what comes out.
+//!
+//! Pure modules (no I/O): [`protocol`], [`jws`], [`keys`], [`entitlement`], [`clock`],
+//! [`decision`], [`offline_code`]. I/O at the edge: [`store`]. [`device`] ties them
+//! together into the operations a device performs.
+//!
+//! `docs/PROTOCOL.md` is the contract; section numbers in doc comments refer to it.
+
+pub mod b64;
+pub mod clock;
+pub mod decision;
+pub mod device;
+pub mod entitlement;
+pub mod error;
+mod json;
+pub mod jws;
+pub mod keys;
+pub mod offline_code;
+pub mod protocol;
+pub mod store;
+
+pub use error::{Error, Result};
