@@ -17,6 +17,11 @@ use crate::error::{Error, Result};
 /// Decodes `bytes` as a JSON object into `T`, rejecting duplicate keys anywhere.
 pub(crate) fn decode_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     check_object_without_duplicates(bytes)?;
+    decode_checked(bytes)
+}
+
+/// Decodes into `T` a document that already passed [`check_object_without_duplicates`].
+pub(crate) fn decode_checked<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();

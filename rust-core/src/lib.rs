@@ -17,6 +17,8 @@ pub mod decision;
 pub mod device;
 pub mod entitlement;
 pub mod error;
+#[doc(hidden)]
+pub mod fixtures;
 mod json;
 pub mod jws;
 pub mod keys;

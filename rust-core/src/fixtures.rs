@@ -1,0 +1,114 @@
+//! Deterministic keys and messages for tests, the conformance vectors and examples.
+//!
+//! Every key here is derived from a published seed, so none of them may ever be
+//! used for a real device or lender.
+
+use std::collections::BTreeMap;
+
+use crate::keys::{DeviceKey, KeySet, LenderKey};
+use crate::protocol::{
+    Account, Entitlement, EntitlementState, Installment, InstallmentStatus, LenderInfo,
+    ReminderPolicy, VERSION,
+};
+
+pub const LENDER_ID: &str = "acme-credit";
+pub const DEVICE_ID: &str = "dev-0001";
+pub const LENDER_KID: &str = "acme-2026";
+/// 2026-01-01T00:00:00Z.
+pub const T0: i64 = 1_767_225_600;
+pub const DAY: i64 = 86_400;
+pub const OFFLINE_SECRET: [u8; 32] = [0x5e; 32];
+
+/// The lender key the fixture device pins.
+pub fn lender_key() -> LenderKey {
+    LenderKey::from_seed(&[0x11; 32], Some(LENDER_KID.into())).expect("fixed seed")
+}
+
+/// A key that claims the same `kid` but is not pinned: an impostor.
+pub fn impostor_key() -> LenderKey {
+    LenderKey::from_seed(&[0x22; 32], Some(LENDER_KID.into())).expect("fixed seed")
+}
+
+/// A second genuine-looking lender with its own key and id.
+pub fn other_lender_key() -> LenderKey {
+    LenderKey::from_seed(&[0x44; 32], Some("other-2026".into())).expect("fixed seed")
+}
+
+pub fn device_key() -> DeviceKey {
+    DeviceKey::from_seed(&[0x33; 32], None).expect("fixed seed")
+}
+
+pub fn pinned_keys() -> KeySet {
+    KeySet::new(vec![lender_key().public()]).expect("one key")
+}
+
+/// A valid, active entitlement: a 12-installment monthly plan starting at [`T0`],
+/// the first two paid, locking 7 days after the third falls due.
+pub fn entitlement(seq: u64, iat: i64) -> Entitlement {
+    let installments = (0..12)
+        .map(|i| Installment {
+            due: T0 + (i + 1) * 30 * DAY,
+            amount_minor: 2_500_00,
+            status: if i < 2 {
+                InstallmentStatus::Paid
+            } else {
+                InstallmentStatus::Due
+            },
+        })
+        .collect::<Vec<_>>();
+    let third_due = installments[2].due;
+    Entitlement {
+        v: VERSION,
+        iss: LENDER_ID.into(),
+        sub: DEVICE_ID.into(),
+        seq,
+        iat,
+        nonce: None,
+        state: EntitlementState::Active,
+        lock_at: third_due + 7 * DAY,
+        lock_reason: None,
+        next_checkin: iat + 6 * 3600,
+        offline_lock_after_s: Some(30 * DAY as u64),
+        offline_warning_s: Some(3 * DAY as u64),
+        account: Account {
+            currency: "PHP".into(),
+            amount_due_minor: 2_500_00,
+            next_due: Some(third_due),
+            installments,
+        },
+        reminders: ReminderPolicy {
+            offsets_s: vec![3 * DAY, DAY],
+            hour_local: 9,
+            quiet_start: "21:00".into(),
+            quiet_end: "08:00".into(),
+            overdue_every_s: DAY as u64,
+        },
+        lender: LenderInfo {
+            name: "Acme Credit".into(),
+            phone: "+639171234567".into(),
+            email: Some("help@acme-credit.example".into()),
+            payment_url: "https://pay.acme-credit.example/p".into(),
+            support_url: Some("https://acme-credit.example/help".into()),
+            terms_url: None,
+            payment_instructions: Some(BTreeMap::from([(
+                "en".to_string(),
+                "GCash: pay to 0917 123 4567, reference = your account number".to_string(),
+            )])),
+        },
+        message: Some(BTreeMap::from([
+            (
+                "en".to_string(),
+                "Thank you for paying on time.".to_string(),
+            ),
+            (
+                "fil".to_string(),
+                "Salamat sa pagbabayad sa tamang oras.".to_string(),
+            ),
+        ])),
+    }
+}
+
+/// Signs with the pinned lender key.
+pub fn sign(e: &Entitlement) -> String {
+    e.sign(&lender_key()).expect("fixture serializes")
+}
