@@ -24,6 +24,7 @@ pub mod jws;
 pub mod keys;
 pub mod offline_code;
 pub mod protocol;
+pub mod reminders;
 pub mod store;
 
 pub use error::{Error, Result};
