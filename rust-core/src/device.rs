@@ -1,1 +1,537 @@
-//! placeholder
+//! What a financed device does, as state transitions over [`DeviceState`], and the
+//! one I/O edge that makes them durable ([`Device`]).
+//!
+//! Every operation works on a copy of the state and is written to disk only when it
+//! succeeds ([`Device::update`]), so a rejected message, a network fault or a crash
+//! in the middle leaves the stored state exactly as it was. The one deliberate
+//! exception is a wrong offline code: counting it is the point, so it is stored.
+//!
+//! The network itself is not here: an operation produces the signed request body,
+//! and takes the body of the server's HTTP 200 answer. Whoever moves the bytes
+//! (the check-in client, the simulator, a test) cannot change what is decided.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use ring::rand::SecureRandom;
+use serde::{Deserialize, Serialize};
+
+use crate::b64;
+use crate::clock::{ClockInput, Reading, TrustedClock};
+use crate::decision::{self, Decision, DecisionInput};
+use crate::entitlement::{self, AcceptRules};
+use crate::error::{Error, Result};
+use crate::jws;
+use crate::keys::{DeviceKey, KeySet};
+use crate::offline_code::{self, AcceptedCode, OfflineCodeState};
+use crate::protocol::{
+    self, CheckinRequest, EnrollRequest, EnrollResponse, Entitlement, EntitlementState, Event,
+    UrlPolicy,
+};
+use crate::store::Store;
+
+/// Secret material kept in the state file: printed as `<redacted>`, never logged.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn from_bytes(bytes: &[u8]) -> Secret {
+        Secret(b64::encode(bytes))
+    }
+
+    pub fn bytes(&self) -> Result<Vec<u8>> {
+        b64::decode(&self.0).ok_or(Error::StoreDecode {
+            detail: "a stored secret is not base64url".into(),
+        })
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// What the device is given at provisioning (QR extras or the OEM image): where its
+/// lender's server is and which keys it trusts. Never learned from the network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provisioning {
+    pub server_url: String,
+    pub lender_keys: KeySet,
+    /// Debug builds and the simulator may talk plain http to loopback (§3.3).
+    pub allow_insecure_loopback: bool,
+}
+
+impl Provisioning {
+    pub fn url_policy(&self) -> UrlPolicy {
+        UrlPolicy {
+            allow_insecure_loopback: self.allow_insecure_loopback,
+        }
+    }
+}
+
+/// An enrollment that was sent but not yet answered. The key is kept so a retry
+/// after a lost answer presents the same key (the server can recognise it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingEnrollment {
+    pub device_key: Secret,
+    pub nonce: String,
+}
+
+/// The bound relationship with the lender, from enrollment on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrollment {
+    pub lender_id: String,
+    pub device_id: String,
+    pub device_key: Secret,
+    pub offline_secret: Secret,
+    /// The last accepted entitlement, as received (evidence) and as decoded.
+    pub entitlement_jws: String,
+    pub entitlement: Entitlement,
+    /// Trusted time of the last accepted entitlement.
+    pub last_successful_checkin: i64,
+    #[serde(default)]
+    pub offline: OfflineCodeState,
+    /// Reported at the next check-in; cleared once an answer to it is accepted.
+    #[serde(default)]
+    pub pending_events: Vec<Event>,
+    /// The nonce of the check-in in flight, if any.
+    #[serde(default)]
+    pub outstanding_nonce: Option<String>,
+}
+
+/// Everything the device persists.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DeviceState {
+    pub provisioning: Option<Provisioning>,
+    #[serde(default)]
+    pub pending_enrollment: Option<PendingEnrollment>,
+    pub enrollment: Option<Enrollment>,
+    #[serde(default)]
+    pub clock: TrustedClock,
+}
+
+/// Device facts sent at enrollment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrollParams {
+    pub enrollment_code: Option<String>,
+    pub imei: Option<String>,
+    pub serial: Option<String>,
+    pub model: String,
+    pub android_sdk: u32,
+    pub app_version: String,
+}
+
+/// A signed request body ready to send, with the nonce its answer must echo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub body: String,
+    pub nonce: String,
+    /// How many pending events the body carries.
+    pub events_sent: usize,
+}
+
+/// The answer of an evaluation: trusted time and the decision at that time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Evaluation {
+    pub reading: Reading,
+    pub decision: Decision,
+}
+
+/// Pending events are bounded like the check-in that carries them.
+const MAX_PENDING_EVENTS: usize = protocol::MAX_EVENTS;
+
+fn fresh_nonce(rng: &dyn SecureRandom) -> Result<String> {
+    let mut bytes = [0u8; protocol::NONCE_LEN];
+    rng.fill(&mut bytes).map_err(|_| Error::KeyRejected {
+        reason: "random source failed",
+    })?;
+    Ok(b64::encode(bytes))
+}
+
+impl DeviceState {
+    /// Pins the lender's keys and server. Refused once enrolled: the binding is for good.
+    pub fn provision(
+        &mut self,
+        server_url: &str,
+        lender_keys: KeySet,
+        allow_insecure_loopback: bool,
+    ) -> Result<()> {
+        if self.enrollment.is_some() {
+            return Err(Error::AlreadyEnrolled);
+        }
+        let policy = UrlPolicy {
+            allow_insecure_loopback,
+        };
+        if !protocol::is_acceptable_url(server_url, policy) {
+            return Err(Error::invalid(
+                "server_url",
+                "must be https (http only to loopback in debug builds)",
+            ));
+        }
+        self.provisioning = Some(Provisioning {
+            server_url: server_url.to_string(),
+            lender_keys,
+            allow_insecure_loopback,
+        });
+        self.pending_enrollment = None;
+        Ok(())
+    }
+
+    fn provisioning(&self) -> Result<&Provisioning> {
+        self.provisioning.as_ref().ok_or(Error::NotEnrolled)
+    }
+
+    /// The enrolled part, or [`Error::NotEnrolled`].
+    pub fn enrolled(&self) -> Result<&Enrollment> {
+        self.enrollment.as_ref().ok_or(Error::NotEnrolled)
+    }
+
+    /// Builds the signed enrollment request (§3.1), keeping the key across retries.
+    pub fn enroll_request(
+        &mut self,
+        params: &EnrollParams,
+        rng: &dyn SecureRandom,
+    ) -> Result<Outgoing> {
+        if self.enrollment.is_some() {
+            return Err(Error::AlreadyEnrolled);
+        }
+        self.provisioning()?;
+        let key = match &self.pending_enrollment {
+            Some(p) => DeviceKey::from_pkcs8(&p.device_key.bytes()?, None)?,
+            None => {
+                let mut seed = [0u8; 32];
+                rng.fill(&mut seed).map_err(|_| Error::KeyRejected {
+                    reason: "random source failed",
+                })?;
+                DeviceKey::from_seed(&seed, None)?
+            }
+        };
+        let nonce = fresh_nonce(rng)?;
+        let request = EnrollRequest {
+            v: protocol::VERSION,
+            enrollment_code: params.enrollment_code.clone(),
+            device_key: key.public().to_jwk(),
+            nonce: nonce.clone(),
+            imei_sha256: params.imei.as_deref().map(protocol::imei_sha256),
+            serial_sha256: params.serial.as_deref().map(protocol::serial_sha256),
+            model: params.model.clone(),
+            android_sdk: params.android_sdk,
+            app_version: params.app_version.clone(),
+        };
+        request.validate()?;
+        let body = protocol::sign_payload(&request, jws::typ::ENROLL, |typ, bytes| {
+            key.sign_compact(typ, bytes)
+        })?;
+        self.pending_enrollment = Some(PendingEnrollment {
+            device_key: Secret::from_bytes(key.pkcs8()),
+            nonce: nonce.clone(),
+        });
+        Ok(Outgoing {
+            body,
+            nonce,
+            events_sent: 0,
+        })
+    }
+
+    /// Accepts the server's HTTP 200 answer to the enrollment (§3.1): the entitlement
+    /// must verify against a pinned key, echo the nonce and name the assigned id.
+    pub fn complete_enrollment(
+        &mut self,
+        response: &[u8],
+        clock: &ClockInput,
+    ) -> Result<Evaluation> {
+        if self.enrollment.is_some() {
+            return Err(Error::AlreadyEnrolled);
+        }
+        let pending = self.pending_enrollment.clone().ok_or(Error::NotEnrolled)?;
+        let provisioning = self.provisioning()?.clone();
+        let answer: EnrollResponse = crate::json::decode_object(response)?;
+        answer.validate()?;
+        let rules = AcceptRules {
+            pinned: &provisioning.lender_keys,
+            lender_id: None,
+            device_id: &answer.device_id,
+            stored_seq: None,
+            stored_state: None,
+            expected_nonce: Some(&pending.nonce),
+            urls: provisioning.url_policy(),
+        };
+        let e = entitlement::accept(&answer.entitlement, &rules)?;
+        let offline_secret = b64::decode(&answer.offline_secret)
+            .ok_or(Error::invalid("offline_secret", "not canonical base64url"))?;
+        self.clock.anchor(e.iat, clock);
+        self.enrollment = Some(Enrollment {
+            lender_id: e.iss.clone(),
+            device_id: answer.device_id,
+            device_key: pending.device_key,
+            offline_secret: Secret::from_bytes(&offline_secret),
+            entitlement_jws: answer.entitlement,
+            last_successful_checkin: e.iat,
+            entitlement: e,
+            offline: OfflineCodeState::default(),
+            pending_events: Vec::new(),
+            outstanding_nonce: None,
+        });
+        self.pending_enrollment = None;
+        log::info!("enrolled");
+        Ok(self.evaluate(clock))
+    }
+
+    /// Builds the signed check-in (§3.2) with the pending events.
+    pub fn checkin_request(
+        &mut self,
+        clock: &ClockInput,
+        app_version: &str,
+        rng: &dyn SecureRandom,
+    ) -> Result<Outgoing> {
+        let evaluation = self.evaluate(clock);
+        let nonce = fresh_nonce(rng)?;
+        let en = self.enrollment.as_mut().ok_or(Error::NotEnrolled)?;
+        let events = en.pending_events.clone();
+        let request = CheckinRequest {
+            v: protocol::VERSION,
+            device_id: en.device_id.clone(),
+            nonce: nonce.clone(),
+            seq_seen: en.entitlement.seq,
+            state: en.entitlement.state,
+            locked: evaluation.decision.locked,
+            app_version: app_version.to_string(),
+            wall_clock: clock.wall_ms.div_euclid(1000),
+            uptime_ms: clock.uptime_ms.min(protocol::MAX_SAFE - 1),
+            events,
+        };
+        request.validate()?;
+        let key = DeviceKey::from_pkcs8(&en.device_key.bytes()?, None)?;
+        let body = protocol::sign_payload(&request, jws::typ::CHECKIN, |typ, bytes| {
+            key.sign_as(&en.device_id, typ, bytes)
+        })?;
+        en.outstanding_nonce = Some(nonce.clone());
+        Ok(Outgoing {
+            body,
+            nonce,
+            events_sent: request.events.len(),
+        })
+    }
+
+    /// Accepts the body of an HTTP 200 answer to a check-in: `{ "entitlement": … }`.
+    pub fn complete_checkin(
+        &mut self,
+        sent: &Outgoing,
+        response: &[u8],
+        clock: &ClockInput,
+    ) -> Result<Evaluation> {
+        let answer: protocol::CheckinResponse = crate::json::decode_object(response)?;
+        self.accept_entitlement(&answer.entitlement, Some(&sent.nonce), clock)?;
+        let en = self.enrollment.as_mut().ok_or(Error::NotEnrolled)?;
+        // The nonce echo proves the server saw this request, events included.
+        let delivered = sent.events_sent.min(en.pending_events.len());
+        en.pending_events.drain(..delivered);
+        en.outstanding_nonce = None;
+        en.offline.on_checkin_success();
+        Ok(self.evaluate(clock))
+    }
+
+    /// Judges an entitlement and, only if it passes, makes it the stored one.
+    pub fn accept_entitlement(
+        &mut self,
+        compact: &str,
+        nonce: Option<&str>,
+        clock: &ClockInput,
+    ) -> Result<()> {
+        let provisioning = self.provisioning()?.clone();
+        let en = self.enrollment.as_ref().ok_or(Error::NotEnrolled)?;
+        let rules = AcceptRules {
+            pinned: &provisioning.lender_keys,
+            lender_id: Some(&en.lender_id),
+            device_id: &en.device_id,
+            stored_seq: Some(en.entitlement.seq),
+            stored_state: Some(en.entitlement.state),
+            expected_nonce: nonce,
+            urls: provisioning.url_policy(),
+        };
+        let e = entitlement::accept(compact, &rules)?;
+        let before = self.clock.read(clock).now();
+        self.clock.anchor(e.iat, clock);
+        let after = self.clock.read(clock).now();
+        let en = self.enrollment.as_mut().ok_or(Error::NotEnrolled)?;
+        if after < before {
+            // Trusted time was ahead (a clock set forward) and server time corrected
+            // it. Times recorded on the old scale move back with it, or a code entered
+            // under a forward clock would extend to a date that never was verified.
+            shift_back(&mut en.offline, before - after);
+        }
+        en.last_successful_checkin = e.iat;
+        en.entitlement_jws = compact.to_string();
+        if e.state == EntitlementState::Released {
+            log::info!("released for good");
+        }
+        en.entitlement = e;
+        Ok(())
+    }
+
+    /// Evaluates trusted time (advancing the marks, noting a clock change) and decides.
+    pub fn evaluate(&mut self, clock: &ClockInput) -> Evaluation {
+        let reading = self.clock.observe(clock);
+        if let (Some(delta_s), Some(en)) = (reading.clock_jump_s, self.enrollment.as_mut()) {
+            push_event(&mut en.pending_events, Event::ClockJump { delta_s });
+        }
+        Evaluation {
+            reading,
+            decision: self.decide(&reading),
+        }
+    }
+
+    /// The decision for an already computed reading, without touching the state.
+    pub fn decide(&self, reading: &Reading) -> Decision {
+        decision::decide(&self.decision_input(), reading.now(), reading.verified())
+    }
+
+    pub fn decision_input(&self) -> DecisionInput {
+        match &self.enrollment {
+            None => DecisionInput {
+                state: None,
+                lock_at: 0,
+                lock_reason: None,
+                offline_lock_after_s: None,
+                last_successful_checkin: 0,
+                offline_extension_until: 0,
+            },
+            Some(en) => DecisionInput {
+                state: Some(en.entitlement.state),
+                lock_at: en.entitlement.lock_at,
+                lock_reason: en.entitlement.lock_reason,
+                offline_lock_after_s: en.entitlement.offline_lock_after_s,
+                last_successful_checkin: en.last_successful_checkin,
+                offline_extension_until: en.offline.extension_until,
+            },
+        }
+    }
+
+    /// The 8-digit challenge the lock screen shows (§6).
+    pub fn offline_challenge(&self) -> Result<String> {
+        let en = self.enrolled()?;
+        if en.entitlement.state == EntitlementState::Released {
+            return Err(Error::AlreadyReleased);
+        }
+        Ok(offline_code::format_code(
+            en.offline.challenge(&en.offline_secret.bytes()?),
+        ))
+    }
+
+    /// Enters an offline code at trusted time; an accepted one is reported at the next check-in.
+    pub fn enter_offline_code(&mut self, code: &str, clock: &ClockInput) -> Result<AcceptedCode> {
+        let now = self.evaluate(clock).reading.now();
+        let en = self.enrollment.as_mut().ok_or(Error::NotEnrolled)?;
+        if en.entitlement.state == EntitlementState::Released {
+            return Err(Error::AlreadyReleased);
+        }
+        let secret = en.offline_secret.bytes()?;
+        let accepted = en.offline.enter(&secret, code, now)?;
+        push_event(
+            &mut en.pending_events,
+            Event::OfflineCodeUsed {
+                counter: accepted.counter,
+                days: accepted.days,
+                at: accepted.at,
+            },
+        );
+        log::info!("offline code accepted");
+        Ok(accepted)
+    }
+}
+
+fn shift_back(offline: &mut OfflineCodeState, delta: i64) {
+    if offline.extension_until > 0 {
+        offline.extension_until = offline.extension_until.saturating_sub(delta).max(0);
+    }
+    for t in &mut offline.wrong_at {
+        *t = t.saturating_sub(delta);
+    }
+}
+
+/// Keeps the newest events within the bound, dropping clock jumps before codes
+/// (the lender needs to know about every code used).
+fn push_event(events: &mut Vec<Event>, event: Event) {
+    if events.len() >= MAX_PENDING_EVENTS {
+        let drop_at = events
+            .iter()
+            .position(|e| matches!(e, Event::ClockJump { .. }))
+            .unwrap_or(0);
+        events.remove(drop_at);
+    }
+    events.push(event);
+}
+
+/// The device state bound to its directory: the I/O edge.
+pub struct Device {
+    store: Store,
+    state: DeviceState,
+    recovered_from: Option<Error>,
+}
+
+impl Device {
+    /// Opens the state directory; a fresh directory is a fresh, unprovisioned device.
+    /// An unusable state is an error, never a silent reset.
+    pub fn open(dir: impl Into<PathBuf>) -> Result<Device> {
+        let mut store = Store::open(dir)?;
+        let (state, recovered_from) = match store.load::<DeviceState>()? {
+            Some(loaded) => (loaded.value, loaded.recovered_from),
+            None => (DeviceState::default(), None),
+        };
+        if let Some(e) = &recovered_from {
+            log::warn!("state restored from the last good copy ({})", e.code());
+        }
+        Ok(Device {
+            store,
+            state,
+            recovered_from,
+        })
+    }
+
+    pub fn state(&self) -> &DeviceState {
+        &self.state
+    }
+
+    /// Set when opening had to fall back to the last good copy.
+    pub fn recovered_from(&self) -> Option<&Error> {
+        self.recovered_from.as_ref()
+    }
+
+    /// Applies `f` to a copy of the state; stores and keeps it only if `f` succeeds.
+    pub fn update<R>(&mut self, f: impl FnOnce(&mut DeviceState) -> Result<R>) -> Result<R> {
+        let mut next = self.state.clone();
+        let out = f(&mut next)?;
+        self.commit(next)?;
+        Ok(out)
+    }
+
+    fn commit(&mut self, next: DeviceState) -> Result<()> {
+        if next != self.state {
+            self.store.save(&next)?;
+            self.state = next;
+        }
+        Ok(())
+    }
+
+    /// Evaluates and decides, persisting the advanced clock marks (§4).
+    pub fn evaluate(&mut self, clock: &ClockInput) -> Result<Evaluation> {
+        self.update(|s| Ok(s.evaluate(clock)))
+    }
+
+    /// Enters an offline code. A wrong code is stored too (that is what counts it);
+    /// malformed input and refused entries change nothing.
+    pub fn enter_offline_code(&mut self, code: &str, clock: &ClockInput) -> Result<AcceptedCode> {
+        let mut next = self.state.clone();
+        let out = next.enter_offline_code(code, clock);
+        match &out {
+            Ok(_) | Err(Error::OfflineCodeWrong { .. }) => self.commit(next)?,
+            Err(_) => {}
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests;

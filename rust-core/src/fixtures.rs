@@ -48,7 +48,7 @@ pub fn entitlement(seq: u64, iat: i64) -> Entitlement {
     let installments = (0..12)
         .map(|i| Installment {
             due: T0 + (i + 1) * 30 * DAY,
-            amount_minor: 2_500_00,
+            amount_minor: 250_000,
             status: if i < 2 {
                 InstallmentStatus::Paid
             } else {
@@ -72,7 +72,7 @@ pub fn entitlement(seq: u64, iat: i64) -> Entitlement {
         offline_warning_s: Some(3 * DAY as u64),
         account: Account {
             currency: "PHP".into(),
-            amount_due_minor: 2_500_00,
+            amount_due_minor: 250_000,
             next_due: Some(third_due),
             installments,
         },

@@ -1,0 +1,483 @@
+use ring::rand::SystemRandom;
+
+use super::*;
+use crate::fixtures::{self, DAY, DEVICE_ID, LENDER_ID, OFFLINE_SECRET, T0};
+use crate::keys::PublicKey;
+use crate::protocol::LockReason;
+
+const SERVER: &str = "https://lender.example";
+
+/// Wall clock = `t`, uptime counted from `T0`, one boot.
+fn at(t: i64) -> ClockInput {
+    ClockInput {
+        wall_ms: t * 1000,
+        uptime_ms: ((t - T0) * 1000) as u64,
+        boot: 1,
+    }
+}
+
+fn params() -> EnrollParams {
+    EnrollParams {
+        enrollment_code: Some("CODE-1234".into()),
+        imei: Some("490154203237518".into()),
+        serial: None,
+        model: "Pixel 3a".into(),
+        android_sdk: 34,
+        app_version: "0.1.0".into(),
+    }
+}
+
+fn provisioned() -> DeviceState {
+    let mut s = DeviceState::default();
+    s.provision(SERVER, fixtures::pinned_keys(), false).unwrap();
+    s
+}
+
+/// What a lender's server answers to an enrollment.
+fn enroll_answer(nonce: &str, mutate: impl FnOnce(&mut Entitlement)) -> Vec<u8> {
+    let mut e = fixtures::entitlement(1, T0);
+    e.nonce = Some(nonce.to_string());
+    mutate(&mut e);
+    serde_json::to_vec(&EnrollResponse {
+        device_id: DEVICE_ID.into(),
+        entitlement: fixtures::sign(&e),
+        offline_secret: b64::encode(OFFLINE_SECRET),
+    })
+    .unwrap()
+}
+
+fn enrolled() -> DeviceState {
+    let mut s = provisioned();
+    let out = s.enroll_request(&params(), &SystemRandom::new()).unwrap();
+    s.complete_enrollment(&enroll_answer(&out.nonce, |_| {}), &at(T0))
+        .unwrap();
+    s
+}
+
+/// A check-in round trip where the server answers with `e` (nonce filled in).
+fn checkin(s: &mut DeviceState, t: i64, mut e: Entitlement) -> Result<Evaluation> {
+    let out = s.checkin_request(&at(t), "0.1.0", &SystemRandom::new())?;
+    e.nonce = Some(out.nonce.clone());
+    let body = serde_json::to_vec(&protocol::CheckinResponse {
+        entitlement: fixtures::sign(&e),
+    })
+    .unwrap();
+    s.complete_checkin(&out, &body, &at(t))
+}
+
+#[test]
+fn enrollment_binds_lender_and_device_and_anchors_time() {
+    let s = enrolled();
+    let en = s.enrolled().unwrap();
+    assert_eq!(en.lender_id, LENDER_ID);
+    assert_eq!(en.device_id, DEVICE_ID);
+    assert_eq!(en.entitlement.seq, 1);
+    assert!(s.pending_enrollment.is_none());
+    assert_eq!(s.clock.verified.unwrap().time_ms, T0 * 1000);
+}
+
+#[test]
+fn enroll_request_is_signed_by_the_new_key_under_its_thumbprint() {
+    let mut s = provisioned();
+    let out = s.enroll_request(&params(), &SystemRandom::new()).unwrap();
+    let parsed = jws::parse(&out.body).unwrap();
+    let payload = parsed.into_payload();
+    let req: EnrollRequest = protocol::decode_payload(&payload).unwrap();
+    let key = PublicKey::from_jwk(&req.device_key).unwrap();
+    let set = KeySet::new(vec![key.clone()]).unwrap();
+    jws::verify(&out.body, jws::typ::ENROLL, &set).unwrap();
+    assert_eq!(key.kid(), key.thumbprint());
+    assert_eq!(req.nonce, out.nonce);
+    assert_eq!(
+        req.imei_sha256.as_deref(),
+        Some(protocol::imei_sha256("490154203237518").as_str())
+    );
+    assert!(
+        !payload.windows(15).any(|w| w == b"490154203237518"),
+        "IMEI travels hashed only"
+    );
+}
+
+#[test]
+fn enroll_retry_keeps_the_key_and_changes_the_nonce() {
+    let mut s = provisioned();
+    let a = s.enroll_request(&params(), &SystemRandom::new()).unwrap();
+    let b = s.enroll_request(&params(), &SystemRandom::new()).unwrap();
+    let key = |o: &Outgoing| {
+        let p = jws::parse(&o.body).unwrap().into_payload();
+        protocol::decode_payload::<EnrollRequest>(&p)
+            .unwrap()
+            .device_key
+    };
+    assert_eq!(key(&a), key(&b));
+    assert_ne!(a.nonce, b.nonce);
+    // The answer must echo the latest nonce.
+    let before = s.clone();
+    let e = s
+        .complete_enrollment(&enroll_answer(&a.nonce, |_| {}), &at(T0))
+        .unwrap_err();
+    assert!(matches!(e, Error::NonceMismatch));
+    assert_eq!(s, before);
+}
+
+#[test]
+fn rejected_enrollment_answers_change_nothing() {
+    let mut s = provisioned();
+    let out = s.enroll_request(&params(), &SystemRandom::new()).unwrap();
+    let before = s.clone();
+    let wrong_sub = enroll_answer(&out.nonce, |e| e.sub = "dev-9999".into());
+    let impostor = {
+        let mut e = fixtures::entitlement(1, T0);
+        e.nonce = Some(out.nonce.clone());
+        serde_json::to_vec(&EnrollResponse {
+            device_id: DEVICE_ID.into(),
+            entitlement: e.sign(&fixtures::impostor_key()).unwrap(),
+            offline_secret: b64::encode(OFFLINE_SECRET),
+        })
+        .unwrap()
+    };
+    let short_secret = {
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&enroll_answer(&out.nonce, |_| {})).unwrap();
+        v["offline_secret"] = b64::encode([1u8; 8]).into();
+        serde_json::to_vec(&v).unwrap()
+    };
+    for (body, code) in [
+        (wrong_sub, "wrong_subject"),
+        (impostor, "jws_bad_signature"),
+        (short_secret, "invalid_field"),
+        (b"<html>502</html>".to_vec(), "payload_not_object"),
+        (b"{\"device_id\":\"x\"}".to_vec(), "payload_malformed"),
+    ] {
+        let e = s.complete_enrollment(&body, &at(T0)).unwrap_err();
+        assert_eq!(e.code(), code);
+        assert_eq!(s, before, "{code} changed the state");
+    }
+}
+
+#[test]
+fn provisioning_rules() {
+    let mut s = DeviceState::default();
+    assert!(
+        s.provision("http://lender.example", fixtures::pinned_keys(), true)
+            .is_err()
+    );
+    assert!(
+        s.provision("http://127.0.0.1:8080", fixtures::pinned_keys(), false)
+            .is_err()
+    );
+    s.provision("http://127.0.0.1:8080", fixtures::pinned_keys(), true)
+        .unwrap();
+    let mut s = enrolled();
+    assert!(matches!(
+        s.provision(SERVER, fixtures::pinned_keys(), false),
+        Err(Error::AlreadyEnrolled)
+    ));
+    assert!(matches!(
+        s.enroll_request(&params(), &SystemRandom::new()),
+        Err(Error::AlreadyEnrolled)
+    ));
+}
+
+#[test]
+fn checkin_request_is_signed_by_the_device_key_under_the_device_id() {
+    let mut s = enrolled();
+    let out = s
+        .checkin_request(&at(T0 + 60), "0.1.0", &SystemRandom::new())
+        .unwrap();
+    let key = DeviceKey::from_pkcs8(
+        &s.enrolled().unwrap().device_key.bytes().unwrap(),
+        Some(DEVICE_ID.into()),
+    )
+    .unwrap()
+    .public();
+    let set = KeySet::new(vec![key]).unwrap();
+    let v = jws::verify(&out.body, jws::typ::CHECKIN, &set).unwrap();
+    let req: CheckinRequest = protocol::decode_payload(&v.payload).unwrap();
+    assert_eq!(req.device_id, DEVICE_ID);
+    assert_eq!(req.seq_seen, 1);
+    assert_eq!(req.nonce, out.nonce);
+    assert!(!req.locked);
+    assert_eq!(req.wall_clock, T0 + 60);
+}
+
+#[test]
+fn lifecycle_reminder_time_lock_payment_release() {
+    let mut s = enrolled();
+    let lock_at = fixtures::entitlement(1, T0).lock_at;
+    // Regular check-ins keep the offline rule at bay.
+    checkin(
+        &mut s,
+        lock_at - 20 * DAY,
+        fixtures::entitlement(2, lock_at - 20 * DAY),
+    )
+    .unwrap();
+    // Before lock_at: unlocked, and the decision names lock_at as the next change.
+    let d = s.evaluate(&at(lock_at - 10)).decision;
+    assert!(!d.locked);
+    assert_eq!(d.next_change, Some(lock_at));
+    // Time passes, no payment: locked, on verified time (not clock-suspect).
+    let d = s.evaluate(&at(lock_at)).decision;
+    assert!(d.locked && d.reason == Some(LockReason::OverduePayment) && !d.clock_suspect);
+    // The customer pays; the next check-in brings a later lock_at.
+    let mut paid = fixtures::entitlement(3, lock_at + 3600);
+    paid.lock_at = lock_at + 40 * DAY;
+    let d = checkin(&mut s, lock_at + 3600, paid).unwrap().decision;
+    assert!(!d.locked);
+    // Paid in full: released for good.
+    let mut released = fixtures::entitlement(4, lock_at + 7200);
+    released.state = EntitlementState::Released;
+    let d = checkin(&mut s, lock_at + 7200, released).unwrap().decision;
+    assert!(d.released && !d.locked);
+    // Nothing is accepted after release, not even a properly signed lock.
+    let mut lock = fixtures::entitlement(5, lock_at + 9000);
+    lock.state = EntitlementState::Locked;
+    let before = s.clone();
+    let e = checkin(&mut s, lock_at + 9000, lock).unwrap_err();
+    assert!(matches!(e, Error::AlreadyReleased));
+    assert_eq!(
+        s.enrolled().unwrap().entitlement,
+        before.enrolled().unwrap().entitlement
+    );
+    assert!(s.evaluate(&at(lock_at + 100 * DAY)).decision.released);
+}
+
+#[test]
+fn lender_lock_and_unlock() {
+    let mut s = enrolled();
+    let mut lock = fixtures::entitlement(2, T0 + 100);
+    lock.state = EntitlementState::Locked;
+    lock.lock_reason = Some(LockReason::LenderRequest);
+    let d = checkin(&mut s, T0 + 100, lock).unwrap().decision;
+    assert!(d.locked && d.reason == Some(LockReason::LenderRequest));
+    let d = checkin(&mut s, T0 + 200, fixtures::entitlement(3, T0 + 200))
+        .unwrap()
+        .decision;
+    assert!(!d.locked);
+}
+
+#[test]
+fn faulty_answers_never_change_the_decision() {
+    let mut s = enrolled();
+    let before_state = s.enrolled().unwrap().clone();
+    let before = s.evaluate(&at(T0 + 50)).decision;
+    let out = s
+        .checkin_request(&at(T0 + 60), "0.1.0", &SystemRandom::new())
+        .unwrap();
+    let mut replay = fixtures::entitlement(1, T0);
+    replay.nonce = Some(out.nonce.clone());
+    let mut locked_for_other = fixtures::entitlement(9, T0);
+    locked_for_other.nonce = Some(out.nonce.clone());
+    locked_for_other.sub = "dev-0002".into();
+    locked_for_other.state = EntitlementState::Locked;
+    let bodies: Vec<Vec<u8>> = vec![
+        b"".to_vec(),
+        b"<html>Bad gateway</html>".to_vec(),
+        b"{\"entitlement\":".to_vec(),
+        b"{\"type\":\"about:blank\",\"status\":500}".to_vec(),
+        serde_json::to_vec(&serde_json::json!({"entitlement": fixtures::sign(&replay)})).unwrap(),
+        serde_json::to_vec(&serde_json::json!({"entitlement": fixtures::sign(&locked_for_other)})).unwrap(),
+        serde_json::to_vec(&serde_json::json!({"entitlement": fixtures::entitlement(9, T0).sign(&fixtures::impostor_key()).unwrap()})).unwrap(),
+    ];
+    for body in bodies {
+        assert!(s.complete_checkin(&out, &body, &at(T0 + 61)).is_err());
+        let en = s.enrolled().unwrap();
+        assert_eq!(en.entitlement, before_state.entitlement);
+        assert_eq!(
+            en.last_successful_checkin,
+            before_state.last_successful_checkin
+        );
+        assert_eq!(s.evaluate(&at(T0 + 62)).decision.locked, before.locked);
+    }
+}
+
+#[test]
+fn answer_without_the_outstanding_nonce_is_rejected() {
+    let mut s = enrolled();
+    let out = s
+        .checkin_request(&at(T0 + 60), "0.1.0", &SystemRandom::new())
+        .unwrap();
+    let body = serde_json::to_vec(&protocol::CheckinResponse {
+        entitlement: fixtures::sign(&fixtures::entitlement(2, T0 + 60)),
+    })
+    .unwrap();
+    assert!(matches!(
+        s.complete_checkin(&out, &body, &at(T0 + 61)),
+        Err(Error::NonceMismatch)
+    ));
+}
+
+#[test]
+fn offline_code_flow_with_the_lenders_answer() {
+    let mut s = enrolled();
+    let lock_at = fixtures::entitlement(1, T0).lock_at;
+    // Keep checking in so only the overdue rule applies.
+    let mut e = fixtures::entitlement(2, lock_at);
+    e.offline_lock_after_s = None;
+    e.offline_warning_s = None;
+    checkin(&mut s, lock_at, e).unwrap();
+    assert!(s.evaluate(&at(lock_at + 10)).decision.locked);
+
+    let challenge: u32 = s.offline_challenge().unwrap().parse().unwrap();
+    let counter = offline_code::find_counter(&OFFLINE_SECRET, challenge, 0).unwrap();
+    let code =
+        offline_code::format_code(offline_code::response(&OFFLINE_SECRET, counter, 3).unwrap());
+    let accepted = s.enter_offline_code(&code, &at(lock_at + 20)).unwrap();
+    assert_eq!(accepted.days, 3);
+    let d = s.evaluate(&at(lock_at + 30)).decision;
+    assert!(!d.locked);
+    assert_eq!(d.next_change, Some(lock_at + 20 + 3 * DAY));
+    assert!(s.evaluate(&at(lock_at + 20 + 3 * DAY)).decision.locked);
+    // The same code does not work twice; the challenge moved on.
+    assert!(matches!(
+        s.enter_offline_code(&code, &at(lock_at + 3 * DAY + 40)),
+        Err(Error::OfflineCodeWrong { .. })
+    ));
+    // The use is reported at the next check-in and cleared once answered.
+    let en = s.enrolled().unwrap();
+    assert!(en.pending_events.contains(&Event::OfflineCodeUsed {
+        counter: 0,
+        days: 3,
+        at: lock_at + 20
+    }));
+    let out = s
+        .checkin_request(&at(lock_at + 4 * DAY), "0.1.0", &SystemRandom::new())
+        .unwrap();
+    assert!(out.events_sent >= 1);
+    let mut e = fixtures::entitlement(3, lock_at + 4 * DAY);
+    e.nonce = Some(out.nonce.clone());
+    let body = serde_json::to_vec(&protocol::CheckinResponse {
+        entitlement: fixtures::sign(&e),
+    })
+    .unwrap();
+    s.complete_checkin(&out, &body, &at(lock_at + 4 * DAY))
+        .unwrap();
+    assert!(s.enrolled().unwrap().pending_events.is_empty());
+}
+
+#[test]
+fn a_forward_clock_cannot_stretch_an_offline_code() {
+    let mut s = enrolled();
+    let lock_at = fixtures::entitlement(1, T0).lock_at;
+    // The customer sets the clock a year ahead (locks: clock-suspect), then enters a code.
+    let ahead = lock_at + 365 * DAY;
+    let real = T0 + 10;
+    let cheat = ClockInput {
+        wall_ms: ahead * 1000,
+        ..at(real)
+    };
+    assert!(s.evaluate(&cheat).decision.clock_suspect);
+    let challenge: u32 = s.offline_challenge().unwrap().parse().unwrap();
+    let counter = offline_code::find_counter(&OFFLINE_SECRET, challenge, 0).unwrap();
+    let code =
+        offline_code::format_code(offline_code::response(&OFFLINE_SECRET, counter, 1).unwrap());
+    s.enter_offline_code(&code, &cheat).unwrap();
+    // The next check-in re-anchors time to the server's; the extension moves back with it.
+    checkin(&mut s, real + 20, fixtures::entitlement(2, real + 20)).unwrap();
+    let ext = s.enrolled().unwrap().offline.extension_until;
+    assert!(
+        ext <= real + 20 + DAY,
+        "extension {ext} must not outlive a real day"
+    );
+    // And at lock_at the device locks as it should.
+    assert!(s.evaluate(&at(lock_at)).decision.locked);
+}
+
+#[test]
+fn clock_changes_are_reported_as_events() {
+    let mut s = enrolled();
+    s.evaluate(&at(T0 + 100));
+    let back = ClockInput {
+        wall_ms: (T0 - 86_400) * 1000,
+        ..at(T0 + 200)
+    };
+    s.evaluate(&back);
+    let events = &s.enrolled().unwrap().pending_events;
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::ClockJump { delta_s } if *delta_s < -86_000))
+    );
+}
+
+#[test]
+fn pending_events_are_bounded_and_keep_code_uses() {
+    let mut events = vec![Event::OfflineCodeUsed {
+        counter: 0,
+        days: 1,
+        at: 1,
+    }];
+    for i in 0..200 {
+        push_event(&mut events, Event::ClockJump { delta_s: i });
+    }
+    assert_eq!(events.len(), MAX_PENDING_EVENTS);
+    assert!(matches!(events[0], Event::OfflineCodeUsed { .. }));
+}
+
+#[test]
+fn debug_output_redacts_secrets() {
+    let s = enrolled();
+    let text = format!("{s:?}");
+    assert!(!text.contains(&b64::encode(OFFLINE_SECRET)));
+    assert!(text.contains("<redacted>"));
+}
+
+#[test]
+fn device_persists_successes_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = Device::open(dir.path()).unwrap();
+    assert_eq!(d.state(), &DeviceState::default());
+    d.update(|s| s.provision(SERVER, fixtures::pinned_keys(), false))
+        .unwrap();
+    let out = d
+        .update(|s| s.enroll_request(&params(), &SystemRandom::new()))
+        .unwrap();
+    let body = enroll_answer(&out.nonce, |_| {});
+    d.update(|s| s.complete_enrollment(&body, &at(T0))).unwrap();
+    let saved = std::fs::read(dir.path().join(crate::store::STATE_FILE)).unwrap();
+    // A rejected entitlement writes nothing.
+    let mut bad = fixtures::entitlement(1, T0);
+    bad.state = EntitlementState::Locked;
+    let jws = fixtures::sign(&bad);
+    assert!(
+        d.update(|s| s.accept_entitlement(&jws, None, &at(T0 + 5)))
+            .is_err()
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join(crate::store::STATE_FILE)).unwrap(),
+        saved
+    );
+    // A malformed code writes nothing; a wrong one is counted and survives a restart.
+    assert!(d.enter_offline_code("12", &at(T0 + 6)).is_err());
+    assert_eq!(
+        std::fs::read(dir.path().join(crate::store::STATE_FILE)).unwrap(),
+        saved
+    );
+    assert!(matches!(
+        d.enter_offline_code("00000000", &at(T0 + 7)),
+        Err(Error::OfflineCodeWrong { tries_left: 4 })
+    ));
+    let reopened = Device::open(dir.path()).unwrap();
+    assert_eq!(reopened.state(), d.state());
+    assert_eq!(
+        reopened
+            .state()
+            .enrolled()
+            .unwrap()
+            .offline
+            .wrong_since_checkin,
+        1
+    );
+    assert!(reopened.recovered_from().is_none());
+}
+
+#[test]
+fn corrupt_state_is_an_error_never_a_fresh_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = Device::open(dir.path()).unwrap();
+    d.update(|s| s.provision(SERVER, fixtures::pinned_keys(), false))
+        .unwrap();
+    std::fs::write(dir.path().join(crate::store::STATE_FILE), b"garbage").unwrap();
+    let _ = std::fs::remove_file(dir.path().join(crate::store::PREVIOUS_FILE));
+    assert!(Device::open(dir.path()).is_err());
+}
