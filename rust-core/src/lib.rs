@@ -13,6 +13,8 @@
 
 pub mod b64;
 pub mod clock;
+#[doc(hidden)]
+pub mod conformance;
 pub mod decision;
 pub mod device;
 pub mod entitlement;
