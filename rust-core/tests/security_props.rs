@@ -1,0 +1,267 @@
+//! The security invariants of the core, as properties over arbitrary message sequences
+//! and clock manipulations:
+//!
+//! - no sequence of messages not signed by the pinned lender key can lock a device,
+//!   move `lock_at` earlier, or leave `released`;
+//! - setting the wall clock back never postpones a lock;
+//! - trusted time never decreases (between re-anchors by accepted entitlements).
+
+use finlock_core::b64;
+use finlock_core::clock::ClockInput;
+use finlock_core::device::{DeviceState, EnrollParams};
+use finlock_core::fixtures::{self, DAY, DEVICE_ID, OFFLINE_SECRET, T0};
+use finlock_core::protocol::{
+    CheckinResponse, EnrollResponse, Entitlement, EntitlementState, LockReason,
+};
+use proptest::prelude::*;
+use ring::rand::SystemRandom;
+
+fn at(t: i64) -> ClockInput {
+    ClockInput {
+        wall_ms: t * 1000,
+        uptime_ms: ((t - T0) * 1000) as u64,
+        boot: 1,
+    }
+}
+
+fn enrolled(first: Entitlement) -> DeviceState {
+    let mut s = DeviceState::default();
+    s.provision("https://lender.example", fixtures::pinned_keys(), false)
+        .unwrap();
+    let params = EnrollParams {
+        enrollment_code: Some("CODE-1234".into()),
+        imei: None,
+        serial: None,
+        model: "test".into(),
+        android_sdk: 34,
+        app_version: "0.1.0".into(),
+    };
+    let out = s.enroll_request(&params, &SystemRandom::new()).unwrap();
+    let mut e = first;
+    e.nonce = Some(out.nonce.clone());
+    let body = serde_json::to_vec(&EnrollResponse {
+        device_id: DEVICE_ID.into(),
+        entitlement: fixtures::sign(&e),
+        offline_secret: b64::encode(OFFLINE_SECRET),
+    })
+    .unwrap();
+    s.complete_enrollment(&body, &at(e.iat)).unwrap();
+    s
+}
+
+/// Something an attacker (or a broken network) can put in front of the device.
+#[derive(Debug, Clone)]
+enum Hostile {
+    /// A well-formed entitlement signed by a key that claims the pinned kid.
+    Impostor { seq: u64, state: u8, lock_at: i64 },
+    /// Signed by a real lender key that this device does not pin.
+    OtherLender { seq: u64, state: u8, lock_at: i64 },
+    /// A genuine, properly signed entitlement with bytes changed afterwards.
+    Tampered {
+        seq: u64,
+        state: u8,
+        lock_at: i64,
+        flips: Vec<(usize, u8)>,
+    },
+    /// A genuine entitlement whose payload was replaced after signing.
+    PayloadSwap { state: u8, lock_at: i64 },
+    /// Anything at all.
+    Garbage(Vec<u8>),
+}
+
+fn state_of(n: u8) -> EntitlementState {
+    match n % 3 {
+        0 => EntitlementState::Active,
+        1 => EntitlementState::Locked,
+        _ => EntitlementState::Released,
+    }
+}
+
+fn entitlement(seq: u64, state: u8, lock_at: i64) -> Entitlement {
+    let mut e = fixtures::entitlement(seq, T0 + 10);
+    e.state = state_of(state);
+    e.lock_at = lock_at;
+    e.lock_reason = Some(LockReason::LenderRequest);
+    e
+}
+
+fn hostile() -> impl Strategy<Value = Hostile> {
+    let seq = 2u64..1_000_000;
+    let lock_at = 0i64..(T0 + 1_000 * DAY);
+    prop_oneof![
+        (seq.clone(), any::<u8>(), lock_at.clone()).prop_map(|(seq, state, lock_at)| {
+            Hostile::Impostor {
+                seq,
+                state,
+                lock_at,
+            }
+        }),
+        (seq.clone(), any::<u8>(), lock_at.clone()).prop_map(|(seq, state, lock_at)| {
+            Hostile::OtherLender {
+                seq,
+                state,
+                lock_at,
+            }
+        }),
+        (
+            seq,
+            any::<u8>(),
+            lock_at.clone(),
+            proptest::collection::vec((any::<usize>(), 1u8..=255), 1..4)
+        )
+            .prop_map(|(seq, state, lock_at, flips)| Hostile::Tampered {
+                seq,
+                state,
+                lock_at,
+                flips
+            }),
+        (any::<u8>(), lock_at).prop_map(|(state, lock_at)| Hostile::PayloadSwap { state, lock_at }),
+        proptest::collection::vec(any::<u8>(), 0..300).prop_map(Hostile::Garbage),
+    ]
+}
+
+/// The compact string the device is shown, or `None` when a mutation was a no-op
+/// (then the message is genuine and out of scope for this property).
+fn render(h: &Hostile) -> Option<String> {
+    Some(match h {
+        Hostile::Impostor {
+            seq,
+            state,
+            lock_at,
+        } => entitlement(*seq, *state, *lock_at)
+            .sign(&fixtures::impostor_key())
+            .unwrap(),
+        Hostile::OtherLender {
+            seq,
+            state,
+            lock_at,
+        } => entitlement(*seq, *state, *lock_at)
+            .sign(&fixtures::other_lender_key())
+            .unwrap(),
+        Hostile::Tampered {
+            seq,
+            state,
+            lock_at,
+            flips,
+        } => {
+            let genuine = fixtures::sign(&entitlement(*seq, *state, *lock_at));
+            let mut bytes = genuine.clone().into_bytes();
+            for (i, x) in flips {
+                let i = i % bytes.len();
+                bytes[i] ^= x;
+            }
+            let tampered = String::from_utf8_lossy(&bytes).into_owned();
+            if tampered == genuine {
+                return None;
+            }
+            tampered
+        }
+        Hostile::PayloadSwap { state, lock_at } => {
+            let genuine = fixtures::sign(&entitlement(2, 0, T0 + 5_000 * DAY));
+            let evil = serde_json::to_vec(&entitlement(3, *state, *lock_at)).unwrap();
+            let mut parts = genuine.split('.');
+            let (h, _, s) = (parts.next().unwrap(), parts.next(), parts.next().unwrap());
+            format!("{h}.{}.{s}", b64::encode(evil))
+        }
+        Hostile::Garbage(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+    })
+}
+
+fn facts(s: &DeviceState) -> (EntitlementState, i64, u64) {
+    let e = &s.enrolled().unwrap().entitlement;
+    (e.state, e.lock_at, e.seq)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 192, ..ProptestConfig::default() })]
+
+    /// Unsigned-by-the-pinned-key messages change nothing: not the entitlement, not
+    /// `lock_at`, not the decision, whichever way they arrive.
+    #[test]
+    fn unsigned_messages_cannot_lock_or_move_lock_at(msgs in proptest::collection::vec(hostile(), 1..8)) {
+        let mut s = enrolled(fixtures::entitlement(1, T0));
+        let before = facts(&s);
+        let probe = T0 + 20 * DAY;
+        let unlocked = s.clone().evaluate(&at(probe)).decision;
+        prop_assert!(!unlocked.locked);
+        for (i, m) in msgs.iter().enumerate() {
+            let Some(jws) = render(m) else { continue };
+            let t = T0 + 100 + i as i64;
+            prop_assert!(s.accept_entitlement(&jws, None, &at(t)).is_err());
+            let out = s.checkin_request(&at(t), "0.1.0", &SystemRandom::new()).unwrap();
+            let body = serde_json::to_vec(&CheckinResponse { entitlement: jws }).unwrap();
+            prop_assert!(s.complete_checkin(&out, &body, &at(t)).is_err());
+            prop_assert_eq!(facts(&s), before);
+        }
+        let after = s.clone().evaluate(&at(probe)).decision;
+        prop_assert!(!after.locked, "{:?}", after);
+        prop_assert_eq!(after.next_change, unlocked.next_change);
+    }
+
+    /// Released is terminal: nothing at all — not even genuine, newer, signed
+    /// entitlements — moves a released device.
+    #[test]
+    fn nothing_leaves_released(
+        msgs in proptest::collection::vec(hostile(), 1..6),
+        genuine in proptest::collection::vec((2u64..1_000_000, any::<u8>(), 0i64..T0), 1..4),
+    ) {
+        let mut first = fixtures::entitlement(1, T0);
+        first.state = EntitlementState::Released;
+        let mut s = enrolled(first);
+        let mut jwss: Vec<String> = msgs.iter().filter_map(render).collect();
+        jwss.extend(genuine.iter().map(|(seq, st, lock_at)| fixtures::sign(&entitlement(*seq, *st, *lock_at))));
+        for (i, jws) in jwss.into_iter().enumerate() {
+            prop_assert!(s.accept_entitlement(&jws, None, &at(T0 + i as i64)).is_err());
+            let d = s.evaluate(&at(T0 + 1_000 * DAY)).decision;
+            prop_assert!(d.released && !d.locked);
+        }
+        prop_assert_eq!(facts(&s).0, EntitlementState::Released);
+    }
+
+    /// With the same boot and no powered-off gap, a device whose wall clock is set
+    /// back (at any moments, by any amounts) locks no later than an honest one.
+    #[test]
+    fn setting_the_clock_back_never_postpones_a_lock(
+        steps in proptest::collection::vec((1i64..(5 * DAY), proptest::option::of(0i64..(400 * DAY))), 1..40),
+    ) {
+        let mut honest = enrolled(fixtures::entitlement(1, T0));
+        let mut cheater = honest.clone();
+        let mut t = T0;
+        for (dt, set_back) in steps {
+            t += dt;
+            let real = at(t);
+            let shown = match set_back {
+                Some(back) => ClockInput { wall_ms: real.wall_ms - back * 1000, ..real },
+                None => real,
+            };
+            let h = honest.evaluate(&real).decision;
+            let c = cheater.evaluate(&shown).decision;
+            if h.locked {
+                prop_assert!(c.locked, "honest locked at {t} ({:?}) but the cheater was not", h.reason);
+            }
+        }
+    }
+
+    /// Trusted time never decreases across evaluations, reboots and clock changes
+    /// when no entitlement re-anchors it.
+    #[test]
+    fn trusted_time_never_decreases(
+        steps in proptest::collection::vec((0u64..(3 * DAY as u64), -400i64..400, any::<bool>()), 1..50),
+    ) {
+        let mut s = enrolled(fixtures::entitlement(1, T0));
+        let mut input = at(T0);
+        let mut last = s.evaluate(&input).reading.now_ms;
+        for (dt, wall_days, reboot) in steps {
+            if reboot {
+                input.boot += 1;
+                input.uptime_ms = dt * 1000;
+            } else {
+                input.uptime_ms += dt * 1000;
+            }
+            input.wall_ms = (T0 + wall_days * DAY) * 1000;
+            let now = s.evaluate(&input).reading.now_ms;
+            prop_assert!(now >= last);
+            last = now;
+        }
+    }
+}
