@@ -28,6 +28,7 @@ use crate::protocol::{
     self, CheckinRequest, EnrollRequest, EnrollResponse, Entitlement, EntitlementState, Event,
     UrlPolicy,
 };
+use crate::schedule::CheckinSchedule;
 use crate::store::Store;
 
 /// Secret material kept in the state file: printed as `<redacted>`, never logged.
@@ -110,6 +111,8 @@ pub struct DeviceState {
     pub enrollment: Option<Enrollment>,
     #[serde(default)]
     pub clock: TrustedClock,
+    #[serde(default)]
+    pub checkin: CheckinSchedule,
 }
 
 /// Device facts sent at enrollment.
@@ -275,6 +278,10 @@ impl DeviceState {
             outstanding_nonce: None,
         });
         self.pending_enrollment = None;
+        self.checkin = CheckinSchedule::default();
+        if let Some(en) = &self.enrollment {
+            self.checkin.on_success(en.entitlement.next_checkin);
+        }
         log::info!("enrolled");
         Ok(self.evaluate(clock))
     }
@@ -330,7 +337,33 @@ impl DeviceState {
         en.pending_events.drain(..delivered);
         en.outstanding_nonce = None;
         en.offline.on_checkin_success();
+        let next = en.entitlement.next_checkin;
+        self.checkin.on_success(next);
         Ok(self.evaluate(clock))
+    }
+
+    /// Records a failed check-in at `clock` (backoff with jitter from `random`).
+    /// Returns the trusted time of the next attempt.
+    pub fn record_checkin_failure(
+        &mut self,
+        clock: &ClockInput,
+        retry_after_s: Option<u64>,
+        random: u64,
+    ) -> i64 {
+        let now = self.clock.observe(clock).now();
+        let interval = self
+            .enrollment
+            .as_ref()
+            .map(|en| {
+                en.entitlement
+                    .next_checkin
+                    .saturating_sub(en.entitlement.iat)
+            })
+            .filter(|i| *i > 0)
+            .unwrap_or(crate::schedule::DEFAULT_INTERVAL_S);
+        self.checkin
+            .on_failure(now, interval, retry_after_s, random);
+        self.checkin.next_at
     }
 
     /// Judges an entitlement and, only if it passes, makes it the stored one.

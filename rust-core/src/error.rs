@@ -111,6 +111,23 @@ pub enum Error {
     #[error("{days} is not an allowed number of days")]
     OfflineCodeBadDays { days: u16 },
 
+    // ---- network (check-in client) ------------------------------------------------
+    /// The server could not be reached in time (DNS, connect, TLS, timeout, reset).
+    #[error("the server could not be reached ({reason})")]
+    ServerUnreachable { reason: &'static str },
+    /// The server answered with a status other than 200.
+    #[error("the server answered HTTP {status}")]
+    ServerStatus {
+        status: u16,
+        retry_after_s: Option<u64>,
+    },
+    /// A 200 answer that is not a usable protocol answer (wrong type, too large, cut short).
+    #[error("the server's answer is unusable: {reason}")]
+    ServerAnswerInvalid { reason: &'static str },
+    /// "Check now" was asked again too soon.
+    #[error("checked a moment ago; try again in {retry_after_s} s")]
+    CheckNowTooSoon { retry_after_s: u64 },
+
     // ---- store -------------------------------------------------------------------
     /// Reading or writing the state directory failed.
     #[error("state storage {op} failed: {source}")]
@@ -176,6 +193,10 @@ impl Error {
             Error::OfflineCodeWrong { .. } => "offline_code_wrong",
             Error::OfflineCodeLockedOut { .. } => "offline_code_locked_out",
             Error::OfflineCodeBadDays { .. } => "offline_code_bad_days",
+            Error::ServerUnreachable { .. } => "server_unreachable",
+            Error::ServerStatus { .. } => "server_status",
+            Error::ServerAnswerInvalid { .. } => "server_answer_invalid",
+            Error::CheckNowTooSoon { .. } => "check_now_too_soon",
             Error::StoreIo { .. } => "store_io",
             Error::StoreTruncated => "store_truncated",
             Error::StoreBadMagic => "store_bad_magic",
