@@ -12,6 +12,8 @@
 //! `docs/PROTOCOL.md` is the contract; section numbers in doc comments refer to it.
 
 pub mod b64;
+#[cfg(feature = "net")]
+pub mod checkin;
 pub mod clock;
 #[doc(hidden)]
 pub mod conformance;
@@ -27,6 +29,7 @@ pub mod keys;
 pub mod offline_code;
 pub mod protocol;
 pub mod reminders;
+pub mod schedule;
 pub mod store;
 
 pub use error::{Error, Result};

@@ -1,0 +1,350 @@
+//! The check-in client (feature `net`): where the device meets the network.
+//!
+//! It moves bytes and nothing else. Requests are built and answers judged by
+//! [`crate::device::DeviceState`]; this module only adds a deadline, TLS and the
+//! rules about *which* answers are even looked at (PROTOCOL §3.3: only an HTTP 200
+//! `application/json` answer holding `entitlement`). Whatever the network does —
+//! refuse, hang, answer 500, 429, an HTML error page, a truncated or garbage body,
+//! a valid entitlement for another device, an old one replayed — the stored
+//! decision inputs do not change: a failure only moves the check-in schedule.
+//!
+//! TLS is rustls with the ring provider and the platform's trust store (Android's on
+//! the phone, through rustls-platform-verifier), optionally narrowed to pinned SPKI
+//! hashes of the lender's server. Plain `http` is accepted only for loopback and
+//! only when the provisioning allowed it (debug builds, the simulator).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ring::rand::{SecureRandom, SystemRandom};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+
+use crate::clock::ClockInput;
+use crate::device::{Device, EnrollParams, Evaluation, Outgoing};
+use crate::error::{Error, Result};
+use crate::protocol::{self, UrlPolicy};
+
+/// The whole exchange must finish within this (PROTOCOL issue 5: 10 s deadline).
+pub const DEADLINE: Duration = Duration::from_secs(10);
+/// An answer larger than this is not a protocol answer (an entitlement is ≤ 16 KiB).
+pub const MAX_ANSWER_LEN: usize = 64 * 1024;
+
+/// How the client talks to the lender's server.
+#[derive(Debug, Clone, Default)]
+pub struct ClientConfig {
+    /// SHA-256 hashes of acceptable server SubjectPublicKeyInfo (DER); empty = no pinning.
+    pub spki_sha256_pins: Vec<[u8; 32]>,
+    /// Extra trust anchors (DER certificates) beside the platform's, for test servers.
+    pub extra_roots: Vec<Vec<u8>>,
+    /// `None` = [`DEADLINE`].
+    pub deadline: Option<Duration>,
+}
+
+/// An HTTP client bound to one lender server.
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    deadline: Duration,
+}
+
+impl Client {
+    /// Builds a client for `server_url`, which must pass the same URL rule as the
+    /// entitlement's links under `policy`.
+    pub fn new(server_url: &str, policy: UrlPolicy, config: &ClientConfig) -> Result<Client> {
+        if !protocol::is_acceptable_url(server_url, policy) {
+            return Err(Error::invalid(
+                "server_url",
+                "must be https (http only to loopback in debug builds)",
+            ));
+        }
+        let deadline = config.deadline.unwrap_or(DEADLINE);
+        let tls = tls_config(config)?;
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .timeout(deadline)
+            .connect_timeout(deadline)
+            // A redirect could lead a check-in to another host; the protocol has none.
+            .redirect(reqwest::redirect::Policy::none())
+            // Proxies from the environment are a way to intercept; the phone has none
+            // and the simulator must not pick one up by accident.
+            .no_proxy()
+            .http1_only()
+            .user_agent(concat!("finlock/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|_| Error::ServerUnreachable {
+                reason: "could not set up the HTTP client",
+            })?;
+        Ok(Client {
+            http,
+            base: server_url.trim_end_matches('/').to_string(),
+            deadline,
+        })
+    }
+
+    /// POSTs a compact JWS and returns the body of a usable 200 answer.
+    pub async fn post_jws(&self, path: &str, jws: String) -> Result<Vec<u8>> {
+        let exchange = async {
+            let response = self
+                .http
+                .post(format!("{}{path}", self.base))
+                .header(reqwest::header::CONTENT_TYPE, "application/jose")
+                .header(reqwest::header::ACCEPT, "application/json")
+                .body(jws)
+                .send()
+                .await
+                .map_err(|e| Error::ServerUnreachable {
+                    reason: classify(&e),
+                })?;
+            let status = response.status().as_u16();
+            if status != 200 {
+                let retry_after_s = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok());
+                return Err(Error::ServerStatus {
+                    status,
+                    retry_after_s,
+                });
+            }
+            let is_json = response
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(';').next())
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+            if !is_json {
+                return Err(Error::ServerAnswerInvalid {
+                    reason: "not application/json",
+                });
+            }
+            if response
+                .content_length()
+                .is_some_and(|n| n > MAX_ANSWER_LEN as u64)
+            {
+                return Err(Error::ServerAnswerInvalid {
+                    reason: "answer too large",
+                });
+            }
+            read_bounded(response).await
+        };
+        match tokio::time::timeout(self.deadline, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::ServerUnreachable {
+                reason: "deadline passed",
+            }),
+        }
+    }
+
+    /// Enrolls: builds the request, sends it, accepts the answer, persists. On any
+    /// failure the pending key is kept (so a retry presents the same key) and nothing
+    /// else changes.
+    pub async fn enroll(
+        &self,
+        device: &mut Device,
+        params: &EnrollParams,
+        clock: impl Fn() -> ClockInput,
+    ) -> Result<Evaluation> {
+        let rng = SystemRandom::new();
+        let out = device.update(|s| s.enroll_request(params, &rng))?;
+        let body = self.post_jws("/v1/enroll", out.body).await?;
+        device.update(|s| s.complete_enrollment(&body, &clock()))
+    }
+
+    /// One check-in. `check_now` is the user's "I have paid — check now": it skips
+    /// the backoff but may run at most once per 30 s. On failure the schedule backs
+    /// off and the error is returned; the decision inputs are untouched.
+    pub async fn check_in(
+        &self,
+        device: &mut Device,
+        clock: impl Fn() -> ClockInput,
+        app_version: &str,
+        check_now: bool,
+    ) -> Result<Evaluation> {
+        let rng = SystemRandom::new();
+        if check_now {
+            let input = clock();
+            device.update(|s| {
+                let now = s.clock.observe(&input).now();
+                s.checkin.allow_check_now(now)
+            })?;
+        }
+        let out: Outgoing = device.update(|s| s.checkin_request(&clock(), app_version, &rng))?;
+        let result = match self.post_jws("/v1/checkin", out.body.clone()).await {
+            Ok(body) => device.update(|s| s.complete_checkin(&out, &body, &clock())),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = &result {
+            let retry_after = match e {
+                Error::ServerStatus { retry_after_s, .. } => *retry_after_s,
+                _ => None,
+            };
+            let random = random_u64(&rng);
+            let input = clock();
+            // Recording the failure is best effort: the original error is what matters.
+            if let Err(store) =
+                device.update(|s| Ok(s.record_checkin_failure(&input, retry_after, random)))
+            {
+                log::warn!("could not record the failed check-in ({})", store.code());
+            }
+            log::info!("check-in failed ({})", e.code());
+        }
+        result
+    }
+}
+
+fn random_u64(rng: &dyn SecureRandom) -> u64 {
+    let mut b = [0u8; 8];
+    // A failed random source only makes the jitter predictable, never unsafe.
+    let _ = rng.fill(&mut b);
+    u64::from_le_bytes(b)
+}
+
+async fn read_bounded(mut response: reqwest::Response) -> Result<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > MAX_ANSWER_LEN {
+                    return Err(Error::ServerAnswerInvalid {
+                        reason: "answer too large",
+                    });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(_) => {
+                return Err(Error::ServerAnswerInvalid {
+                    reason: "answer cut short",
+                });
+            }
+        }
+    }
+}
+
+fn classify(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
+        "deadline passed"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_request() {
+        "request failed"
+    } else {
+        "transport error"
+    }
+}
+
+fn tls_config(config: &ClientConfig) -> Result<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let unusable = |_| Error::ServerUnreachable {
+        reason: "TLS set-up failed",
+    };
+    let platform = if config.extra_roots.is_empty() {
+        rustls_platform_verifier::Verifier::new(provider.clone()).map_err(unusable)?
+    } else {
+        platform_with_extra_roots(provider.clone(), &config.extra_roots)?
+    };
+    let verifier = PinningVerifier {
+        inner: Arc::new(platform),
+        pins: config.spki_sha256_pins.clone(),
+    };
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(unusable)?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    Ok(tls)
+}
+
+#[cfg(not(any(target_os = "android", target_vendor = "apple", windows)))]
+fn platform_with_extra_roots(
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    roots: &[Vec<u8>],
+) -> Result<rustls_platform_verifier::Verifier> {
+    let roots = roots.iter().map(|r| CertificateDer::from(r.clone()));
+    rustls_platform_verifier::Verifier::new_with_extra_roots(roots, provider).map_err(|_| {
+        Error::ServerUnreachable {
+            reason: "TLS set-up failed",
+        }
+    })
+}
+
+#[cfg(any(target_os = "android", target_vendor = "apple", windows))]
+fn platform_with_extra_roots(
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    _roots: &[Vec<u8>],
+) -> Result<rustls_platform_verifier::Verifier> {
+    // On the phone only the platform's anchors count; extra roots are for host tests.
+    rustls_platform_verifier::Verifier::new(provider).map_err(|_| Error::ServerUnreachable {
+        reason: "TLS set-up failed",
+    })
+}
+
+/// The platform's verdict, narrowed to pinned server keys when pins are configured.
+#[derive(Debug)]
+struct PinningVerifier {
+    inner: Arc<rustls_platform_verifier::Verifier>,
+    pins: Vec<[u8; 32]>,
+}
+
+/// SHA-256 of a certificate's DER SubjectPublicKeyInfo (what HPKP-style pins hash).
+pub fn spki_sha256(cert_der: &[u8]) -> Option<[u8; 32]> {
+    let der = CertificateDer::from(cert_der);
+    let cert = webpki::EndEntityCert::try_from(&der).ok()?;
+    let spki = cert.subject_public_key_info();
+    let digest = ring::digest::digest(&ring::digest::SHA256, spki.as_ref());
+    digest.as_ref().try_into().ok()
+}
+
+impl ServerCertVerifier for PinningVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let verified = self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        )?;
+        if self.pins.is_empty() {
+            return Ok(verified);
+        }
+        match spki_sha256(end_entity) {
+            Some(hash) if self.pins.contains(&hash) => Ok(verified),
+            _ => Err(rustls::Error::General(
+                "server key is not one of the pinned keys".into(),
+            )),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
