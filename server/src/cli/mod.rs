@@ -1,0 +1,178 @@
+//! The `finlock` command line. `serve`, `lender add` and `keys show` share one
+//! storage configuration (`--db`, `--keys`, or `FINLOCK_DB`, `FINLOCK_KEYS`);
+//! `device` and `demo` are the device simulator and the walkthrough (issue 5).
+
+pub mod demo;
+pub mod device;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, ServeArgs, StorageArgs};
+use crate::db::Db;
+use crate::lenders::{self, NewLender};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "finlock",
+    version,
+    about = "finlock: the lender server, its tools, a device simulator and a demo"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the lender server (device API, lender API, /metrics, /openapi.json).
+    Serve(ServeArgs),
+    /// Manage lenders.
+    #[command(subcommand)]
+    Lender(LenderCommand),
+    /// Show lender keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// A simulated device running the phone's own core (issue 5).
+    Device(device::DeviceArgs),
+    /// Start a server and live through a financed phone's months in seconds (issue 5).
+    Demo(demo::DemoArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LenderCommand {
+    /// Create a lender: its signing key (a 0600 file in the keys directory), its API key
+    /// (printed once, stored only as a hash) and its public JWKS.
+    Add(LenderAddArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LenderAddArgs {
+    /// The lender's name as the lock screen shows it (1-80 characters).
+    pub name: String,
+    /// Support phone number, `+` and 6-15 digits.
+    #[arg(long, env = "FINLOCK_LENDER_PHONE")]
+    pub phone: String,
+    /// Where customers pay (https).
+    #[arg(long, env = "FINLOCK_LENDER_PAYMENT_URL")]
+    pub payment_url: String,
+    #[arg(long, env = "FINLOCK_LENDER_EMAIL")]
+    pub email: Option<String>,
+    #[arg(long, env = "FINLOCK_LENDER_SUPPORT_URL")]
+    pub support_url: Option<String>,
+    /// Print one JSON object `{ "lender_id", "api_key", "jwks" }` for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Print a lender's public JWKS (what devices pin at provisioning).
+    Show {
+        /// The lender id.
+        lender: String,
+    },
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("finlock: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("finlock: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr; `FINLOCK_LOG` (or `RUST_LOG`) sets the filter, default `info`.
+fn init_logging() {
+    let filter = std::env::var("FINLOCK_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs one parsed command.
+pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    match cli.command {
+        Command::Serve(args) => {
+            let config = Config::new(cli.storage, args);
+            crate::serve(config, std::sync::Arc::new(SystemClock)).await?;
+        }
+        Command::Lender(LenderCommand::Add(args)) => {
+            let db = Db::connect(&cli.storage.db, 2).await?;
+            let created = lenders::create(
+                &db,
+                &cli.storage.keys,
+                &NewLender {
+                    name: args.name,
+                    phone: args.phone,
+                    email: args.email,
+                    payment_url: args.payment_url,
+                    support_url: args.support_url,
+                },
+                SystemClock.now(),
+            )
+            .await;
+            db.close().await;
+            let created = created?;
+            if args.json {
+                println!("{}", serde_json::to_string(&created)?);
+            } else {
+                println!("lender_id: {}", created.lender_id);
+                println!(
+                    "api_key:   {}   (shown once; only its hash is stored)",
+                    created.api_key
+                );
+                println!("jwks:      {}", serde_json::to_string(&created.jwks)?);
+            }
+        }
+        Command::Keys(KeysCommand::Show { lender }) => {
+            let db = Db::connect(&cli.storage.db, 2).await?;
+            let jwks = lenders::jwks(&db, &lender).await;
+            db.close().await;
+            println!("{}", serde_json::to_string_pretty(&jwks?)?);
+        }
+        Command::Device(args) => device::run(&cli.storage, args).await?,
+        Command::Demo(args) => demo::run(&cli.storage, args).await?,
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_flag_has_an_environment_fallback_for_serve() {
+        let cli = Cli::try_parse_from(["finlock", "serve", "--listen", "127.0.0.1:0"]).unwrap();
+        assert!(matches!(cli.command, Command::Serve(_)));
+        assert_eq!(cli.storage.db, "sqlite://finlock.db");
+    }
+}

@@ -1,0 +1,105 @@
+//! Configuration shared by `finlock serve` and `finlock lender add`: every flag can
+//! also come from the environment (`FINLOCK_DB`, `FINLOCK_KEYS`, `FINLOCK_LISTEN`, …),
+//! so one environment file configures every command and every node.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Where the data lives: the database and the lenders' signing keys.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StorageArgs {
+    /// Database: `sqlite://finlock.db` (embedded, the default) or `postgres://…`
+    /// (several stateless nodes share one PostgreSQL).
+    #[arg(
+        long = "db",
+        env = "FINLOCK_DB",
+        default_value = "sqlite://finlock.db",
+        global = true
+    )]
+    pub db: String,
+    /// Directory of the lenders' Ed25519 signing keys (one PKCS#8 file per lender,
+    /// mode 0600). Every server node needs the same directory.
+    #[arg(
+        long = "keys",
+        env = "FINLOCK_KEYS",
+        default_value = "finlock-keys",
+        global = true
+    )]
+    pub keys: PathBuf,
+}
+
+/// `finlock serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on. Plain HTTP: run behind the lender's TLS-terminating reverse proxy.
+    #[arg(long, env = "FINLOCK_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The URL devices reach this server at (put into provisioning QR codes);
+    /// defaults to `http://<listen>`.
+    #[arg(long, env = "FINLOCK_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Minimum seconds between two check-ins of one device (429 + Retry-After below it).
+    #[arg(long, env = "FINLOCK_CHECKIN_MIN_INTERVAL", default_value_t = DEFAULT_CHECKIN_MIN_INTERVAL_S)]
+    pub checkin_min_interval: u64,
+    /// Device admin component of the Android app, for the provisioning QR code.
+    #[arg(long, env = "FINLOCK_ADMIN_COMPONENT", default_value = DEFAULT_ADMIN_COMPONENT)]
+    pub admin_component: String,
+    /// Where a factory-fresh phone downloads the app during QR provisioning (omitted when
+    /// the app is preloaded by the OEM).
+    #[arg(long, env = "FINLOCK_APK_URL")]
+    pub apk_url: Option<String>,
+    /// Base64url SHA-256 of the app's signing certificate (required by Android with --apk-url).
+    #[arg(long, env = "FINLOCK_APK_CHECKSUM")]
+    pub apk_checksum: Option<String>,
+    /// Database connections per node (PostgreSQL; SQLite uses one writer and a few readers).
+    #[arg(long, env = "FINLOCK_DB_CONNECTIONS", default_value_t = 16)]
+    pub db_connections: u32,
+}
+
+pub const DEFAULT_CHECKIN_MIN_INTERVAL_S: u64 = 10;
+pub const DEFAULT_ADMIN_COMPONENT: &str = "org.finlock.app/.admin.FinlockDeviceAdmin";
+
+/// Everything a running server needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub db_url: String,
+    pub keys_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub public_url: Option<String>,
+    pub checkin_min_interval_s: u64,
+    pub admin_component: String,
+    pub apk_url: Option<String>,
+    pub apk_checksum: Option<String>,
+    pub db_connections: u32,
+}
+
+impl Config {
+    pub fn new(storage: StorageArgs, serve: ServeArgs) -> Config {
+        Config {
+            db_url: storage.db,
+            keys_dir: storage.keys,
+            listen: serve.listen,
+            public_url: serve.public_url,
+            checkin_min_interval_s: serve.checkin_min_interval,
+            admin_component: serve.admin_component,
+            apk_url: serve.apk_url,
+            apk_checksum: serve.apk_checksum,
+            db_connections: serve.db_connections,
+        }
+    }
+
+    /// A server on an ephemeral loopback port with the defaults (tests, the demo).
+    pub fn local(db_url: impl Into<String>, keys_dir: impl Into<PathBuf>) -> Config {
+        Config {
+            db_url: db_url.into(),
+            keys_dir: keys_dir.into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_url: None,
+            checkin_min_interval_s: DEFAULT_CHECKIN_MIN_INTERVAL_S,
+            admin_component: DEFAULT_ADMIN_COMPONENT.into(),
+            apk_url: None,
+            apk_checksum: None,
+            db_connections: 16,
+        }
+    }
+}

@@ -1,0 +1,516 @@
+//! Every SQL statement of the server, written once for both back ends (see [`super`]).
+//!
+//! Functions take the pool (or a transaction) and plain values and return plain
+//! rows; what the values mean is decided in `http` and `policy`.
+
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyPool, Row, Transaction};
+
+use crate::error::{Error, Result};
+
+pub type Tx = Transaction<'static, Any>;
+
+fn to_u64(field: &str, v: i64) -> Result<u64> {
+    u64::try_from(v).map_err(|_| Error::Internal(format!("stored {field} is negative")))
+}
+
+pub fn to_i64(v: u64) -> Result<i64> {
+    i64::try_from(v).map_err(|_| Error::invalid("amount", "too large"))
+}
+
+// ---- lenders -------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct LenderRow {
+    pub lender_id: String,
+    pub name: String,
+    pub phone: String,
+    pub email: Option<String>,
+    pub payment_url: String,
+    pub support_url: Option<String>,
+    pub jwks: String,
+    pub created_at: i64,
+}
+
+const LENDER_COLUMNS: &str =
+    "lender_id, name, phone, email, payment_url, support_url, jwks, created_at";
+
+fn lender_row(r: &AnyRow) -> Result<LenderRow> {
+    Ok(LenderRow {
+        lender_id: r.try_get("lender_id")?,
+        name: r.try_get("name")?,
+        phone: r.try_get("phone")?,
+        email: r.try_get("email")?,
+        payment_url: r.try_get("payment_url")?,
+        support_url: r.try_get("support_url")?,
+        jwks: r.try_get("jwks")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+pub async fn insert_lender(pool: &AnyPool, l: &LenderRow, api_key_sha256: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO lenders (lender_id, name, phone, email, payment_url, support_url, \
+         api_key_sha256, jwks, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&l.lender_id)
+    .bind(&l.name)
+    .bind(&l.phone)
+    .bind(&l.email)
+    .bind(&l.payment_url)
+    .bind(&l.support_url)
+    .bind(api_key_sha256)
+    .bind(&l.jwks)
+    .bind(l.created_at)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The lender whose API key hashes to `hash`. The lookup compares hashes, so its
+/// timing says nothing about the key (a constant-time comparison of the key itself
+/// is not needed: an attacker cannot choose the hash's prefix).
+pub async fn lender_by_key_hash(pool: &AnyPool, hash: &str) -> Result<Option<LenderRow>> {
+    let row = sqlx::query(&format!(
+        "SELECT {LENDER_COLUMNS} FROM lenders WHERE api_key_sha256 = $1"
+    ))
+    .bind(hash)
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(lender_row).transpose()
+}
+
+pub async fn lender_by_id(pool: &AnyPool, lender_id: &str) -> Result<Option<LenderRow>> {
+    let row = sqlx::query(&format!(
+        "SELECT {LENDER_COLUMNS} FROM lenders WHERE lender_id = $1"
+    ))
+    .bind(lender_id)
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(lender_row).transpose()
+}
+
+// ---- devices -------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct DeviceRow {
+    pub device_id: String,
+    pub lender_id: String,
+    pub created_at: i64,
+    pub imei_sha256: Option<String>,
+    pub auto_reprovision: bool,
+    pub enrollment_code: Option<String>,
+    pub currency: String,
+    pub plan: String,
+    pub reminders: Option<String>,
+    pub total_minor: u64,
+    pub paid_minor: u64,
+    pub lender_locked: bool,
+    pub lock_reason: Option<String>,
+    pub released: bool,
+    pub device_key: Option<String>,
+    pub offline_secret: Option<String>,
+    pub offline_counter: u64,
+    pub enrolled_at: Option<i64>,
+    pub app_version: Option<String>,
+    pub seq: u64,
+    pub seq_seen: u64,
+    pub recent_nonces: String,
+    pub last_checkin_at: Option<i64>,
+}
+
+const DEVICE_COLUMNS: &str = "device_id, lender_id, created_at, imei_sha256, auto_reprovision, \
+     enrollment_code, currency, plan, reminders, total_minor, paid_minor, lender_locked, \
+     lock_reason, released, device_key, offline_secret, offline_counter, enrolled_at, \
+     app_version, seq, seq_seen, recent_nonces, last_checkin_at";
+
+fn device_row(r: &AnyRow) -> Result<DeviceRow> {
+    Ok(DeviceRow {
+        device_id: r.try_get("device_id")?,
+        lender_id: r.try_get("lender_id")?,
+        created_at: r.try_get("created_at")?,
+        imei_sha256: r.try_get("imei_sha256")?,
+        auto_reprovision: r.try_get::<i64, _>("auto_reprovision")? != 0,
+        enrollment_code: r.try_get("enrollment_code")?,
+        currency: r.try_get("currency")?,
+        plan: r.try_get("plan")?,
+        reminders: r.try_get("reminders")?,
+        total_minor: to_u64("total_minor", r.try_get("total_minor")?)?,
+        paid_minor: to_u64("paid_minor", r.try_get("paid_minor")?)?,
+        lender_locked: r.try_get::<i64, _>("lender_locked")? != 0,
+        lock_reason: r.try_get("lock_reason")?,
+        released: r.try_get::<i64, _>("released")? != 0,
+        device_key: r.try_get("device_key")?,
+        offline_secret: r.try_get("offline_secret")?,
+        offline_counter: to_u64("offline_counter", r.try_get("offline_counter")?)?,
+        enrolled_at: r.try_get("enrolled_at")?,
+        app_version: r.try_get("app_version")?,
+        seq: to_u64("seq", r.try_get("seq")?)?,
+        seq_seen: to_u64("seq_seen", r.try_get("seq_seen")?)?,
+        recent_nonces: r.try_get("recent_nonces")?,
+        last_checkin_at: r.try_get("last_checkin_at")?,
+    })
+}
+
+/// What changes with every answer; returned by the statements that issue a new seq,
+/// so the entitlement reflects the committed row, not an earlier read.
+#[derive(Debug, Clone, Copy)]
+pub struct Issued {
+    pub seq: u64,
+    pub paid_minor: u64,
+    pub released: bool,
+    pub lender_locked: bool,
+}
+
+const ISSUED_COLUMNS: &str = "seq, paid_minor, released, lender_locked, lock_reason";
+
+fn issued_row(r: &AnyRow) -> Result<(Issued, Option<String>)> {
+    Ok((
+        Issued {
+            seq: to_u64("seq", r.try_get("seq")?)?,
+            paid_minor: to_u64("paid_minor", r.try_get("paid_minor")?)?,
+            released: r.try_get::<i64, _>("released")? != 0,
+            lender_locked: r.try_get::<i64, _>("lender_locked")? != 0,
+        },
+        r.try_get("lock_reason")?,
+    ))
+}
+
+pub struct NewDevice<'a> {
+    pub device_id: &'a str,
+    pub lender_id: &'a str,
+    pub created_at: i64,
+    pub imei_sha256: Option<&'a str>,
+    pub auto_reprovision: bool,
+    pub enrollment_code: &'a str,
+    pub currency: &'a str,
+    pub plan: &'a str,
+    pub reminders: Option<&'a str>,
+    pub total_minor: u64,
+}
+
+pub async fn insert_device(tx: &mut Tx, d: &NewDevice<'_>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO devices (device_id, lender_id, created_at, imei_sha256, auto_reprovision, \
+         enrollment_code, currency, plan, reminders, total_minor) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(d.device_id)
+    .bind(d.lender_id)
+    .bind(d.created_at)
+    .bind(d.imei_sha256)
+    .bind(i64::from(d.auto_reprovision))
+    .bind(d.enrollment_code)
+    .bind(d.currency)
+    .bind(d.plan)
+    .bind(d.reminders)
+    .bind(to_i64(d.total_minor)?)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn device(pool: &AnyPool, device_id: &str) -> Result<Option<DeviceRow>> {
+    let row = sqlx::query(&format!(
+        "SELECT {DEVICE_COLUMNS} FROM devices WHERE device_id = $1"
+    ))
+    .bind(device_id)
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(device_row).transpose()
+}
+
+/// A device of this lender; another lender's device is `None`, exactly like a missing one.
+pub async fn lender_device(
+    pool: &AnyPool,
+    lender_id: &str,
+    device_id: &str,
+) -> Result<Option<DeviceRow>> {
+    let row = sqlx::query(&format!(
+        "SELECT {DEVICE_COLUMNS} FROM devices WHERE device_id = $1 AND lender_id = $2"
+    ))
+    .bind(device_id)
+    .bind(lender_id)
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(device_row).transpose()
+}
+
+pub async fn device_by_code(pool: &AnyPool, code: &str) -> Result<Option<DeviceRow>> {
+    let row = sqlx::query(&format!(
+        "SELECT {DEVICE_COLUMNS} FROM devices WHERE enrollment_code = $1"
+    ))
+    .bind(code)
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(device_row).transpose()
+}
+
+/// Devices registered with this IMEI hash that are not released (newest first).
+pub async fn devices_by_imei(pool: &AnyPool, imei_sha256: &str) -> Result<Vec<DeviceRow>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {DEVICE_COLUMNS} FROM devices WHERE imei_sha256 = $1 AND released = 0 \
+         ORDER BY created_at DESC LIMIT 8"
+    ))
+    .bind(imei_sha256)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(device_row).collect()
+}
+
+/// One page of a lender's devices, in id order, after `after`.
+pub async fn lender_devices(
+    pool: &AnyPool,
+    lender_id: &str,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<DeviceRow>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {DEVICE_COLUMNS} FROM devices WHERE lender_id = $1 AND device_id > $2 \
+         ORDER BY device_id LIMIT $3"
+    ))
+    .bind(lender_id)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(device_row).collect()
+}
+
+pub struct Enrollment<'a> {
+    pub device_id: &'a str,
+    pub expected_seq: u64,
+    pub device_key: &'a str,
+    pub offline_secret: &'a str,
+    pub offline_counter: u64,
+    pub recent_nonces: &'a str,
+    pub now: i64,
+    pub model: &'a str,
+    pub android_sdk: i64,
+    pub app_version: &'a str,
+    /// A re-binding (new key) resets what the server knew of the old one.
+    pub rebind: bool,
+}
+
+/// Binds (or re-answers) an enrollment and issues the next seq. `None` when the row
+/// changed since it was read (a concurrent enrollment); the caller answers 409.
+pub async fn enroll(tx: &mut Tx, e: &Enrollment<'_>) -> Result<Option<(Issued, Option<String>)>> {
+    let sql = if e.rebind {
+        format!(
+            "UPDATE devices SET device_key = $2, offline_secret = $3, offline_counter = $4, \
+             recent_nonces = $5, enrolled_at = $6, model = $7, android_sdk = $8, \
+             app_version = $9, seq = seq + 1, seq_seen = 0, last_checkin_at = NULL \
+             WHERE device_id = $1 AND seq = $10 RETURNING {ISSUED_COLUMNS}"
+        )
+    } else {
+        format!(
+            "UPDATE devices SET device_key = $2, offline_secret = $3, offline_counter = $4, \
+             recent_nonces = $5, enrolled_at = COALESCE(enrolled_at, $6), model = $7, \
+             android_sdk = $8, app_version = $9, seq = seq + 1 \
+             WHERE device_id = $1 AND seq = $10 RETURNING {ISSUED_COLUMNS}"
+        )
+    };
+    let row = sqlx::query(&sql)
+        .bind(e.device_id)
+        .bind(e.device_key)
+        .bind(e.offline_secret)
+        .bind(to_i64(e.offline_counter)?)
+        .bind(e.recent_nonces)
+        .bind(e.now)
+        .bind(e.model)
+        .bind(e.android_sdk)
+        .bind(e.app_version)
+        .bind(to_i64(e.expected_seq)?)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(issued_row).transpose()
+}
+
+pub struct Checkin<'a> {
+    pub device_id: &'a str,
+    pub device_key: &'a str,
+    pub now: i64,
+    /// Check-ins at or before this time are allowed (now − min interval).
+    pub allowed_if_last_before: i64,
+    pub old_nonces: &'a str,
+    pub new_nonces: &'a str,
+    pub seq_seen: u64,
+    pub offline_counter: u64,
+    pub app_version: &'a str,
+}
+
+/// Records a check-in and issues the next seq, in one statement. The `WHERE` makes
+/// it a compare-and-swap: the same key, the nonce list as read (replay memory), and
+/// the rate limit — so several nodes can answer the same device without a lock.
+/// `None` when the guard failed (rate limited or a concurrent check-in).
+pub async fn checkin(
+    executor: impl sqlx::Executor<'_, Database = Any>,
+    c: &Checkin<'_>,
+) -> Result<Option<(Issued, Option<String>)>> {
+    let row = sqlx::query(&format!(
+        "UPDATE devices SET seq = seq + 1, last_checkin_at = $2, recent_nonces = $3, \
+         seq_seen = $4, offline_counter = $5, app_version = $6 \
+         WHERE device_id = $1 AND device_key = $7 AND recent_nonces = $8 \
+         AND (last_checkin_at IS NULL OR last_checkin_at <= $9) \
+         RETURNING {ISSUED_COLUMNS}"
+    ))
+    .bind(c.device_id)
+    .bind(c.now)
+    .bind(c.new_nonces)
+    .bind(to_i64(c.seq_seen)?)
+    .bind(to_i64(c.offline_counter)?)
+    .bind(c.app_version)
+    .bind(c.device_key)
+    .bind(c.old_nonces)
+    .bind(c.allowed_if_last_before)
+    .fetch_optional(executor)
+    .await?;
+    row.as_ref().map(issued_row).transpose()
+}
+
+/// Sets or clears the lender lock; `false` when the device is released (or missing).
+pub async fn set_lender_lock(
+    tx: &mut Tx,
+    device_id: &str,
+    lock: bool,
+    reason: Option<&str>,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE devices SET lender_locked = $2, lock_reason = $3 \
+         WHERE device_id = $1 AND released = 0",
+    )
+    .bind(device_id)
+    .bind(i64::from(lock))
+    .bind(reason)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Marks released (terminal); `true` when it changed.
+pub async fn release(tx: &mut Tx, device_id: &str) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE devices SET released = 1, lender_locked = 0, lock_reason = NULL \
+         WHERE device_id = $1 AND released = 0",
+    )
+    .bind(device_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+// ---- payments ------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct StoredAnswer {
+    pub request_sha256: String,
+    pub status: u16,
+    pub body: String,
+}
+
+pub async fn payment_by_key(
+    tx: &mut Tx,
+    device_id: &str,
+    key: &str,
+) -> Result<Option<StoredAnswer>> {
+    let row = sqlx::query(
+        "SELECT request_sha256, response_status, response_body FROM payments \
+         WHERE device_id = $1 AND idempotency_key = $2",
+    )
+    .bind(device_id)
+    .bind(key)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|r| {
+        Ok(StoredAnswer {
+            request_sha256: r.try_get("request_sha256")?,
+            status: u16::try_from(r.try_get::<i64, _>("response_status")?)
+                .map_err(|_| Error::Internal("stored status out of range".into()))?,
+            body: r.try_get("response_body")?,
+        })
+    })
+    .transpose()
+}
+
+/// Adds a payment to the device's total; releases it when paid in full.
+/// Returns `(paid_minor, released)` after the change.
+pub async fn add_payment(tx: &mut Tx, device_id: &str, amount: u64) -> Result<(u64, bool)> {
+    let row = sqlx::query(
+        "UPDATE devices SET paid_minor = paid_minor + $2, \
+         released = CASE WHEN paid_minor + $2 >= total_minor THEN 1 ELSE released END, \
+         lender_locked = CASE WHEN paid_minor + $2 >= total_minor THEN 0 ELSE lender_locked END \
+         WHERE device_id = $1 RETURNING paid_minor, released",
+    )
+    .bind(device_id)
+    .bind(to_i64(amount)?)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok((
+        to_u64("paid_minor", row.try_get("paid_minor")?)?,
+        row.try_get::<i64, _>("released")? != 0,
+    ))
+}
+
+pub struct NewPayment<'a> {
+    pub payment_id: &'a str,
+    pub device_id: &'a str,
+    pub idempotency_key: &'a str,
+    pub request_sha256: &'a str,
+    pub amount_minor: u64,
+    pub currency: &'a str,
+    pub reference: &'a str,
+    pub created_at: i64,
+    pub response_status: u16,
+    pub response_body: &'a str,
+}
+
+pub async fn insert_payment(tx: &mut Tx, p: &NewPayment<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO payments (payment_id, device_id, idempotency_key, request_sha256, \
+         amount_minor, currency, reference, created_at, response_status, response_body) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(p.payment_id)
+    .bind(p.device_id)
+    .bind(p.idempotency_key)
+    .bind(p.request_sha256)
+    .bind(i64::try_from(p.amount_minor).unwrap_or(i64::MAX))
+    .bind(p.currency)
+    .bind(p.reference)
+    .bind(p.created_at)
+    .bind(i64::from(p.response_status))
+    .bind(p.response_body)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PaymentRow {
+    pub payment_id: String,
+    pub amount_minor: u64,
+    pub currency: String,
+    pub reference: String,
+    pub created_at: i64,
+}
+
+pub async fn payments(pool: &AnyPool, device_id: &str) -> Result<Vec<PaymentRow>> {
+    let rows = sqlx::query(
+        "SELECT payment_id, amount_minor, currency, reference, created_at FROM payments \
+         WHERE device_id = $1 ORDER BY created_at, payment_id",
+    )
+    .bind(device_id)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PaymentRow {
+                payment_id: r.try_get("payment_id")?,
+                amount_minor: to_u64("amount_minor", r.try_get("amount_minor")?)?,
+                currency: r.try_get("currency")?,
+                reference: r.try_get("reference")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,221 @@
+//! Lenders: creation (signing key, API key, JWKS) and the cache of their signing keys.
+//!
+//! A lender's private key is a PKCS#8 file (mode 0600) in the keys directory, not a
+//! database row: a database dump or replica then never holds what forges entitlements.
+//! The public JWKS is stored in the database so every node (and `finlock keys show`)
+//! can publish it. Lender records never change after creation, so caching them per
+//! process is safe with several nodes.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use finlock_core::keys::{Jwks, KeySet, LenderKey};
+use finlock_core::protocol::{LenderInfo, UrlPolicy};
+
+use crate::db::Db;
+use crate::db::queries::{self, LenderRow};
+use crate::error::{Error, Result};
+use crate::ids;
+
+/// What `finlock lender add` and the library take.
+#[derive(Debug, Clone)]
+pub struct NewLender {
+    pub name: String,
+    pub phone: String,
+    pub email: Option<String>,
+    pub payment_url: String,
+    pub support_url: Option<String>,
+}
+
+/// The result of creating a lender. `api_key` is shown once and never stored.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CreatedLender {
+    pub lender_id: String,
+    pub api_key: String,
+    pub jwks: Jwks,
+}
+
+/// A lender's signing side, as the server uses it.
+#[derive(Debug)]
+pub struct LenderCtx {
+    pub lender_id: String,
+    pub key: LenderKey,
+    pub info: LenderInfo,
+}
+
+fn info(row: &LenderRow) -> LenderInfo {
+    LenderInfo {
+        name: row.name.clone(),
+        phone: row.phone.clone(),
+        email: row.email.clone(),
+        payment_url: row.payment_url.clone(),
+        support_url: row.support_url.clone(),
+        terms_url: None,
+        payment_instructions: None,
+    }
+}
+
+/// The lender details must pass the same field rules a device applies (§3.3, §8),
+/// or every entitlement the server signs for this lender would be rejected.
+/// Plain-http loopback URLs are accepted for local testing (debug devices take them).
+fn validate(new: &NewLender) -> Result<()> {
+    let probe = LenderRow {
+        lender_id: "probe".into(),
+        name: new.name.clone(),
+        phone: new.phone.clone(),
+        email: new.email.clone(),
+        payment_url: new.payment_url.clone(),
+        support_url: new.support_url.clone(),
+        jwks: String::new(),
+        created_at: 0,
+    };
+    let plan = crate::policy::Plan {
+        currency: "XXX".into(),
+        grace_days: 0,
+        offline_lock_after_days: None,
+        installments: vec![],
+    };
+    let lender = info(&probe);
+    let facts = crate::policy::DeviceFacts {
+        plan: &plan,
+        paid_minor: 0,
+        released: false,
+        lender_lock: None,
+        reminders: None,
+    };
+    let e = crate::policy::entitlement(
+        &facts,
+        &crate::policy::IssueContext {
+            lender_id: "probe",
+            device_id: "probe",
+            seq: 1,
+            now: 0,
+            nonce: None,
+            jitter: 0.0,
+            lender: &lender,
+        },
+    );
+    match e.validate(UrlPolicy::DEBUG) {
+        Ok(()) => Ok(()),
+        Err(finlock_core::Error::InvalidField { field, rule }) => Err(Error::invalid(
+            field.trim_start_matches("lender.").to_string(),
+            rule,
+        )),
+        Err(other) => Err(Error::invalid("lender", other.to_string())),
+    }
+}
+
+fn key_path(dir: &Path, lender_id: &str) -> PathBuf {
+    dir.join(format!("{lender_id}.pk8"))
+}
+
+fn write_key(dir: &Path, lender_id: &str, pkcs8: &[u8]) -> Result<PathBuf> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+
+    let io = |what: &str, e: std::io::Error| Error::Internal(format!("{what}: {e}"));
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    builder.mode(0o700);
+    builder
+        .create(dir)
+        .map_err(|e| io("creating the keys directory", e))?;
+    let path = key_path(dir, lender_id);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options
+        .open(&path)
+        .map_err(|e| io("creating the key file", e))?;
+    file.write_all(pkcs8)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| io("writing the key file", e))?;
+    Ok(path)
+}
+
+/// Creates a lender: its signing key (a file in `keys_dir`), its API key (returned
+/// once, stored as SHA-256) and its public JWKS.
+pub async fn create(db: &Db, keys_dir: &Path, new: &NewLender, now: i64) -> Result<CreatedLender> {
+    validate(new)?;
+    let lender_id = ids::lender_id()?;
+    let key = LenderKey::generate().map_err(|e| Error::Internal(format!("key generation: {e}")))?;
+    let jwks = KeySet::new(vec![key.public()])
+        .map_err(|e| Error::Internal(format!("jwks: {e}")))?
+        .to_jwks();
+    let jwks_json =
+        serde_json::to_string(&jwks).map_err(|e| Error::Internal(format!("jwks: {e}")))?;
+    let api_key = ids::api_key()?;
+    let path = write_key(keys_dir, &lender_id, key.pkcs8())?;
+    let row = LenderRow {
+        lender_id: lender_id.clone(),
+        name: new.name.clone(),
+        phone: new.phone.clone(),
+        email: new.email.clone(),
+        payment_url: new.payment_url.clone(),
+        support_url: new.support_url.clone(),
+        jwks: jwks_json,
+        created_at: now,
+    };
+    if let Err(e) =
+        queries::insert_lender(&db.write, &row, &ids::sha256_hex(api_key.as_bytes())).await
+    {
+        // No lender row, no key: do not leave an orphan signing key behind.
+        let _ = std::fs::remove_file(&path);
+        return Err(e);
+    }
+    tracing::info!(lender_id = %lender_id, "lender created");
+    Ok(CreatedLender {
+        lender_id,
+        api_key,
+        jwks,
+    })
+}
+
+/// The public key set of a lender (what devices pin).
+pub async fn jwks(db: &Db, lender_id: &str) -> Result<Jwks> {
+    let row = queries::lender_by_id(&db.read, lender_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    parse_jwks(&row.jwks)
+}
+
+pub fn parse_jwks(json: &str) -> Result<Jwks> {
+    serde_json::from_str(json).map_err(|_| Error::Internal("stored JWKS is not valid".into()))
+}
+
+/// Signing keys and lender details, loaded once per process.
+#[derive(Debug, Default)]
+pub struct LenderCache {
+    entries: RwLock<HashMap<String, Arc<LenderCtx>>>,
+}
+
+impl LenderCache {
+    pub async fn get(&self, db: &Db, keys_dir: &Path, lender_id: &str) -> Result<Arc<LenderCtx>> {
+        if let Ok(map) = self.entries.read()
+            && let Some(ctx) = map.get(lender_id)
+        {
+            return Ok(ctx.clone());
+        }
+        let row = queries::lender_by_id(&db.read, lender_id)
+            .await?
+            .ok_or_else(|| Error::Internal("a device names a missing lender".into()))?;
+        let path = key_path(keys_dir, lender_id);
+        let pkcs8 = std::fs::read(&path)
+            .map_err(|e| Error::Internal(format!("reading the signing key of {lender_id}: {e}")))?;
+        let key = LenderKey::from_pkcs8(&pkcs8, None)
+            .map_err(|e| Error::Internal(format!("the signing key of {lender_id}: {e}")))?;
+        let ctx = Arc::new(LenderCtx {
+            lender_id: lender_id.to_string(),
+            key,
+            info: info(&row),
+        });
+        if let Ok(mut map) = self.entries.write() {
+            map.insert(lender_id.to_string(), ctx.clone());
+        }
+        Ok(ctx)
+    }
+}

@@ -1,0 +1,169 @@
+//! # finlock-server
+//!
+//! The reference lender back end and the `finlock` command. Lenders register financed
+//! phones with their installment plans, record payments, lock, unlock or release a
+//! phone, and answer offline unlock codes; devices enroll and check in, and every
+//! answer is a fresh entitlement signed with the lender's key (PROTOCOL.md §3).
+//!
+//! Layout: [`policy`] decides what an entitlement says (pure); [`http`] is the
+//! surface; [`db`] holds every SQL statement, the same for SQLite and PostgreSQL;
+//! [`clock`] is the only source of time. The server speaks plain HTTP: TLS is
+//! terminated by the lender's reverse proxy in front of it.
+//!
+//! [`spawn`] starts a server in-process on an ephemeral loopback port (tests,
+//! `finlock demo`); [`lenders::create`] / [`ServerHandle::create_lender`] create a
+//! lender programmatically.
+
+pub mod audit;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod lenders;
+pub mod policy;
+pub mod provisioning;
+
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use config::Config;
+pub use error::{Error, Result};
+pub use lenders::{CreatedLender, NewLender};
+
+use crate::db::Db;
+use crate::http::AppState;
+
+/// A server running in this process.
+pub struct ServerHandle {
+    addr: SocketAddr,
+    state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl ServerHandle {
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Creates a lender in this server's database and keys directory.
+    pub async fn create_lender(&self, new: &NewLender) -> Result<CreatedLender> {
+        lenders::create(
+            &self.state.db,
+            &self.state.config.keys_dir,
+            new,
+            self.state.now(),
+        )
+        .await
+    }
+
+    /// The database this server uses (tests that inspect rows).
+    pub fn db(&self) -> &Db {
+        &self.state.db
+    }
+
+    /// Stops accepting, finishes in-flight requests, closes the database.
+    pub async fn shutdown(mut self) -> Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let served = (&mut self.task)
+            .await
+            .map_err(|e| Error::Internal(format!("server task: {e}")))?;
+        self.state.db.close().await;
+        served.map_err(|e| Error::Internal(format!("server: {e}")))
+    }
+}
+
+async fn start(config: Config, clock: SharedClock) -> Result<(TcpListener, AppState)> {
+    let db = Db::connect(&config.db_url, config.db_connections).await?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| Error::Internal(format!("binding {}: {e}", config.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::Internal(format!("local address: {e}")))?;
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    Ok((listener, AppState::new(db, clock, config, public_url)))
+}
+
+/// Starts a server on `config.listen` (port 0 = ephemeral) in the current runtime.
+pub async fn spawn(config: Config, clock: SharedClock) -> Result<(SocketAddr, ServerHandle)> {
+    let (listener, state) = start(config, clock).await?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::Internal(format!("local address: {e}")))?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let app = http::router(state.clone());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Ok((
+        addr,
+        ServerHandle {
+            addr,
+            state,
+            shutdown: Some(tx),
+            task,
+        },
+    ))
+}
+
+/// Runs a server until SIGINT or SIGTERM (`finlock serve`).
+pub async fn serve(config: Config, clock: SharedClock) -> Result<()> {
+    let (listener, state) = start(config, clock).await?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::Internal(format!("local address: {e}")))?;
+    // Scripts and tests read this line to find an ephemeral port.
+    println!("finlock listening on http://{addr}");
+    tracing::info!(%addr, backend = ?state.db.backend, "listening");
+    let db = state.db.clone();
+    axum::serve(listener, http::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| Error::Internal(format!("server: {e}")))?;
+    db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,502 @@
+//! What the server promises a device: the entitlement computed from the plan, the
+//! payments, the lender's actions and the time (issue 4, "Policy").
+//!
+//! Pure functions only — no database, no clock, no randomness (the jitter is passed
+//! in) — so every rule below is a unit test away from being checked:
+//! - payments apply to installments in order, partial payments accumulate;
+//! - `lock_at` = due date of the first unpaid installment + grace days;
+//! - paid in full → `released`, which is terminal;
+//! - a lender lock → `locked` (`lender_request`), unless released;
+//! - `next_checkin` every 6 h ± 10 %, hourly when `lock_at` is within 72 h or the
+//!   device is locked, never later than a future `lock_at`.
+
+use finlock_core::protocol::{
+    Account, Entitlement, EntitlementState, Installment, InstallmentStatus, LenderInfo, LockReason,
+    ReminderPolicy, VERSION,
+};
+use serde::{Deserialize, Serialize};
+
+pub const DAY: i64 = 86_400;
+pub const HOUR: i64 = 3_600;
+/// The normal check-in interval.
+pub const CHECKIN_EVERY_S: i64 = 6 * HOUR;
+/// The interval when a lock is near or in force, so a payment lifts it within the hour.
+pub const URGENT_CHECKIN_EVERY_S: i64 = HOUR;
+/// How close `lock_at` must be for the urgent interval.
+pub const URGENT_WITHIN_S: i64 = 72 * HOUR;
+/// ± this fraction, so ten million devices enrolled in one campaign do not all call at once.
+pub const JITTER_FRACTION: f64 = 0.10;
+/// The offline warning never starts earlier than this before an offline lock.
+pub const MAX_OFFLINE_WARNING_S: u64 = 3 * DAY as u64;
+
+/// One installment as the lender registered it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanInstallment {
+    pub due: i64,
+    pub amount_minor: u64,
+}
+
+/// The installment plan of one financed device (stored as JSON on the device row;
+/// it never changes after registration).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub currency: String,
+    pub grace_days: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline_lock_after_days: Option<u32>,
+    pub installments: Vec<PlanInstallment>,
+}
+
+impl Plan {
+    pub fn total_minor(&self) -> u64 {
+        self.installments
+            .iter()
+            .fold(0u64, |sum, i| sum.saturating_add(i.amount_minor))
+    }
+
+    pub fn paid_in_full(&self, paid_minor: u64) -> bool {
+        paid_minor >= self.total_minor()
+    }
+
+    /// The first installment the payments do not cover, with how much of it is still open.
+    pub fn first_unpaid(&self, paid_minor: u64) -> Option<(PlanInstallment, u64)> {
+        let mut left = paid_minor;
+        for inst in &self.installments {
+            if left >= inst.amount_minor {
+                left -= inst.amount_minor;
+            } else {
+                return Some((*inst, inst.amount_minor - left));
+            }
+        }
+        None
+    }
+
+    /// `lock_at`: the first unpaid installment's due date plus the grace days; `None`
+    /// when everything is paid.
+    pub fn lock_at(&self, paid_minor: u64) -> Option<i64> {
+        self.first_unpaid(paid_minor)
+            .map(|(inst, _)| inst.due.saturating_add(i64::from(self.grace_days) * DAY))
+    }
+
+    /// The account as the device shows it: every installment with its status.
+    pub fn account(&self, paid_minor: u64, now: i64) -> Account {
+        let mut left = paid_minor;
+        let mut overdue_open = 0u64;
+        let mut next_open: Option<(i64, u64)> = None;
+        let installments = self
+            .installments
+            .iter()
+            .map(|inst| {
+                let covered = left.min(inst.amount_minor);
+                left -= covered;
+                let open = inst.amount_minor - covered;
+                let status = if open == 0 {
+                    InstallmentStatus::Paid
+                } else if now > inst.due {
+                    overdue_open = overdue_open.saturating_add(open);
+                    InstallmentStatus::Overdue
+                } else {
+                    if next_open.is_none() {
+                        next_open = Some((inst.due, open));
+                    }
+                    InstallmentStatus::Due
+                };
+                Installment {
+                    due: inst.due,
+                    amount_minor: inst.amount_minor,
+                    status,
+                }
+            })
+            .collect();
+        // What brings the account back to current: the overdue amounts if any, else
+        // what is open of the next installment.
+        let amount_due_minor = if overdue_open > 0 {
+            overdue_open
+        } else {
+            next_open.map_or(0, |(_, open)| open)
+        };
+        Account {
+            currency: self.currency.clone(),
+            amount_due_minor,
+            next_due: self.first_unpaid(paid_minor).map(|(inst, _)| inst.due),
+            installments,
+        }
+    }
+
+    /// `(offline_lock_after_s, offline_warning_s)`; the warning is half the period,
+    /// at most three days (PROTOCOL §8.4 requires it to be shorter than the period).
+    pub fn offline_policy(&self) -> (Option<u64>, Option<u64>) {
+        match self.offline_lock_after_days {
+            Some(days) if days >= 1 => {
+                let after = u64::from(days) * DAY as u64;
+                (Some(after), Some((after / 2).min(MAX_OFFLINE_WARNING_S)))
+            }
+            _ => (None, None),
+        }
+    }
+}
+
+/// Reminders when the lender set none: 3 days and 1 day before, at 09:00, quiet
+/// 21:00–08:00, an overdue reminder every day.
+pub fn default_reminders() -> ReminderPolicy {
+    ReminderPolicy {
+        offsets_s: vec![3 * DAY, DAY],
+        hour_local: 9,
+        quiet_start: "21:00".into(),
+        quiet_end: "08:00".into(),
+        overdue_every_s: DAY as u64,
+    }
+}
+
+/// When the device should call again. `jitter` in `[-1, 1]` scales ± 10 %.
+pub fn next_checkin(now: i64, lock_at: i64, locked: bool, jitter: f64) -> i64 {
+    let urgent = locked || lock_at <= now || lock_at - now <= URGENT_WITHIN_S;
+    let base = if urgent {
+        URGENT_CHECKIN_EVERY_S
+    } else {
+        CHECKIN_EVERY_S
+    };
+    let jitter = if jitter.is_finite() {
+        jitter.clamp(-1.0, 1.0)
+    } else {
+        0.0
+    };
+    let spread = (base as f64 * JITTER_FRACTION * jitter).round() as i64;
+    let mut at = now.saturating_add(base + spread);
+    if lock_at > now {
+        at = at.min(lock_at);
+    }
+    at.max(now.saturating_add(1))
+}
+
+/// Everything about one device the entitlement depends on, as stored.
+#[derive(Debug, Clone, Copy)]
+pub struct DeviceFacts<'a> {
+    pub plan: &'a Plan,
+    pub paid_minor: u64,
+    pub released: bool,
+    /// `Some(reason)` while the lender has locked the device.
+    pub lender_lock: Option<&'a str>,
+    pub reminders: Option<&'a ReminderPolicy>,
+}
+
+impl DeviceFacts<'_> {
+    /// Released is terminal: once set it wins over everything else.
+    pub fn is_released(&self) -> bool {
+        self.released || self.plan.paid_in_full(self.paid_minor)
+    }
+}
+
+/// Who signs, for whom, when, in answer to what.
+#[derive(Debug, Clone)]
+pub struct IssueContext<'a> {
+    pub lender_id: &'a str,
+    pub device_id: &'a str,
+    pub seq: u64,
+    pub now: i64,
+    pub nonce: Option<String>,
+    /// In `[-1, 1]`, drawn by the caller.
+    pub jitter: f64,
+    pub lender: &'a LenderInfo,
+}
+
+/// The entitlement for `facts` at `ctx.now` (unsigned).
+pub fn entitlement(facts: &DeviceFacts<'_>, ctx: &IssueContext<'_>) -> Entitlement {
+    let plan = facts.plan;
+    let account = plan.account(facts.paid_minor, ctx.now);
+    let last_due = plan.installments.last().map_or(ctx.now, |i| i.due);
+    let grace = i64::from(plan.grace_days) * DAY;
+    let (state, lock_at, lock_reason, message) = if facts.is_released() {
+        // lock_at is meaningless once released; the last due date keeps it a valid time.
+        (
+            EntitlementState::Released,
+            last_due.saturating_add(grace),
+            None,
+            None,
+        )
+    } else {
+        let lock_at = plan
+            .lock_at(facts.paid_minor)
+            .unwrap_or(last_due.saturating_add(grace));
+        match facts.lender_lock {
+            Some(reason) => (
+                EntitlementState::Locked,
+                lock_at,
+                Some(LockReason::LenderRequest),
+                (!reason.is_empty())
+                    .then(|| std::collections::BTreeMap::from([("en".into(), reason.into())])),
+            ),
+            None => (EntitlementState::Active, lock_at, None, None),
+        }
+    };
+    let locked = state == EntitlementState::Locked;
+    let (offline_lock_after_s, offline_warning_s) = if state == EntitlementState::Released {
+        (None, None)
+    } else {
+        plan.offline_policy()
+    };
+    Entitlement {
+        v: VERSION,
+        iss: ctx.lender_id.to_string(),
+        sub: ctx.device_id.to_string(),
+        seq: ctx.seq,
+        iat: ctx.now,
+        nonce: ctx.nonce.clone(),
+        state,
+        lock_at: lock_at.max(0),
+        lock_reason,
+        next_checkin: next_checkin(ctx.now, lock_at, locked, ctx.jitter),
+        offline_lock_after_s,
+        offline_warning_s,
+        account,
+        reminders: facts.reminders.cloned().unwrap_or_else(default_reminders),
+        lender: ctx.lender.clone(),
+        message,
+    }
+}
+
+/// How the lender sees a device at a glance (`GET /v1/lender/devices`, `?state=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceStatus {
+    /// Nothing is overdue.
+    Current,
+    /// An installment is past due, the grace period still runs.
+    Overdue,
+    /// Locked: by the lender, or because `lock_at` has passed.
+    Locked,
+    /// Paid in full or released by the lender; terminal.
+    Released,
+}
+
+impl DeviceStatus {
+    pub fn parse(s: &str) -> Option<DeviceStatus> {
+        match s {
+            "current" => Some(DeviceStatus::Current),
+            "overdue" => Some(DeviceStatus::Overdue),
+            "locked" => Some(DeviceStatus::Locked),
+            "released" => Some(DeviceStatus::Released),
+            _ => None,
+        }
+    }
+}
+
+pub fn status(facts: &DeviceFacts<'_>, now: i64) -> DeviceStatus {
+    if facts.is_released() {
+        return DeviceStatus::Released;
+    }
+    if facts.lender_lock.is_some() {
+        return DeviceStatus::Locked;
+    }
+    match facts.plan.first_unpaid(facts.paid_minor) {
+        Some(_)
+            if facts
+                .plan
+                .lock_at(facts.paid_minor)
+                .is_some_and(|t| now >= t) =>
+        {
+            DeviceStatus::Locked
+        }
+        Some((inst, _)) if now > inst.due => DeviceStatus::Overdue,
+        _ => DeviceStatus::Current,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use finlock_core::protocol::UrlPolicy;
+
+    const T0: i64 = 1_767_225_600;
+
+    fn plan() -> Plan {
+        Plan {
+            currency: "KES".into(),
+            grace_days: 7,
+            offline_lock_after_days: Some(30),
+            installments: (1..=6)
+                .map(|i| PlanInstallment {
+                    due: T0 + i * 30 * DAY,
+                    amount_minor: 1_000,
+                })
+                .collect(),
+        }
+    }
+
+    fn lender() -> LenderInfo {
+        LenderInfo {
+            name: "Acme".into(),
+            phone: "+254700000001".into(),
+            email: None,
+            payment_url: "https://pay.acme.example/p".into(),
+            support_url: None,
+            terms_url: None,
+            payment_instructions: None,
+        }
+    }
+
+    fn issue(facts: &DeviceFacts<'_>, now: i64) -> Entitlement {
+        let lender = lender();
+        let e = entitlement(
+            facts,
+            &IssueContext {
+                lender_id: "acme",
+                device_id: "dev-1",
+                seq: 3,
+                now,
+                nonce: None,
+                jitter: 0.0,
+                lender: &lender,
+            },
+        );
+        e.validate(UrlPolicy::STRICT).expect("valid entitlement");
+        e
+    }
+
+    fn facts(plan: &Plan, paid: u64) -> DeviceFacts<'_> {
+        DeviceFacts {
+            plan,
+            paid_minor: paid,
+            released: false,
+            lender_lock: None,
+            reminders: None,
+        }
+    }
+
+    #[test]
+    fn lock_at_is_first_unpaid_due_plus_grace() {
+        let p = plan();
+        assert_eq!(p.lock_at(0), Some(T0 + 30 * DAY + 7 * DAY));
+        assert_eq!(p.lock_at(1_000), Some(T0 + 60 * DAY + 7 * DAY));
+    }
+
+    #[test]
+    fn partial_payments_accumulate_in_order() {
+        let p = plan();
+        assert_eq!(p.lock_at(999), Some(T0 + 37 * DAY));
+        assert_eq!(p.first_unpaid(1_500), Some((p.installments[1], 500)));
+        assert_eq!(p.lock_at(1_500 + 500), Some(T0 + 97 * DAY));
+    }
+
+    #[test]
+    fn account_statuses_are_paid_due_overdue() {
+        let p = plan();
+        let a = p.account(1_200, T0 + 61 * DAY);
+        let st: Vec<_> = a.installments.iter().map(|i| i.status).collect();
+        assert_eq!(
+            st[..3],
+            [
+                InstallmentStatus::Paid,
+                InstallmentStatus::Overdue,
+                InstallmentStatus::Due
+            ]
+        );
+        assert_eq!(a.amount_due_minor, 800);
+        assert_eq!(a.next_due, Some(T0 + 60 * DAY));
+        let before = p.account(1_200, T0 + 10 * DAY);
+        assert_eq!(before.amount_due_minor, 800);
+        assert_eq!(p.account(0, T0).amount_due_minor, 1_000);
+    }
+
+    #[test]
+    fn paid_in_full_is_released() {
+        let p = plan();
+        let e = issue(&facts(&p, 6_000), T0);
+        assert_eq!(e.state, EntitlementState::Released);
+        assert_eq!(e.offline_lock_after_s, None);
+        assert_eq!(e.account.amount_due_minor, 0);
+        assert_eq!(e.account.next_due, None);
+    }
+
+    #[test]
+    fn released_wins_over_a_lender_lock() {
+        let p = plan();
+        let f = DeviceFacts {
+            released: true,
+            lender_lock: Some("stolen"),
+            ..facts(&p, 0)
+        };
+        assert_eq!(issue(&f, T0).state, EntitlementState::Released);
+        assert_eq!(status(&f, T0), DeviceStatus::Released);
+    }
+
+    #[test]
+    fn lender_lock_is_locked_with_reason_and_message() {
+        let p = plan();
+        let f = DeviceFacts {
+            lender_lock: Some("Please call us"),
+            ..facts(&p, 0)
+        };
+        let e = issue(&f, T0);
+        assert_eq!(e.state, EntitlementState::Locked);
+        assert_eq!(e.lock_reason, Some(LockReason::LenderRequest));
+        assert_eq!(e.message_for("en"), Some("Please call us"));
+        assert_eq!(e.next_checkin, T0 + HOUR);
+    }
+
+    #[test]
+    fn next_checkin_is_six_hours_plus_minus_ten_percent() {
+        let far = T0 + 100 * DAY;
+        assert_eq!(next_checkin(T0, far, false, 0.0), T0 + 6 * HOUR);
+        assert_eq!(next_checkin(T0, far, false, 1.0), T0 + 6 * HOUR + 2_160);
+        assert_eq!(next_checkin(T0, far, false, -1.0), T0 + 6 * HOUR - 2_160);
+        assert_eq!(next_checkin(T0, far, false, 5.0), T0 + 6 * HOUR + 2_160);
+        assert_eq!(next_checkin(T0, far, false, f64::NAN), T0 + 6 * HOUR);
+    }
+
+    #[test]
+    fn next_checkin_is_hourly_near_a_lock_or_when_locked() {
+        let near = T0 + 72 * HOUR;
+        assert_eq!(next_checkin(T0, near, false, 0.0), T0 + HOUR);
+        assert_eq!(next_checkin(T0, T0 + 100 * DAY, true, 0.0), T0 + HOUR);
+        assert_eq!(next_checkin(T0, T0 - DAY, false, 0.0), T0 + HOUR);
+        assert_eq!(next_checkin(T0, T0 + 73 * HOUR, false, 0.0), T0 + 6 * HOUR);
+    }
+
+    #[test]
+    fn next_checkin_is_never_later_than_lock_at() {
+        assert_eq!(next_checkin(T0, T0 + 600, false, 1.0), T0 + 600);
+        assert_eq!(next_checkin(T0, T0 + 1, false, 0.0), T0 + 1);
+    }
+
+    #[test]
+    fn offline_policy_follows_the_plan_and_protocol_bounds() {
+        let mut p = plan();
+        assert_eq!(
+            p.offline_policy(),
+            (Some(30 * DAY as u64), Some(3 * DAY as u64))
+        );
+        p.offline_lock_after_days = Some(1);
+        assert_eq!(p.offline_policy(), (Some(DAY as u64), Some(DAY as u64 / 2)));
+        p.offline_lock_after_days = None;
+        assert_eq!(p.offline_policy(), (None, None));
+        issue(&facts(&p, 0), T0);
+    }
+
+    #[test]
+    fn default_reminders_are_three_days_and_one_day_before() {
+        let e = issue(&facts(&plan(), 0), T0);
+        assert_eq!(e.reminders.offsets_s, vec![3 * DAY, DAY]);
+        assert_eq!(e.reminders.hour_local, 9);
+        assert_eq!(e.reminders.overdue_every_s, DAY as u64);
+    }
+
+    #[test]
+    fn status_moves_current_overdue_locked_released() {
+        let p = plan();
+        let f = facts(&p, 0);
+        assert_eq!(status(&f, T0), DeviceStatus::Current);
+        assert_eq!(status(&f, T0 + 31 * DAY), DeviceStatus::Overdue);
+        assert_eq!(status(&f, T0 + 37 * DAY), DeviceStatus::Locked);
+        assert_eq!(status(&facts(&p, 6_000), T0), DeviceStatus::Released);
+    }
+
+    #[test]
+    fn an_overdue_device_stays_active_with_lock_at_in_the_past() {
+        // The device decides the lock from lock_at and trusted time (PROTOCOL §5.3).
+        let e = issue(&facts(&plan(), 0), T0 + 40 * DAY);
+        assert_eq!(e.state, EntitlementState::Active);
+        assert!(e.lock_at < T0 + 40 * DAY);
+        assert_eq!(e.next_checkin, T0 + 40 * DAY + HOUR);
+    }
+}
