@@ -28,6 +28,7 @@ use crate::protocol::{
     self, CheckinRequest, EnrollRequest, EnrollResponse, Entitlement, EntitlementState, Event,
     UrlPolicy,
 };
+use crate::reminders::{self, FiredReminders, Reminder, ScheduleInput};
 use crate::schedule::CheckinSchedule;
 use crate::store::Store;
 
@@ -100,6 +101,9 @@ pub struct Enrollment {
     /// The nonce of the check-in in flight, if any.
     #[serde(default)]
     pub outstanding_nonce: Option<String>,
+    /// Which reminders were already shown, so a restart does not repeat them.
+    #[serde(default)]
+    pub reminders: FiredReminders,
 }
 
 /// Everything the device persists.
@@ -140,6 +144,25 @@ pub struct Outgoing {
 pub struct Evaluation {
     pub reading: Reading,
     pub decision: Decision,
+}
+
+/// Why the shell must wake next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WakeReason {
+    /// The lock decision changes by itself (a lock, or a clock-suspect lock confirmed).
+    Decision,
+    /// A reminder is due.
+    Reminder,
+    /// A check-in is due.
+    CheckIn,
+}
+
+/// The single alarm the shell arms: a moment in trusted time and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wakeup {
+    pub at: i64,
+    pub reason: WakeReason,
 }
 
 /// Pending events are bounded like the check-in that carries them.
@@ -276,6 +299,7 @@ impl DeviceState {
             offline: OfflineCodeState::default(),
             pending_events: Vec::new(),
             outstanding_nonce: None,
+            reminders: FiredReminders::default(),
         });
         self.pending_enrollment = None;
         self.checkin = CheckinSchedule::default();
@@ -440,6 +464,61 @@ impl DeviceState {
                 offline_extension_until: en.offline.extension_until,
             },
         }
+    }
+
+    fn schedule_input(&self) -> Result<ScheduleInput<'_>> {
+        let en = self.enrolled()?;
+        Ok(ScheduleInput {
+            entitlement: &en.entitlement,
+            last_successful_checkin: en.last_successful_checkin,
+            offline_extension_until: en.offline.extension_until,
+        })
+    }
+
+    /// The upcoming reminders (§7) in the IANA zone `zone_id`, as of trusted time `now`.
+    pub fn reminders(&self, zone_id: &str, now: i64) -> Result<Vec<Reminder>> {
+        let tz = reminders::zone(zone_id)?;
+        Ok(reminders::schedule(&self.schedule_input()?, &tz, now))
+    }
+
+    /// The one reminder to show now, if any (a missed backlog yields one, not a burst).
+    pub fn reminder_due(&self, zone_id: &str, now: i64) -> Result<Option<Reminder>> {
+        let tz = reminders::zone(zone_id)?;
+        let en = self.enrolled()?;
+        Ok(en.reminders.due_now(&self.schedule_input()?, &tz, now))
+    }
+
+    /// Remembers that the shell showed reminder `id` (and passes the backlog before it).
+    pub fn mark_reminder_shown(&mut self, id: &str, now: i64) -> Result<()> {
+        let en = self.enrollment.as_mut().ok_or(Error::NotEnrolled)?;
+        en.reminders.mark_shown(id, now);
+        Ok(())
+    }
+
+    /// The single next moment the shell must wake, and why: the earliest of the
+    /// decision's next change, the next reminder and the next check-in.
+    pub fn next_wakeup(&self, zone_id: &str, reading: &Reading) -> Result<Option<Wakeup>> {
+        let now = reading.now();
+        let decision = self.decide(reading);
+        if decision.released || self.enrollment.is_none() {
+            return Ok(None);
+        }
+        let tz = reminders::zone(zone_id)?;
+        let en = self.enrolled()?;
+        let reminder = en
+            .reminders
+            .next_event(&self.schedule_input()?, &tz, now)
+            .map(|r| r.fire_at);
+        let candidates = [
+            decision.next_change.map(|at| (at, WakeReason::Decision)),
+            reminder.map(|at| (at, WakeReason::Reminder)),
+            Some((self.checkin.next_at.max(now), WakeReason::CheckIn)),
+        ];
+        Ok(candidates
+            .into_iter()
+            .flatten()
+            .min_by_key(|(at, _)| *at)
+            .map(|(at, reason)| Wakeup { at, reason }))
     }
 
     /// The 8-digit challenge the lock screen shows (§6).

@@ -6,8 +6,9 @@
 //! shows and enforces what comes out.
 //!
 //! Pure modules (no I/O): [`protocol`], [`jws`], [`keys`], [`entitlement`], [`clock`],
-//! [`decision`], [`offline_code`]. I/O at the edge: [`store`]. [`device`] ties them
-//! together into the operations a device performs.
+//! [`decision`], [`offline_code`], [`reminders`], [`schedule`]. I/O at the edges:
+//! [`store`] and, with feature `net`, `checkin`. [`device`] ties them together into the
+//! operations a device performs.
 //!
 //! `docs/PROTOCOL.md` is the contract; section numbers in doc comments refer to it.
 

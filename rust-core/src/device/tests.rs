@@ -481,3 +481,59 @@ fn corrupt_state_is_an_error_never_a_fresh_device() {
     let _ = std::fs::remove_file(dir.path().join(crate::store::PREVIOUS_FILE));
     assert!(Device::open(dir.path()).is_err());
 }
+
+#[test]
+fn reminders_come_from_the_stored_entitlement_and_are_remembered() {
+    let mut s = enrolled();
+    let upcoming = s.reminders("Asia/Manila", T0).unwrap();
+    assert!(upcoming.iter().all(|r| r.fire_at >= T0));
+    // Without a check-in the fixture locks for silence after 30 days; warned 3 days before.
+    assert!(
+        upcoming
+            .iter()
+            .any(|r| r.kind == crate::reminders::ReminderKind::OfflineWarning)
+    );
+    // After a check-in that drops the offline policy, the unpaid installment is announced.
+    let mut e = fixtures::entitlement(2, T0 + 60);
+    e.offline_lock_after_s = None;
+    e.offline_warning_s = None;
+    checkin(&mut s, T0 + 60, e).unwrap();
+    let first_due = fixtures::entitlement(1, T0).account.installments[2].due;
+    let upcoming = s.reminders("Asia/Manila", T0 + 60).unwrap();
+    assert!(
+        upcoming
+            .iter()
+            .any(|r| r.installment_due == Some(first_due))
+    );
+    assert!(matches!(
+        s.reminders("Mars/Olympus", T0),
+        Err(Error::InvalidField { .. })
+    ));
+    // Once due, one reminder is shown, remembered, and not repeated.
+    let first = upcoming[0].clone();
+    let due = s
+        .reminder_due("Asia/Manila", first.fire_at)
+        .unwrap()
+        .unwrap();
+    s.mark_reminder_shown(&due.id, first.fire_at).unwrap();
+    let again = s.reminder_due("Asia/Manila", first.fire_at + 60).unwrap();
+    assert!(again.is_none_or(|r| r.id != due.id));
+}
+
+#[test]
+fn next_wakeup_is_the_earliest_of_lock_reminder_and_checkin() {
+    let mut s = enrolled();
+    let reading = s.evaluate(&at(T0)).reading;
+    let w = s.next_wakeup("Asia/Manila", &reading).unwrap().unwrap();
+    // The fixture's first check-in is due 6 h after enrollment, before any reminder.
+    assert_eq!(w.reason, WakeReason::CheckIn);
+    assert_eq!(w.at, T0 + 6 * 3600);
+    // With the check-in far away, the next reminder or the lock comes first.
+    s.checkin.next_at = T0 + 1_000 * DAY;
+    let w = s.next_wakeup("Asia/Manila", &reading).unwrap().unwrap();
+    assert_eq!(w.reason, WakeReason::Reminder);
+    let lock_at = fixtures::entitlement(1, T0).lock_at;
+    let late = s.evaluate(&at(lock_at - 60)).reading;
+    let w = s.next_wakeup("Asia/Manila", &late).unwrap().unwrap();
+    assert_eq!((w.at, w.reason), (lock_at, WakeReason::Decision));
+}
