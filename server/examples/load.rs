@@ -1,0 +1,345 @@
+//! Load benchmark: check-ins per second against a real server on SQLite.
+//!
+//! ```text
+//! cargo run --release -p finlock-server --example load -- [--devices 2000] [--duration 10]
+//!     [--concurrency 64] [--db sqlite://…|postgres://…] [--keep-rate-limit]
+//! ```
+//! Starts `finlock serve` in-process (its own 2-thread runtime, SQLite in a temporary
+//! directory unless `--db` is given), registers and enrolls `--devices` simulated
+//! phones through the real API (each runs the phone's own core), pre-signs their
+//! check-in bodies (so signing does not load the client), then drives check-ins with
+//! `--concurrency` keep-alive connections for `--duration` seconds and prints
+//! check-ins/s with p50/p99 latency — and the same client against `/healthz`.
+//!
+//! The per-device rate limit (one check-in per 10 s) would need rate × duration
+//! devices (50,000 for 10 s at 5,000/s); by default the benchmark sets the server's
+//! `checkin_min_interval_s` to 0 so a few thousand devices can check in repeatedly
+//! — every check-in still runs the full path, including the rate-limit guard in SQL.
+//! `--keep-rate-limit` keeps 10 s, so each device checks in at most once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use finlock_core::clock::ClockInput;
+use finlock_core::device::{DeviceState, EnrollParams};
+use finlock_core::keys::KeySet;
+use finlock_server::{Config, NewLender, SystemClock};
+use serde_json::{Value, json};
+
+struct Args {
+    devices: usize,
+    duration: u64,
+    concurrency: usize,
+    db: Option<String>,
+    keep_rate_limit: bool,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        devices: 2_000,
+        duration: 10,
+        concurrency: 64,
+        db: None,
+        keep_rate_limit: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().unwrap_or_default();
+        match flag.as_str() {
+            "--devices" => a.devices = value().parse().unwrap_or(a.devices),
+            "--duration" => a.duration = value().parse().unwrap_or(a.duration),
+            "--concurrency" => a.concurrency = value().parse().unwrap_or(a.concurrency),
+            "--db" => a.db = Some(value()),
+            "--keep-rate-limit" => a.keep_rate_limit = true,
+            other => {
+                eprintln!("unknown flag {other}");
+                std::process::exit(2);
+            }
+        }
+    }
+    a
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+struct Phase {
+    ok: u64,
+    failed: u64,
+    latencies_us: Vec<u32>,
+    elapsed: Duration,
+}
+
+impl Phase {
+    fn report(&mut self, what: &str) {
+        self.latencies_us.sort_unstable();
+        let pct = |p: f64| {
+            let n = self.latencies_us.len();
+            if n == 0 {
+                return 0.0;
+            }
+            let i = ((n as f64 * p).ceil() as usize).clamp(1, n) - 1;
+            f64::from(self.latencies_us[i]) / 1000.0
+        };
+        println!(
+            "{what:<10} {:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   ({} ok, {} failed, {:.1} s)",
+            self.ok as f64 / self.elapsed.as_secs_f64(),
+            pct(0.50),
+            pct(0.99),
+            self.ok,
+            self.failed,
+            self.elapsed.as_secs_f64()
+        );
+    }
+}
+
+/// Sends the requests `next(task, i)` yields from `concurrency` tasks for `duration`.
+async fn drive(
+    concurrency: usize,
+    duration: Duration,
+    make: Arc<dyn Fn(usize, usize) -> Option<reqwest::RequestBuilder> + Send + Sync>,
+) -> Phase {
+    let stop = Arc::new(AtomicBool::new(false));
+    let failed = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for t in 0..concurrency {
+        let (stop, failed, make) = (stop.clone(), failed.clone(), make.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(100_000);
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let Some(req) = make(t, i) else { break };
+                i += 1;
+                let sent = Instant::now();
+                match req.send().await {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                        lat.push(sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+                    }
+                    _ => {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            lat
+        }));
+    }
+    tokio::time::sleep(duration).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut latencies_us = Vec::new();
+    for t in tasks {
+        latencies_us.extend(t.await.unwrap_or_default());
+    }
+    let elapsed = start.elapsed();
+    Phase {
+        ok: latencies_us.len() as u64,
+        failed: failed.load(Ordering::Relaxed),
+        latencies_us,
+        elapsed,
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = args();
+    let dir = tempfile::tempdir()?;
+    let db = args
+        .db
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("load.db").display()));
+    let mut config = Config::local(db.clone(), dir.path().join("keys"));
+    if !args.keep_rate_limit {
+        config.checkin_min_interval_s = 0;
+    }
+    // The server gets its own runtime with two workers, like `finlock serve` on this machine.
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("server")
+        .enable_all()
+        .build()?;
+    let (addr, handle) =
+        server_rt.block_on(finlock_server::spawn(config, Arc::new(SystemClock)))?;
+    let lender = server_rt.block_on(handle.create_lender(&NewLender {
+        name: "Load Test Credit".into(),
+        phone: "+254700000001".into(),
+        email: None,
+        payment_url: "https://pay.example/p".into(),
+        support_url: None,
+    }))?;
+    let url = format!("http://{addr}");
+    println!(
+        "finlock load benchmark: {} devices, {} connections, {} s per phase, db {}",
+        args.devices,
+        args.concurrency,
+        args.duration,
+        db.split(':').next().unwrap_or("?")
+    );
+
+    let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("client")
+        .enable_all()
+        .build()?;
+    client_rt.block_on(async move {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(args.concurrency)
+            .build()?;
+        let keys = KeySet::from_jwks(&lender.jwks)?;
+        let setup = Instant::now();
+        // Register and enroll every device through the real API.
+        let mut phones = Vec::with_capacity(args.devices);
+        let chunk = 64;
+        for start in (0..args.devices).step_by(chunk) {
+            let mut batch = Vec::new();
+            for _ in start..(start + chunk).min(args.devices) {
+                let (http, url, key, keys) = (
+                    http.clone(),
+                    url.clone(),
+                    lender.api_key.clone(),
+                    keys.clone(),
+                );
+                batch.push(tokio::spawn(async move {
+                    enroll(&http, &url, &key, keys).await
+                }));
+            }
+            for b in batch {
+                phones.push(b.await?.map_err(|e| e.to_string())?);
+            }
+        }
+        let enrolled_in = setup.elapsed();
+        // Pre-sign check-in bodies: enough for the target rate with headroom.
+        let per_device = if args.keep_rate_limit {
+            1
+        } else {
+            ((8_000 * args.duration as usize) / args.devices).max(1) + 1
+        };
+        let sign_start = Instant::now();
+        let rng = ring::rand::SystemRandom::new();
+        let mut bodies: Vec<Vec<String>> = Vec::with_capacity(args.devices);
+        for (n, phone) in phones.iter_mut().enumerate() {
+            let mut mine = Vec::with_capacity(per_device);
+            for k in 0..per_device {
+                let clock = ClockInput {
+                    wall_ms: now_ms(),
+                    uptime_ms: 10_000 + (n * per_device + k) as u64,
+                    boot: 1,
+                };
+                mine.push(phone.checkin_request(&clock, "1.0.0", &rng)?.body);
+            }
+            bodies.push(mine);
+        }
+        println!(
+            "setup: {} devices enrolled in {:.1} s ({:.0}/s); {} check-in bodies signed in {:.1} s",
+            args.devices,
+            enrolled_in.as_secs_f64(),
+            args.devices as f64 / enrolled_in.as_secs_f64(),
+            args.devices * per_device,
+            sign_start.elapsed().as_secs_f64()
+        );
+
+        // Task t owns devices t, t+C, t+2C, …: no two requests for one device at once.
+        let bodies = Arc::new(bodies);
+        let concurrency = args.concurrency.min(args.devices);
+        let checkin_url = format!("{url}/v1/checkin");
+        let make = {
+            let (http, bodies) = (http.clone(), bodies.clone());
+            Arc::new(move |t: usize, i: usize| {
+                let mine = bodies.len().div_ceil(concurrency);
+                let owned = (0..mine)
+                    .map(|j| t + j * concurrency)
+                    .filter(|d| *d < bodies.len())
+                    .count();
+                if owned == 0 {
+                    return None;
+                }
+                let device = t + (i % owned) * concurrency;
+                let round = i / owned;
+                let body = bodies[device].get(round)?.clone();
+                Some(
+                    http.post(&checkin_url)
+                        .header("content-type", "application/jose")
+                        .body(body),
+                )
+            })
+        };
+        let mut checkins = drive(concurrency, Duration::from_secs(args.duration), make).await;
+        let health_url = format!("{url}/healthz");
+        let make = {
+            let http = http.clone();
+            Arc::new(move |_t: usize, _i: usize| Some(http.get(&health_url)))
+        };
+        let mut health = drive(concurrency, Duration::from_secs(args.duration), make).await;
+        checkins.report("check-ins");
+        health.report("/healthz");
+        let _ = http
+            .get(format!("{url}/metrics"))
+            .send()
+            .await?
+            .text()
+            .await?
+            .lines()
+            .filter(|l| l.starts_with("finlock_checkins_total"))
+            .for_each(|l| println!("  {l}"));
+        Ok::<(), Box<dyn std::error::Error>>(())
+    })?;
+    server_rt.block_on(handle.shutdown())?;
+    Ok(())
+}
+
+async fn enroll(
+    http: &reqwest::Client,
+    url: &str,
+    api_key: &str,
+    keys: KeySet,
+) -> Result<DeviceState, Box<dyn std::error::Error + Send + Sync>> {
+    let installments: Vec<Value> = (1..=12)
+        .map(|i| json!({ "due": 1_900_000_000 + i * 2_592_000, "amount_minor": 250_000 }))
+        .collect();
+    let created: Value = http
+        .post(format!("{url}/v1/lender/devices"))
+        .bearer_auth(api_key)
+        .json(
+            &json!({ "plan": { "currency": "KES", "grace_days": 7, "offline_lock_after_days": 30,
+                                 "installments": installments } }),
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+    let code = created["enrollment_code"]
+        .as_str()
+        .ok_or("no enrollment code")?;
+    let mut phone = DeviceState::default();
+    phone.provision(url, keys, true)?;
+    let rng = ring::rand::SystemRandom::new();
+    let out = phone.enroll_request(
+        &EnrollParams {
+            enrollment_code: Some(code.to_string()),
+            imei: None,
+            serial: None,
+            model: "Load Phone".into(),
+            android_sdk: 34,
+            app_version: "1.0.0".into(),
+        },
+        &rng,
+    )?;
+    let answer = http
+        .post(format!("{url}/v1/enroll"))
+        .header("content-type", "application/jose")
+        .body(out.body)
+        .send()
+        .await?
+        .bytes()
+        .await?;
+    let clock = ClockInput {
+        wall_ms: now_ms(),
+        uptime_ms: 5_000,
+        boot: 1,
+    };
+    phone.complete_enrollment(&answer, &clock)?;
+    Ok(phone)
+}
