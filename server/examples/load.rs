@@ -185,9 +185,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     client_rt.block_on(async move {
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(args.concurrency)
-            .build()?;
+        let http = {
+            finlock_core::checkin::install_crypto_provider();
+            reqwest::Client::builder()
+        }
+        .pool_max_idle_per_host(args.concurrency)
+        .build()?;
         let keys = KeySet::from_jwks(&lender.jwks)?;
         let setup = Instant::now();
         // Register and enroll every device through the real API.
@@ -275,8 +278,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut health = drive(concurrency, Duration::from_secs(args.duration), make).await;
         checkins.report("check-ins");
         health.report("/healthz");
-        let _ = http
-            .get(format!("{url}/metrics"))
+        http.get(format!("{url}/metrics"))
             .send()
             .await?
             .text()
