@@ -42,6 +42,16 @@ pub struct ClientConfig {
     pub deadline: Option<Duration>,
 }
 
+/// Installs ring as the process-wide rustls provider (idempotent).
+///
+/// Our reqwest carries no provider of its own (no aws-lc), so any other reqwest
+/// client built in the same process — a lender tool, a test harness — needs this
+/// once before it is built. [`Client::new`] calls it too.
+pub fn install_crypto_provider() {
+    // Err only means a provider is installed already, which is all we need.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// An HTTP client bound to one lender server.
 pub struct Client {
     http: reqwest::Client,
@@ -59,6 +69,7 @@ impl Client {
                 "must be https (http only to loopback in debug builds)",
             ));
         }
+        install_crypto_provider();
         let deadline = config.deadline.unwrap_or(DEADLINE);
         let tls = tls_config(config)?;
         let http = reqwest::Client::builder()

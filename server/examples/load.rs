@@ -269,7 +269,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 )
             })
         };
+        let cpu_before = thread_cpu();
         let mut checkins = drive(concurrency, Duration::from_secs(args.duration), make).await;
+        let cpu = cpu_delta(&cpu_before, &thread_cpu());
         let health_url = format!("{url}/healthz");
         let make = {
             let http = http.clone();
@@ -278,6 +280,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut health = drive(concurrency, Duration::from_secs(args.duration), make).await;
         checkins.report("check-ins");
         health.report("/healthz");
+        if checkins.ok > 0 && !cpu.is_empty() {
+            let per: Vec<String> = cpu
+                .iter()
+                .map(|(group, ms)| format!("{group} {:.0} µs", ms * 1000.0 / checkins.ok as f64))
+                .collect();
+            println!("CPU per check-in by thread group: {}", per.join(", "));
+        }
         http.get(format!("{url}/metrics"))
             .send()
             .await?
@@ -344,4 +353,50 @@ async fn enroll(
     };
     phone.complete_enrollment(&answer, &clock)?;
     Ok(phone)
+}
+
+/// CPU time (ms) per thread group of this process, from /proc (Linux only; empty elsewhere).
+/// Groups: the server's runtime, the client's runtime, SQLite's worker threads, other.
+fn thread_cpu() -> std::collections::BTreeMap<String, f64> {
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return out;
+    };
+    let tick_ms = 10.0; // USER_HZ = 100 on Linux
+    for task in tasks.flatten() {
+        let path = task.path();
+        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        let stat = std::fs::read_to_string(path.join("stat")).unwrap_or_default();
+        // Fields after the ")" that closes comm: state is field 3; utime 14, stime 15.
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: f64 = fields
+            .get(11..13)
+            .map(|f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum())
+            .unwrap_or(0.0);
+        let comm = comm.trim();
+        let group = if comm.starts_with("server") {
+            "server"
+        } else if comm.starts_with("client") {
+            "client"
+        } else if comm.starts_with("sqlx-sqlite") {
+            "sqlite"
+        } else {
+            "other"
+        };
+        *out.entry(group.to_string()).or_insert(0.0) += ticks * tick_ms;
+    }
+    out
+}
+
+fn cpu_delta(
+    before: &std::collections::BTreeMap<String, f64>,
+    after: &std::collections::BTreeMap<String, f64>,
+) -> Vec<(String, f64)> {
+    after
+        .iter()
+        .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0.0)))
+        .collect()
 }

@@ -81,6 +81,8 @@ pub enum KeysCommand {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The device simulator and the demo use reqwest with rustls; ring is its provider.
+    finlock_core::checkin::install_crypto_provider();
     init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

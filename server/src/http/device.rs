@@ -6,6 +6,8 @@
 //! memory, the staleness rule and the per-device rate limit; then one compare-and-swap
 //! `UPDATE` issues the next `seq`, and the answer is signed from the committed row.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use finlock_core::b64;
@@ -23,6 +25,43 @@ use crate::db::queries::{self, DeviceRow, Issued};
 use crate::error::{Error, Result};
 use crate::ids;
 use crate::policy::{self, DeviceFacts, IssueContext, Plan};
+
+/// What this node remembers of a device between its check-ins, so the common case is
+/// one `UPDATE` instead of a `SELECT` and an `UPDATE`.
+///
+/// Safe with several nodes because nothing is *decided* from the cache alone: the
+/// check-in `UPDATE` is a compare-and-swap on the device key and the replay memory
+/// as cached. If another node (or a re-enrollment) changed either, the swap fails, the
+/// entry is dropped, and the check-in is judged again from a fresh `SELECT`. Money,
+/// locks and release come from the `UPDATE … RETURNING`, never from the cache.
+#[derive(Debug, Default)]
+pub struct DeviceCache {
+    map: std::sync::Mutex<std::collections::HashMap<String, Arc<DeviceRow>>>,
+}
+
+/// Entries kept per node before the cache starts over (≈ 1 KiB each).
+const DEVICE_CACHE_MAX: usize = 200_000;
+
+impl DeviceCache {
+    fn get(&self, device_id: &str) -> Option<Arc<DeviceRow>> {
+        self.map.lock().ok()?.get(device_id).cloned()
+    }
+
+    fn put(&self, row: DeviceRow) {
+        if let Ok(mut map) = self.map.lock() {
+            if map.len() >= DEVICE_CACHE_MAX {
+                map.clear();
+            }
+            map.insert(row.device_id.clone(), Arc::new(row));
+        }
+    }
+
+    pub fn forget(&self, device_id: &str) {
+        if let Ok(mut map) = self.map.lock() {
+            map.remove(device_id);
+        }
+    }
+}
 
 /// How many recent request nonces a device row remembers (replay memory). A body
 /// older than that is caught by the staleness rule (its `seq_seen` is behind).
@@ -216,6 +255,7 @@ pub async fn enroll(State(st): State<AppState>, body: Body) -> Result<Response> 
     )
     .await?;
     tx.commit().await?;
+    st.devices.forget(&device.device_id);
     tracing::info!(device_id = %device.device_id, action, "enrollment");
     let entitlement = issue(
         &st,
@@ -244,13 +284,45 @@ pub async fn checkin(State(st): State<AppState>, body: Body) -> Result<Response>
 async fn checkin_inner(st: &AppState, body: &Body) -> Result<Response> {
     let text = body_text(body)?;
     let parsed = jws::parse(text)?;
-    let device_id = check_header(&parsed, typ::CHECKIN)?;
-    if !protocol::is_valid_id(device_id) {
+    let device_id = check_header(&parsed, typ::CHECKIN)?.to_string();
+    if !protocol::is_valid_id(&device_id) {
         return Err(Error::DeviceNotAuthenticated);
     }
-    let row = queries::device(&st.db.read, device_id)
+    if let Some(row) = st.devices.get(&device_id) {
+        match checkin_with(st, text, &row, true).await {
+            Err(Error::Conflict {
+                slug: GUARD_FAILED, ..
+            }) => st.devices.forget(&device_id),
+            other => return other,
+        }
+    }
+    let row = queries::device(&st.db.read, &device_id)
         .await?
         .ok_or(Error::DeviceNotAuthenticated)?;
+    match checkin_with(st, text, &row, false).await {
+        // Fresh from the database and still lost the swap: another check-in of this
+        // device landed in between.
+        Err(Error::Conflict {
+            slug: GUARD_FAILED, ..
+        }) => Err(Error::RateLimited {
+            retry_after_s: st.config.checkin_min_interval_s.max(1),
+            limit_s: st.config.checkin_min_interval_s,
+        }),
+        other => other,
+    }
+}
+
+/// The compare-and-swap lost (internal: never reaches a client).
+const GUARD_FAILED: &str = "guard-failed";
+
+/// Judges and records one check-in against `row` (cached or fresh).
+async fn checkin_with(
+    st: &AppState,
+    text: &str,
+    row: &DeviceRow,
+    cached: bool,
+) -> Result<Response> {
+    let parsed = jws::parse(text)?;
     let key_b64 = row
         .device_key
         .as_deref()
@@ -273,6 +345,10 @@ async fn checkin_inner(st: &AppState, body: &Body) -> Result<Response> {
     if request.seq_seen < row.seq_seen {
         return Err(Error::Stale);
     }
+    if request.seq_seen > row.seq && cached {
+        // Another node may have answered since this node last saw the device.
+        return Err(Error::conflict(GUARD_FAILED, "the cache is behind"));
+    }
     if request.seq_seen > row.seq {
         return Err(Error::invalid(
             "seq_seen",
@@ -294,17 +370,19 @@ async fn checkin_inner(st: &AppState, body: &Body) -> Result<Response> {
     // challenge starts after the highest counter used.
     let mut offline_counter = row.offline_counter;
     let mut codes_used = Vec::new();
+    let mut clock_jumps = 0;
     for event in &request.events {
         match event {
             Event::OfflineCodeUsed { counter, days, at } if *counter >= row.offline_counter => {
                 offline_counter = offline_counter.max(counter.saturating_add(1));
                 codes_used.push(json!({ "counter": counter, "days": days, "at": at }));
             }
-            Event::ClockJump { .. } => st.metrics.clock_jump(),
+            Event::ClockJump { .. } => clock_jumps += 1,
             _ => {}
         }
     }
     let new_nonces = remember(&row.recent_nonces, &request.nonce);
+    let seq_seen = request.seq_seen.max(row.seq_seen);
     let update = queries::Checkin {
         device_id: &row.device_id,
         device_key: key_b64,
@@ -312,7 +390,7 @@ async fn checkin_inner(st: &AppState, body: &Body) -> Result<Response> {
         allowed_if_last_before: now.saturating_sub(min),
         old_nonces: &row.recent_nonces,
         new_nonces: &new_nonces,
-        seq_seen: request.seq_seen.max(row.seq_seen),
+        seq_seen,
         offline_counter,
         app_version: &request.app_version,
     };
@@ -338,14 +416,28 @@ async fn checkin_inner(st: &AppState, body: &Body) -> Result<Response> {
         tx.commit().await?;
         issued
     };
-    // The guard failed: another check-in of this device landed in between.
-    let (issued, lock_reason) = issued.ok_or(Error::RateLimited {
-        retry_after_s: st.config.checkin_min_interval_s.max(1),
-        limit_s: st.config.checkin_min_interval_s,
-    })?;
+    let (issued, lock_reason) =
+        issued.ok_or_else(|| Error::conflict(GUARD_FAILED, "the device changed meanwhile"))?;
+    for _ in 0..clock_jumps {
+        st.metrics.clock_jump();
+    }
+    // Remember what this node just wrote, for the device's next check-in.
+    st.devices.put(DeviceRow {
+        recent_nonces: new_nonces,
+        seq_seen,
+        last_checkin_at: Some(now),
+        seq: issued.seq,
+        offline_counter,
+        paid_minor: issued.paid_minor,
+        released: issued.released,
+        lender_locked: issued.lender_locked,
+        lock_reason: lock_reason.clone(),
+        app_version: Some(request.app_version.clone()),
+        ..row.clone()
+    });
     let entitlement = issue(
         st,
-        &row,
+        row,
         issued,
         lock_reason,
         Some(request.nonce.clone()),

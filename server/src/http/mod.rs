@@ -41,6 +41,8 @@ pub struct Inner {
     /// The URL devices use to reach this server (provisioning payloads).
     pub public_url: String,
     pub lenders: LenderCache,
+    /// Per-node memory of devices between check-ins (see [`device::DeviceCache`]).
+    pub devices: device::DeviceCache,
     pub metrics: ops::Metrics,
 }
 
@@ -52,6 +54,7 @@ impl AppState {
             config,
             public_url,
             lenders: LenderCache::default(),
+            devices: device::DeviceCache::default(),
             metrics: ops::Metrics::default(),
         }))
     }

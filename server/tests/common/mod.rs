@@ -52,7 +52,11 @@ pub async fn start_in(dir: TempDir, url: String, tweak: impl FnOnce(&mut Config)
         handle,
         url: format!("http://{addr}"),
         clock,
-        http: reqwest::Client::new(),
+        http: {
+            // Our reqwest has rustls without a default provider (no aws-lc): install ring.
+            finlock_core::checkin::install_crypto_provider();
+            reqwest::Client::new()
+        },
         dir,
     }
 }

@@ -4,6 +4,7 @@
 mod device_api;
 mod flow;
 mod lender_api;
+mod nodes;
 mod ops;
 
 use crate::common::{self, TestServer};
@@ -16,4 +17,19 @@ pub async fn start_with(tweak: impl FnOnce(&mut finlock_server::Config)) -> Test
     let dir = tempfile::tempdir().expect("tempdir");
     let url = crate::fresh_db_url(dir.path()).await;
     common::start_in(dir, url, tweak).await
+}
+
+/// Two server nodes on one database and one keys directory, like two `finlock serve`
+/// behind a load balancer. Each has its own clock; tests move both.
+pub async fn start_two_nodes() -> (TestServer, TestServer, tempfile::TempDir) {
+    let keys = tempfile::tempdir().expect("tempdir");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = crate::fresh_db_url(dir.path()).await;
+    let shared = keys.path().to_path_buf();
+    let a = common::start_in(dir, url.clone(), |c| c.keys_dir = shared.clone()).await;
+    let b = common::start_in(tempfile::tempdir().expect("tempdir"), url, |c| {
+        c.keys_dir = shared
+    })
+    .await;
+    (a, b, keys)
 }
