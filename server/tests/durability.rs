@@ -244,7 +244,10 @@ fn keys_show_prints_the_jwks_and_the_cli_names_what_is_missing() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("phone"));
     // `finlock device` without --state names what is missing (device_cli.rs covers the rest).
-    let out = finlock(dir.path()).args(["device", "status"]).output().unwrap();
+    let out = finlock(dir.path())
+        .args(["device", "status"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--state"));
 }
