@@ -11,53 +11,19 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use finlock_core::b64;
 use finlock_core::clock::ClockInput;
 use finlock_core::decision::{self, DecisionInput};
-use finlock_core::device::{DeviceState, EnrollParams};
+use finlock_core::device::DeviceState;
 use finlock_core::entitlement::{self, AcceptRules};
-use finlock_core::fixtures::{self, DAY, DEVICE_ID, LENDER_ID, OFFLINE_SECRET, T0};
+use finlock_core::fixtures::{self, DAY, DEVICE_ID, LENDER_ID, T0};
 use finlock_core::jws;
-use finlock_core::protocol::{EnrollResponse, EntitlementState, UrlPolicy};
+use finlock_core::protocol::{EntitlementState, UrlPolicy};
 use finlock_core::store::Store;
-use ring::rand::SystemRandom;
 
-const SERVER: &str = "https://lender.example";
-
-/// Wall clock = `t`, uptime counted from `T0`, one boot (as in the device tests).
 fn at(t: i64) -> ClockInput {
-    ClockInput {
-        wall_ms: t * 1000,
-        uptime_ms: ((t - T0) * 1000) as u64,
-        boot: 1,
-    }
+    fixtures::clock_at(t)
 }
 
-/// An enrolled device, built the way `src/device/tests.rs` does: provision, enrollment
-/// request, then the lender's fixture-signed answer echoing the request's nonce.
 fn enrolled() -> DeviceState {
-    let mut s = DeviceState::default();
-    s.provision(SERVER, fixtures::pinned_keys(), false)
-        .expect("provision");
-    let params = EnrollParams {
-        enrollment_code: Some("CODE-1234".into()),
-        imei: Some("490154203237518".into()),
-        serial: None,
-        model: "Pixel 3a".into(),
-        android_sdk: 34,
-        app_version: "0.1.0".into(),
-    };
-    let out = s
-        .enroll_request(&params, &SystemRandom::new())
-        .expect("enroll request");
-    let mut e = fixtures::entitlement(1, T0);
-    e.nonce = Some(out.nonce.clone());
-    let answer = serde_json::to_vec(&EnrollResponse {
-        device_id: DEVICE_ID.into(),
-        entitlement: fixtures::sign(&e),
-        offline_secret: b64::encode(OFFLINE_SECRET),
-    })
-    .expect("serialize answer");
-    s.complete_enrollment(&answer, &at(T0))
-        .expect("enrollment completes");
-    s
+    fixtures::enrolled(fixtures::entitlement(1, T0))
 }
 
 fn bench_entitlement(c: &mut Criterion) {

@@ -112,3 +112,53 @@ pub fn entitlement(seq: u64, iat: i64) -> Entitlement {
 pub fn sign(e: &Entitlement) -> String {
     e.sign(&lender_key()).expect("fixture serializes")
 }
+
+/// The server URL fixture devices are provisioned with.
+pub const SERVER_URL: &str = "https://lender.example";
+
+/// An honest phone's clocks at `t`: wall clock = `t`, monotonic clock counted from
+/// [`T0`], one boot.
+pub fn clock_at(t: i64) -> crate::clock::ClockInput {
+    crate::clock::ClockInput {
+        wall_ms: t.saturating_mul(1000),
+        uptime_ms: u64::try_from(t.saturating_sub(T0).saturating_mul(1000)).unwrap_or(0),
+        boot: 1,
+    }
+}
+
+/// What a fixture phone sends at enrollment.
+pub fn enroll_params() -> crate::device::EnrollParams {
+    crate::device::EnrollParams {
+        enrollment_code: Some("CODE-1234".into()),
+        imei: Some("490154203237518".into()),
+        serial: None,
+        model: "Pixel 3a".into(),
+        android_sdk: 34,
+        app_version: "0.1.0".into(),
+    }
+}
+
+/// The lender's answer to an enrollment: `first`, echoing `nonce`, signed with the pinned key.
+pub fn enroll_answer(nonce: &str, mut first: Entitlement) -> Vec<u8> {
+    first.nonce = Some(nonce.to_string());
+    serde_json::to_vec(&crate::protocol::EnrollResponse {
+        device_id: DEVICE_ID.into(),
+        entitlement: sign(&first),
+        offline_secret: crate::b64::encode(OFFLINE_SECRET),
+    })
+    .expect("fixture serializes")
+}
+
+/// A device provisioned with [`pinned_keys`] and enrolled with `first` (at its `iat`).
+pub fn enrolled(first: Entitlement) -> crate::device::DeviceState {
+    let mut s = crate::device::DeviceState::default();
+    s.provision(SERVER_URL, pinned_keys(), false)
+        .expect("fixture provisions");
+    let out = s
+        .enroll_request(&enroll_params(), &ring::rand::SystemRandom::new())
+        .expect("fixture enroll request");
+    let at = clock_at(first.iat);
+    s.complete_enrollment(&enroll_answer(&out.nonce, first), &at)
+        .expect("fixture enrollment completes");
+    s
+}

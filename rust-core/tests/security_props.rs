@@ -8,45 +8,18 @@
 
 use finlock_core::b64;
 use finlock_core::clock::ClockInput;
-use finlock_core::device::{DeviceState, EnrollParams};
-use finlock_core::fixtures::{self, DAY, DEVICE_ID, OFFLINE_SECRET, T0};
-use finlock_core::protocol::{
-    CheckinResponse, EnrollResponse, Entitlement, EntitlementState, LockReason,
-};
+use finlock_core::device::DeviceState;
+use finlock_core::fixtures::{self, DAY, T0};
+use finlock_core::protocol::{CheckinResponse, Entitlement, EntitlementState, LockReason};
 use proptest::prelude::*;
 use ring::rand::SystemRandom;
 
 fn at(t: i64) -> ClockInput {
-    ClockInput {
-        wall_ms: t * 1000,
-        uptime_ms: ((t - T0) * 1000) as u64,
-        boot: 1,
-    }
+    fixtures::clock_at(t)
 }
 
 fn enrolled(first: Entitlement) -> DeviceState {
-    let mut s = DeviceState::default();
-    s.provision("https://lender.example", fixtures::pinned_keys(), false)
-        .unwrap();
-    let params = EnrollParams {
-        enrollment_code: Some("CODE-1234".into()),
-        imei: None,
-        serial: None,
-        model: "test".into(),
-        android_sdk: 34,
-        app_version: "0.1.0".into(),
-    };
-    let out = s.enroll_request(&params, &SystemRandom::new()).unwrap();
-    let mut e = first;
-    e.nonce = Some(out.nonce.clone());
-    let body = serde_json::to_vec(&EnrollResponse {
-        device_id: DEVICE_ID.into(),
-        entitlement: fixtures::sign(&e),
-        offline_secret: b64::encode(OFFLINE_SECRET),
-    })
-    .unwrap();
-    s.complete_enrollment(&body, &at(e.iat)).unwrap();
-    s
+    fixtures::enrolled(first)
 }
 
 /// Something an attacker (or a broken network) can put in front of the device.

@@ -5,26 +5,14 @@ use crate::fixtures::{self, DAY, DEVICE_ID, LENDER_ID, OFFLINE_SECRET, T0};
 use crate::keys::PublicKey;
 use crate::protocol::LockReason;
 
-const SERVER: &str = "https://lender.example";
+const SERVER: &str = fixtures::SERVER_URL;
 
-/// Wall clock = `t`, uptime counted from `T0`, one boot.
 fn at(t: i64) -> ClockInput {
-    ClockInput {
-        wall_ms: t * 1000,
-        uptime_ms: ((t - T0) * 1000) as u64,
-        boot: 1,
-    }
+    fixtures::clock_at(t)
 }
 
 fn params() -> EnrollParams {
-    EnrollParams {
-        enrollment_code: Some("CODE-1234".into()),
-        imei: Some("490154203237518".into()),
-        serial: None,
-        model: "Pixel 3a".into(),
-        android_sdk: 34,
-        app_version: "0.1.0".into(),
-    }
+    fixtures::enroll_params()
 }
 
 fn provisioned() -> DeviceState {
@@ -36,14 +24,8 @@ fn provisioned() -> DeviceState {
 /// What a lender's server answers to an enrollment.
 fn enroll_answer(nonce: &str, mutate: impl FnOnce(&mut Entitlement)) -> Vec<u8> {
     let mut e = fixtures::entitlement(1, T0);
-    e.nonce = Some(nonce.to_string());
     mutate(&mut e);
-    serde_json::to_vec(&EnrollResponse {
-        device_id: DEVICE_ID.into(),
-        entitlement: fixtures::sign(&e),
-        offline_secret: b64::encode(OFFLINE_SECRET),
-    })
-    .unwrap()
+    fixtures::enroll_answer(nonce, e)
 }
 
 fn enrolled() -> DeviceState {
