@@ -4,8 +4,13 @@
 //! Each task is a list of [`Step`]s (external commands run from the workspace root). To add a
 //! check, add a step to the task's list below.
 
+mod android;
+mod android_shell;
+mod jvm;
+mod postgres;
 mod steps;
 
+use std::cell::RefCell;
 use std::env;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -34,6 +39,10 @@ Runs, in order, stopping at the first failure:
   1. fmt     cargo fmt --all --check
   2. clippy  cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
   3. test    cargo test --workspace --locked --features finlock-core/net [ARGS...]
+  4. postgres the server's suite against PostgreSQL: FINLOCK_TEST_POSTGRES_URL, or a
+              throw-away cluster xtask starts from Debian's postgresql package
+  5. jvm     the Kotlin tests of the bridge on the JVM against the real native library
+             (`cargo xtask jvm`; needs a JDK, Debian's junit5 and libjna-java, kotlinc)
 then prints a summary with each step's result and time.
 
 ARGS after `--` go to `cargo test`, e.g.
@@ -61,6 +70,55 @@ ARGS after `--` go to `cargo bench`, e.g.
         steps: bench_steps,
     },
     Task {
+        name: "jvm",
+        summary: "the bridge's Kotlin tests on the JVM (step 5 of `test`)",
+        details: "\
+Builds the host cdylib (with its test hooks), the `finlock` server and uniffi-bindgen;
+generates the Kotlin bindings from the library into target/jvm/bindings; compiles them with
+rust-core/ffi/kotlin-tests/*.kt (kotlinc is skipped when those sources are unchanged); runs
+them with JUnit 5 against the library (JNA) and a real `finlock serve` on loopback; closes
+with `jvm: N passed, N failed, N skipped`.
+
+Needs a JDK 17+, Debian's junit5 and libjna-java, and kotlinc from the npm package
+kotlin-compiler under build/kotlin (installed on first use when npm is available).",
+        passthrough: false,
+        steps: jvm_steps,
+    },
+    Task {
+        name: "bench-bridge",
+        summary: "size of the stripped release .so and the cost of a call from Kotlin",
+        details: "\
+Builds the release cdylib, prints the size of a stripped copy (target: under 4 MiB), then
+runs the Kotlin BridgeBench against the release library: the time of a `decision` call (and
+a few others) through the bridge, printed, not asserted (target: under 50 µs).",
+        passthrough: false,
+        steps: bench_bridge_steps,
+    },
+    Task {
+        name: "check-android",
+        summary: "type-check the bridge for aarch64-linux-android; one jni in the .so",
+        details: "\
+  1. jni-once  cargo tree -i jni for aarch64-linux-android: exactly one jni version in the .so
+  2. android   cargo check -p finlock-ffi --target aarch64-linux-android (the JNI init and
+               everything under cfg(target_os = \"android\"))
+Step 2 needs the Rust target (rustup target add aarch64-linux-android) and the NDK's clang
+for ring's C code (ANDROID_NDK_HOME or aarch64-linux-android*-clang on PATH). When either is
+missing it is listed as skipped with the reason, and the task exits with status 3
+(not 0): a skipped check never passes for a done one.",
+        passthrough: false,
+        steps: android::steps,
+    },
+    Task {
+        name: "postgres",
+        summary: "the server's suite against PostgreSQL only (step 4 of `test`)",
+        details: "\
+Runs `cargo test -p finlock-server --features postgres-tests --test api_postgres` against
+FINLOCK_TEST_POSTGRES_URL, or against a throw-away cluster xtask starts (and stops) from
+Debian's postgresql package in target/xtask-postgres, on a free loopback port.",
+        passthrough: false,
+        steps: postgres_steps,
+    },
+    Task {
         name: "vectors",
         summary: "regenerate the conformance vectors in rust-core/tests/vectors",
         details: "\
@@ -70,6 +128,30 @@ with the change that made it necessary (and, for a protocol change, its ADR).",
         passthrough: false,
         steps: vectors_steps,
     },
+    Task {
+        name: "android-test",
+        summary: "the Android shell's Robolectric tests on the JVM (no SDK, no Gradle)",
+        details: "\
+Fetches once (stamp) Robolectric 4.16.1, JUnit 4, JNA and android-all (API 35) from Maven
+Central into build/android-jvm; builds the host cdylib and its Kotlin bindings; compiles the
+app's resources with Debian's aapt2 (against android-framework-res) and its Kotlin (kotlinc,
+against android-all); runs android-app/src/test with JUnit 4 under Robolectric (sdk 35,
+offline); closes with `android: N passed, N failed`.
+
+Needs JDK 17, maven, Debian's aapt and android-framework-res, kotlinc under build/kotlin.",
+        passthrough: false,
+        steps: android_shell::test_steps,
+    },
+    Task {
+        name: "android-screens",
+        summary: "PNGs of the lock screen per reason and language (target/android-screens)",
+        details: "\
+Builds as `android-test` does, then renders the lock screen with Robolectric's native
+graphics for each lock reason (overdue payment, lender request, offline, clock suspect) in
+English, Swahili and Hindi into target/android-screens/lock-REASON-LANG.png.",
+        passthrough: false,
+        steps: android_shell::screens_steps,
+    },
 ];
 
 /// Where and with what the steps run.
@@ -78,6 +160,8 @@ struct Context {
     cargo: OsString,
     /// The workspace root (the parent of xtask/).
     root: PathBuf,
+    /// A PostgreSQL xtask started for the server's PostgreSQL suite; stopped on drop.
+    postgres: RefCell<Option<postgres::Postgres>>,
 }
 
 impl Context {
@@ -92,11 +176,53 @@ impl Context {
             .parent()
             .map(PathBuf::from)
             .unwrap_or(manifest_dir);
-        Context { cargo, root }
+        Context {
+            cargo,
+            root,
+            postgres: RefCell::new(None),
+        }
     }
 
     fn cargo<const N: usize>(&self, name: &'static str, args: [&str; N]) -> Step {
         Step::new(name, self.cargo.clone(), args)
+    }
+}
+
+/// The server's black-box suite again, against a real PostgreSQL (see `postgres.rs`).
+fn postgres_step(cx: &Context) -> Step {
+    let target = env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cx.root.join("target"));
+    match postgres::ensure(&target) {
+        Ok(pg) => {
+            let mut step = cx.cargo(
+                "postgres",
+                [
+                    "test",
+                    "--locked",
+                    "-p",
+                    "finlock-server",
+                    "--features",
+                    "postgres-tests",
+                    "--test",
+                    "api_postgres",
+                ],
+            );
+            step.envs
+                .push((postgres::URL_VAR.into(), pg.url.clone().into()));
+            step.counts_tests = true;
+            *cx.postgres.borrow_mut() = Some(pg);
+            step
+        }
+        // Never a silent pass: without PostgreSQL this step fails and says why.
+        Err(why) => Step::new(
+            "postgres",
+            "sh",
+            [
+                "-c".to_string(),
+                format!("echo 'postgres: {why}' >&2; exit 1"),
+            ],
+        ),
     }
 }
 
@@ -136,6 +262,8 @@ fn test_steps(cx: &Context, extra: Vec<OsString>) -> Vec<Step> {
             ],
         ),
         test,
+        postgres_step(cx),
+        jvm_step(cx),
         // Later issues add their steps here, in the order they should run, e.g.:
         // - the Kotlin/JVM tests (Gradle);
         // - the server's tests against PostgreSQL, with
@@ -145,10 +273,36 @@ fn test_steps(cx: &Context, extra: Vec<OsString>) -> Vec<Step> {
     ]
 }
 
+/// Runs `cargo xtask jvm` as a step (xtask calls itself; see `jvm.rs`).
+fn jvm_step(_cx: &Context) -> Step {
+    let exe = env::current_exe().unwrap_or_else(|_| "xtask".into());
+    let mut step = Step::new("jvm", exe, [INTERNAL_JVM_TESTS]);
+    // It prints a libtest-style `test result:` line, so the closing tally counts its tests.
+    step.counts_tests = true;
+    step
+}
+
+fn jvm_steps(cx: &Context, _extra: Vec<OsString>) -> Vec<Step> {
+    vec![jvm_step(cx)]
+}
+
+fn bench_bridge_steps(_cx: &Context, _extra: Vec<OsString>) -> Vec<Step> {
+    let exe = env::current_exe().unwrap_or_else(|_| "xtask".into());
+    vec![Step::new("bench-bridge", exe, [INTERNAL_BENCH_BRIDGE])]
+}
+
+/// Hidden commands: the bodies of the `jvm` and `bench-bridge` steps, run in a child xtask.
+const INTERNAL_JVM_TESTS: &str = "__jvm-tests";
+const INTERNAL_BENCH_BRIDGE: &str = "__bench-bridge";
+
 fn bench_steps(cx: &Context, extra: Vec<OsString>) -> Vec<Step> {
     let mut bench = cx.cargo("bench", ["bench", "-p", "finlock-core"]);
     bench.args.extend(extra);
     vec![bench]
+}
+
+fn postgres_steps(cx: &Context, _extra: Vec<OsString>) -> Vec<Step> {
+    vec![postgres_step(cx)]
 }
 
 fn vectors_steps(cx: &Context, _extra: Vec<OsString>) -> Vec<Step> {
@@ -207,6 +361,23 @@ fn main() -> ExitCode {
     let command = command.to_string_lossy().into_owned();
     let rest: Vec<OsString> = args.collect();
 
+    if command == android_shell::INTERNAL_TESTS {
+        let cx = Context::from_env();
+        return android_shell::run_tests(&cx.root, &cx.cargo);
+    }
+    if command == android_shell::INTERNAL_SCREENS {
+        let cx = Context::from_env();
+        return android_shell::run_screens(&cx.root, &cx.cargo);
+    }
+    if command == INTERNAL_JVM_TESTS {
+        let cx = Context::from_env();
+        return jvm::run_tests(&cx.root, &cx.cargo);
+    }
+    if command == INTERNAL_BENCH_BRIDGE {
+        let cx = Context::from_env();
+        return jvm::run_bench(&cx.root, &cx.cargo);
+    }
+
     if matches!(command.as_str(), "help" | "-h" | "--help") {
         match rest.first().map(|arg| arg.to_string_lossy()) {
             None => print_overview(),
@@ -253,6 +424,13 @@ fn main() -> ExitCode {
     let cx = Context::from_env();
     let steps = (task.steps)(&cx, extra);
     let code = run_steps(task.name, &cx.root, &steps);
+    if code == 0
+        && let Some(reason) = steps.iter().find_map(|s| s.skip.as_ref())
+        && task.name == "check-android"
+    {
+        println!("check-android: SKIPPED, not passed: {reason}");
+        return ExitCode::from(android::SKIPPED);
+    }
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 

@@ -1,0 +1,232 @@
+package org.finlock.app
+
+import android.app.Activity
+import android.content.Intent
+import android.net.Uri
+import android.os.Build
+import android.os.Bundle
+import android.os.Handler
+import android.os.Looper
+import android.telecom.TelecomManager
+import android.view.KeyEvent
+import android.view.View
+import android.widget.Button
+import android.widget.EditText
+import android.widget.ProgressBar
+import android.widget.TextView
+import android.window.OnBackInvokedDispatcher
+import org.finlock.core.FinlockException
+import org.finlock.core.LockReason
+import org.finlock.core.LockScreen
+
+/**
+ * The lock screen: HOME while locked (lock task), shown over the keyguard; back, home and
+ * recents do nothing. It shows what the core's `lockScreen` returned and nothing it made up.
+ */
+class LockActivity : Activity() {
+    private val main = Handler(Looper.getMainLooper())
+    private var screen: LockScreen? = null
+
+    override fun onCreate(savedInstanceState: Bundle?) {
+        super.onCreate(savedInstanceState)
+        setShowWhenLocked(true)
+        setTurnScreenOn(true)
+        setContentView(R.layout.activity_lock)
+        if (Build.VERSION.SDK_INT >= 33) {
+            // Back does nothing while locked (predictive back included).
+            onBackInvokedDispatcher.registerOnBackInvokedCallback(OnBackInvokedDispatcher.PRIORITY_OVERLAY) {}
+        }
+        find<Button>(R.id.emergency_call).setOnClickListener { startActivity(emergencyDialer(this)) }
+        find<Button>(R.id.check_now).setOnClickListener { checkNow() }
+        find<Button>(R.id.enter_code).setOnClickListener {
+            val panel = find<View>(R.id.code_panel)
+            panel.visibility = if (panel.visibility == View.VISIBLE) View.GONE else View.VISIBLE
+        }
+        find<Button>(R.id.submit_code).setOnClickListener { submitCode() }
+        find<Button>(R.id.disclosure_link).setOnClickListener {
+            startActivity(Intent(this, DisclosureActivity::class.java))
+        }
+        find<View>(R.id.emergency_call).requestFocus()
+    }
+
+    override fun onResume() {
+        super.onResume()
+        render()
+    }
+
+    /** Reads the core's lock screen again and shows it; leaves when no longer locked. */
+    fun render() {
+        val d = Shell.deps(this)
+        val s = try {
+            d.core.lockScreen(d.clocks.now(), Shell.localeTag(this))
+        } catch (e: FinlockException) {
+            null
+        }
+        screen = s
+        if (s == null || !s.decision.locked) {
+            stopLockTaskIfRunning()
+            finish()
+            return
+        }
+        val owner = d.dpm.isDeviceOwner()
+        if (owner) startLockTaskIfPermitted()
+        find<View>(R.id.weaker_notice).visibility = if (owner) View.GONE else View.VISIBLE
+        find<TextView>(R.id.reason).text = getString(reasonText(s))
+        LockScreenBinder.bind(this, window.decorView, s)
+        find<TextView>(R.id.challenge).text =
+            s.offlineChallenge?.let { getString(R.string.challenge, Format.challenge(it)) } ?: ""
+        find<TextView>(R.id.tries_left).text =
+            resources.getQuantityString(R.plurals.tries_left, s.offlineTriesLeft, s.offlineTriesLeft)
+        find<Button>(R.id.enter_code).visibility = if (s.offlineChallenge != null) View.VISIBLE else View.GONE
+        find<Button>(R.id.submit_code).isEnabled = !s.offlineLockedOut
+        if (s.offlineLockedOut) showCodeResult(getString(R.string.code_locked_out))
+    }
+
+    private fun checkNow() {
+        val d = Shell.deps(this)
+        val button = find<Button>(R.id.check_now)
+        button.isEnabled = false
+        find<ProgressBar>(R.id.check_progress).visibility = View.VISIBLE
+        showCheckResult(getString(R.string.checking))
+        d.background.execute {
+            val message = try {
+                val decision = d.core.checkIn(true, d.clocks.now())
+                main.post { Shell.apply(this, decision) }
+                if (decision.locked) getString(R.string.check_still_locked) else getString(R.string.check_unlocked)
+            } catch (e: FinlockException.TooSoon) {
+                getString(R.string.check_too_soon, e.retryAfterS.toInt())
+            } catch (e: FinlockException.Network) {
+                getString(R.string.check_network)
+            } catch (e: FinlockException) {
+                getString(R.string.check_failed)
+            }
+            main.post {
+                find<ProgressBar>(R.id.check_progress).visibility = View.GONE
+                button.isEnabled = true
+                showCheckResult(message)
+                render()
+            }
+        }
+    }
+
+    private fun submitCode() {
+        val d = Shell.deps(this)
+        val code = find<EditText>(R.id.code_input).text.toString()
+        val message = try {
+            val accepted = d.core.enterOfflineCode(code, d.clocks.now())
+            Shell.apply(this, accepted.decision)
+            resources.getQuantityString(R.plurals.code_accepted, accepted.days, accepted.days)
+        } catch (e: FinlockException.CodeWrong) {
+            getString(R.string.code_wrong) + " " +
+                resources.getQuantityString(R.plurals.tries_left, e.triesLeft, e.triesLeft)
+        } catch (e: FinlockException.CodeLockedOut) {
+            getString(R.string.code_locked_out)
+        } catch (e: FinlockException.InvalidInput) {
+            getString(R.string.code_invalid)
+        } catch (e: FinlockException) {
+            getString(R.string.check_failed)
+        }
+        showCodeResult(message)
+        render()
+    }
+
+    private fun showCheckResult(text: String) = find<TextView>(R.id.check_result).apply {
+        this.text = text
+        visibility = View.VISIBLE
+    }
+
+    private fun showCodeResult(text: String) = find<TextView>(R.id.code_result).apply {
+        this.text = text
+        visibility = View.VISIBLE
+    }
+
+    private fun startLockTaskIfPermitted() {
+        val am = getSystemService(android.app.ActivityManager::class.java)
+        if (am.lockTaskModeState == android.app.ActivityManager.LOCK_TASK_MODE_NONE) {
+            runCatching { startLockTask() }
+        }
+    }
+
+    private fun stopLockTaskIfRunning() {
+        val am = getSystemService(android.app.ActivityManager::class.java)
+        if (am.lockTaskModeState != android.app.ActivityManager.LOCK_TASK_MODE_NONE) {
+            runCatching { stopLockTask() }
+        }
+    }
+
+    @Deprecated("Back does nothing while locked")
+    @Suppress("DEPRECATION", "MissingSuperCall")
+    override fun onBackPressed() {
+        // Locked: back does nothing.
+    }
+
+    override fun dispatchKeyEvent(event: KeyEvent): Boolean {
+        if (event.keyCode in SWALLOWED_KEYS) return true
+        return super.dispatchKeyEvent(event)
+    }
+
+    /** Home or recents pressed outside lock task (no Device Owner): come straight back. */
+    override fun onUserLeaveHint() {
+        super.onUserLeaveHint()
+        if (screen?.decision?.locked == true && !Shell.deps(this).dpm.isDeviceOwner()) {
+            startActivity(Intent(this, LockActivity::class.java).addFlags(Intent.FLAG_ACTIVITY_REORDER_TO_FRONT))
+        }
+    }
+
+    private fun <T : View> find(id: Int): T = findViewById(id)
+
+    companion object {
+        val SWALLOWED_KEYS = setOf(KeyEvent.KEYCODE_BACK, KeyEvent.KEYCODE_HOME, KeyEvent.KEYCODE_APP_SWITCH)
+
+        fun reasonText(s: LockScreen): Int = when {
+            s.decision.clockSuspect -> R.string.reason_clock_suspect
+            s.decision.reason == LockReason.LENDER_REQUEST -> R.string.reason_lender_request
+            s.decision.reason == LockReason.OFFLINE -> R.string.reason_offline
+            else -> R.string.reason_overdue_payment
+        }
+
+        /** The emergency dialer (works in every state, lock task included). */
+        fun emergencyDialer(activity: Activity): Intent {
+            val telecom = activity.getSystemService(TelecomManager::class.java)
+            val intent = runCatching { telecom?.createLaunchEmergencyDialerIntent(null) }.getOrNull()
+                ?: Intent(ACTION_EMERGENCY_DIAL)
+            return intent.addFlags(Intent.FLAG_ACTIVITY_NEW_TASK)
+        }
+
+        /** What `TelecomManager.createLaunchEmergencyDialerIntent` resolves to. */
+        const val ACTION_EMERGENCY_DIAL = "android.telecom.action.EMERGENCY_DIAL"
+    }
+}
+
+/** Fills the shared details (lender, amount, due date, message, instructions, actions). */
+object LockScreenBinder {
+    fun bind(activity: Activity, root: View, s: LockScreen) {
+        fun text(id: Int, value: String?) {
+            val view = root.findViewById<TextView>(id)
+            view.text = value ?: ""
+            view.visibility = if (value.isNullOrBlank()) View.GONE else View.VISIBLE
+        }
+        text(R.id.lender_name, activity.getString(R.string.lender_name, s.lenderName))
+        text(R.id.amount_due, activity.getString(R.string.amount_due, Format.money(s.amountDueMinor, s.currency)))
+        text(R.id.due_date, s.nextDueMs?.let { activity.getString(R.string.due_date, Format.date(activity, it)) })
+        text(R.id.lender_message, s.message?.let { activity.getString(R.string.lender_message, s.lenderName, it) })
+        text(R.id.payment_instructions, s.paymentInstructions?.let { activity.getString(R.string.payment_instructions, it) })
+
+        root.findViewById<Button>(R.id.call_lender).apply {
+            text = activity.getString(R.string.call_lender, s.lenderPhone)
+            contentDescription = activity.getString(R.string.call_lender_description, s.lenderPhone)
+            setOnClickListener {
+                activity.startActivity(Intent(Intent.ACTION_DIAL, Uri.fromParts("tel", s.lenderPhone, null)))
+            }
+        }
+        root.findViewById<Button>(R.id.pay_now).setOnClickListener {
+            activity.startActivity(WebPageActivity.intent(activity, s.paymentUrl))
+        }
+        fun link(id: Int, url: String?) = root.findViewById<Button>(id).apply {
+            visibility = if (url == null) View.GONE else View.VISIBLE
+            setOnClickListener { url?.let { activity.startActivity(WebPageActivity.intent(activity, it)) } }
+        }
+        link(R.id.support_link, s.supportUrl)
+        link(R.id.terms_link, s.termsUrl)
+    }
+}

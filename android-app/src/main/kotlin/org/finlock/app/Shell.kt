@@ -1,0 +1,218 @@
+package org.finlock.app
+
+import android.app.AlarmManager
+import android.app.Application
+import android.app.PendingIntent
+import android.app.job.JobInfo
+import android.app.job.JobScheduler
+import android.content.ComponentName
+import android.content.Context
+import android.content.Intent
+import android.util.Log
+import org.finlock.core.Decision
+import org.finlock.core.FinlockException
+import org.finlock.core.WakeReason
+import java.io.File
+import java.util.Locale
+import java.util.TimeZone
+import java.util.concurrent.Executor
+import java.util.concurrent.Executors
+
+/** What the shell is built from; tests install their own with [Shell.install]. */
+class ShellDeps(
+    val core: CoreGateway,
+    val dpm: DpmGateway,
+    val clocks: Clocks,
+    /** Where core calls that may touch the disk or network run (never the main thread). */
+    val background: Executor,
+)
+
+/**
+ * The shell's one controller: asks the core, then shows and enforces the answer. It holds no
+ * policy — every `if` here is on a field the core decided.
+ */
+object Shell {
+    private const val TAG = "finlock"
+
+    @Volatile
+    private var deps: ShellDeps? = null
+
+    fun deps(context: Context): ShellDeps = deps ?: synchronized(this) {
+        deps ?: production(context.applicationContext).also { deps = it }
+    }
+
+    fun install(testDeps: ShellDeps?) {
+        deps = testDeps
+    }
+
+    private fun production(context: Context): ShellDeps {
+        NativeLibrary.load(context)
+        // Device-protected storage: the decision is known before the user unlocks the phone.
+        val dir = File(context.createDeviceProtectedStorageContext().filesDir, "core")
+        dir.mkdirs()
+        val version = context.packageManager.getPackageInfo(context.packageName, 0).versionName ?: "0"
+        return ShellDeps(
+            core = UniffiCore(dir.path, version),
+            dpm = FrameworkDpm(context),
+            clocks = Clocks.system(context),
+            background = Executors.newSingleThreadExecutor { r -> Thread(r, "finlock-shell") },
+        )
+    }
+
+    fun zoneId(): String = TimeZone.getDefault().id
+
+    fun localeTag(context: Context): String =
+        context.resources.configuration.locales.get(0)?.toLanguageTag() ?: Locale.getDefault().toLanguageTag()
+
+    /**
+     * Decides again and acts: after boot, an app update, a clock change, an alarm, a check-in.
+     * Returns the decision, or null when the device is not enrolled yet.
+     */
+    fun refresh(context: Context, clockChanged: Boolean = false): Decision? {
+        val d = deps(context)
+        val clock = d.clocks.now()
+        val decision = try {
+            if (clockChanged) d.core.onClockChanged(clock) else d.core.decision(clock)
+        } catch (e: FinlockException.NotEnrolled) {
+            return null
+        }
+        apply(context, decision)
+        if (!decision.released) {
+            Reminders.showDue(context)
+            armNextWakeup(context)
+        }
+        return decision
+    }
+
+    /** Enforces [decision]: lock down and show the lock screen, or lift it, or release. */
+    fun apply(context: Context, decision: Decision) {
+        val d = deps(context)
+        val lockdown = Lockdown(context, d.dpm)
+        when {
+            decision.released -> release(context)
+            decision.locked -> {
+                val owner = lockdown.engage()
+                if (!owner) OverlayFallback.show(context)
+                context.startActivity(
+                    Intent(context, LockActivity::class.java)
+                        .addFlags(Intent.FLAG_ACTIVITY_NEW_TASK or Intent.FLAG_ACTIVITY_REORDER_TO_FRONT),
+                )
+            }
+            else -> {
+                lockdown.disengage()
+                OverlayFallback.hide(context)
+            }
+        }
+    }
+
+    /** Arms exactly one alarm, at the core's `nextWakeup` (elapsed realtime). */
+    fun armNextWakeup(context: Context) {
+        val d = deps(context)
+        val alarms = context.getSystemService(AlarmManager::class.java)
+        val wake = try {
+            d.core.nextWakeup(d.clocks.now(), zoneId())
+        } catch (e: FinlockException) {
+            Log.w(TAG, "nextWakeup failed: ${e.javaClass.simpleName}")
+            null
+        }
+        val pending = wakeIntent(context)
+        if (wake == null) {
+            alarms.cancel(pending)
+            return
+        }
+        val at = wake.at.elapsedRealtimeMs
+        if (alarms.canScheduleExactAlarms()) {
+            alarms.setExactAndAllowWhileIdle(AlarmManager.ELAPSED_REALTIME_WAKEUP, at, pending)
+        } else {
+            alarms.setAndAllowWhileIdle(AlarmManager.ELAPSED_REALTIME_WAKEUP, at, pending)
+        }
+        if (wake.reason == WakeReason.CHECK_IN && wake.at.delayMs == 0L) scheduleCheckIn(context)
+    }
+
+    /** The alarm fired: act on whatever is due now, then arm the next one. */
+    fun onWake(context: Context) {
+        val d = deps(context)
+        val wake = runCatching { d.core.nextWakeup(d.clocks.now(), zoneId()) }.getOrNull()
+        if (wake?.reason == WakeReason.CHECK_IN && wake.at.delayMs == 0L) scheduleCheckIn(context)
+        refresh(context)
+    }
+
+    /** A check-in as soon as there is a network (JobScheduler's constraint, no polling). */
+    fun scheduleCheckIn(context: Context) {
+        val jobs = context.getSystemService(JobScheduler::class.java)
+        val job = JobInfo.Builder(CheckInJob.JOB_ID, ComponentName(context, CheckInJob::class.java))
+            .setRequiredNetworkType(JobInfo.NETWORK_TYPE_ANY)
+            .setPersisted(true)
+            .build()
+        jobs.schedule(job)
+    }
+
+    /** Released: lift every restriction, stop every alarm and job, say so once, disable. */
+    fun release(context: Context) {
+        val d = deps(context)
+        Lockdown(context, d.dpm).releaseAll()
+        OverlayFallback.hide(context)
+        context.getSystemService(AlarmManager::class.java).cancel(wakeIntent(context))
+        context.getSystemService(JobScheduler::class.java).cancelAll()
+        Reminders.clearAll(context)
+        val prefs = Prefs.of(context)
+        if (!prefs.getBoolean(KEY_RELEASE_NOTICE, false)) {
+            Reminders.showReleased(context)
+            prefs.edit().putBoolean(KEY_RELEASE_NOTICE, true).commit()
+        }
+        SelfDisable.run(context)
+    }
+
+    fun wakeIntent(context: Context): PendingIntent = PendingIntent.getBroadcast(
+        context,
+        0,
+        Intent(context, WakeReceiver::class.java).setAction(ACTION_WAKE),
+        PendingIntent.FLAG_IMMUTABLE or PendingIntent.FLAG_UPDATE_CURRENT,
+    )
+
+    const val ACTION_WAKE = "org.finlock.app.action.WAKE"
+    private const val KEY_RELEASE_NOTICE = "released.notice_shown"
+}
+
+/** Loads the native core and makes its one JNI init call (logger, TLS verifier, runtime). */
+object NativeLibrary {
+    @Volatile
+    private var loaded = false
+
+    @Synchronized
+    fun load(context: Context) {
+        if (loaded) return
+        System.loadLibrary("finlock_ffi")
+        org.finlock.core.FinlockNative.init(context.applicationContext)
+        loaded = true
+    }
+}
+
+/** Released: every component but the notice is disabled; the app no longer runs. */
+object SelfDisable {
+    val KEEP = setOf(ReleasedActivity::class.java.name, DisclosureActivity::class.java.name)
+
+    fun run(context: Context) {
+        val pm = context.packageManager
+        val info = pm.getPackageInfo(
+            context.packageName,
+            android.content.pm.PackageManager.GET_ACTIVITIES or android.content.pm.PackageManager.GET_RECEIVERS or
+                android.content.pm.PackageManager.GET_SERVICES or android.content.pm.PackageManager.MATCH_DISABLED_COMPONENTS,
+        )
+        val names = listOf(info.activities, info.receivers, info.services).flatMap { list -> list.orEmpty().map { it.name } }
+        for (name in names.filter { it !in KEEP }) {
+            pm.setComponentEnabledSetting(
+                ComponentName(context, name),
+                android.content.pm.PackageManager.COMPONENT_ENABLED_STATE_DISABLED,
+                android.content.pm.PackageManager.DONT_KILL_APP,
+            )
+        }
+    }
+}
+
+class FinlockApp : Application() {
+    override fun onCreate() {
+        super.onCreate()
+        Reminders.createChannels(this)
+    }
+}

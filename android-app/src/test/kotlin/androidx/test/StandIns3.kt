@@ -1,0 +1,25 @@
+@file:Suppress("unused", "UNUSED_PARAMETER")
+
+package androidx.test.runner.intent
+
+import android.app.Instrumentation
+import android.content.Intent
+
+interface IntentMonitor
+
+interface IntentStubber {
+    fun getActivityResultForIntent(intent: Intent): Instrumentation.ActivityResult?
+}
+
+object IntentMonitorRegistry {
+    @JvmStatic
+    fun registerInstance(m: IntentMonitor?) {}
+}
+
+object IntentStubberRegistry {
+    @JvmStatic
+    fun isLoaded(): Boolean = false
+
+    @JvmStatic
+    fun getInstance(): IntentStubber = error("no IntentStubber")
+}

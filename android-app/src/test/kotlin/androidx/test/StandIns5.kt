@@ -1,0 +1,18 @@
+@file:Suppress("unused")
+
+package androidx.test.platform.app
+
+import android.app.Instrumentation
+import android.os.Bundle
+
+object InstrumentationRegistry {
+    private var instrumentation: Instrumentation? = null
+
+    @JvmStatic
+    fun registerInstance(i: Instrumentation?, args: Bundle?) {
+        instrumentation = i
+    }
+
+    @JvmStatic
+    fun getInstrumentation(): Instrumentation = instrumentation ?: error("no Instrumentation")
+}

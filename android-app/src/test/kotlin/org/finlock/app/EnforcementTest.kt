@@ -1,0 +1,223 @@
+package org.finlock.app
+
+import android.app.AlarmManager
+import android.app.Notification
+import android.app.NotificationManager
+import android.app.admin.DevicePolicyManager
+import android.app.job.JobScheduler
+import android.content.ComponentName
+import android.content.Context
+import android.content.Intent
+import android.content.pm.PackageManager
+import android.os.UserManager
+import org.finlock.core.LockReason
+import org.finlock.core.Reminder
+import org.finlock.core.ReminderKind
+import org.finlock.core.Severity
+import org.finlock.core.WakeReason
+import org.finlock.core.Wakeup
+import org.junit.After
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertFalse
+import org.junit.Assert.assertTrue
+import org.junit.Before
+import org.junit.Test
+import org.junit.runner.RunWith
+import org.robolectric.RobolectricTestRunner
+import org.robolectric.RuntimeEnvironment
+import org.robolectric.Shadows.shadowOf
+import org.robolectric.annotation.Config
+import org.robolectric.shadows.ShadowLooper
+
+/** A real FrameworkDpm (so the shadows see every call), except giving up device ownership. */
+class RecordingDpm(context: Context) : DpmGateway by FrameworkDpm(context) {
+    var clearedDeviceOwner = false
+
+    override fun clearDeviceOwner() {
+        clearedDeviceOwner = true
+    }
+}
+
+@RunWith(RobolectricTestRunner::class)
+class EnforcementTest {
+    private val core = FakeCore()
+    private val context: Context get() = RuntimeEnvironment.getApplication()
+    private lateinit var dpm: RecordingDpm
+    private val frameworkDpm get() = context.getSystemService(DevicePolicyManager::class.java)
+    private val admin get() = AdminReceiver.component(context)
+    private val userManager get() = context.getSystemService(UserManager::class.java)
+    private val notifications get() = shadowOf(context.getSystemService(NotificationManager::class.java))
+
+    @Before
+    fun setUp() {
+        shadowOf(frameworkDpm).setDeviceOwner(admin)
+        dpm = RecordingDpm(context)
+        Shell.install(ShellDeps(core, dpm, FIXED_CLOCK, Inline))
+    }
+
+    @After
+    fun tearDown() = Shell.install(null)
+
+    @Test
+    fun `a lock sets lock-task packages, features, restrictions and blocks uninstall`() {
+        Shell.apply(context, FakeCore.locked(LockReason.OVERDUE_PAYMENT))
+        val packages = frameworkDpm.getLockTaskPackages(admin).toList()
+        assertTrue(packages.toString(), packages.containsAll(listOf(context.packageName, "com.android.stk", "com.android.cellbroadcastreceiver")))
+        assertFalse("never Settings", packages.contains("com.android.settings"))
+        assertEquals(
+            DevicePolicyManager.LOCK_TASK_FEATURE_KEYGUARD or DevicePolicyManager.LOCK_TASK_FEATURE_GLOBAL_ACTIONS,
+            frameworkDpm.getLockTaskFeatures(admin),
+        )
+        assertTrue(userManager.hasUserRestriction(UserManager.DISALLOW_SAFE_BOOT))
+        assertTrue(userManager.hasUserRestriction(UserManager.DISALLOW_FACTORY_RESET))
+        assertTrue(frameworkDpm.isUninstallBlocked(admin, context.packageName))
+        assertEquals(
+            PackageManager.COMPONENT_ENABLED_STATE_ENABLED,
+            context.packageManager.getComponentEnabledSetting(ComponentName(context, Lockdown.HOME_ALIAS)),
+        )
+        val started = shadowOf(RuntimeEnvironment.getApplication()).nextStartedActivity
+        assertEquals(LockActivity::class.java.name, started.component!!.className)
+    }
+
+    @Test
+    fun `an unlock restores exactly what was there before`() {
+        frameworkDpm.setLockTaskPackages(admin, arrayOf("com.example.kiosk"))
+        frameworkDpm.setLockTaskFeatures(admin, DevicePolicyManager.LOCK_TASK_FEATURE_HOME)
+        frameworkDpm.addUserRestriction(admin, UserManager.DISALLOW_ADD_USER) // set by someone else
+        Shell.apply(context, FakeCore.locked(LockReason.LENDER_REQUEST))
+        Shell.apply(context, FakeCore.locked(LockReason.LENDER_REQUEST)) // twice: saved once
+        Shell.apply(context, FakeCore.unlocked())
+        assertEquals(listOf("com.example.kiosk"), frameworkDpm.getLockTaskPackages(admin).toList())
+        assertEquals(DevicePolicyManager.LOCK_TASK_FEATURE_HOME, frameworkDpm.getLockTaskFeatures(admin))
+        assertFalse(userManager.hasUserRestriction(UserManager.DISALLOW_SAFE_BOOT))
+        assertFalse(userManager.hasUserRestriction(UserManager.DISALLOW_FACTORY_RESET))
+        assertTrue("kept: it was there before", userManager.hasUserRestriction(UserManager.DISALLOW_ADD_USER))
+        assertEquals(
+            PackageManager.COMPONENT_ENABLED_STATE_DISABLED,
+            context.packageManager.getComponentEnabledSetting(ComponentName(context, Lockdown.HOME_ALIAS)),
+        )
+    }
+
+    @Test
+    fun `without device owner nothing is set and the overlay is the fallback`() {
+        shadowOf(frameworkDpm).setDeviceOwner(null)
+        assertFalse(Lockdown(context, dpm).engage())
+        assertFalse(userManager.hasUserRestriction(UserManager.DISALLOW_SAFE_BOOT))
+    }
+
+    private fun reminder(kind: ReminderKind, severity: Severity, persistent: Boolean) = Reminder(
+        id = "r-$kind",
+        kind = kind,
+        severity = severity,
+        persistent = persistent,
+        installmentDueMs = FakeCore.NOW,
+        amountMinor = 150_000,
+        currency = "KES",
+        fireAt = FakeCore.moment(1_000_000L),
+    )
+
+    @Test
+    fun `an overdue reminder is persistent on the overdue channel and opens the account screen`() {
+        core.reminder = reminder(ReminderKind.OVERDUE, Severity.CRITICAL, persistent = true)
+        Reminders.showDue(context)
+        val posted = notifications.allNotifications.single()
+        assertEquals(Reminders.CHANNEL_OVERDUE, posted.channelId)
+        assertTrue(posted.flags and Notification.FLAG_ONGOING_EVENT != 0)
+        assertEquals("Payment overdue", posted.extras.getString(Notification.EXTRA_TITLE))
+        val opens = shadowOf(posted.contentIntent).savedIntent
+        assertEquals(AccountActivity::class.java.name, opens.component!!.className)
+        assertTrue(core.calls.contains("markReminderShown(r-OVERDUE)"))
+        assertEquals(NotificationManager.IMPORTANCE_HIGH, context.getSystemService(NotificationManager::class.java).getNotificationChannel(Reminders.CHANNEL_OVERDUE).importance)
+    }
+
+    @Test
+    fun `an upcoming reminder is an ordinary one on the reminders channel`() {
+        core.reminder = reminder(ReminderKind.UPCOMING, Severity.INFO, persistent = false)
+        Reminders.showDue(context)
+        val posted = notifications.allNotifications.single()
+        assertEquals(Reminders.CHANNEL_REMINDERS, posted.channelId)
+        assertEquals(0, posted.flags and Notification.FLAG_ONGOING_EVENT)
+    }
+
+    @Test
+    fun `the alarm is armed at exactly the core's next wakeup`() {
+        core.wakeup = Wakeup(FakeCore.moment(elapsed = 7_654_321L, delay = 6_654_321L), WakeReason.DECISION)
+        Shell.armNextWakeup(context)
+        val alarm = shadowOf(context.getSystemService(AlarmManager::class.java)).scheduledAlarms.single()
+        assertEquals(AlarmManager.ELAPSED_REALTIME_WAKEUP, alarm.type)
+        assertEquals(7_654_321L, alarm.triggerAtTime)
+    }
+
+    @Test
+    fun `a due check-in is a job that waits for a network`() {
+        core.wakeup = Wakeup(FakeCore.moment(elapsed = 1_000_000L), WakeReason.CHECK_IN)
+        Shell.onWake(context)
+        val job = context.getSystemService(JobScheduler::class.java).allPendingJobs.single()
+        assertEquals(CheckInJob.JOB_ID, job.id)
+        assertTrue("network constraint", job.requiredNetwork != null)
+    }
+
+    @Test
+    fun `boot restores the decision at once and tells the core`() {
+        core.decision = FakeCore.locked(LockReason.OVERDUE_PAYMENT)
+        core.wakeup = Wakeup(FakeCore.moment(elapsed = 2_000_000L, delay = 1_000_000L), WakeReason.REMINDER)
+        SystemEventReceiver().onReceive(context, Intent(Intent.ACTION_LOCKED_BOOT_COMPLETED))
+        ShadowLooper.idleMainLooper()
+        assertTrue(core.calls.contains("onClockChanged"))
+        assertTrue(userManager.hasUserRestriction(UserManager.DISALLOW_SAFE_BOOT))
+        val started = shadowOf(RuntimeEnvironment.getApplication()).nextStartedActivity
+        assertEquals(LockActivity::class.java.name, started.component!!.className)
+        val alarm = shadowOf(context.getSystemService(AlarmManager::class.java)).scheduledAlarms.single()
+        assertEquals(2_000_000L, alarm.triggerAtTime)
+    }
+
+    @Test
+    fun `a time change tells the core`() {
+        SystemEventReceiver().onReceive(context, Intent(Intent.ACTION_TIME_CHANGED))
+        assertTrue(core.calls.contains("onClockChanged"))
+    }
+
+    @Test
+    fun `release lifts everything, says so once and disables the app`() {
+        Shell.apply(context, FakeCore.locked(LockReason.OVERDUE_PAYMENT))
+        core.wakeup = Wakeup(FakeCore.moment(elapsed = 5_000_000L, delay = 1), WakeReason.CHECK_IN)
+        Shell.armNextWakeup(context)
+        core.decision = FakeCore.released()
+        Shell.refresh(context)
+        assertFalse(userManager.hasUserRestriction(UserManager.DISALLOW_SAFE_BOOT))
+        assertFalse(frameworkDpm.isUninstallBlocked(admin, context.packageName))
+        assertTrue(dpm.clearedDeviceOwner)
+        assertTrue(shadowOf(context.getSystemService(AlarmManager::class.java)).scheduledAlarms.isEmpty())
+        val notice = notifications.allNotifications.single()
+        assertEquals("Paid in full", notice.extras.getString(Notification.EXTRA_TITLE))
+        Shell.refresh(context)
+        assertEquals("one notice only", 1, notifications.allNotifications.size)
+        val pm = context.packageManager
+        assertEquals(
+            PackageManager.COMPONENT_ENABLED_STATE_DISABLED,
+            pm.getComponentEnabledSetting(ComponentName(context, LockActivity::class.java)),
+        )
+        assertEquals(
+            PackageManager.COMPONENT_ENABLED_STATE_DISABLED,
+            pm.getComponentEnabledSetting(ComponentName(context, SystemEventReceiver::class.java)),
+        )
+    }
+
+    @Test
+    fun `pay now stays on the payment URL's host`() {
+        val url = "https://pay.jamii.example/device/42"
+        assertTrue(WebPageActivity.isAllowed("https://pay.jamii.example/confirm", "pay.jamii.example"))
+        assertFalse(WebPageActivity.isAllowed("https://evil.example/", "pay.jamii.example"))
+        assertFalse(WebPageActivity.isAllowed("http://pay.jamii.example/", "pay.jamii.example"))
+        assertTrue(WebPageActivity.isAllowed(url, "pay.jamii.example"))
+    }
+
+    @Test
+    @Config(qualifiers = "sw")
+    fun `the lock screen speaks Swahili`() {
+        assertEquals(
+            "Kifaa hiki kimefungwa kwa sababu ya malipo ya awamu yaliyochelewa.",
+            context.getString(R.string.reason_overdue_payment),
+        )
+    }
+}

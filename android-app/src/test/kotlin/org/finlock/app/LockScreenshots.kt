@@ -1,0 +1,61 @@
+package org.finlock.app
+
+import android.app.admin.DevicePolicyManager
+import android.graphics.Bitmap
+import android.graphics.Canvas
+import org.finlock.core.LockReason
+import org.junit.After
+import org.junit.Assume.assumeTrue
+import org.junit.Test
+import org.junit.runner.RunWith
+import org.robolectric.Robolectric
+import org.robolectric.RobolectricTestRunner
+import org.robolectric.RuntimeEnvironment
+import org.robolectric.Shadows.shadowOf
+import org.robolectric.annotation.Config
+import org.robolectric.shadows.ShadowLooper
+import java.io.File
+
+/**
+ * PNGs of the lock screen per reason and language, for people to look at
+ * (`cargo xtask android-screens`, native graphics). Skipped in `android-test`.
+ */
+@RunWith(RobolectricTestRunner::class)
+@Config(qualifiers = "w360dp-h800dp-xhdpi")
+class LockScreenshots {
+    private val dir = System.getProperty("finlock.screens.dir")
+
+    @After
+    fun tearDown() = Shell.install(null)
+
+    @Test
+    fun `lock screen for every reason in three languages`() {
+        assumeTrue("set finlock.screens.dir", dir != null)
+        val context = RuntimeEnvironment.getApplication()
+        shadowOf(context.getSystemService(DevicePolicyManager::class.java))
+            .setDeviceOwner(AdminReceiver.component(context))
+        val cases = listOf(
+            "overdue_payment" to FakeCore.locked(LockReason.OVERDUE_PAYMENT),
+            "lender_request" to FakeCore.locked(LockReason.LENDER_REQUEST),
+            "offline" to FakeCore.locked(LockReason.OFFLINE),
+            "clock_suspect" to FakeCore.locked(LockReason.OVERDUE_PAYMENT, clockSuspect = true),
+        )
+        for (language in listOf("en", "sw", "hi")) {
+            RuntimeEnvironment.setQualifiers("$language-w360dp-h800dp-xhdpi")
+            for ((name, decision) in cases) {
+                val core = FakeCore()
+                core.decision = decision
+                Shell.install(ShellDeps(core, FrameworkDpm(context), FIXED_CLOCK, Inline))
+                val controller = Robolectric.buildActivity(LockActivity::class.java).setup()
+                ShadowLooper.idleMainLooper()
+                val view = controller.get().window.decorView
+                val bitmap = Bitmap.createBitmap(view.width, view.height, Bitmap.Config.ARGB_8888)
+                view.draw(Canvas(bitmap))
+                File(dir, "lock-$name-$language.png").outputStream().use {
+                    bitmap.compress(Bitmap.CompressFormat.PNG, 100, it)
+                }
+                controller.pause().stop().destroy()
+            }
+        }
+    }
+}

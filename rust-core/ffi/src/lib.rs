@@ -1,0 +1,463 @@
+//! # finlock-ffi: the bridge to Kotlin
+//!
+//! The Kotlin shell's whole view of the core: one object, [`FinlockCore`], declared here
+//! with uniffi proc-macros; the Kotlin bindings (`org.finlock.core`) are generated from the
+//! built library by the workspace's own `uniffi-bindgen`, never written by hand.
+//!
+//! The bridge is thin. It converts types ([`types`]), maps errors in one place
+//! ([`error`]), keeps the state behind a mutex and runs the network on one process-wide
+//! runtime ([`runtime`]). It decides nothing: every answer comes from `finlock-core`.
+//!
+//! - **Clocks are inputs.** Every call that depends on time takes a [`Clock`] the shell
+//!   read (`currentTimeMillis`, `elapsedRealtime`, `BOOT_COUNT`); nothing here reads one.
+//!   Each such call persists the advanced trusted-time marks (PROTOCOL §4).
+//! - **Async for the network only.** `enroll` and `checkIn` are `suspend` in Kotlin; they
+//!   run on the `finlock-worker` threads and never block the caller. The state lock is
+//!   never held across the network, so the lock screen's `decision` answers at once even
+//!   while a check-in waits for a slow server. Exchanges themselves run one at a time.
+//! - **No panic crosses the boundary.** Every export runs in [`runtime::guard`] or
+//!   [`runtime::spawn`]; a panic comes out as `FinlockException.Internal`.
+//!
+//! On Android, `android` adds `JNI_OnLoad` and `FinlockNative.init(context)`.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use finlock_core::Error;
+use finlock_core::checkin::{Client, ClientConfig};
+use finlock_core::device::{Device, Outgoing};
+use finlock_core::keys::KeySet;
+use finlock_core::protocol::EntitlementState as CoreState;
+use ring::rand::{SecureRandom, SystemRandom};
+
+#[cfg(target_os = "android")]
+mod android;
+pub mod error;
+pub mod runtime;
+pub mod types;
+
+pub use error::FinlockError;
+pub use types::{
+    Clock, Decision, EnrollParams, EntitlementState, FinlockConfig, LockReason, LockScreen, Moment,
+    OfflineCodeAccepted, Reminder, ReminderKind, Severity, Status, WakeReason, Wakeup,
+};
+
+use runtime::{guard, spawn};
+use types::LenderTexts;
+
+uniffi::setup_scaffolding!();
+
+/// The device's core, bound to its state directory. Create one per process (it is safe to
+/// call from any thread) and keep it for the life of the process.
+#[derive(uniffi::Object)]
+pub struct FinlockCore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    device: Mutex<Device>,
+    /// One network exchange at a time (an enrollment and a check-in never interleave).
+    net: tokio::sync::Mutex<()>,
+    app_version: String,
+    client_config: ClientConfig,
+    /// The client for the provisioned server, built on first use.
+    client: Mutex<Option<CachedClient>>,
+}
+
+struct CachedClient {
+    server_url: String,
+    allow_insecure_loopback: bool,
+    client: Arc<Client>,
+}
+
+/// Locks a mutex; a poisoned one is still consistent, because every change to the device
+/// goes through `Device::update` (a copy, stored only on success), so a panic in the middle
+/// of an operation left the previous state in place.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| {
+        log::warn!("state lock was poisoned by a panic; continuing with the stored state");
+        poisoned.into_inner()
+    })
+}
+
+fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    // A failed random source only makes the backoff jitter predictable, never unsafe.
+    let _ = SystemRandom::new().fill(&mut b);
+    u64::from_le_bytes(b)
+}
+
+impl Inner {
+    /// Runs `f` on the device under the state lock, inside the panic guard.
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Device) -> Result<T, FinlockError>,
+    ) -> Result<T, FinlockError> {
+        guard(|| f(&mut lock(&self.device)))
+    }
+
+    fn client(&self) -> Result<Arc<Client>, FinlockError> {
+        let provisioning = lock(&self.device)
+            .state()
+            .provisioning
+            .clone()
+            .ok_or(Error::NotEnrolled)?;
+        let mut cached = lock(&self.client);
+        if let Some(c) = cached.as_ref()
+            && c.server_url == provisioning.server_url
+            && c.allow_insecure_loopback == provisioning.allow_insecure_loopback
+        {
+            return Ok(c.client.clone());
+        }
+        let client = Arc::new(
+            Client::new(
+                &provisioning.server_url,
+                provisioning.url_policy(),
+                &self.client_config,
+            )
+            .map_err(FinlockError::input)?,
+        );
+        *cached = Some(CachedClient {
+            server_url: provisioning.server_url,
+            allow_insecure_loopback: provisioning.allow_insecure_loopback,
+            client: client.clone(),
+        });
+        Ok(client)
+    }
+
+    /// The core's `Client::enroll`, with the state lock released while the request is out.
+    async fn enroll(&self, params: EnrollParams, clock: Clock) -> Result<Decision, FinlockError> {
+        let input = clock.input()?;
+        let params = params.core()?;
+        let _exchange = self.net.lock().await;
+        let out =
+            self.with(|d| Ok(d.update(|s| s.enroll_request(&params, &SystemRandom::new()))?))?;
+        let client = self.client()?;
+        let body = client.post_jws("/v1/enroll", out.body).await?;
+        self.with(|d| {
+            let ev = d
+                .update(|s| s.complete_enrollment(&body, &input))
+                .map_err(FinlockError::answer)?;
+            Ok(Decision::of(&ev, &clock))
+        })
+    }
+
+    /// The core's `Client::check_in`, with the state lock released while the request is
+    /// out. The answer is judged at the call's clock reading: trusted time then lags real
+    /// time by the exchange's duration (at most the deadline), the safe direction (§4).
+    async fn check_in(&self, force: bool, clock: Clock) -> Result<Decision, FinlockError> {
+        let input = clock.input()?;
+        let _exchange = self.net.lock().await;
+        let out: Outgoing = self.with(|d| {
+            if force {
+                d.update(|s| {
+                    let now = s.clock.observe(&input).now();
+                    s.checkin.allow_check_now(now)
+                })?;
+            }
+            Ok(d.update(|s| s.checkin_request(&input, &self.app_version, &SystemRandom::new()))?)
+        })?;
+        let client = self.client()?;
+        let result = match client.post_jws("/v1/checkin", out.body.clone()).await {
+            Ok(body) => self.with(|d| {
+                let ev = d
+                    .update(|s| s.complete_checkin(&out, &body, &input))
+                    .map_err(FinlockError::answer)?;
+                Ok(Decision::of(&ev, &clock))
+            }),
+            Err(e) => Err(FinlockError::from(e)),
+        };
+        if let Err(e) = &result {
+            let retry_after = match e {
+                FinlockError::Network { retry_after_s, .. } => {
+                    retry_after_s.and_then(|s| u64::try_from(s).ok())
+                }
+                _ => None,
+            };
+            let random = random_u64();
+            // Best effort: the original error is what the caller needs.
+            let recorded = self.with(|d| {
+                Ok(d.update(|s| Ok(s.record_checkin_failure(&input, retry_after, random)))?)
+            });
+            if let Err(store) = recorded {
+                log::warn!("could not record the failed check-in ({})", store.code());
+            }
+            log::info!("check-in failed ({})", e.code());
+        }
+        result
+    }
+}
+
+#[uniffi::export]
+impl FinlockCore {
+    /// Opens (or creates) the state in `stateDir` (use a direct-boot-aware directory so the
+    /// decision is known before the user unlocks). An unusable state file is an error
+    /// (`Storage`), never a silent reset to unlocked.
+    #[uniffi::constructor]
+    pub fn new(state_dir: String, config: FinlockConfig) -> Result<Arc<FinlockCore>, FinlockError> {
+        guard(|| {
+            let pins = config
+                .spki_sha256_pins
+                .iter()
+                .map(|p| types::parse_pin(p))
+                .collect::<Result<Vec<_>, _>>()?;
+            let deadline = match config.network_deadline_ms {
+                None => None,
+                Some(ms) => Some(Duration::from_millis(u64::try_from(ms).map_err(|_| {
+                    FinlockError::invalid("networkDeadlineMs", "invalid_field")
+                })?)),
+            };
+            let device = Device::open(PathBuf::from(state_dir))?;
+            Ok(Arc::new(FinlockCore {
+                inner: Arc::new(Inner {
+                    device: Mutex::new(device),
+                    net: tokio::sync::Mutex::new(()),
+                    app_version: config.app_version,
+                    client_config: ClientConfig {
+                        spki_sha256_pins: pins,
+                        extra_roots: Vec::new(),
+                        deadline,
+                    },
+                    client: Mutex::new(None),
+                }),
+            }))
+        })
+    }
+
+    /// Pins the lender's server and keys (from the provisioning QR or the OEM image).
+    /// `lenderKeysJson` is the lender's JWKS. Refused once enrolled (`AlreadyEnrolled`).
+    /// `allowInsecureLoopback` lets debug builds use plain http to loopback only.
+    pub fn provision(
+        &self,
+        server_url: String,
+        lender_keys_json: String,
+        allow_insecure_loopback: bool,
+    ) -> Result<(), FinlockError> {
+        self.inner.with(|d| {
+            let keys =
+                KeySet::from_json(lender_keys_json.as_bytes()).map_err(FinlockError::input)?;
+            d.update(|s| s.provision(&server_url, keys, allow_insecure_loopback))
+                .map_err(FinlockError::input)
+        })
+    }
+
+    /// Enrolls with the provisioned server. A retry after a lost answer presents the same
+    /// device key. Returns the first decision.
+    pub async fn enroll(
+        &self,
+        params: EnrollParams,
+        clock: Clock,
+    ) -> Result<Decision, FinlockError> {
+        let inner = self.inner.clone();
+        spawn(async move { inner.enroll(params, clock).await }).await
+    }
+
+    /// One check-in. `force` is the user's "I have paid — check now": it skips the backoff
+    /// but is allowed once per 30 s (`TooSoon`). A failure backs the schedule off and
+    /// changes no decision input; `nextWakeup` then names the retry.
+    pub async fn check_in(&self, force: bool, clock: Clock) -> Result<Decision, FinlockError> {
+        let inner = self.inner.clone();
+        spawn(async move { inner.check_in(force, clock).await }).await
+    }
+
+    /// Locked or not, why, and when that changes by itself (arm an elapsed-realtime alarm
+    /// for `nextChange`).
+    pub fn decision(&self, clock: Clock) -> Result<Decision, FinlockError> {
+        let input = clock.input()?;
+        self.inner
+            .with(|d| Ok(Decision::of(&d.evaluate(&input)?, &clock)))
+    }
+
+    /// Everything the lock screen shows, texts picked for `locale` (a BCP 47 tag such as
+    /// `sw-KE`; `_` is accepted too).
+    pub fn lock_screen(&self, clock: Clock, locale: String) -> Result<LockScreen, FinlockError> {
+        let input = clock.input()?;
+        self.inner.with(|d| {
+            let ev = d.evaluate(&input)?;
+            let state = d.state();
+            let en = state.enrolled()?;
+            let now = ev.reading.now();
+            let texts = LenderTexts::new(&en.entitlement, &locale);
+            let offline_challenge = match en.entitlement.state {
+                CoreState::Released => None,
+                _ => Some(state.offline_challenge()?),
+            };
+            let lockout = en.offline.lockout(now);
+            let until = match &lockout {
+                Some(Error::OfflineCodeLockedOut { until }) => {
+                    until.map(|s| s.saturating_mul(1000))
+                }
+                _ => None,
+            };
+            Ok(LockScreen {
+                decision: Decision::of(&ev, &clock),
+                lender_name: texts.lender.name,
+                lender_phone: texts.lender.phone,
+                lender_email: texts.lender.email,
+                payment_url: texts.lender.payment_url,
+                support_url: texts.lender.support_url,
+                terms_url: texts.lender.terms_url,
+                payment_instructions: texts.instructions,
+                amount_due_minor: texts.amount_due_minor,
+                currency: texts.currency,
+                next_due_ms: texts.next_due_ms,
+                message: texts.message,
+                offline_challenge,
+                offline_tries_left: i32::try_from(en.offline.tries_left(now)).unwrap_or(i32::MAX),
+                offline_locked_out: lockout.is_some(),
+                offline_locked_out_until_ms: until,
+            })
+        })
+    }
+
+    /// Enters an offline unlock code (8 digits; spaces and dashes are ignored). A wrong code
+    /// is counted (`CodeWrong` with the tries left); entry may be refused (`CodeLockedOut`).
+    pub fn enter_offline_code(
+        &self,
+        code: String,
+        clock: Clock,
+    ) -> Result<OfflineCodeAccepted, FinlockError> {
+        let input = clock.input()?;
+        self.inner.with(|d| {
+            let accepted = d.enter_offline_code(&code, &input)?;
+            let ev = d.evaluate(&input)?;
+            Ok(OfflineCodeAccepted {
+                days: i32::from(accepted.days),
+                extension_until_ms: accepted.extension_until.saturating_mul(1000),
+                decision: Decision::of(&ev, &clock),
+            })
+        })
+    }
+
+    /// The upcoming reminders in the IANA zone `zoneId` (`TimeZone.getDefault().id`),
+    /// ordered by `fireAt`.
+    pub fn reminders(&self, clock: Clock, zone_id: String) -> Result<Vec<Reminder>, FinlockError> {
+        let input = clock.input()?;
+        self.inner.with(|d| {
+            let ev = d.evaluate(&input)?;
+            let list = d.state().reminders(&zone_id, ev.reading.now())?;
+            Ok(list
+                .into_iter()
+                .map(|r| Reminder::new(r, &ev.reading, &clock))
+                .collect())
+        })
+    }
+
+    /// The one reminder to show now, if any (a missed backlog yields one, not a burst).
+    /// Show it, then call `markReminderShown`.
+    pub fn reminder_due(
+        &self,
+        clock: Clock,
+        zone_id: String,
+    ) -> Result<Option<Reminder>, FinlockError> {
+        let input = clock.input()?;
+        self.inner.with(|d| {
+            let ev = d.evaluate(&input)?;
+            let due = d.state().reminder_due(&zone_id, ev.reading.now())?;
+            Ok(due.map(|r| Reminder::new(r, &ev.reading, &clock)))
+        })
+    }
+
+    /// Remembers that reminder `id` was shown, so it is not shown again (across restarts).
+    pub fn mark_reminder_shown(&self, id: String, clock: Clock) -> Result<(), FinlockError> {
+        let input = clock.input()?;
+        self.inner.with(|d| {
+            Ok(d.update(|s| {
+                let now = s.evaluate(&input).reading.now();
+                s.mark_reminder_shown(&id, now)
+            })?)
+        })
+    }
+
+    /// The single next moment the shell must wake, and why; null when released or not
+    /// enrolled. Arm one elapsed-realtime alarm for it; on waking, act on `reason` and ask
+    /// again.
+    pub fn next_wakeup(
+        &self,
+        clock: Clock,
+        zone_id: String,
+    ) -> Result<Option<Wakeup>, FinlockError> {
+        let input = clock.input()?;
+        self.inner.with(|d| {
+            let ev = d.evaluate(&input)?;
+            let next = d.state().next_wakeup(&zone_id, &ev.reading)?;
+            Ok(next.map(|w| Wakeup {
+                at: Moment::at(w.at, &ev.reading, &clock),
+                reason: w.reason.into(),
+            }))
+        })
+    }
+
+    /// Call on `ACTION_TIME_CHANGED`, `ACTION_TIMEZONE_CHANGED` and after boot: notes a
+    /// clock change (reported to the lender at the next check-in) and decides again.
+    pub fn on_clock_changed(&self, clock: Clock) -> Result<Decision, FinlockError> {
+        self.decision(clock)
+    }
+
+    /// What the device knows about itself, for settings, support and debugging.
+    pub fn status(&self, clock: Clock) -> Result<Status, FinlockError> {
+        let input = clock.input()?;
+        self.inner.with(|d| {
+            let ev = d.evaluate(&input)?;
+            let recovered_from = d.recovered_from().map(|e| e.code().to_string());
+            let s = d.state();
+            let en = s.enrollment.as_ref();
+            let to_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+            let to_i32 = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
+            Ok(Status {
+                provisioned: s.provisioning.is_some(),
+                enrolled: en.is_some(),
+                server_url: s.provisioning.as_ref().map(|p| p.server_url.clone()),
+                lender_id: en.map(|e| e.lender_id.clone()),
+                device_id: en.map(|e| e.device_id.clone()),
+                state: en.map(|e| e.entitlement.state.into()),
+                entitlement_seq: en.map(|e| to_i64(e.entitlement.seq)),
+                last_checkin_ms: en.map(|e| e.last_successful_checkin.saturating_mul(1000)),
+                next_checkin_ms: s.checkin.next_at.saturating_mul(1000),
+                checkin_failures: i32::try_from(s.checkin.failures).unwrap_or(i32::MAX),
+                pending_events: en.map_or(0, |e| to_i32(e.pending_events.len())),
+                recovered_from,
+                decision: Decision::of(&ev, &clock),
+            })
+        })
+    }
+}
+
+/// Test-only exports, compiled with feature `test-hooks` (the host JVM tests) and never
+/// into a shipped library: they prove that a panic comes out as an exception.
+#[cfg(feature = "test-hooks")]
+mod test_hooks {
+    use super::*;
+
+    /// Panics inside a guarded export.
+    #[uniffi::export]
+    pub fn debug_panic(detail: String) -> Result<(), FinlockError> {
+        guard(|| panic!("{detail}"))
+    }
+
+    /// Panics inside an async export, on a `finlock-worker` thread.
+    #[uniffi::export]
+    pub async fn debug_panic_async(detail: String) -> Result<(), FinlockError> {
+        spawn(async move { panic!("{detail}") }).await
+    }
+
+    /// Panics without the bridge's guard: uniffi's own catch turns it into
+    /// `InternalException`, so even an export that forgot the guard cannot crash the app.
+    #[uniffi::export]
+    pub fn debug_panic_unguarded(detail: String) -> bool {
+        panic!("{detail}")
+    }
+
+    /// The name of the thread async work runs on (`finlock-worker`).
+    #[uniffi::export]
+    pub async fn debug_worker_thread_name() -> Result<String, FinlockError> {
+        spawn(async {
+            Ok(std::thread::current()
+                .name()
+                .unwrap_or_default()
+                .to_string())
+        })
+        .await
+    }
+}

@@ -1,0 +1,427 @@
+//! The records and enums Kotlin sees, and their conversions from the core's types.
+//!
+//! The bridge is not the core's API: these are plain data shaped for the shell. Numbers
+//! are signed (`Long`/`Int` in Kotlin, no unsigned types for Java callers) and never
+//! negative; every instant is Unix **milliseconds** of trusted time, and every instant the
+//! shell must wake for also comes as a delay on the elapsed-realtime clock ([`Moment`]),
+//! because the wall clock is the one clock the customer controls.
+
+use finlock_core::clock::{ClockInput, Reading};
+use finlock_core::decision;
+use finlock_core::device::{self, EnrollParams as CoreEnrollParams};
+use finlock_core::protocol::{self, EntitlementState as CoreState, LockReason as CoreReason};
+use finlock_core::reminders::{self, ReminderKind as CoreKind, Severity as CoreSeverity};
+
+use crate::error::FinlockError;
+
+/// What the platform reports at one moment; read by the shell, never inside Rust.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct Clock {
+    /// `System.currentTimeMillis()`: may be anything the customer set.
+    pub wall_ms: i64,
+    /// `SystemClock.elapsedRealtime()`: monotonic since boot, deep sleep included.
+    pub elapsed_realtime_ms: i64,
+    /// `Settings.Global.BOOT_COUNT`: identifies the boot.
+    pub boot_count: i64,
+}
+
+impl Clock {
+    pub(crate) fn input(&self) -> Result<ClockInput, FinlockError> {
+        let uptime_ms = u64::try_from(self.elapsed_realtime_ms)
+            .map_err(|_| FinlockError::invalid("clock.elapsedRealtimeMs", "invalid_field"))?;
+        let boot = u64::try_from(self.boot_count)
+            .map_err(|_| FinlockError::invalid("clock.bootCount", "invalid_field"))?;
+        Ok(ClockInput {
+            wall_ms: self.wall_ms,
+            uptime_ms,
+            boot,
+        })
+    }
+}
+
+/// An instant the shell acts on: in trusted time, and as a delay from the [`Clock`] the
+/// call was given (arm `AlarmManager.ELAPSED_REALTIME_WAKEUP` at `elapsedRealtimeMs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct Moment {
+    /// Unix ms, trusted time.
+    pub trusted_ms: i64,
+    /// Milliseconds from the call's clock reading; 0 when already due.
+    pub delay_ms: i64,
+    /// The call's `elapsedRealtimeMs` plus `delayMs`.
+    pub elapsed_realtime_ms: i64,
+}
+
+impl Moment {
+    /// `at_s` (trusted Unix seconds) seen from `reading`, taken at `clock`.
+    pub(crate) fn at(at_s: i64, reading: &Reading, clock: &Clock) -> Moment {
+        let trusted_ms = at_s.saturating_mul(1000);
+        let delay_ms = trusted_ms.saturating_sub(reading.now_ms).max(0);
+        Moment {
+            trusted_ms,
+            delay_ms,
+            elapsed_realtime_ms: clock.elapsed_realtime_ms.saturating_add(delay_ms),
+        }
+    }
+}
+
+/// Why the device is locked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum LockReason {
+    OverduePayment,
+    LenderRequest,
+    /// No check-in for longer than the lender allows.
+    Offline,
+}
+
+impl From<CoreReason> for LockReason {
+    fn from(r: CoreReason) -> LockReason {
+        match r {
+            CoreReason::OverduePayment => LockReason::OverduePayment,
+            CoreReason::LenderRequest => LockReason::LenderRequest,
+            CoreReason::Offline => LockReason::Offline,
+        }
+    }
+}
+
+/// The state the lender's last accepted entitlement names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum EntitlementState {
+    Active,
+    Locked,
+    Released,
+}
+
+impl From<CoreState> for EntitlementState {
+    fn from(s: CoreState) -> EntitlementState {
+        match s {
+            CoreState::Active => EntitlementState::Active,
+            CoreState::Locked => EntitlementState::Locked,
+            CoreState::Released => EntitlementState::Released,
+        }
+    }
+}
+
+/// What the shell enforces now, and when that changes by itself.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Decision {
+    pub locked: bool,
+    /// Set exactly when `locked`.
+    pub reason: Option<LockReason>,
+    /// Locked only because the device's clock says so: ask the user to check the date and
+    /// time and to connect.
+    pub clock_suspect: bool,
+    /// Released for good: lift every restriction and disable the lock.
+    pub released: bool,
+    /// Trusted time of this decision, Unix ms.
+    pub trusted_now_ms: i64,
+    /// When the answer changes by the passage of time alone, if it will.
+    pub next_change: Option<Moment>,
+}
+
+impl Decision {
+    pub(crate) fn new(d: &decision::Decision, reading: &Reading, clock: &Clock) -> Decision {
+        Decision {
+            locked: d.locked,
+            reason: d.reason.map(LockReason::from),
+            clock_suspect: d.clock_suspect,
+            released: d.released,
+            trusted_now_ms: reading.now_ms,
+            next_change: d.next_change.map(|at| Moment::at(at, reading, clock)),
+        }
+    }
+
+    pub(crate) fn of(ev: &device::Evaluation, clock: &Clock) -> Decision {
+        Decision::new(&ev.decision, &ev.reading, clock)
+    }
+}
+
+/// Everything the lock screen shows. Texts come from the lender's signed entitlement,
+/// already picked for the requested locale (exact tag, then language, then English).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct LockScreen {
+    pub decision: Decision,
+    pub lender_name: String,
+    /// Always callable, even locked.
+    pub lender_phone: String,
+    pub lender_email: Option<String>,
+    pub payment_url: String,
+    pub support_url: Option<String>,
+    pub terms_url: Option<String>,
+    pub payment_instructions: Option<String>,
+    /// Everything due now, in minor units of `currency`.
+    pub amount_due_minor: i64,
+    /// ISO 4217.
+    pub currency: String,
+    /// The next (or oldest unpaid) due date, Unix ms.
+    pub next_due_ms: Option<i64>,
+    /// The lender's message for the locale (e.g. the reason of a lender lock).
+    pub message: Option<String>,
+    /// The 8-digit challenge to read out to the lender; null once released.
+    pub offline_challenge: Option<String>,
+    /// Wrong codes allowed right now (0 when locked out).
+    pub offline_tries_left: i32,
+    /// Code entry is refused now; until `offlineLockedOutUntilMs`, or, when that is null,
+    /// until the next check-in.
+    pub offline_locked_out: bool,
+    pub offline_locked_out_until_ms: Option<i64>,
+}
+
+/// Device facts sent at enrollment.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct EnrollParams {
+    /// From the provisioning QR, when the lender registered the device beforehand.
+    pub enrollment_code: Option<String>,
+    /// Sent only as a hash.
+    pub imei: Option<String>,
+    /// Sent only as a hash.
+    pub serial: Option<String>,
+    pub model: String,
+    pub android_sdk: i32,
+    pub app_version: String,
+}
+
+impl EnrollParams {
+    pub(crate) fn core(&self) -> Result<CoreEnrollParams, FinlockError> {
+        Ok(CoreEnrollParams {
+            enrollment_code: self.enrollment_code.clone(),
+            imei: self.imei.clone(),
+            serial: self.serial.clone(),
+            model: self.model.clone(),
+            android_sdk: u32::try_from(self.android_sdk)
+                .map_err(|_| FinlockError::invalid("androidSdk", "invalid_field"))?,
+            app_version: self.app_version.clone(),
+        })
+    }
+}
+
+/// How the bridge talks to the lender's server.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct FinlockConfig {
+    /// Reported at every check-in.
+    pub app_version: String,
+    /// The whole exchange's deadline; null = the core's 10 s.
+    pub network_deadline_ms: Option<i64>,
+    /// Optional pins: SHA-256 of the server's SubjectPublicKeyInfo, 64 hex digits each.
+    pub spki_sha256_pins: Vec<String>,
+}
+
+/// A code that was accepted.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct OfflineCodeAccepted {
+    pub days: i32,
+    /// The offline extension now runs until here (Unix ms, trusted time).
+    pub extension_until_ms: i64,
+    pub decision: Decision,
+}
+
+/// What a reminder is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ReminderKind {
+    Upcoming,
+    DueToday,
+    Overdue,
+    FinalWarning,
+    OfflineWarning,
+}
+
+impl From<CoreKind> for ReminderKind {
+    fn from(k: CoreKind) -> ReminderKind {
+        match k {
+            CoreKind::Upcoming => ReminderKind::Upcoming,
+            CoreKind::DueToday => ReminderKind::DueToday,
+            CoreKind::Overdue => ReminderKind::Overdue,
+            CoreKind::FinalWarning => ReminderKind::FinalWarning,
+            CoreKind::OfflineWarning => ReminderKind::OfflineWarning,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+impl From<CoreSeverity> for Severity {
+    fn from(s: CoreSeverity) -> Severity {
+        match s {
+            CoreSeverity::Info => Severity::Info,
+            CoreSeverity::Warning => Severity::Warning,
+            CoreSeverity::Critical => Severity::Critical,
+        }
+    }
+}
+
+/// One notification.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Reminder {
+    /// Stable: use it as the notification's identity and pass it to `markReminderShown`.
+    pub id: String,
+    pub kind: ReminderKind,
+    pub severity: Severity,
+    /// Overdue payments and lock warnings must not be swipeable.
+    pub persistent: bool,
+    /// The installment's due date (Unix ms); null for the offline warning.
+    pub installment_due_ms: Option<i64>,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub fire_at: Moment,
+}
+
+impl Reminder {
+    pub(crate) fn new(r: reminders::Reminder, reading: &Reading, clock: &Clock) -> Reminder {
+        Reminder {
+            id: r.id,
+            kind: r.kind.into(),
+            severity: r.severity.into(),
+            persistent: r.persistent,
+            installment_due_ms: r.installment_due.map(|s| s.saturating_mul(1000)),
+            amount_minor: i64::try_from(r.amount_minor).unwrap_or(i64::MAX),
+            currency: r.currency,
+            fire_at: Moment::at(r.fire_at, reading, clock),
+        }
+    }
+}
+
+/// Why the shell must wake next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum WakeReason {
+    /// The lock decision changes: ask `decision` again.
+    Decision,
+    /// A reminder is due: ask `reminderDue`.
+    Reminder,
+    /// A check-in is due: run `checkIn(force = false)` (with a network constraint).
+    CheckIn,
+}
+
+impl From<device::WakeReason> for WakeReason {
+    fn from(r: device::WakeReason) -> WakeReason {
+        match r {
+            device::WakeReason::Decision => WakeReason::Decision,
+            device::WakeReason::Reminder => WakeReason::Reminder,
+            device::WakeReason::CheckIn => WakeReason::CheckIn,
+        }
+    }
+}
+
+/// The single alarm to arm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct Wakeup {
+    pub at: Moment,
+    pub reason: WakeReason,
+}
+
+/// For the settings and about screens, support and debugging. No secrets.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Status {
+    pub provisioned: bool,
+    pub enrolled: bool,
+    pub server_url: Option<String>,
+    pub lender_id: Option<String>,
+    pub device_id: Option<String>,
+    pub state: Option<EntitlementState>,
+    /// The sequence number of the stored entitlement.
+    pub entitlement_seq: Option<i64>,
+    /// Trusted time of the last accepted check-in (or enrollment), Unix ms.
+    pub last_checkin_ms: Option<i64>,
+    /// When the next check-in is due (0 = as soon as possible), Unix ms.
+    pub next_checkin_ms: i64,
+    /// Consecutive failed check-ins.
+    pub checkin_failures: i32,
+    /// Events (codes used, clock changes) waiting to be reported at the next check-in.
+    pub pending_events: i32,
+    /// Set when the state file was unusable and its last good copy was loaded (a code).
+    pub recovered_from: Option<String>,
+    pub decision: Decision,
+}
+
+/// The lock-screen fields the entitlement holds (everything but the decision and the
+/// offline-code part).
+pub(crate) struct LenderTexts {
+    pub lender: protocol::LenderInfo,
+    pub instructions: Option<String>,
+    pub message: Option<String>,
+    pub amount_due_minor: i64,
+    pub currency: String,
+    pub next_due_ms: Option<i64>,
+}
+
+impl LenderTexts {
+    pub(crate) fn new(e: &protocol::Entitlement, locale: &str) -> LenderTexts {
+        LenderTexts {
+            instructions: e
+                .lender
+                .payment_instructions
+                .as_ref()
+                .and_then(|m| protocol::pick_locale(m, locale))
+                .map(str::to_string),
+            message: e.message_for(locale).map(str::to_string),
+            amount_due_minor: i64::try_from(e.account.amount_due_minor).unwrap_or(i64::MAX),
+            currency: e.account.currency.clone(),
+            next_due_ms: e.account.next_due.map(|s| s.saturating_mul(1000)),
+            lender: e.lender.clone(),
+        }
+    }
+}
+
+/// Parses 64 hex digits.
+pub(crate) fn parse_pin(hex: &str) -> Result<[u8; 32], FinlockError> {
+    let bad = || FinlockError::invalid("spkiSha256Pins", "invalid_field");
+    if hex.len() != 64 || !hex.is_ascii() {
+        return Err(bad());
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_moment_in_the_past_is_due_now() {
+        let clock = Clock {
+            wall_ms: 0,
+            elapsed_realtime_ms: 5_000,
+            boot_count: 1,
+        };
+        let reading = Reading {
+            now_ms: 100_500,
+            verified_ms: None,
+            clock_jump_s: None,
+        };
+        assert_eq!(
+            Moment::at(160, &reading, &clock),
+            Moment {
+                trusted_ms: 160_000,
+                delay_ms: 59_500,
+                elapsed_realtime_ms: 64_500
+            }
+        );
+        assert_eq!(Moment::at(50, &reading, &clock).delay_ms, 0);
+    }
+
+    #[test]
+    fn negative_clock_readings_are_refused() {
+        let clock = Clock {
+            wall_ms: -1,
+            elapsed_realtime_ms: -1,
+            boot_count: 0,
+        };
+        assert!(matches!(
+            clock.input(),
+            Err(FinlockError::InvalidInput { field: Some(f), .. }) if f == "clock.elapsedRealtimeMs"
+        ));
+    }
+
+    #[test]
+    fn pins_are_64_hex_digits() {
+        assert_eq!(parse_pin(&"ab".repeat(32)).unwrap(), [0xab; 32]);
+        assert!(parse_pin("ab").is_err());
+        assert!(parse_pin(&"zz".repeat(32)).is_err());
+    }
+}
