@@ -629,6 +629,17 @@ impl Device {
 
     /// Evaluates and decides, persisting the advanced clock marks (§4).
     pub fn evaluate(&mut self, clock: &ClockInput) -> Result<Evaluation> {
+        // The shell asks often with the same clock reading; when the marks would not
+        // move, there is nothing to persist, and copying the whole state to find that
+        // out would be most of the cost of the call.
+        let mut marks = self.state.clock;
+        let reading = marks.observe(clock);
+        if marks == self.state.clock && reading.clock_jump_s.is_none() {
+            return Ok(Evaluation {
+                reading,
+                decision: self.state.decide(&reading),
+            });
+        }
         self.update(|s| Ok(s.evaluate(clock)))
     }
 

@@ -519,3 +519,26 @@ fn next_wakeup_is_the_earliest_of_lock_reminder_and_checkin() {
     let w = s.next_wakeup("Asia/Manila", &late).unwrap().unwrap();
     assert_eq!((w.at, w.reason), (lock_at, WakeReason::Decision));
 }
+
+#[test]
+fn evaluating_twice_at_the_same_moment_writes_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = Device::open(dir.path()).unwrap();
+    d.update(|s| s.provision(SERVER, fixtures::pinned_keys(), false))
+        .unwrap();
+    let first = d.evaluate(&at(T0 + 10)).unwrap();
+    let path = dir.path().join(crate::store::STATE_FILE);
+    let written = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let again = d.evaluate(&at(T0 + 10)).unwrap();
+    assert_eq!(first, again);
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().modified().unwrap(),
+        written
+    );
+    // A later moment moves the marks and is persisted.
+    d.evaluate(&at(T0 + 20)).unwrap();
+    assert_ne!(std::fs::read(&path).unwrap(), bytes);
+    assert_eq!(Device::open(dir.path()).unwrap().state(), d.state());
+}
