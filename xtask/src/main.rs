@@ -109,6 +109,18 @@ missing it is listed as skipped with the reason, and the task exits with status 
         steps: android::steps,
     },
     Task {
+        name: "bench-server",
+        summary: "the server load benchmark: check-ins/s and p50/p99 next to /healthz",
+        details: "\
+Runs `cargo run --release -p finlock-server --example load [ARGS...]`: a server on loopback
+(SQLite), simulated devices enrolled through the API, pre-signed check-ins driven for a fixed
+time, then the same client against /healthz; prints requests/s, p50/p99 and CPU per check-in.
+
+ARGS after `--` go to the example, e.g. `cargo xtask bench-server -- --help`.",
+        passthrough: true,
+        steps: bench_server_steps,
+    },
+    Task {
         name: "postgres",
         summary: "the server's suite against PostgreSQL only (step 4 of `test`)",
         details: "\
@@ -301,6 +313,24 @@ fn bench_steps(cx: &Context, extra: Vec<OsString>) -> Vec<Step> {
     vec![bench]
 }
 
+fn bench_server_steps(cx: &Context, extra: Vec<OsString>) -> Vec<Step> {
+    let mut step = cx.cargo(
+        "bench-server",
+        [
+            "run",
+            "--locked",
+            "--release",
+            "-p",
+            "finlock-server",
+            "--example",
+            "load",
+            "--",
+        ],
+    );
+    step.args.extend(extra);
+    vec![step]
+}
+
 fn postgres_steps(cx: &Context, _extra: Vec<OsString>) -> Vec<Step> {
     vec![postgres_step(cx)]
 }
@@ -325,10 +355,10 @@ fn print_overview() {
     println!("Usage: cargo xtask <COMMAND> [-- ARGS...]\n");
     println!("Commands:");
     for task in TASKS {
-        println!("  {:<9} {}", task.name, task.summary);
+        println!("  {:<15} {}", task.name, task.summary);
     }
     println!(
-        "  {:<9} this text; `cargo xtask help COMMAND` for one command",
+        "  {:<15} this text; `cargo xtask help COMMAND` for one command",
         "help"
     );
     println!("\nRuns from any directory of the workspace; steps run in the workspace root.");
