@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
-use crate::jvm::KOTLIN_VERSION;
+use crate::tools::{KOTLIN_VERSION, Paths, Result, run};
 
 const ROBOLECTRIC_SDK: &str = "15-robolectric-13954326";
 const FRAMEWORK_RES: &str = "/usr/share/android-framework-res/framework-res.apk";
@@ -40,26 +40,7 @@ const MIN_SDK: &str = "28";
 const TARGET_SDK: &str = "35";
 const SCREENSHOT_CLASS: &str = "org.finlock.app.LockScreenshots";
 
-type Result<T> = std::result::Result<T, String>;
-
-struct Paths {
-    root: PathBuf,
-    target: PathBuf,
-    cargo: OsString,
-}
-
 impl Paths {
-    fn new(root: &Path, cargo: &OsString) -> Paths {
-        let target = env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .map(|t| if t.is_absolute() { t } else { root.join(t) })
-            .unwrap_or_else(|| root.join("target"));
-        Paths {
-            root: root.to_path_buf(),
-            target,
-            cargo: cargo.clone(),
-        }
-    }
     /// Downloads (kept across `cargo clean`).
     fn cache(&self) -> PathBuf {
         self.root.join("build/android-jvm")
@@ -71,9 +52,6 @@ impl Paths {
         self.cache()
             .join("sdk")
             .join(format!("android-all-{ROBOLECTRIC_SDK}.jar"))
-    }
-    fn kotlin_home(&self) -> PathBuf {
-        self.root.join("build/kotlin/node_modules/kotlin-compiler")
     }
     fn app(&self) -> PathBuf {
         self.root.join(APP)
@@ -150,20 +128,17 @@ pub fn run_screens(root: &Path, cargo: &OsString) -> ExitCode {
 fn build(p: &Paths) -> Result<Vec<PathBuf>> {
     require_tools(p)?;
     fetch(p)?;
-    cargo(
-        p,
-        &[
-            "build",
-            "--locked",
-            "-p",
-            "finlock-ffi",
-            "-p",
-            "uniffi-bindgen",
-            // The same features as `cargo xtask jvm`, so the two share one build.
-            "--features",
-            "finlock-ffi/test-hooks",
-        ],
-    )?;
+    p.cargo(&[
+        "build",
+        "--locked",
+        "-p",
+        "finlock-ffi",
+        "-p",
+        "uniffi-bindgen",
+        // The same features as `cargo xtask jvm`, so the two share one build.
+        "--features",
+        "finlock-ffi/test-hooks",
+    ])?;
     let out = p.out();
     let lib_dir = p.target.join("debug");
     let bindings = out.join("bindings");
@@ -487,19 +462,7 @@ fn require_tools(p: &Paths) -> Result<()> {
             "{FRAMEWORK_RES} is missing (apt-get install android-framework-res)"
         ));
     }
-    if !p.kotlin_home().join("bin/kotlinc-jvm").is_file() {
-        println!("android: installing kotlinc {KOTLIN_VERSION} into build/kotlin (npm)");
-        run(Command::new("npm")
-            .args([
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--prefix",
-                "build/kotlin",
-            ])
-            .arg(format!("kotlin-compiler@{KOTLIN_VERSION}"))
-            .current_dir(&p.root))?;
-    }
+    p.ensure_kotlinc("android")?;
     Ok(())
 }
 
@@ -533,21 +496,6 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
         fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
     }
     fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-fn cargo(p: &Paths, args: &[&str]) -> Result<()> {
-    run(Command::new(&p.cargo).args(args).current_dir(&p.root))
-}
-
-fn run(command: &mut Command) -> Result<()> {
-    let status = command
-        .status()
-        .map_err(|e| format!("could not start {:?}: {e}", command.get_program()))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{:?} failed ({status})", command.get_program()))
-    }
 }
 
 /// The hidden commands `cargo xtask android-test` and `android-screens` run in a child xtask

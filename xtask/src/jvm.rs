@@ -26,42 +26,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
-/// The kotlinc the project pins (npm package `kotlin-compiler`).
-pub const KOTLIN_VERSION: &str = "2.4.20";
-const KOTLIN_PREFIX: &str = "build/kotlin";
+use crate::tools::{KOTLIN_VERSION, Paths, Result, run};
+
 const JAVA_DIR: &str = "/usr/share/java";
 const TESTS_DIR: &str = "rust-core/ffi/kotlin-tests";
 const BENCH_MAIN: &str = "org.finlock.core.bridgetest.BridgeBenchKt";
 
-type Result<T> = std::result::Result<T, String>;
-
-struct Paths {
-    root: PathBuf,
-    target: PathBuf,
-    cargo: OsString,
-}
-
 impl Paths {
-    fn new(root: &Path, cargo: &OsString) -> Paths {
-        let target = env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .map(|t| if t.is_absolute() { t } else { root.join(t) })
-            .unwrap_or_else(|| root.join("target"));
-        Paths {
-            root: root.to_path_buf(),
-            target,
-            cargo: cargo.clone(),
-        }
-    }
-
     fn jvm(&self) -> PathBuf {
         self.target.join("jvm")
-    }
-
-    fn kotlin_home(&self) -> PathBuf {
-        self.root
-            .join(KOTLIN_PREFIX)
-            .join("node_modules/kotlin-compiler")
     }
 
     fn kotlin_lib(&self, jar: &str) -> PathBuf {
@@ -105,23 +78,7 @@ struct Counts {
 fn tests(p: &Paths) -> Result<Counts> {
     let started = Instant::now();
     require_tools(p)?;
-    cargo(
-        p,
-        &[
-            "build",
-            "--locked",
-            "-p",
-            "finlock-ffi",
-            "-p",
-            "finlock-server",
-            "-p",
-            "uniffi-bindgen",
-            "--features",
-            "finlock-ffi/test-hooks",
-        ],
-    )?;
-    let lib_dir = p.target.join("debug");
-    let classes = compile(p, &lib_dir, &lib_dir.join("uniffi-bindgen"))?;
+    let (lib_dir, classes) = build_and_compile(p)?;
 
     let mut cp = vec![classes];
     cp.extend(runtime_jars(p));
@@ -168,17 +125,14 @@ fn tests(p: &Paths) -> Result<Counts> {
 fn bench(p: &Paths) -> Result<()> {
     require_tools(p)?;
     // What ships: no test hooks, built with the `mobile` profile the app uses (size first).
-    cargo(
-        p,
-        &[
-            "build",
-            "--locked",
-            "--profile",
-            "mobile",
-            "-p",
-            "finlock-ffi",
-        ],
-    )?;
+    p.cargo(&[
+        "build",
+        "--locked",
+        "--profile",
+        "mobile",
+        "-p",
+        "finlock-ffi",
+    ])?;
     let release = p.target.join("release");
     let shipped = p.jvm().join("shipped");
     fs::create_dir_all(&shipped).map_err(|e| format!("{}: {e}", shipped.display()))?;
@@ -196,37 +150,18 @@ fn bench(p: &Paths) -> Result<()> {
     );
 
     // The timing runs against the release library with the hooks the test bindings expect.
-    cargo(
-        p,
-        &[
-            "build",
-            "--locked",
-            "--release",
-            "-p",
-            "finlock-ffi",
-            "--features",
-            "finlock-ffi/test-hooks",
-        ],
-    )?;
+    p.cargo(&[
+        "build",
+        "--locked",
+        "--release",
+        "-p",
+        "finlock-ffi",
+        "--features",
+        "finlock-ffi/test-hooks",
+    ])?;
     // The release profile strips symbols, UniFFI's metadata with them: the bindings come
     // from the debug library with the same features (same API, same checksums).
-    cargo(
-        p,
-        &[
-            "build",
-            "--locked",
-            "-p",
-            "finlock-ffi",
-            "-p",
-            "finlock-server",
-            "-p",
-            "uniffi-bindgen",
-            "--features",
-            "finlock-ffi/test-hooks",
-        ],
-    )?;
-    let debug = p.target.join("debug");
-    let classes = compile(p, &debug, &debug.join("uniffi-bindgen"))?;
+    let (debug, classes) = build_and_compile(p)?;
     let mut cp = vec![classes];
     cp.extend(runtime_jars(p));
     run(Command::new("java")
@@ -236,6 +171,26 @@ fn bench(p: &Paths) -> Result<()> {
         .arg(join_paths(&cp)?)
         .arg(BENCH_MAIN)
         .current_dir(&p.root))
+}
+
+/// Builds the debug library with its test hooks, the `finlock` server and the bindgen, then
+/// compiles bindings and tests; returns the debug directory and the classes directory.
+fn build_and_compile(p: &Paths) -> Result<(PathBuf, PathBuf)> {
+    p.cargo(&[
+        "build",
+        "--locked",
+        "-p",
+        "finlock-ffi",
+        "-p",
+        "finlock-server",
+        "-p",
+        "uniffi-bindgen",
+        "--features",
+        "finlock-ffi/test-hooks",
+    ])?;
+    let debug = p.target.join("debug");
+    let classes = compile(p, &debug, &debug.join("uniffi-bindgen"))?;
+    Ok((debug, classes))
 }
 
 /// Generates the bindings from the library in `lib_dir` and compiles them with the tests;
@@ -329,21 +284,7 @@ fn require_tools(p: &Paths) -> Result<()> {
             ));
         }
     }
-    let kotlinc = p.kotlin_home().join("bin/kotlinc-jvm");
-    if !kotlinc.is_file() {
-        println!("jvm: installing kotlinc {KOTLIN_VERSION} into {KOTLIN_PREFIX} (npm)");
-        run(Command::new("npm")
-            .args([
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--prefix",
-                KOTLIN_PREFIX,
-            ])
-            .arg(format!("kotlin-compiler@{KOTLIN_VERSION}"))
-            .current_dir(&p.root))
-        .map_err(|e| format!("kotlinc is missing and npm could not install it: {e}"))?;
-    }
+    p.ensure_kotlinc("jvm")?;
     Ok(())
 }
 
@@ -363,21 +304,6 @@ fn kotlin_files(dir: &Path) -> Result<Vec<PathBuf>> {
 
 fn join_paths(paths: &[PathBuf]) -> Result<OsString> {
     env::join_paths(paths).map_err(|e| e.to_string())
-}
-
-fn cargo(p: &Paths, args: &[&str]) -> Result<()> {
-    run(Command::new(&p.cargo).args(args).current_dir(&p.root))
-}
-
-fn run(command: &mut Command) -> Result<()> {
-    let status = command
-        .status()
-        .map_err(|e| format!("could not start {:?}: {e}", command.get_program()))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{:?} failed ({status})", command.get_program()))
-    }
 }
 
 /// Runs the launcher with its output passed through, and reads its summary box.

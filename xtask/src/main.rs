@@ -9,6 +9,7 @@ mod android_shell;
 mod jvm;
 mod postgres;
 mod steps;
+mod tools;
 
 use std::cell::RefCell;
 use std::env;
@@ -202,10 +203,7 @@ impl Context {
 
 /// The server's black-box suite again, against a real PostgreSQL (see `postgres.rs`).
 fn postgres_step(cx: &Context) -> Step {
-    let target = env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| cx.root.join("target"));
-    match postgres::ensure(&target) {
+    match postgres::ensure(&tools::target_dir(&cx.root)) {
         Ok(pg) => {
             let mut step = cx.cargo(
                 "postgres",
