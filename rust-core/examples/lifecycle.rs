@@ -31,11 +31,7 @@ fn main() -> ExitCode {
 
 /// The phone's clocks at time `t`: an honest wall clock and one boot.
 fn clock(t: i64) -> ClockInput {
-    ClockInput {
-        wall_ms: t * 1000,
-        uptime_ms: ((t - T0) * 1000) as u64,
-        boot: 1,
-    }
+    fixtures::clock_at(t)
 }
 
 fn date(t: i64) -> String {

@@ -56,11 +56,7 @@ struct FakeServer {
 }
 
 fn clock_at(t: i64) -> ClockInput {
-    ClockInput {
-        wall_ms: t * 1000,
-        uptime_ms: ((t - T0) * 1000) as u64,
-        boot: 1,
-    }
+    fixtures::clock_at(t)
 }
 
 fn first_entitlement(nonce: &str) -> Entitlement {
@@ -316,14 +312,7 @@ async fn serve(mut stream: TcpStream, behaviour: Behaviour, seq: Arc<Mutex<u64>>
 }
 
 fn params() -> EnrollParams {
-    EnrollParams {
-        enrollment_code: Some("CODE-1234".into()),
-        imei: None,
-        serial: None,
-        model: "test".into(),
-        android_sdk: 34,
-        app_version: "0.1.0".into(),
-    }
+    fixtures::enroll_params()
 }
 
 fn client(server: &FakeServer) -> Client {
