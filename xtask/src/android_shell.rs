@@ -503,7 +503,7 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
 pub const INTERNAL_TESTS: &str = "__android-test";
 pub const INTERNAL_SCREENS: &str = "__android-screens";
 
-/// The step of `cargo xtask android-test` (and, once the lead adds it, of `cargo xtask test`).
+/// The step of `cargo xtask android-test` and of `cargo xtask test`.
 pub(crate) fn test_step() -> crate::steps::Step {
     let exe = env::current_exe().unwrap_or_else(|_| "xtask".into());
     let mut step = crate::steps::Step::new("android", exe, [INTERNAL_TESTS]);

@@ -34,7 +34,7 @@ struct Task {
 const TASKS: &[Task] = &[
     Task {
         name: "test",
-        summary: "every check: rustfmt, clippy -D warnings, cargo test",
+        summary: "every check: rustfmt, clippy, cargo test, PostgreSQL, Kotlin, Android shell",
         details: "\
 Runs, in order, stopping at the first failure:
   1. fmt     cargo fmt --all --check
@@ -44,6 +44,12 @@ Runs, in order, stopping at the first failure:
               throw-away cluster xtask starts from Debian's postgresql package
   5. jvm     the Kotlin tests of the bridge on the JVM against the real native library
              (`cargo xtask jvm`; needs a JDK, Debian's junit5 and libjna-java, kotlinc)
+  6. android the Android shell's Robolectric tests against the real native library
+             (`cargo xtask android-test`; needs maven, Debian's aapt and
+             android-framework-res; fetches Robolectric and android-all once)
+  7. jni-once, android-check  `cargo xtask check-android`: the bridge's Android-only code
+             type-checked (clippy) for aarch64-linux-android; skipped, with the reason,
+             where the Rust target is not installed
 then prints a summary with each step's result and time.
 
 ARGS after `--` go to `cargo test`, e.g.
@@ -100,11 +106,13 @@ a few others) through the bridge, printed, not asserted (target: under 50 µs)."
         summary: "type-check the bridge for aarch64-linux-android; one jni in the .so",
         details: "\
   1. jni-once  cargo tree -i jni for aarch64-linux-android: exactly one jni version in the .so
-  2. android   cargo check -p finlock-ffi --target aarch64-linux-android (the JNI init and
-               everything under cfg(target_os = \"android\"))
-Step 2 needs the Rust target (rustup target add aarch64-linux-android) and the NDK's clang
-for ring's C code (ANDROID_NDK_HOME or aarch64-linux-android*-clang on PATH). When either is
-missing it is listed as skipped with the reason, and the task exits with status 3
+  2. android-check  cargo clippy -p finlock-ffi --target aarch64-linux-android -- -D warnings (the
+               JNI init and everything under cfg(target_os = \"android\"))
+Step 2 needs the Rust target (rustup target add aarch64-linux-android) and a C compiler for
+ring's C code: the NDK's clang (ANDROID_NDK_HOME, CC_aarch64_linux_android or
+aarch64-linux-android*-clang on PATH), else the host's clang and llvm-ar, which build ring in
+its no-libc-headers mode (objects that `cargo check` never links). When neither is there it
+is listed as skipped with the reason, and the task exits with status 3
 (not 0): a skipped check never passes for a done one.",
         passthrough: false,
         steps: android::steps,
@@ -255,7 +263,7 @@ fn test_steps(cx: &Context, extra: Vec<OsString>) -> Vec<Step> {
     );
     test.args.extend(extra);
     test.counts_tests = true;
-    vec![
+    let mut steps = vec![
         fmt,
         cx.cargo(
             "clippy",
@@ -274,13 +282,10 @@ fn test_steps(cx: &Context, extra: Vec<OsString>) -> Vec<Step> {
         test,
         postgres_step(cx),
         jvm_step(cx),
-        // Later issues add their steps here, in the order they should run, e.g.:
-        // - the Kotlin/JVM tests (Gradle);
-        // - the server's tests against PostgreSQL, with
-        //   `skip: Some("FINLOCK_TEST_POSTGRES_URL is not set".into())` when that variable is
-        //   absent (a skipped step shows in the summary and does not fail the run);
-        // - the Android checks.
-    ]
+        android_shell::test_step(),
+    ];
+    steps.extend(android::steps(cx, Vec::new()));
+    steps
 }
 
 /// Runs `cargo xtask jvm` as a step (xtask calls itself; see `jvm.rs`).
