@@ -6,7 +6,9 @@
 //!     dependencies without androidx.test, JUnit 4, JNA, the android-all jar (the API 35
 //!     framework, the compile classpath) and its instrumented twin (Robolectric's SDK,
 //!     found offline through `robolectric.dependency.dir`);
-//!  2. builds the host cdylib and generates the Kotlin bindings into `target/android-jvm`;
+//!  2. builds the host cdylib and the `finlock` server, and generates the Kotlin bindings into
+//!     `target/android-jvm` (`RealCoreTest` runs the shell over that library and a real
+//!     `finlock serve` on loopback);
 //!  3. compiles the resources with Debian's aapt2 (`-I` the API 29 framework-res.apk of the
 //!     `android-framework-res` package: its aapt2 cannot read the API 35 resource table)
 //!     into `resources.apk` and `R.java`;
@@ -39,6 +41,8 @@ const PACKAGE: &str = "org.finlock.app";
 const MIN_SDK: &str = "28";
 const TARGET_SDK: &str = "35";
 const SCREENSHOT_CLASS: &str = "org.finlock.app.LockScreenshots";
+/// A real `finlock serve` on loopback and its lender API, shared with `cargo xtask jvm`.
+const BRIDGE_TEST_SUPPORT: &str = "rust-core/ffi/kotlin-tests/Support.kt";
 
 impl Paths {
     /// Downloads (kept across `cargo clean`).
@@ -134,8 +138,10 @@ fn build(p: &Paths) -> Result<Vec<PathBuf>> {
         "-p",
         "finlock-ffi",
         "-p",
+        "finlock-server",
+        "-p",
         "uniffi-bindgen",
-        // The same features as `cargo xtask jvm`, so the two share one build.
+        // The same packages and features as `cargo xtask jvm`, so the two share one build.
         "--features",
         "finlock-ffi/test-hooks",
     ])?;
@@ -216,6 +222,8 @@ fn build(p: &Paths) -> Result<Vec<PathBuf>> {
 
     let mut test_sources = Vec::new();
     files(&p.app().join("src/test/kotlin"), "kt", &mut test_sources)?;
+    // `RealCoreTest` starts its `finlock serve` with the bridge tests' own support code.
+    test_sources.push(p.root.join(BRIDGE_TEST_SUPPORT));
     let mut test_cp = vec![
         sdk,
         r_classes.clone(),
@@ -299,6 +307,10 @@ fn junit(p: &Paths, cp: &[PathBuf], screens: Option<&Path>) -> Result<Counts> {
         .arg(format!(
             "-Djna.library.path={}",
             p.target.join("debug").display()
+        ))
+        .arg(format!(
+            "-Dfinlock.bin={}",
+            p.target.join("debug").join("finlock").display()
         ))
         .arg("-Drobolectric.logging.enabled=false");
     if let Some(dir) = screens {
