@@ -448,6 +448,8 @@ fn fetch(p: &Paths) -> Result<()> {
             ))
             .current_dir(p.app().join("jvm-test")))?;
     }
+    // The jars are copied out of Maven's local repository: drop it, half a gigabyte of disk.
+    let _ = fs::remove_dir_all(p.cache().join("m2"));
     write(&stamp, hash.as_bytes())
 }
 
