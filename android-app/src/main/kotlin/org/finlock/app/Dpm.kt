@@ -44,6 +44,11 @@ interface DpmGateway {
 
 /** The device admin component (declared in the manifest with `@xml/device_admin`). */
 class AdminReceiver : DeviceAdminReceiver() {
+    /** Android 9's broadcast at the end of provisioning (Android 10+ uses the activities). */
+    override fun onProfileProvisioningComplete(context: Context, intent: android.content.Intent) {
+        EnrollmentHandoff.onProvisioningComplete(context, intent)
+    }
+
     companion object {
         fun component(context: Context) = ComponentName(context, AdminReceiver::class.java)
     }

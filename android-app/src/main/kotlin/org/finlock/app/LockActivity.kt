@@ -1,6 +1,7 @@
 package org.finlock.app
 
 import android.app.Activity
+import android.content.Context
 import android.content.Intent
 import android.net.Uri
 import android.os.Build
@@ -27,6 +28,10 @@ class LockActivity : Activity() {
     private val main = Handler(Looper.getMainLooper())
     private var screen: LockScreen? = null
 
+    /** The user left for an allowed place (emergency or lender call, payment page): the
+     * overlay fallback stays down until the lock screen is back. */
+    private var steppedAway = false
+
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
         setShowWhenLocked(true)
@@ -36,7 +41,10 @@ class LockActivity : Activity() {
             // Back does nothing while locked (predictive back included).
             onBackInvokedDispatcher.registerOnBackInvokedCallback(OnBackInvokedDispatcher.PRIORITY_OVERLAY) {}
         }
-        find<Button>(R.id.emergency_call).setOnClickListener { startActivity(emergencyDialer(this)) }
+        find<Button>(R.id.emergency_call).setOnClickListener {
+            steppedAway = true
+            startActivity(emergencyDialer(this))
+        }
         find<Button>(R.id.check_now).setOnClickListener { checkNow() }
         find<Button>(R.id.enter_code).setOnClickListener {
             val panel = find<View>(R.id.code_panel)
@@ -44,6 +52,7 @@ class LockActivity : Activity() {
         }
         find<Button>(R.id.submit_code).setOnClickListener { submitCode() }
         find<Button>(R.id.disclosure_link).setOnClickListener {
+            steppedAway = true
             startActivity(Intent(this, DisclosureActivity::class.java))
         }
         find<View>(R.id.emergency_call).requestFocus()
@@ -51,7 +60,18 @@ class LockActivity : Activity() {
 
     override fun onResume() {
         super.onResume()
+        steppedAway = false
+        // The lock screen itself is in front: the overlay fallback steps aside.
+        OverlayFallback.hide(this)
         render()
+    }
+
+    /** Left without Device Owner while locked (not for an allowed place): the overlay returns. */
+    override fun onStop() {
+        super.onStop()
+        if (screen?.decision?.locked == true && !isFinishing && !steppedAway && !Shell.deps(this).dpm.isDeviceOwner()) {
+            OverlayFallback.show(this)
+        }
     }
 
     /** Reads the core's lock screen again and shows it; leaves when no longer locked. */
@@ -72,7 +92,7 @@ class LockActivity : Activity() {
         if (owner) startLockTaskIfPermitted()
         find<View>(R.id.weaker_notice).visibility = if (owner) View.GONE else View.VISIBLE
         find<TextView>(R.id.reason).text = getString(reasonText(s))
-        LockScreenBinder.bind(this, window.decorView, s)
+        LockScreenBinder.bind(this, window.decorView, s) { steppedAway = true }
         find<TextView>(R.id.challenge).text =
             s.offlineChallenge?.let { getString(R.string.challenge, Format.challenge(it)) } ?: ""
         find<TextView>(R.id.tries_left).text =
@@ -185,9 +205,13 @@ class LockActivity : Activity() {
             else -> R.string.reason_overdue_payment
         }
 
+        /** The lock screen, from outside an activity (new task, or brought to the front). */
+        fun intent(context: Context): Intent = Intent(context, LockActivity::class.java)
+            .addFlags(Intent.FLAG_ACTIVITY_NEW_TASK or Intent.FLAG_ACTIVITY_REORDER_TO_FRONT)
+
         /** The emergency dialer (works in every state, lock task included). */
-        fun emergencyDialer(activity: Activity): Intent {
-            val telecom = activity.getSystemService(TelecomManager::class.java)
+        fun emergencyDialer(context: Context): Intent {
+            val telecom = context.getSystemService(TelecomManager::class.java)
             val intent = runCatching { telecom?.createLaunchEmergencyDialerIntent(null) }.getOrNull()
                 ?: Intent(ACTION_EMERGENCY_DIAL)
             return intent.addFlags(Intent.FLAG_ACTIVITY_NEW_TASK)
@@ -200,7 +224,8 @@ class LockActivity : Activity() {
 
 /** Fills the shared details (lender, amount, due date, message, instructions, actions). */
 object LockScreenBinder {
-    fun bind(activity: Activity, root: View, s: LockScreen) {
+    /** [leaving] runs before an action opens another screen (dialer, payment page). */
+    fun bind(activity: Activity, root: View, s: LockScreen, leaving: () -> Unit = {}) {
         fun text(id: Int, value: String?) {
             val view = root.findViewById<TextView>(id)
             view.text = value ?: ""
@@ -216,15 +241,20 @@ object LockScreenBinder {
             text = activity.getString(R.string.call_lender, s.lenderPhone)
             contentDescription = activity.getString(R.string.call_lender_description, s.lenderPhone)
             setOnClickListener {
+                leaving()
                 activity.startActivity(Intent(Intent.ACTION_DIAL, Uri.fromParts("tel", s.lenderPhone, null)))
             }
         }
         root.findViewById<Button>(R.id.pay_now).setOnClickListener {
+            leaving()
             activity.startActivity(WebPageActivity.intent(activity, s.paymentUrl))
         }
         fun link(id: Int, url: String?) = root.findViewById<Button>(id).apply {
             visibility = if (url == null) View.GONE else View.VISIBLE
-            setOnClickListener { url?.let { activity.startActivity(WebPageActivity.intent(activity, it)) } }
+            setOnClickListener {
+                leaving()
+                url?.let { activity.startActivity(WebPageActivity.intent(activity, it)) }
+            }
         }
         link(R.id.support_link, s.supportUrl)
         link(R.id.terms_link, s.termsUrl)

@@ -57,16 +57,19 @@ class CheckInJob : JobService() {
     override fun onStartJob(params: JobParameters): Boolean {
         val d = Shell.deps(this)
         d.background.execute {
-            var retry = false
             try {
                 Shell.apply(this, d.core.checkIn(false, d.clocks.now()))
             } catch (e: FinlockException.Network) {
-                retry = false // the core backed off; nextWakeup names the retry
+                // The core backed off; nextWakeup names the retry (no JobScheduler retry).
+                Log.i("finlock", "check-in: network")
             } catch (e: FinlockException) {
                 Log.i("finlock", "check-in: ${e.javaClass.simpleName}")
+            } catch (e: RuntimeException) {
+                Log.w("finlock", "check-in failed: ${e.javaClass.simpleName}")
+            } finally {
+                runCatching { Shell.refresh(this) }
+                jobFinished(params, false)
             }
-            runCatching { Shell.refresh(this) }
-            jobFinished(params, retry)
         }
         return true
     }

@@ -16,6 +16,7 @@ object Reminders {
     const val CHANNEL_REMINDERS = "reminders"
     const val CHANNEL_OVERDUE = "overdue"
     const val CHANNEL_ACCOUNT = "account"
+    const val CHANNEL_LOCK = "lock"
     const val RELEASED_ID = 1
 
     fun createChannels(context: Context) {
@@ -36,6 +37,12 @@ object Reminders {
                     CHANNEL_ACCOUNT,
                     context.getString(R.string.channel_account),
                     NotificationManager.IMPORTANCE_DEFAULT,
+                ),
+                // The overlay service's ongoing notice (no Device Owner): quiet.
+                NotificationChannel(
+                    CHANNEL_LOCK,
+                    context.getString(R.string.channel_lock),
+                    NotificationManager.IMPORTANCE_LOW,
                 ),
             ),
         )

@@ -92,15 +92,14 @@ object Shell {
             decision.released -> release(context)
             decision.locked -> {
                 val owner = lockdown.engage()
-                if (!owner) OverlayFallback.show(context)
-                context.startActivity(
-                    Intent(context, LockActivity::class.java)
-                        .addFlags(Intent.FLAG_ACTIVITY_NEW_TASK or Intent.FLAG_ACTIVITY_REORDER_TO_FRONT),
-                )
+                // Without Device Owner: the overlay window first (it lets a background app
+                // start its foreground service), then the service that keeps it alive.
+                if (!owner && OverlayFallback.show(context)) OverlayService.start(context)
+                context.startActivity(LockActivity.intent(context))
             }
             else -> {
                 lockdown.disengage()
-                OverlayFallback.hide(context)
+                OverlayService.stop(context)
             }
         }
     }
@@ -120,7 +119,8 @@ object Shell {
             alarms.cancel(pending)
             return
         }
-        val at = wake.at.elapsedRealtimeMs
+        // The core's moment is on the (possibly debug-shifted) input clock; the alarm is on the real one.
+        val at = wake.at.elapsedRealtimeMs - ClockShift.elapsedOffset(context)
         if (alarms.canScheduleExactAlarms()) {
             alarms.setExactAndAllowWhileIdle(AlarmManager.ELAPSED_REALTIME_WAKEUP, at, pending)
         } else {
@@ -151,7 +151,7 @@ object Shell {
     fun release(context: Context) {
         val d = deps(context)
         Lockdown(context, d.dpm).releaseAll()
-        OverlayFallback.hide(context)
+        OverlayService.stop(context)
         context.getSystemService(AlarmManager::class.java).cancel(wakeIntent(context))
         context.getSystemService(JobScheduler::class.java).cancelAll()
         Reminders.clearAll(context)

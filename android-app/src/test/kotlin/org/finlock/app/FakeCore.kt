@@ -21,6 +21,9 @@ class FakeCore : CoreGateway {
     var codeResult: (String) -> OfflineCodeAccepted = { throw FinlockException.CodeWrong("offline_code_wrong", 4) }
     var reminder: Reminder? = null
     var wakeup: Wakeup? = null
+    var provisionResult: () -> Unit = {}
+    var enrollResult: () -> Decision = { decision }
+    var enrolledWith: EnrollParams? = null
     val calls = mutableListOf<String>()
 
     override fun decision(clock: Clock): Decision = decision.also { calls += "decision" }
@@ -52,10 +55,15 @@ class FakeCore : CoreGateway {
     override fun status(clock: Clock): Status = throw FinlockException.NotEnrolled("not_enrolled")
 
     override fun provision(serverUrl: String, lenderKeysJson: String, allowInsecureLoopback: Boolean) {
-        calls += "provision"
+        calls += "provision($serverUrl, $lenderKeysJson, $allowInsecureLoopback)"
+        provisionResult()
     }
 
-    override fun enroll(params: EnrollParams, clock: Clock): Decision = decision
+    override fun enroll(params: EnrollParams, clock: Clock): Decision {
+        calls += "enroll(${params.enrollmentCode})"
+        enrolledWith = params
+        return enrollResult().also { decision = it }
+    }
 
     companion object {
         const val NOW = 1_767_225_600_000L // 2026-01-01T00:00:00Z

@@ -1,0 +1,262 @@
+package org.finlock.app
+
+import android.app.Activity
+import android.app.admin.DevicePolicyManager
+import android.content.Context
+import android.content.Intent
+import android.os.BaseBundle
+import android.os.Build
+import android.os.Bundle
+import android.os.Handler
+import android.os.Looper
+import android.os.Parcelable
+import android.os.PersistableBundle
+import android.util.Log
+import android.view.View
+import android.widget.Button
+import android.widget.ProgressBar
+import android.widget.TextView
+import org.finlock.core.EnrollParams
+import org.finlock.core.FinlockException
+
+/**
+ * What the lender's provisioning QR (server/src/provisioning.rs) puts in
+ * `PROVISIONING_ADMIN_EXTRAS_BUNDLE`. Only read here, never stored by the shell: the core pins
+ * the server and keys when the user accepts the disclosure, and validates them (a bad URL or
+ * key set is refused with a typed error and nothing is stored).
+ */
+data class ProvisioningBundle(
+    val serverUrl: String,
+    /** The lender's JWKS as a JSON string. */
+    val lenderKeys: String,
+    val enrollmentCode: String?,
+) {
+    companion object {
+        const val KEY_SERVER_URL = "finlock.server_url"
+        const val KEY_LENDER_KEYS = "finlock.lender_keys"
+        const val KEY_ENROLLMENT_CODE = "finlock.enrollment_code"
+
+        /** The bundle's values, or null when the URL or the keys are missing (or not strings). */
+        fun from(bundle: BaseBundle?): ProvisioningBundle? {
+            if (bundle == null) return null
+            // getString answers null for a value of another type: nothing is cast unchecked.
+            val url = bundle.getString(KEY_SERVER_URL)?.trim()
+            val keys = bundle.getString(KEY_LENDER_KEYS)?.trim()
+            val code = bundle.getString(KEY_ENROLLMENT_CODE)?.trim()
+            if (url.isNullOrEmpty() || keys.isNullOrEmpty()) return null
+            return ProvisioningBundle(url, keys, code?.takeIf { it.isNotEmpty() })
+        }
+
+        /** The admin extras bundle an intent from the provisioning flow carries, if any. */
+        fun adminExtras(intent: Intent?): PersistableBundle? {
+            if (intent == null) return null
+            val key = DevicePolicyManager.EXTRA_PROVISIONING_ADMIN_EXTRAS_BUNDLE
+            return runCatching {
+                if (Build.VERSION.SDK_INT >= 33) {
+                    intent.getParcelableExtra(key, PersistableBundle::class.java)
+                } else {
+                    @Suppress("DEPRECATION")
+                    intent.getParcelableExtra<Parcelable>(key) as? PersistableBundle
+                }
+            }.getOrNull()
+        }
+    }
+}
+
+/**
+ * Android 10+: the setup wizard asks which mode to provision. finlock is a fully managed
+ * device's owner; the admin extras pass through untouched. Stores nothing.
+ */
+class ProvisioningModeActivity : Activity() {
+    override fun onCreate(savedInstanceState: Bundle?) {
+        super.onCreate(savedInstanceState)
+        val allowed = intent?.getIntegerArrayListExtra(DevicePolicyManager.EXTRA_PROVISIONING_ALLOWED_PROVISIONING_MODES)
+        val mode = DevicePolicyManager.PROVISIONING_MODE_FULLY_MANAGED_DEVICE
+        if (allowed != null && mode !in allowed) {
+            // A work profile only: finlock cannot protect a financed device that way.
+            setResult(RESULT_CANCELED)
+        } else {
+            val result = Intent().putExtra(DevicePolicyManager.EXTRA_PROVISIONING_MODE, mode)
+            ProvisioningBundle.adminExtras(intent)?.let {
+                result.putExtra(DevicePolicyManager.EXTRA_PROVISIONING_ADMIN_EXTRAS_BUNDLE, it)
+            }
+            setResult(RESULT_OK, result)
+        }
+        finish()
+    }
+}
+
+/**
+ * The hand-off from provisioning to the enrollment screen: `ADMIN_POLICY_COMPLIANCE`
+ * (Android 10+) and `PROVISIONING_SUCCESSFUL` (the Android 9 path). It stores nothing; the
+ * enrollment screen gets the bundle, shows the disclosure, and only then talks to the lender.
+ * Provisioning itself always succeeds: an unfinished enrollment must not fail the setup.
+ */
+class PolicyComplianceActivity : Activity() {
+    override fun onCreate(savedInstanceState: Bundle?) {
+        super.onCreate(savedInstanceState)
+        if (savedInstanceState != null) return // the enrollment screen is already open
+        if (!EnrollmentHandoff.claim()) {
+            setResult(RESULT_OK)
+            finish()
+            return
+        }
+        startActivityForResult(EnrollmentActivity.intent(this, ProvisioningBundle.adminExtras(intent)), REQUEST_ENROLL)
+    }
+
+    @Deprecated("Activity results: framework API, no AndroidX")
+    override fun onActivityResult(requestCode: Int, resultCode: Int, data: Intent?) {
+        if (requestCode == REQUEST_ENROLL) {
+            setResult(RESULT_OK)
+            finish()
+        }
+    }
+
+    companion object {
+        const val REQUEST_ENROLL = 1
+    }
+}
+
+/**
+ * Android 9 sends both `PROVISIONING_SUCCESSFUL` (to [PolicyComplianceActivity]) and the
+ * `PROFILE_PROVISIONING_COMPLETE` broadcast: whichever arrives first opens the enrollment
+ * screen, once per process.
+ */
+object EnrollmentHandoff {
+    @Volatile
+    private var claimed = false
+
+    @Synchronized
+    fun claim(): Boolean {
+        if (claimed) return false
+        claimed = true
+        return true
+    }
+
+    /** For tests: a new provisioning. */
+    @Synchronized
+    fun reset() {
+        claimed = false
+    }
+
+    /** The broadcast path (Android 9): may start an activity from the background there. */
+    fun onProvisioningComplete(context: Context, intent: Intent) {
+        if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.Q) return // the activities handle it
+        if (!claim()) return
+        context.startActivity(
+            EnrollmentActivity.intent(context, ProvisioningBundle.adminExtras(intent))
+                .addFlags(Intent.FLAG_ACTIVITY_NEW_TASK),
+        )
+    }
+}
+
+/**
+ * Enrollment: the disclosure first (what works while locked, what the lender can and cannot
+ * see or do, how to get released), then — only after "I understand, continue" — the core pins
+ * the lender's server and keys and enrolls, off the main thread, with progress and a result.
+ */
+class EnrollmentActivity : Activity() {
+    enum class Stage { DISCLOSURE, WORKING, DONE, RETRY, FAILED }
+
+    private val main = Handler(Looper.getMainLooper())
+    private var bundle: ProvisioningBundle? = null
+
+    /** The core accepted the server and keys: a retry only enrolls again (same device key). */
+    @Volatile
+    private var provisioned = false
+
+    var stage = Stage.DISCLOSURE
+        private set
+
+    override fun onCreate(savedInstanceState: Bundle?) {
+        super.onCreate(savedInstanceState)
+        setContentView(R.layout.activity_enroll)
+        provisioned = savedInstanceState?.getBoolean(KEY_PROVISIONED) ?: false
+        bundle = ProvisioningBundle.from(ProvisioningBundle.adminExtras(intent))
+        find<Button>(R.id.enroll_accept).setOnClickListener { start() }
+        find<Button>(R.id.enroll_retry).setOnClickListener { start() }
+        find<Button>(R.id.enroll_finish).setOnClickListener { finish() }
+        val b = bundle
+        if (b == null) {
+            show(Stage.FAILED, getString(R.string.enroll_bad_bundle))
+        } else {
+            find<TextView>(R.id.enroll_server).text = getString(R.string.enroll_server, b.serverUrl)
+            show(Stage.DISCLOSURE, null)
+        }
+    }
+
+    override fun onSaveInstanceState(outState: Bundle) {
+        super.onSaveInstanceState(outState)
+        outState.putBoolean(KEY_PROVISIONED, provisioned)
+    }
+
+    private fun start() {
+        val b = bundle ?: return
+        val d = Shell.deps(this)
+        show(Stage.WORKING, getString(R.string.enroll_working))
+        val params = enrollParams(b)
+        d.background.execute {
+            val (stage, message) = try {
+                if (!provisioned) {
+                    d.core.provision(b.serverUrl, b.lenderKeys, false)
+                    provisioned = true
+                }
+                d.core.enroll(params, d.clocks.now())
+                runCatching { Shell.refresh(this) }
+                Stage.DONE to R.string.enroll_done
+            } catch (e: FinlockException.InvalidInput) {
+                Stage.FAILED to R.string.enroll_bad_bundle
+            } catch (e: FinlockException.AlreadyEnrolled) {
+                Stage.DONE to R.string.enroll_already
+            } catch (e: FinlockException.Network) {
+                Stage.RETRY to R.string.enroll_network
+            } catch (e: FinlockException.Rejected) {
+                Stage.FAILED to R.string.enroll_rejected
+            } catch (e: FinlockException) {
+                Log.w(TAG, "enroll: ${e.javaClass.simpleName}")
+                Stage.RETRY to R.string.enroll_failed
+            }
+            main.post { show(stage, getString(message)) }
+        }
+    }
+
+    private fun enrollParams(b: ProvisioningBundle) = EnrollParams(
+        enrollmentCode = b.enrollmentCode,
+        // Hardware identifiers need a phone permission the shell does not ask for.
+        imei = null,
+        serial = null,
+        model = Build.MODEL.orEmpty(),
+        androidSdk = Build.VERSION.SDK_INT,
+        appVersion = runCatching { packageManager.getPackageInfo(packageName, 0).versionName }.getOrNull() ?: "0",
+    )
+
+    private fun show(stage: Stage, message: String?) {
+        this.stage = stage
+        fun visible(id: Int, shown: Boolean) {
+            find<View>(id).visibility = if (shown) View.VISIBLE else View.GONE
+        }
+        visible(R.id.enroll_disclosure, stage == Stage.DISCLOSURE || stage == Stage.WORKING)
+        visible(R.id.enroll_accept, stage == Stage.DISCLOSURE)
+        visible(R.id.enroll_progress, stage == Stage.WORKING)
+        visible(R.id.enroll_retry, stage == Stage.RETRY)
+        visible(R.id.enroll_finish, stage == Stage.DONE || stage == Stage.FAILED)
+        visible(R.id.enroll_server, bundle != null && stage != Stage.FAILED)
+        find<TextView>(R.id.enroll_status).apply {
+            text = message.orEmpty()
+            visibility = if (message == null) View.GONE else View.VISIBLE
+        }
+    }
+
+    private fun <T : View> find(id: Int): T = findViewById(id)
+
+    companion object {
+        private const val TAG = "finlock"
+        private const val KEY_PROVISIONED = "provisioned"
+
+        /** The enrollment screen for [adminExtras] (null: the screen says the bundle is bad). */
+        fun intent(context: Context, adminExtras: PersistableBundle?): Intent =
+            Intent(context, EnrollmentActivity::class.java).apply {
+                adminExtras?.let { putExtra(DevicePolicyManager.EXTRA_PROVISIONING_ADMIN_EXTRAS_BUNDLE, it) }
+            }
+    }
+}

@@ -1,0 +1,78 @@
+package org.finlock.app
+
+import android.app.admin.DevicePolicyManager
+import android.content.Context
+import android.graphics.Rect
+import android.util.TypedValue
+import android.view.View
+import android.widget.Button
+import android.widget.ScrollView
+import org.finlock.core.LockReason
+import org.junit.After
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertTrue
+import org.junit.Before
+import org.junit.Test
+import org.junit.runner.RunWith
+import org.robolectric.Robolectric
+import org.robolectric.RobolectricTestRunner
+import org.robolectric.RuntimeEnvironment
+import org.robolectric.Shadows.shadowOf
+import org.robolectric.annotation.Config
+import org.robolectric.shadows.ShadowLooper
+
+/** The lock screen at font scale 2.0 on a small phone: emergency first and always visible,
+ * every action reachable by scrolling. */
+@RunWith(RobolectricTestRunner::class)
+@Config(qualifiers = "w320dp-h568dp-mdpi", fontScale = 2.0f)
+class LargeFontTest {
+    private val core = FakeCore()
+    private val context: Context get() = RuntimeEnvironment.getApplication()
+
+    @Before
+    fun setUp() {
+        shadowOf(context.getSystemService(DevicePolicyManager::class.java))
+            .setDeviceOwner(AdminReceiver.component(context))
+        Shell.install(ShellDeps(core, FrameworkDpm(context), FIXED_CLOCK, Inline))
+    }
+
+    @After
+    fun tearDown() = Shell.install(null)
+
+    private fun fullyVisible(view: View): Boolean {
+        val rect = Rect()
+        return view.isShown && view.getGlobalVisibleRect(rect) && rect.height() == view.height && view.height > 0
+    }
+
+    @Test
+    fun `at font scale 2 the emergency button is visible, first, and every action can be scrolled to`() {
+        core.decision = FakeCore.locked(LockReason.OFFLINE)
+        val activity = Robolectric.buildActivity(LockActivity::class.java).setup().visible().get()
+        activity.findViewById<Button>(R.id.enter_code).performClick() // the code panel open too
+        ShadowLooper.idleMainLooper()
+        val emergency = activity.findViewById<Button>(R.id.emergency_call)
+        val scaled = TypedValue.applyDimension(TypedValue.COMPLEX_UNIT_SP, 18f, activity.resources.displayMetrics)
+        assertEquals("the text is really scaled", 2.0f, activity.resources.configuration.fontScale)
+        assertEquals(scaled, emergency.textSize, 0.5f)
+        assertTrue("emergency visible", fullyVisible(emergency))
+        assertEquals(R.id.emergency_call, LockScreenTest.firstFocusable(activity.window.decorView)?.id)
+
+        val scroll = activity.findViewById<View>(R.id.check_now).parent.parent as ScrollView
+        val content = scroll.getChildAt(0)
+        assertTrue("the content is longer than the screen (${content.height} > ${scroll.height})", content.height > scroll.height)
+        val actions = listOf(
+            R.id.check_now, R.id.pay_now, R.id.call_lender, R.id.enter_code, R.id.submit_code,
+            R.id.code_input, R.id.support_link, R.id.terms_link, R.id.disclosure_link,
+        )
+        for (id in actions) {
+            val view = activity.findViewById<View>(id)
+            val rect = Rect(0, 0, view.width, view.height)
+            scroll.offsetDescendantRectToMyCoords(view, rect)
+            scroll.scrollTo(0, (rect.bottom - scroll.height).coerceAtLeast(0))
+            ShadowLooper.idleMainLooper()
+            val name = activity.resources.getResourceEntryName(id)
+            assertTrue("$name reachable by scrolling", fullyVisible(view))
+            assertTrue("emergency still visible with $name in view", fullyVisible(emergency))
+        }
+    }
+}

@@ -1,0 +1,130 @@
+package org.finlock.app
+
+import android.app.Notification
+import android.app.admin.DevicePolicyManager
+import android.content.Context
+import android.content.Intent
+import android.view.View
+import android.view.ViewGroup
+import android.view.WindowManager
+import org.finlock.core.LockReason
+import org.junit.After
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertFalse
+import org.junit.Assert.assertNotNull
+import org.junit.Assert.assertNull
+import org.junit.Assert.assertTrue
+import org.junit.Before
+import org.junit.Test
+import org.junit.runner.RunWith
+import org.robolectric.Robolectric
+import org.robolectric.RobolectricTestRunner
+import org.robolectric.RuntimeEnvironment
+import org.robolectric.Shadows.shadowOf
+import org.robolectric.shadows.ShadowSettings
+import org.robolectric.shadows.ShadowWindowManagerImpl
+
+/** Without Device Owner: the overlay window, held by a foreground service while locked. */
+@RunWith(RobolectricTestRunner::class)
+class OverlayTest {
+    private val core = FakeCore()
+    private val app get() = RuntimeEnvironment.getApplication()
+    private val context: Context get() = app
+    private val windows get() = shadowOf(context.getSystemService(WindowManager::class.java)) as ShadowWindowManagerImpl
+
+    @Before
+    fun setUp() {
+        shadowOf(context.getSystemService(DevicePolicyManager::class.java)).setDeviceOwner(null)
+        ShadowSettings.setCanDrawOverlays(true)
+        Shell.install(ShellDeps(core, FrameworkDpm(context), FIXED_CLOCK, Inline))
+    }
+
+    @After
+    fun tearDown() {
+        OverlayFallback.hide(context)
+        Shell.install(null)
+    }
+
+    private fun overlayViews() = windows.views.filter { it.id == R.id.overlay_root }
+
+    private fun texts(view: View): List<String> = when (view) {
+        is ViewGroup -> (0 until view.childCount).flatMap { texts(view.getChildAt(it)) }
+        is android.widget.TextView -> listOf(view.text.toString())
+        else -> emptyList()
+    }
+
+    @Test
+    fun `a lock without device owner shows the overlay and starts its foreground service`() {
+        Shell.apply(context, FakeCore.locked(LockReason.OVERDUE_PAYMENT))
+        val overlay = overlayViews().single()
+        assertEquals(
+            WindowManager.LayoutParams.TYPE_APPLICATION_OVERLAY,
+            (overlay.layoutParams as WindowManager.LayoutParams).type,
+        )
+        assertTrue("weaker enforcement is stated", texts(overlay).any { it.contains("enforced less strictly") })
+        assertEquals("emergency first", R.id.emergency_call, LockScreenTest.firstFocusable(overlay)?.id)
+        LockScreenTest.assertEveryControlDescribed(overlay)
+        val started = shadowOf(app).nextStartedService
+        assertEquals(OverlayService::class.java.name, started.component?.className)
+    }
+
+    @Test
+    fun `the service runs in the foreground with a notice that enforcement is weaker`() {
+        val controller = Robolectric.buildService(OverlayService::class.java, Intent(context, OverlayService::class.java))
+        val service = controller.create().startCommand(0, 1).get()
+        val notice = shadowOf(service).lastForegroundNotification
+        assertNotNull(notice)
+        assertEquals(Reminders.CHANNEL_LOCK, notice.channelId)
+        assertTrue(notice.flags and Notification.FLAG_ONGOING_EVENT != 0)
+        assertTrue(notice.extras.getCharSequence(Notification.EXTRA_TEXT).toString().contains("enforced less strictly"))
+        assertTrue("the service holds the overlay", OverlayFallback.showing)
+        controller.destroy()
+        assertFalse("gone with the service", OverlayFallback.showing)
+        assertTrue(overlayViews().isEmpty())
+    }
+
+    @Test
+    fun `unlock stops the service and removes the overlay`() {
+        Shell.apply(context, FakeCore.locked(LockReason.LENDER_REQUEST))
+        assertTrue(OverlayFallback.showing)
+        Shell.apply(context, FakeCore.unlocked())
+        assertEquals(OverlayService::class.java.name, shadowOf(app).nextStoppedService?.component?.className)
+        assertFalse(OverlayFallback.showing)
+        assertTrue(overlayViews().isEmpty())
+    }
+
+    @Test
+    fun `release stops the service too`() {
+        Shell.apply(context, FakeCore.locked(LockReason.OVERDUE_PAYMENT))
+        Shell.apply(context, FakeCore.released())
+        assertEquals(OverlayService::class.java.name, shadowOf(app).nextStoppedService?.component?.className)
+        assertFalse(OverlayFallback.showing)
+    }
+
+    @Test
+    fun `without the overlay permission no service is started`() {
+        ShadowSettings.setCanDrawOverlays(false)
+        Shell.apply(context, FakeCore.locked(LockReason.OVERDUE_PAYMENT))
+        assertFalse(OverlayFallback.showing)
+        assertNull(shadowOf(app).nextStartedService)
+    }
+
+    @Test
+    fun `the overlay steps aside for the lock screen and returns when it is left`() {
+        core.decision = FakeCore.locked(LockReason.OVERDUE_PAYMENT)
+        Shell.apply(context, core.decision)
+        val controller = Robolectric.buildActivity(LockActivity::class.java).setup()
+        assertFalse("the lock screen is in front", OverlayFallback.showing)
+        controller.pause().stop()
+        assertTrue("left by home: the overlay is back", OverlayFallback.showing)
+    }
+
+    @Test
+    fun `an emergency call from the lock screen is not covered by the overlay`() {
+        core.decision = FakeCore.locked(LockReason.OVERDUE_PAYMENT)
+        val controller = Robolectric.buildActivity(LockActivity::class.java).setup()
+        controller.get().findViewById<View>(R.id.emergency_call).performClick()
+        controller.pause().stop()
+        assertFalse(OverlayFallback.showing)
+    }
+}
