@@ -1,31 +1,61 @@
 // The cost of one call through the bridge, from Kotlin: `cargo xtask bench-bridge` runs this
 // against the release library. It prints figures; it asserts nothing.
+//
+// Each call is timed on its own (System.nanoTime around it; the "timer floor" line shows what
+// that costs) after a warm-up long enough for the JIT to compile the call path, and the
+// distribution is reported (median, p90, p99), not a mean that one GC pause or a neighbour's
+// compile can move. The figures in between explain where the time goes: a call through JNA
+// with nothing to convert, then each conversion a `decision` call adds.
 package org.finlock.core.bridgetest
 
 import kotlinx.coroutines.runBlocking
+import org.finlock.core.Clock
+import org.finlock.core.FinlockCore
+import org.finlock.core.debugDecisionRecord
+import org.finlock.core.debugEcho
+import org.finlock.core.debugEchoClock
 
-private fun measure(name: String, calls: Int, body: (Int) -> Unit) {
-    repeat(calls / 10) { body(it) } // warm-up (JIT, JNA's method lookups)
-    val start = System.nanoTime()
-    repeat(calls) { body(it) }
-    val perCallUs = (System.nanoTime() - start) / 1_000.0 / calls
-    println("bench-bridge: %-44s %9.2f µs/call (%d calls)".format(name, perCallUs, calls))
+/** Keeps results alive so the JIT cannot drop a call whose answer is unused. */
+private var sink = 0L
+
+private fun measure(name: String, calls: Int, warmup: Int = 20_000, body: (Int) -> Long) {
+    repeat(warmup) { sink += body(it) }
+    val ns = LongArray(calls)
+    for (i in 0 until calls) {
+        val start = System.nanoTime()
+        sink += body(i)
+        ns[i] = System.nanoTime() - start
+    }
+    ns.sort()
+    fun us(q: Double) = ns[((calls - 1) * q).toInt()] / 1_000.0
+    println("bench-bridge: %-52s median %8.2f µs  p90 %8.2f µs  p99 %8.2f µs  (%d calls)"
+        .format(name, us(0.5), us(0.9), us(0.99), calls))
 }
 
 fun main() = runBlocking {
     val d = enrolledDevice()
     val fixed = d.clock.now()
-    // The shell's usual case: the same reading asked twice (nothing new to persist).
-    measure("decision (same clock)", 20_000) { d.core.decision(fixed) }
-    // Every call with a new reading: the advanced marks are written to disk (fsync).
-    measure("decision (clock advancing: state persisted)", 500) {
-        d.core.decision(fixed.copy(wallMs = fixed.wallMs + it + 1, elapsedRealtimeMs = fixed.elapsedRealtimeMs + it + 1_000))
+    val core: FinlockCore = d.core
+    measure("timer floor (empty body)", 200_000) { it.toLong() }
+    // Where the time goes: each conversion a `decision(clock)` call needs, alone.
+    measure("JNA call, primitives only (debugEcho)", 100_000) { debugEcho(it.toLong()) }
+    measure("  + handle clone (method: core.debugEchoMethod)", 100_000) { core.debugEchoMethod(it.toLong()) }
+    measure("  + Clock record in (debugEchoClock)", 100_000) { debugEchoClock(fixed) }
+    measure("  + Decision record out (debugDecisionRecord)", 100_000) { debugDecisionRecord(it.toLong()).trustedNowMs }
+    // The shell's usual case: the same reading asked again (nothing new to persist).
+    measure("decision (same clock)", 50_000) { if (core.decision(fixed).locked) 1 else 0 }
+    measure("decisionAt (same clock, numbers in)", 50_000) {
+        if (core.decisionAt(fixed.wallMs, fixed.elapsedRealtimeMs, fixed.bootCount).locked) 1 else 0
     }
-    // Where the time goes: the same call on a core with an empty state (the bridge's own
-    // cost: JNA, lowering a record, the lock, an evaluation of nothing).
-    val empty = org.finlock.core.FinlockCore(tempStateDir(), config())
-    measure("decision on an empty core (bridge overhead)", 20_000) { empty.decision(fixed) }
-    measure("lockScreen (same clock)", 20_000) { d.core.lockScreen(fixed, "en") }
-    measure("status (same clock)", 20_000) { d.core.status(fixed) }
+    // Every call with a new reading: the advanced marks are written to disk (fsync).
+    measure("decision (clock advancing: state persisted)", 500, warmup = 100) {
+        val c = fixed.copy(wallMs = fixed.wallMs + it + 1, elapsedRealtimeMs = fixed.elapsedRealtimeMs + it + 1_000)
+        if (core.decision(c).locked) 1 else 0
+    }
+    // The same call on a core with an empty state: the bridge's own cost.
+    val empty = FinlockCore(tempStateDir(), config())
+    measure("decision on an empty core (bridge overhead)", 50_000) { if (empty.decision(fixed).locked) 1 else 0 }
+    measure("lockScreen (same clock)", 20_000) { core.lockScreen(fixed, "en").amountDueMinor }
+    measure("status (same clock)", 20_000) { core.status(fixed).nextCheckinMs }
     Unit
 }

@@ -13,9 +13,11 @@ import org.junit.jupiter.api.Assertions.assertNotNull
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 
+// A `@Test` function must return Unit: JUnit silently skips one whose `runBlocking` block ends
+// in an expression (such as `assertThrows`), hence the explicit `: Unit` where that happens.
 class ErrorsTest {
     @Test
-    fun `NotEnrolled before enrollment`() = runBlocking {
+    fun `NotEnrolled before enrollment`(): Unit = runBlocking {
         val core = FinlockCore(tempStateDir(), config())
         // The decision itself is fine (nothing to enforce yet)...
         assertFalse(core.decision(PhoneClock().now()).locked)
@@ -27,7 +29,7 @@ class ErrorsTest {
     }
 
     @Test
-    fun `AlreadyEnrolled for a second provisioning or enrollment`() = runBlocking {
+    fun `AlreadyEnrolled for a second provisioning or enrollment`(): Unit = runBlocking {
         val d = enrolledDevice()
         val e = assertThrows<FinlockException.AlreadyEnrolled> {
             d.core.provision(LocalServer.url, LocalServer.lender.jwks, true)

@@ -28,7 +28,7 @@ use finlock_core::Error;
 use finlock_core::checkin::{Client, ClientConfig};
 use finlock_core::device::{Device, Outgoing};
 use finlock_core::keys::KeySet;
-use finlock_core::protocol::EntitlementState as CoreState;
+use finlock_core::protocol::{self, EntitlementState as CoreState, UrlPolicy};
 use ring::rand::{SecureRandom, SystemRandom};
 
 #[cfg(target_os = "android")]
@@ -44,7 +44,7 @@ pub use types::{
 };
 
 use runtime::{guard, spawn};
-use types::LenderTexts;
+use types::{LenderTexts, Payee};
 
 uniffi::setup_scaffolding!();
 
@@ -79,6 +79,12 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         log::warn!("state lock was poisoned by a panic; continuing with the stored state");
         poisoned.into_inner()
     })
+}
+
+/// The locale of a call that did not name one: English, the language every locale falls
+/// back to (PROTOCOL §8.2).
+fn locale_or_english(locale: &Option<String>) -> &str {
+    locale.as_deref().unwrap_or("en")
 }
 
 fn random_u64() -> u64 {
@@ -242,6 +248,38 @@ impl FinlockCore {
         })
     }
 
+    /// Points the device at another URL of its lender's server (a tester's emulator host
+    /// `http://10.0.2.2:8080`, a lender moving its server), enrolled or not. Only the URL
+    /// changes: the pinned keys stay, so every entitlement must still be signed by them and
+    /// echo the device's nonce; a wrong server can fail check-ins, never unlock. The URL
+    /// follows `provision`'s rule (`InvalidInput` with field `server_url`); not provisioned
+    /// is `NotEnrolled`. On error nothing changes. Takes effect at the next exchange.
+    pub fn set_server_url(
+        &self,
+        server_url: String,
+        allow_insecure_loopback: bool,
+    ) -> Result<(), FinlockError> {
+        self.inner.with(|d| {
+            d.update(|s| {
+                let provisioning = s.provisioning.as_mut().ok_or(Error::NotEnrolled)?;
+                let policy = UrlPolicy {
+                    allow_insecure_loopback,
+                };
+                // The same check and words as `DeviceState::provision`.
+                if !protocol::is_acceptable_url(&server_url, policy) {
+                    return Err(Error::InvalidField {
+                        field: "server_url".to_string(),
+                        rule: "must be https (http only to loopback in debug builds)",
+                    });
+                }
+                provisioning.server_url = server_url;
+                provisioning.allow_insecure_loopback = allow_insecure_loopback;
+                Ok(())
+            })
+            .map_err(FinlockError::input)
+        })
+    }
+
     /// Enrolls with the provisioned server. A retry after a lost answer presents the same
     /// device key. Returns the first decision.
     pub async fn enroll(
@@ -267,6 +305,23 @@ impl FinlockCore {
         let input = clock.input()?;
         self.inner
             .with(|d| Ok(Decision::of(&d.evaluate(&input)?, &clock)))
+    }
+
+    /// `decision` with the clock's three readings passed as numbers: the same answer and
+    /// errors (the field names in `InvalidInput` are the same `clock.*`), cheaper from
+    /// Kotlin, because a record argument costs a native allocation of its own on every call.
+    /// For the hot path (screen on, every wake-up); `decision(clock)` stays as it is.
+    pub fn decision_at(
+        &self,
+        wall_ms: i64,
+        elapsed_realtime_ms: i64,
+        boot_count: i64,
+    ) -> Result<Decision, FinlockError> {
+        self.decision(Clock {
+            wall_ms,
+            elapsed_realtime_ms,
+            boot_count,
+        })
     }
 
     /// Everything the lock screen shows, texts picked for `locale` (a BCP 47 tag such as
@@ -331,31 +386,45 @@ impl FinlockCore {
     }
 
     /// The upcoming reminders in the IANA zone `zoneId` (`TimeZone.getDefault().id`),
-    /// ordered by `fireAt`.
-    pub fn reminders(&self, clock: Clock, zone_id: String) -> Result<Vec<Reminder>, FinlockError> {
+    /// ordered by `fireAt`. `locale` (a BCP 47 tag, as for `lockScreen`) picks the payment
+    /// instructions; null picks English.
+    #[uniffi::method(default(locale = None))]
+    pub fn reminders(
+        &self,
+        clock: Clock,
+        zone_id: String,
+        locale: Option<String>,
+    ) -> Result<Vec<Reminder>, FinlockError> {
         let input = clock.input()?;
         self.inner.with(|d| {
             let ev = d.evaluate(&input)?;
-            let list = d.state().reminders(&zone_id, ev.reading.now())?;
+            let state = d.state();
+            let list = state.reminders(&zone_id, ev.reading.now())?;
+            let payee = Payee::new(&state.enrolled()?.entitlement, locale_or_english(&locale));
             Ok(list
                 .into_iter()
-                .map(|r| Reminder::new(r, &ev.reading, &clock))
+                .map(|r| Reminder::new(r, &payee, &ev.reading, &clock))
                 .collect())
         })
     }
 
     /// The one reminder to show now, if any (a missed backlog yields one, not a burst).
-    /// Show it, then call `markReminderShown`.
+    /// Show it, then call `markReminderShown`. `locale` as for `reminders`.
+    #[uniffi::method(default(locale = None))]
     pub fn reminder_due(
         &self,
         clock: Clock,
         zone_id: String,
+        locale: Option<String>,
     ) -> Result<Option<Reminder>, FinlockError> {
         let input = clock.input()?;
         self.inner.with(|d| {
             let ev = d.evaluate(&input)?;
-            let due = d.state().reminder_due(&zone_id, ev.reading.now())?;
-            Ok(due.map(|r| Reminder::new(r, &ev.reading, &clock)))
+            let state = d.state();
+            let due = state.reminder_due(&zone_id, ev.reading.now())?;
+            let Some(due) = due else { return Ok(None) };
+            let payee = Payee::new(&state.enrolled()?.entitlement, locale_or_english(&locale));
+            Ok(Some(Reminder::new(due, &payee, &ev.reading, &clock)))
         })
     }
 
@@ -447,6 +516,46 @@ mod test_hooks {
     #[uniffi::export]
     pub fn debug_panic_unguarded(detail: String) -> bool {
         panic!("{detail}")
+    }
+
+    /// One call through JNA with nothing to convert (a free function: no handle clone).
+    /// The benchmark's floor.
+    #[uniffi::export]
+    pub fn debug_echo(value: i64) -> i64 {
+        value
+    }
+
+    /// As `debug_echo`, plus lowering a `Clock` record (a RustBuffer allocated by a call of
+    /// its own, filled in Kotlin, read here).
+    #[uniffi::export]
+    pub fn debug_echo_clock(clock: Clock) -> i64 {
+        clock.wall_ms
+    }
+
+    /// As `debug_echo`, plus lifting a `Decision` record (a RustBuffer returned by value,
+    /// read in Kotlin, freed by a call of its own).
+    #[uniffi::export]
+    pub fn debug_decision_record(value: i64) -> Decision {
+        Decision {
+            locked: false,
+            reason: None,
+            clock_suspect: false,
+            released: false,
+            trusted_now_ms: value,
+            next_change: Some(Moment {
+                trusted_ms: value,
+                delay_ms: 0,
+                elapsed_realtime_ms: value,
+            }),
+        }
+    }
+
+    #[uniffi::export]
+    impl FinlockCore {
+        /// As `debug_echo`, as a method: adds the handle clone (a call of its own).
+        pub fn debug_echo_method(&self, value: i64) -> i64 {
+            value
+        }
     }
 
     /// The name of the thread async work runs on (`finlock-worker`).

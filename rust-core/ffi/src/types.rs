@@ -267,10 +267,58 @@ pub struct Reminder {
     pub amount_minor: i64,
     pub currency: String,
     pub fire_at: Moment,
+    // Who to pay and how, from the lender's signed entitlement, so the notification can
+    // name them without a second call. Appended last with defaults so Kotlin code that
+    // builds a `Reminder` itself (test fakes) still compiles; the core always fills them.
+    /// The lender's name.
+    #[uniffi(default = "")]
+    pub lender_name: String,
+    /// The lender's phone: always callable.
+    #[uniffi(default = "")]
+    pub lender_phone: String,
+    /// Where to pay.
+    #[uniffi(default = "")]
+    pub payment_url: String,
+    /// The lender's payment instructions for the requested locale (exact tag, then
+    /// language, then English); null when the lender gave none that fits.
+    #[uniffi(default = None)]
+    pub payment_instructions: Option<String>,
+}
+
+/// The part of a [`Reminder`] that is the same for every reminder of one call.
+pub(crate) struct Payee {
+    pub name: String,
+    pub phone: String,
+    pub payment_url: String,
+    pub instructions: Option<String>,
+}
+
+impl Payee {
+    pub(crate) fn new(e: &protocol::Entitlement, locale: &str) -> Payee {
+        Payee {
+            name: e.lender.name.clone(),
+            phone: e.lender.phone.clone(),
+            payment_url: e.lender.payment_url.clone(),
+            instructions: payment_instructions(&e.lender, locale),
+        }
+    }
+}
+
+fn payment_instructions(lender: &protocol::LenderInfo, locale: &str) -> Option<String> {
+    lender
+        .payment_instructions
+        .as_ref()
+        .and_then(|m| protocol::pick_locale(m, locale))
+        .map(str::to_string)
 }
 
 impl Reminder {
-    pub(crate) fn new(r: reminders::Reminder, reading: &Reading, clock: &Clock) -> Reminder {
+    pub(crate) fn new(
+        r: reminders::Reminder,
+        payee: &Payee,
+        reading: &Reading,
+        clock: &Clock,
+    ) -> Reminder {
         Reminder {
             id: r.id,
             kind: r.kind.into(),
@@ -280,6 +328,10 @@ impl Reminder {
             amount_minor: i64::try_from(r.amount_minor).unwrap_or(i64::MAX),
             currency: r.currency,
             fire_at: Moment::at(r.fire_at, reading, clock),
+            lender_name: payee.name.clone(),
+            lender_phone: payee.phone.clone(),
+            payment_url: payee.payment_url.clone(),
+            payment_instructions: payee.instructions.clone(),
         }
     }
 }
@@ -350,12 +402,7 @@ pub(crate) struct LenderTexts {
 impl LenderTexts {
     pub(crate) fn new(e: &protocol::Entitlement, locale: &str) -> LenderTexts {
         LenderTexts {
-            instructions: e
-                .lender
-                .payment_instructions
-                .as_ref()
-                .and_then(|m| protocol::pick_locale(m, locale))
-                .map(str::to_string),
+            instructions: payment_instructions(&e.lender, locale),
             message: e.message_for(locale).map(str::to_string),
             amount_due_minor: i64::try_from(e.account.amount_due_minor).unwrap_or(i64::MAX),
             currency: e.account.currency.clone(),
@@ -416,6 +463,29 @@ mod tests {
             clock.input(),
             Err(FinlockError::InvalidInput { field: Some(f), .. }) if f == "clock.elapsedRealtimeMs"
         ));
+    }
+
+    #[test]
+    fn a_reminder_names_the_payee_with_instructions_for_the_locale() {
+        let mut e = finlock_core::fixtures::entitlement(1, 0);
+        e.lender.payment_instructions = Some(
+            [("en", "Pay by M-Pesa"), ("sw", "Lipa kwa M-Pesa")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
+        let sw = Payee::new(&e, "sw-KE");
+        assert_eq!(sw.name, e.lender.name);
+        assert_eq!(sw.phone, e.lender.phone);
+        assert_eq!(sw.payment_url, e.lender.payment_url);
+        assert_eq!(sw.instructions.as_deref(), Some("Lipa kwa M-Pesa"));
+        // No French: English, never nothing and never another language.
+        assert_eq!(
+            Payee::new(&e, "fr").instructions.as_deref(),
+            Some("Pay by M-Pesa")
+        );
+        e.lender.payment_instructions = None;
+        assert_eq!(Payee::new(&e, "sw-KE").instructions, None);
     }
 
     #[test]

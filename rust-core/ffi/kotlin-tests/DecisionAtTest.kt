@@ -1,0 +1,103 @@
+// `decisionAt(wallMs, elapsedRealtimeMs, bootCount)`, the cheap call for the hot path, is
+// `decision(clock)` with the record spelled out: the same answer in every state, the same
+// errors. Each case first checks it is the state it names, so a case cannot pass vacuously.
+package org.finlock.core.bridgetest
+
+import kotlinx.coroutines.runBlocking
+import org.finlock.core.Clock
+import org.finlock.core.Decision
+import org.finlock.core.FinlockCore
+import org.finlock.core.FinlockException
+import org.finlock.core.LockReason
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertFalse
+import org.junit.jupiter.api.Assertions.assertNotNull
+import org.junit.jupiter.api.Assertions.assertNull
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.Test
+
+class DecisionAtTest {
+    /** Both calls at `clock`, in both orders (the first call of a new reading persists the
+     * advanced marks; the answer must not depend on which entry point did it). */
+    private fun sameAnswer(core: FinlockCore, clock: Clock): Decision {
+        val at = core.decisionAt(clock.wallMs, clock.elapsedRealtimeMs, clock.bootCount)
+        val viaRecord = core.decision(clock)
+        assertEquals(viaRecord, at, "at $clock")
+        assertEquals(core.decisionAt(clock.wallMs, clock.elapsedRealtimeMs, clock.bootCount), core.decision(clock))
+        return at
+    }
+
+    @Test
+    fun `decisionAt answers as decision before provisioning`() {
+        val core = FinlockCore(tempStateDir(), config())
+        val d = sameAnswer(core, PhoneClock().now())
+        assertFalse(d.locked)
+        assertFalse(d.released)
+        assertNull(d.nextChange)
+    }
+
+    @Test
+    fun `decisionAt answers as decision unlocked, locked for an overdue payment and after a payment`() = runBlocking {
+        val d = enrolledDevice()
+        val unlocked = sameAnswer(d.core, d.clock.advance(1_000))
+        assertFalse(unlocked.locked)
+        // The payment lock ahead is named, as an alarm to arm.
+        assertNotNull(unlocked.nextChange)
+
+        val locked = sameAnswer(d.core, d.clock.advance(8 * DAY_MS))
+        assertTrue(locked.locked)
+        assertEquals(LockReason.OVERDUE_PAYMENT, locked.reason)
+        assertFalse(locked.clockSuspect)
+
+        LocalServer.pay(d.deviceId, 1000)
+        assertFalse(d.core.checkIn(true, d.clock.advance(1_000)).locked)
+        assertFalse(sameAnswer(d.core, d.clock.advance(1_000)).locked)
+    }
+
+    @Test
+    fun `decisionAt answers as decision when only the device clock says locked`() = runBlocking {
+        val d = enrolledDevice()
+        // The customer sets the wall clock 8 days ahead; elapsedRealtime barely moves.
+        val jumped = d.clock.now().let { it.copy(wallMs = it.wallMs + 8 * DAY_MS, elapsedRealtimeMs = it.elapsedRealtimeMs + 1_000) }
+        val suspect = sameAnswer(d.core, jumped)
+        assertTrue(suspect.locked)
+        assertTrue(suspect.clockSuspect)
+    }
+
+    @Test
+    fun `decisionAt answers as decision under a lender lock`() = runBlocking {
+        val d = enrolledDevice()
+        LocalServer.post("/v1/lender/devices/${d.deviceId}/lock", """{"reason":"Please call us"}""")
+        assertTrue(d.core.checkIn(true, d.clock.advance(1_000)).locked)
+        val locked = sameAnswer(d.core, d.clock.advance(1_000))
+        assertTrue(locked.locked)
+        assertEquals(LockReason.LENDER_REQUEST, locked.reason)
+    }
+
+    @Test
+    fun `decisionAt answers as decision once released`() = runBlocking {
+        val d = enrolledDevice()
+        LocalServer.pay(d.deviceId, 2000)
+        assertTrue(d.core.checkIn(true, d.clock.advance(1_000)).released)
+        val released = sameAnswer(d.core, d.clock.advance(DAY_MS))
+        assertTrue(released.released)
+        assertFalse(released.locked)
+        // Still released long after every due date.
+        assertTrue(sameAnswer(d.core, d.clock.advance(400 * DAY_MS)).released)
+    }
+
+    @Test
+    fun `decisionAt refuses negative readings with the same errors as decision`() = runBlocking {
+        val d = enrolledDevice()
+        val c = d.clock.now()
+        val viaRecord = assertThrows<FinlockException.InvalidInput> { d.core.decision(c.copy(elapsedRealtimeMs = -1)) }
+        val at = assertThrows<FinlockException.InvalidInput> { d.core.decisionAt(c.wallMs, -1, c.bootCount) }
+        assertEquals("clock.elapsedRealtimeMs", at.field)
+        assertEquals(viaRecord.code, at.code)
+        assertEquals(viaRecord.field, at.field)
+        val boot = assertThrows<FinlockException.InvalidInput> { d.core.decisionAt(c.wallMs, c.elapsedRealtimeMs, -1) }
+        assertEquals("clock.bootCount", boot.field)
+        // A refused reading changed nothing: the next good one answers as before.
+        assertFalse(sameAnswer(d.core, d.clock.advance(1_000)).locked)
+    }
+}
