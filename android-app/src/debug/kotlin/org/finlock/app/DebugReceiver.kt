@@ -24,7 +24,7 @@ import org.finlock.core.FinlockException
  * - `PROVISION`: pins `--es url`, `--es keys` (JWKS JSON); plain http to loopback allowed.
  * - `ENROLL`: enrolls with the provisioned server (`--es code` optional).
  * - `START_ENROLLMENT`: opens the enrollment screen as QR provisioning would, with `url`,
- *   `keys` and `code` as the admin extras bundle.
+ *   `keys` and `code` as the admin extras bundle (plain http to loopback allowed).
  * - `STATUS`: the core's status (logcat tag `finlock-debug`, and the broadcast's result data).
  */
 class DebugReceiver : BroadcastReceiver() {
@@ -92,7 +92,9 @@ class DebugReceiver : BroadcastReceiver() {
                     putString(ProvisioningBundle.KEY_ENROLLMENT_CODE, intent.getStringExtra("code"))
                 }
                 context.startActivity(
-                    EnrollmentActivity.intent(context, extras).addFlags(Intent.FLAG_ACTIVITY_NEW_TASK),
+                    EnrollmentActivity.intent(context, extras)
+                        .putExtra(EnrollmentActivity.EXTRA_DEBUG_LOOPBACK, true)
+                        .addFlags(Intent.FLAG_ACTIVITY_NEW_TASK),
                 )
             }
             "STATUS" -> Unit

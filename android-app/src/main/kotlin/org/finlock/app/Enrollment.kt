@@ -161,6 +161,11 @@ class EnrollmentActivity : Activity() {
     private val main = Handler(Looper.getMainLooper())
     private var bundle: ProvisioningBundle? = null
 
+    /** Plain http to the emulator's host: only when the debug receiver opened this screen,
+     * and only in a debuggable build (QR provisioning always gets the production rule). */
+    private val allowLoopback: Boolean
+        get() = intent?.getBooleanExtra(EXTRA_DEBUG_LOOPBACK, false) == true && ClockShift.enabled(this)
+
     /** The core accepted the server and keys: a retry only enrolls again (same device key). */
     @Volatile
     private var provisioned = false
@@ -198,7 +203,7 @@ class EnrollmentActivity : Activity() {
         d.background.execute {
             val (stage, message) = try {
                 if (!provisioned) {
-                    d.core.provision(b.serverUrl, b.lenderKeys, false)
+                    d.core.provision(b.serverUrl, b.lenderKeys, allowLoopback)
                     provisioned = true
                 }
                 d.core.enroll(params, d.clocks.now())
@@ -252,6 +257,7 @@ class EnrollmentActivity : Activity() {
     companion object {
         private const val TAG = "finlock"
         private const val KEY_PROVISIONED = "provisioned"
+        const val EXTRA_DEBUG_LOOPBACK = "org.finlock.app.debug.ALLOW_LOOPBACK"
 
         /** The enrollment screen for [adminExtras] (null: the screen says the bundle is bad). */
         fun intent(context: Context, adminExtras: PersistableBundle?): Intent =

@@ -62,8 +62,14 @@ class LockActivity : Activity() {
         super.onResume()
         steppedAway = false
         // The lock screen itself is in front: the overlay fallback steps aside.
+        OverlayFallback.lockScreenInFront = true
         OverlayFallback.hide(this)
         render()
+    }
+
+    override fun onPause() {
+        super.onPause()
+        OverlayFallback.lockScreenInFront = false
     }
 
     /** Left without Device Owner while locked (not for an allowed place): the overlay returns. */

@@ -8,7 +8,9 @@ import android.content.Intent
 import android.content.pm.ServiceInfo
 import android.graphics.PixelFormat
 import android.os.Build
+import android.os.Handler
 import android.os.IBinder
+import android.os.Looper
 import android.provider.Settings
 import android.util.Log
 import android.view.Gravity
@@ -25,16 +27,55 @@ import android.widget.TextView
  * is in front, and when the user leaves for an emergency call.
  */
 object OverlayFallback {
+    /** Touched on the main thread only. */
     private var view: View? = null
+
+    /** The lock screen activity is resumed: the overlay stays out of its way. */
+    @Volatile
+    var lockScreenInFront = false
 
     val showing: Boolean get() = view != null
 
-    /** Adds the overlay window (idempotent). False when the overlay permission is missing. */
-    fun show(context: Context): Boolean {
+    /**
+     * Locked without Device Owner: the overlay window, then the foreground service that keeps
+     * it (in that order: a visible overlay lets a background app start its service). False
+     * when the user has not allowed "display over other apps".
+     */
+    fun engage(context: Context): Boolean {
         val app = context.applicationContext
-        if (view != null) return true
         if (!Settings.canDrawOverlays(app)) return false
-        val wm = app.getSystemService(WindowManager::class.java)
+        onMain {
+            add(app)
+            OverlayService.start(app)
+        }
+        return true
+    }
+
+    /** Unlocked or released: the service stops and the window goes. */
+    fun disengage(context: Context) {
+        val app = context.applicationContext
+        app.stopService(Intent(app, OverlayService::class.java))
+        hide(app)
+    }
+
+    /** Adds the overlay window unless it is there or the lock screen is in front. */
+    fun show(context: Context) {
+        val app = context.applicationContext
+        if (Settings.canDrawOverlays(app)) onMain { add(app) }
+    }
+
+    /** Removes the overlay window (idempotent). */
+    fun hide(context: Context) {
+        val app = context.applicationContext
+        onMain {
+            val v = view ?: return@onMain
+            view = null
+            runCatching { app.getSystemService(WindowManager::class.java).removeView(v) }
+        }
+    }
+
+    private fun add(app: Context) {
+        if (view != null || lockScreenInFront) return
         val layout = build(app)
         val params = WindowManager.LayoutParams(
             WindowManager.LayoutParams.MATCH_PARENT,
@@ -43,17 +84,14 @@ object OverlayFallback {
             WindowManager.LayoutParams.FLAG_LAYOUT_IN_SCREEN,
             PixelFormat.OPAQUE,
         )
-        return runCatching { wm.addView(layout, params) }
+        runCatching { app.getSystemService(WindowManager::class.java).addView(layout, params) }
             .onSuccess { view = layout }
             .onFailure { Log.w("finlock", "overlay: ${it.javaClass.simpleName}") }
-            .isSuccess
     }
 
-    /** Removes the overlay window (idempotent). */
-    fun hide(context: Context) {
-        val v = view ?: return
-        view = null
-        runCatching { context.applicationContext.getSystemService(WindowManager::class.java).removeView(v) }
+    /** Windows belong to the main thread; the shell often acts from its background thread. */
+    private fun onMain(work: () -> Unit) {
+        if (Looper.myLooper() == Looper.getMainLooper()) work() else Handler(Looper.getMainLooper()).post(work)
     }
 
     private fun build(app: Context): View {
@@ -130,17 +168,12 @@ class OverlayService : Service() {
     companion object {
         const val NOTIFICATION_ID = 3
 
-        /** While locked without Device Owner. Returns false if the system refused. */
+        /** Through [OverlayFallback.engage]. Returns false if the system refused. */
         fun start(context: Context): Boolean {
             val intent = Intent(context, OverlayService::class.java)
             return runCatching { context.startForegroundService(intent) }
                 .onFailure { Log.w("finlock", "overlay service: ${it.javaClass.simpleName}") }
                 .isSuccess
-        }
-
-        fun stop(context: Context) {
-            context.stopService(Intent(context, OverlayService::class.java))
-            OverlayFallback.hide(context)
         }
 
         fun notification(context: Context): Notification = Notification.Builder(context, Reminders.CHANNEL_LOCK)

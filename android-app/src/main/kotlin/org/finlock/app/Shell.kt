@@ -92,14 +92,13 @@ object Shell {
             decision.released -> release(context)
             decision.locked -> {
                 val owner = lockdown.engage()
-                // Without Device Owner: the overlay window first (it lets a background app
-                // start its foreground service), then the service that keeps it alive.
-                if (!owner && OverlayFallback.show(context)) OverlayService.start(context)
+                // Without Device Owner: the overlay, held by a foreground service.
+                if (!owner) OverlayFallback.engage(context)
                 context.startActivity(LockActivity.intent(context))
             }
             else -> {
                 lockdown.disengage()
-                OverlayService.stop(context)
+                OverlayFallback.disengage(context)
             }
         }
     }
@@ -151,7 +150,7 @@ object Shell {
     fun release(context: Context) {
         val d = deps(context)
         Lockdown(context, d.dpm).releaseAll()
-        OverlayService.stop(context)
+        OverlayFallback.disengage(context)
         context.getSystemService(AlarmManager::class.java).cancel(wakeIntent(context))
         context.getSystemService(JobScheduler::class.java).cancelAll()
         Reminders.clearAll(context)

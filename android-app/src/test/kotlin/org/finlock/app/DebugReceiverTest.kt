@@ -109,5 +109,11 @@ class DebugReceiverTest {
             ProvisioningBundle(EnrollmentTest.URL, EnrollmentTest.KEYS, EnrollmentTest.CODE),
             ProvisioningBundle.from(ProvisioningBundle.adminExtras(started)),
         )
+        val screen = org.robolectric.Robolectric.buildActivity(EnrollmentActivity::class.java, started).setup().get()
+        screen.findViewById<android.view.View>(R.id.enroll_accept).performClick()
+        assertTrue(
+            "plain http to the emulator's host, in a debug build only",
+            core.calls.contains("provision(${EnrollmentTest.URL}, ${EnrollmentTest.KEYS}, true)"),
+        )
     }
 }

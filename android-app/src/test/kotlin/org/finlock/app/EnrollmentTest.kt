@@ -216,6 +216,14 @@ class EnrollmentTest {
         assertEquals("Your lender did not accept this device. Nothing was changed. Please contact your lender.", activity.text(R.id.enroll_status))
     }
 
+    @Test
+    fun `plain http is never allowed from a release build`() {
+        val intent = EnrollmentActivity.intent(context, qrBundle()).putExtra(EnrollmentActivity.EXTRA_DEBUG_LOOPBACK, true)
+        val activity = Robolectric.buildActivity(EnrollmentActivity::class.java, intent).setup().get()
+        activity.findViewById<Button>(R.id.enroll_accept).performClick()
+        assertEquals("provision($URL, $KEYS, false)", sent().first())
+    }
+
     companion object {
         const val URL = "https://lender.example"
         const val KEYS = """{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"k"}]}"""

@@ -36,12 +36,15 @@ class OverlayTest {
     fun setUp() {
         shadowOf(context.getSystemService(DevicePolicyManager::class.java)).setDeviceOwner(null)
         ShadowSettings.setCanDrawOverlays(true)
+        OverlayFallback.lockScreenInFront = false
+        OverlayFallback.hide(context)
         Shell.install(ShellDeps(core, FrameworkDpm(context), FIXED_CLOCK, Inline))
     }
 
     @After
     fun tearDown() {
         OverlayFallback.hide(context)
+        OverlayFallback.lockScreenInFront = false
         Shell.install(null)
     }
 
@@ -66,6 +69,9 @@ class OverlayTest {
         LockScreenTest.assertEveryControlDescribed(overlay)
         val started = shadowOf(app).nextStartedService
         assertEquals(OverlayService::class.java.name, started.component?.className)
+        overlay.findViewById<View>(R.id.emergency_call).performClick()
+        assertTrue(shadowOf(app).nextStartedActivity.action.orEmpty().contains("EMERGENCY"))
+        assertFalse("the overlay steps aside for an emergency call", OverlayFallback.showing)
     }
 
     @Test
