@@ -22,6 +22,7 @@ import org.finlock.core.FinlockException
  *   clock inputs the shell gives the core; `--ez reset true` removes the shift. Then decides again.
  * - `SHOW_LOCK`: opens the lock screen (it leaves at once unless the core says locked).
  * - `PROVISION`: pins `--es url`, `--es keys` (JWKS JSON); plain http to loopback allowed.
+ * - `SET_SERVER_URL`: another URL for the lender's server (`--es url`), keys kept, enrolled or not.
  * - `ENROLL`: enrolls with the provisioned server (`--es code` optional).
  * - `START_ENROLLMENT`: opens the enrollment screen as QR provisioning would, with `url`,
  *   `keys` and `code` as the admin extras bundle (plain http to loopback allowed).
@@ -73,6 +74,7 @@ class DebugReceiver : BroadcastReceiver() {
                 intent.getStringExtra("keys").orEmpty(),
                 true,
             )
+            "SET_SERVER_URL" -> d.core.setServerUrl(intent.getStringExtra("url").orEmpty(), true)
             "ENROLL" -> {
                 val params = EnrollParams(
                     enrollmentCode = intent.getStringExtra("code"),

@@ -30,7 +30,8 @@ interface CoreGateway {
 
     fun enterOfflineCode(code: String, clock: Clock): OfflineCodeAccepted
 
-    fun reminderDue(clock: Clock, zoneId: String): Reminder?
+    /** [locale] (BCP 47) picks the lender's payment instructions; null picks English. */
+    fun reminderDue(clock: Clock, zoneId: String, locale: String? = null): Reminder?
 
     fun markReminderShown(id: String, clock: Clock)
 
@@ -41,6 +42,9 @@ interface CoreGateway {
     fun status(clock: Clock): Status
 
     fun provision(serverUrl: String, lenderKeysJson: String, allowInsecureLoopback: Boolean)
+
+    /** Another URL of the same lender's server (keys stay pinned); debug receiver only for now. */
+    fun setServerUrl(serverUrl: String, allowInsecureLoopback: Boolean)
 
     /** Network: never call on the main thread. */
     fun enroll(params: EnrollParams, clock: Clock): Decision
@@ -59,7 +63,7 @@ class UniffiCore(stateDir: String, appVersion: String) : CoreGateway {
 
     override fun enterOfflineCode(code: String, clock: Clock) = core.enterOfflineCode(code, clock)
 
-    override fun reminderDue(clock: Clock, zoneId: String) = core.reminderDue(clock, zoneId)
+    override fun reminderDue(clock: Clock, zoneId: String, locale: String?) = core.reminderDue(clock, zoneId, locale)
 
     override fun markReminderShown(id: String, clock: Clock) = core.markReminderShown(id, clock)
 
@@ -71,6 +75,9 @@ class UniffiCore(stateDir: String, appVersion: String) : CoreGateway {
 
     override fun provision(serverUrl: String, lenderKeysJson: String, allowInsecureLoopback: Boolean) =
         core.provision(serverUrl, lenderKeysJson, allowInsecureLoopback)
+
+    override fun setServerUrl(serverUrl: String, allowInsecureLoopback: Boolean) =
+        core.setServerUrl(serverUrl, allowInsecureLoopback)
 
     override fun enroll(params: EnrollParams, clock: Clock) =
         kotlinx.coroutines.runBlocking { core.enroll(params, clock) }

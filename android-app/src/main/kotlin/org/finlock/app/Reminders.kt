@@ -6,6 +6,7 @@ import android.app.NotificationManager
 import android.app.PendingIntent
 import android.content.Context
 import android.content.Intent
+import android.net.Uri
 import org.finlock.core.FinlockException
 import org.finlock.core.Reminder
 import org.finlock.core.ReminderKind
@@ -53,7 +54,7 @@ object Reminders {
         val d = Shell.deps(context)
         val clock = d.clocks.now()
         val reminder = try {
-            d.core.reminderDue(clock, Shell.zoneId())
+            d.core.reminderDue(clock, Shell.zoneId(), Shell.localeTag(context))
         } catch (e: FinlockException) {
             null
         } ?: return
@@ -76,18 +77,40 @@ object Reminders {
             ReminderKind.FINAL_WARNING -> R.string.reminder_final_title to context.getString(R.string.reminder_final_text, money)
             ReminderKind.OFFLINE_WARNING -> R.string.reminder_offline_title to context.getString(R.string.reminder_offline_text)
         }
-        val notification = Notification.Builder(context, channelFor(reminder))
+        val details = payee(context, reminder)
+        val builder = Notification.Builder(context, channelFor(reminder))
             .setSmallIcon(R.drawable.ic_notification)
             .setContentTitle(context.getString(title))
             .setContentText(text)
-            .setStyle(Notification.BigTextStyle().bigText(text))
+            .setStyle(Notification.BigTextStyle().bigText((listOf(text) + details).joinToString("\n")))
             .setOngoing(reminder.persistent)
             .setAutoCancel(!reminder.persistent)
             .setCategory(Notification.CATEGORY_REMINDER)
             .setContentIntent(accountIntent(context))
-            .build()
-        nm.notify(reminder.id, 0, notification)
+        if (reminder.lenderPhone.isNotBlank()) {
+            val dial = PendingIntent.getActivity(
+                context,
+                4,
+                Intent(Intent.ACTION_DIAL, Uri.fromParts("tel", reminder.lenderPhone, null))
+                    .addFlags(Intent.FLAG_ACTIVITY_NEW_TASK),
+                PendingIntent.FLAG_IMMUTABLE or PendingIntent.FLAG_UPDATE_CURRENT,
+            )
+            val label = context.getString(R.string.call_lender, reminder.lenderPhone)
+            builder.addAction(Notification.Action.Builder(null, label, dial).build())
+        }
+        nm.notify(reminder.id, 0, builder.build())
     }
+
+    /** Who the lender is and how to pay, when the core's reminder names them. */
+    fun payee(context: Context, reminder: Reminder): List<String> = listOfNotNull(
+        when {
+            reminder.lenderName.isBlank() -> null
+            reminder.lenderPhone.isBlank() -> context.getString(R.string.lender_name, reminder.lenderName)
+            else -> context.getString(R.string.lender_name_phone, reminder.lenderName, reminder.lenderPhone)
+        },
+        reminder.paymentInstructions?.takeIf { it.isNotBlank() }
+            ?.let { context.getString(R.string.payment_instructions, it) },
+    )
 
     fun showReleased(context: Context) {
         createChannels(context)

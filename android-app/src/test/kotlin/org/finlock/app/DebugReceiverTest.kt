@@ -84,6 +84,12 @@ class DebugReceiverTest {
     }
 
     @Test
+    fun `set server url points the enrolled device at the tester's server`() {
+        send("SET_SERVER_URL") { putExtra("url", "http://10.0.2.2:8080") }
+        assertTrue(core.calls.toString(), core.calls.contains("setServerUrl(http://10.0.2.2:8080, true)"))
+    }
+
+    @Test
     fun `show lock, check in and status drive the shell`() {
         send("SHOW_LOCK")
         assertEquals(

@@ -137,6 +137,28 @@ class EnforcementTest {
         val posted = notifications.allNotifications.single()
         assertEquals(Reminders.CHANNEL_REMINDERS, posted.channelId)
         assertEquals(0, posted.flags and Notification.FLAG_ONGOING_EVENT)
+        assertTrue("no lender named: no call action", posted.actions.isNullOrEmpty())
+    }
+
+    @Test
+    fun `a reminder names the lender and how to pay, and can call the lender`() {
+        core.reminder = reminder(ReminderKind.OVERDUE, Severity.CRITICAL, persistent = true).copy(
+            lenderName = "Jamii Phones",
+            lenderPhone = "+254700123456",
+            paymentInstructions = "M-Pesa paybill 400200, account 42",
+        )
+        Reminders.showDue(context)
+        assertTrue("the reminder is asked for in the user's locale", core.calls.contains("reminderDue(en-US)"))
+        val posted = notifications.allNotifications.single()
+        val big = posted.extras.getCharSequence(Notification.EXTRA_BIG_TEXT).toString()
+        assertTrue(big, big.startsWith("KES${Format.NBSP}1,500.00 was due on"))
+        assertTrue(big, big.contains("\nLender: Jamii Phones, phone +254700123456"))
+        assertTrue(big, big.endsWith("\nHow to pay: M-Pesa paybill 400200, account 42"))
+        val call = posted.actions.single()
+        assertEquals("Call lender +254700123456", call.title.toString())
+        val dial = shadowOf(call.actionIntent).savedIntent
+        assertEquals(Intent.ACTION_DIAL, dial.action)
+        assertEquals("tel:%2B254700123456", dial.data.toString())
     }
 
     @Test

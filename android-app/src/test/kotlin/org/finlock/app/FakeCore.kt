@@ -41,7 +41,7 @@ class FakeCore : CoreGateway {
         return codeResult(code).also { decision = it.decision }
     }
 
-    override fun reminderDue(clock: Clock, zoneId: String) = reminder.also { calls += "reminderDue" }
+    override fun reminderDue(clock: Clock, zoneId: String, locale: String?) = reminder.also { calls += "reminderDue($locale)" }
 
     override fun markReminderShown(id: String, clock: Clock) {
         calls += "markReminderShown($id)"
@@ -57,6 +57,10 @@ class FakeCore : CoreGateway {
     override fun provision(serverUrl: String, lenderKeysJson: String, allowInsecureLoopback: Boolean) {
         calls += "provision($serverUrl, $lenderKeysJson, $allowInsecureLoopback)"
         provisionResult()
+    }
+
+    override fun setServerUrl(serverUrl: String, allowInsecureLoopback: Boolean) {
+        calls += "setServerUrl($serverUrl, $allowInsecureLoopback)"
     }
 
     override fun enroll(params: EnrollParams, clock: Clock): Decision {
