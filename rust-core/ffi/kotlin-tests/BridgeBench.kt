@@ -18,7 +18,11 @@ import org.finlock.core.debugEchoClock
 /** Keeps results alive so the JIT cannot drop a call whose answer is unused. */
 private var sink = 0L
 
+/** `-Dbench.only=decisionAt`: run only the lines whose name contains it (for a profiler). */
+private val only: String? = System.getProperty("bench.only")
+
 private fun measure(name: String, calls: Int, warmup: Int = 20_000, body: (Int) -> Long) {
+    if (only != null && !name.contains(only)) return
     repeat(warmup) { sink += body(it) }
     val ns = LongArray(calls)
     for (i in 0 until calls) {
