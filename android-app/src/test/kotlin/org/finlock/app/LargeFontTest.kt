@@ -75,4 +75,29 @@ class LargeFontTest {
             assertTrue("emergency still visible with $name in view", fullyVisible(emergency))
         }
     }
+
+    // Robolectric's legacy text layout does not wrap lines: a shorter screen stands in for
+    // the disclosure's wrapped paragraphs.
+    @Test
+    @Config(qualifiers = "w320dp-h400dp-mdpi")
+    fun `at font scale 2 the enrollment screen's continue button can be scrolled to`() {
+        val bundle = android.os.PersistableBundle().apply {
+            putString(ProvisioningBundle.KEY_SERVER_URL, EnrollmentTest.URL)
+            putString(ProvisioningBundle.KEY_LENDER_KEYS, EnrollmentTest.KEYS)
+        }
+        val activity = Robolectric.buildActivity(EnrollmentActivity::class.java, EnrollmentActivity.intent(context, bundle))
+            .setup().visible().get()
+        val scroll = activity.findViewById<ScrollView>(R.id.enroll_root)
+        val accept = activity.findViewById<View>(R.id.enroll_accept)
+        val lender = activity.findViewById<android.widget.TextView>(R.id.enroll_lender_text)
+        assertTrue(
+            "the disclosure is longer than the screen: ${scroll.getChildAt(0).height} > ${scroll.height}; " +
+                "lender text ${lender.height} px, ${lender.lineCount} lines, ${lender.textSize} px",
+            scroll.getChildAt(0).height > scroll.height,
+        )
+        assertTrue("below the disclosure at first", !fullyVisible(accept))
+        scroll.fullScroll(View.FOCUS_DOWN)
+        ShadowLooper.idleMainLooper()
+        assertTrue("reachable by scrolling", fullyVisible(accept))
+    }
 }

@@ -90,6 +90,20 @@ class OverlayTest {
     }
 
     @Test
+    fun `restarted by the system after the process died, the service asks the core again`() {
+        core.decision = FakeCore.unlocked()
+        val service = Robolectric.buildService(OverlayService::class.java).create().get()
+        service.onStartCommand(null, 0, 1)
+        assertTrue("decided again", core.calls.contains("decision"))
+        assertEquals(
+            "no longer locked: the service is stopped",
+            OverlayService::class.java.name,
+            shadowOf(app).nextStoppedService?.component?.className,
+        )
+        assertFalse(OverlayFallback.showing)
+    }
+
+    @Test
     fun `unlock stops the service and removes the overlay`() {
         Shell.apply(context, FakeCore.locked(LockReason.LENDER_REQUEST))
         assertTrue(OverlayFallback.showing)
