@@ -175,35 +175,61 @@ impl Client {
         check_now: bool,
     ) -> Result<Evaluation> {
         let rng = SystemRandom::new();
-        if check_now {
-            let input = clock();
-            device.update(|s| {
-                let now = s.clock.observe(&input).now();
-                s.checkin.allow_check_now(now)
-            })?;
-        }
-        let out: Outgoing = device.update(|s| s.checkin_request(&clock(), app_version, &rng))?;
-        let result = match self.post_jws("/v1/checkin", out.body.clone()).await {
-            Ok(body) => device.update(|s| s.complete_checkin(&out, &body, &clock())),
-            Err(e) => Err(e),
-        };
-        if let Err(e) = &result {
-            let retry_after = match e {
-                Error::ServerStatus { retry_after_s, .. } => *retry_after_s,
-                _ => None,
-            };
-            let random = random_u64(&rng);
-            let input = clock();
-            // Recording the failure is best effort: the original error is what matters.
-            if let Err(store) =
-                device.update(|s| Ok(s.record_checkin_failure(&input, retry_after, random)))
-            {
-                log::warn!("could not record the failed check-in ({})", store.code());
-            }
-            log::info!("check-in failed ({})", e.code());
-        }
-        result
+        let out = begin_check_in(device, &clock(), app_version, check_now, &rng)?;
+        let answer = self.post_jws("/v1/checkin", out.body.clone()).await;
+        finish_check_in(device, &out, answer, &clock(), &rng)
     }
+}
+
+/// A check-in's first step: the "check now" gate (at most once per 30 s, else
+/// [`Error::CheckNowTooSoon`]), then the signed request. Refusals here change nothing and
+/// are not failures to back off from.
+///
+/// [`Client::check_in`] is `begin_check_in`, [`Client::post_jws`], [`finish_check_in`]; a
+/// caller that must not hold the device across the network (the Kotlin bridge keeps it
+/// behind a lock the lock screen also needs) runs the three steps itself.
+pub fn begin_check_in(
+    device: &mut Device,
+    clock: &ClockInput,
+    app_version: &str,
+    check_now: bool,
+    rng: &dyn SecureRandom,
+) -> Result<Outgoing> {
+    if check_now {
+        device.update(|s| {
+            let now = s.clock.observe(clock).now();
+            s.checkin.allow_check_now(now)
+        })?;
+    }
+    device.update(|s| s.checkin_request(clock, app_version, rng))
+}
+
+/// A check-in's last step, with what the exchange for `out` gave: the answer is judged and
+/// accepted, or the failure (of the exchange or of the answer) backs the schedule off and
+/// is returned. Either way the decision inputs change only through an accepted answer.
+pub fn finish_check_in(
+    device: &mut Device,
+    out: &Outgoing,
+    answer: Result<Vec<u8>>,
+    clock: &ClockInput,
+    rng: &dyn SecureRandom,
+) -> Result<Evaluation> {
+    let result = answer.and_then(|body| device.update(|s| s.complete_checkin(out, &body, clock)));
+    if let Err(e) = &result {
+        let retry_after = match e {
+            Error::ServerStatus { retry_after_s, .. } => *retry_after_s,
+            _ => None,
+        };
+        let random = random_u64(rng);
+        // Recording the failure is best effort: the original error is what matters.
+        if let Err(store) =
+            device.update(|s| Ok(s.record_checkin_failure(clock, retry_after, random)))
+        {
+            log::warn!("could not record the failed check-in ({})", store.code());
+        }
+        log::info!("check-in failed ({})", e.code());
+    }
+    result
 }
 
 fn random_u64(rng: &dyn SecureRandom) -> u64 {

@@ -25,11 +25,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use finlock_core::Error;
-use finlock_core::checkin::{Client, ClientConfig};
-use finlock_core::device::{Device, Outgoing};
+use finlock_core::checkin::{self, Client, ClientConfig};
+use finlock_core::device::Device;
 use finlock_core::keys::KeySet;
 use finlock_core::protocol::{self, EntitlementState as CoreState, UrlPolicy};
-use ring::rand::{SecureRandom, SystemRandom};
+use ring::rand::SystemRandom;
 
 #[cfg(target_os = "android")]
 mod android;
@@ -87,13 +87,6 @@ fn locale_or_english(locale: &Option<String>) -> &str {
     locale.as_deref().unwrap_or("en")
 }
 
-fn random_u64() -> u64 {
-    let mut b = [0u8; 8];
-    // A failed random source only makes the backoff jitter predictable, never unsafe.
-    let _ = SystemRandom::new().fill(&mut b);
-    u64::from_le_bytes(b)
-}
-
 impl Inner {
     /// Runs `f` on the device under the state lock, inside the panic guard.
     fn with<T>(
@@ -149,49 +142,32 @@ impl Inner {
         })
     }
 
-    /// The core's `Client::check_in`, with the state lock released while the request is
-    /// out. The answer is judged at the call's clock reading: trusted time then lags real
-    /// time by the exchange's duration (at most the deadline), the safe direction (§4).
+    /// The core's `Client::check_in` in its three steps, with the state lock released
+    /// while the request is out. The answer is judged at the call's clock reading: trusted
+    /// time then lags real time by the exchange's duration (at most the deadline), the safe
+    /// direction (§4).
     async fn check_in(&self, force: bool, clock: Clock) -> Result<Decision, FinlockError> {
         let input = clock.input()?;
         let _exchange = self.net.lock().await;
-        let out: Outgoing = self.with(|d| {
-            if force {
-                d.update(|s| {
-                    let now = s.clock.observe(&input).now();
-                    s.checkin.allow_check_now(now)
-                })?;
-            }
-            Ok(d.update(|s| s.checkin_request(&input, &self.app_version, &SystemRandom::new()))?)
+        let rng = SystemRandom::new();
+        let out = self.with(|d| {
+            Ok(checkin::begin_check_in(
+                d,
+                &input,
+                &self.app_version,
+                force,
+                &rng,
+            )?)
         })?;
         let client = self.client()?;
-        let result = match client.post_jws("/v1/checkin", out.body.clone()).await {
-            Ok(body) => self.with(|d| {
-                let ev = d
-                    .update(|s| s.complete_checkin(&out, &body, &input))
-                    .map_err(FinlockError::answer)?;
-                Ok(Decision::of(&ev, &clock))
-            }),
-            Err(e) => Err(FinlockError::from(e)),
-        };
-        if let Err(e) = &result {
-            let retry_after = match e {
-                FinlockError::Network { retry_after_s, .. } => {
-                    retry_after_s.and_then(|s| u64::try_from(s).ok())
-                }
-                _ => None,
-            };
-            let random = random_u64();
-            // Best effort: the original error is what the caller needs.
-            let recorded = self.with(|d| {
-                Ok(d.update(|s| Ok(s.record_checkin_failure(&input, retry_after, random)))?)
-            });
-            if let Err(store) = recorded {
-                log::warn!("could not record the failed check-in ({})", store.code());
-            }
-            log::info!("check-in failed ({})", e.code());
-        }
-        result
+        let answer = client.post_jws("/v1/checkin", out.body.clone()).await;
+        self.with(|d| {
+            // Whatever failed (the exchange or the answer), a field rule broken is the
+            // server's, never the caller's: `answer`, not `input`.
+            let ev = checkin::finish_check_in(d, &out, answer, &input, &rng)
+                .map_err(FinlockError::answer)?;
+            Ok(Decision::of(&ev, &clock))
+        })
     }
 }
 
