@@ -8,10 +8,14 @@
 //!  4. runs them with JUnit 5's console launcher (JNA finds the library through
 //!     `-Djna.library.path`; the tests start `finlock serve` on loopback);
 //!  5. closes with `jvm: N passed, N failed`, read from the launcher's summary, and a libtest-
-//!     style `test result:` line so `cargo xtask test`'s own tally counts these tests too.
+//!     style `test result:` line so `cargo xtask test`'s own tally counts these tests too;
+//!  6. fails when JUnit found fewer tests than the sources declare `@Test`s: JUnit skips a
+//!     test function that does not return Unit (a `= runBlocking { … }` body ending in an
+//!     expression) without a word, and such a test would otherwise never run unnoticed.
 //!
 //! `cargo xtask bench-bridge` builds the release library, prints its stripped size, and runs
-//! the Kotlin `BridgeBench` (the cost of one call through the bridge) against it.
+//! the Kotlin `BridgeBench` against it: the cost of one call through the bridge, each call
+//! timed on its own after a JIT warm-up, as median, p90 and p99.
 //!
 //! Needs: JDK 17+, Debian's `junit5` and `libjna-java`, and kotlinc from the npm package
 //! `kotlin-compiler` installed under `build/kotlin` (installed here if npm is available).
@@ -70,6 +74,7 @@ pub fn run_bench(root: &Path, cargo: &OsString) -> ExitCode {
 
 #[derive(Debug, Default, PartialEq)]
 struct Counts {
+    found: u64,
     passed: u64,
     failed: u64,
     skipped: u64,
@@ -102,7 +107,17 @@ fn tests(p: &Paths) -> Result<Counts> {
         .arg(&cp[0])
         .current_dir(&p.root);
     println!("jvm: running the Kotlin tests (JUnit 5)");
-    let (status, counts) = run_junit(&mut java)?;
+    let (status, mut counts) = run_junit(&mut java)?;
+    let declared = declared_tests(&p.root.join(TESTS_DIR))?;
+    if counts.found < declared {
+        // Counted as failures, so every tally downstream shows them.
+        eprintln!(
+            "jvm: the sources declare {declared} @Test functions but JUnit found {}: a test \
+             function that does not return Unit is skipped silently (declare `: Unit`)",
+            counts.found
+        );
+        counts.failed += declared - counts.found;
+    }
     println!(
         "jvm: {} passed, {} failed, {} skipped",
         counts.passed, counts.failed, counts.skipped
@@ -302,6 +317,21 @@ fn kotlin_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// How many `@Test` functions the Kotlin sources under `dir` declare.
+fn declared_tests(dir: &Path) -> Result<u64> {
+    let mut n = 0;
+    for path in kotlin_files(dir)? {
+        let source = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        n += count_test_annotations(&source);
+    }
+    Ok(n)
+}
+
+/// Lines that are exactly the `@Test` annotation (not `@TestFactory`, not in a comment).
+fn count_test_annotations(source: &str) -> u64 {
+    source.lines().filter(|l| l.trim() == "@Test").count() as u64
+}
+
 fn join_paths(paths: &[PathBuf]) -> Result<OsString> {
     env::join_paths(paths).map_err(|e| e.to_string())
 }
@@ -343,6 +373,7 @@ fn add_summary_line(counts: &mut Counts, line: &str) {
         return;
     };
     match what {
+        "found" => counts.found += number,
         "successful" => counts.passed += number,
         "failed" => counts.failed += number,
         "skipped" | "aborted" => counts.skipped += number,
@@ -371,10 +402,17 @@ mod tests {
         assert_eq!(
             counts,
             Counts {
+                found: 17,
                 passed: 15,
                 failed: 1,
                 skipped: 1
             }
         );
+    }
+
+    #[test]
+    fn only_test_annotations_count_as_declared_tests() {
+        let source = "class T {\n    @Test\n    fun a() {}\n    @TestFactory\n    fun b() = listOf()\n    // @Test is an annotation\n  @Test\n    fun c(): Unit = runBlocking { 1 }\n}\n";
+        assert_eq!(count_test_annotations(source), 2);
     }
 }
