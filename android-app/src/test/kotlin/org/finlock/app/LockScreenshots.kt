@@ -56,6 +56,25 @@ class LockScreenshots {
                 }
                 controller.pause().stop().destroy()
             }
+            // The enrollment screen: the disclosure and "I understand, continue".
+            val bundle = android.os.PersistableBundle().apply {
+                putString(ProvisioningBundle.KEY_SERVER_URL, EnrollmentTest.URL)
+                putString(ProvisioningBundle.KEY_LENDER_KEYS, EnrollmentTest.KEYS)
+                putString(ProvisioningBundle.KEY_ENROLLMENT_CODE, EnrollmentTest.CODE)
+            }
+            Shell.install(ShellDeps(FakeCore(), FrameworkDpm(context), FIXED_CLOCK, Inline))
+            val controller = Robolectric.buildActivity(
+                EnrollmentActivity::class.java,
+                EnrollmentActivity.intent(context, bundle),
+            ).setup()
+            ShadowLooper.idleMainLooper()
+            val view = controller.get().window.decorView
+            val bitmap = Bitmap.createBitmap(view.width, view.height, Bitmap.Config.ARGB_8888)
+            view.draw(Canvas(bitmap))
+            File(dir, "enroll-$language.png").outputStream().use {
+                bitmap.compress(Bitmap.CompressFormat.PNG, 100, it)
+            }
+            controller.pause().stop().destroy()
         }
     }
 }
