@@ -10,7 +10,9 @@
 //!
 //! - **Clocks are inputs.** Every call that depends on time takes a [`Clock`] the shell
 //!   read (`currentTimeMillis`, `elapsedRealtime`, `BOOT_COUNT`); nothing here reads one.
-//!   Each such call persists the advanced trusted-time marks (PROTOCOL §4).
+//!   Each such call persists the advanced trusted-time marks (PROTOCOL §4). `decisionAt`
+//!   takes the same three readings as plain numbers: from Kotlin a record argument costs a
+//!   native allocation per call, measurable on the lock screen's hot path.
 //! - **Async for the network only.** `enroll` and `checkIn` are `suspend` in Kotlin; they
 //!   run on the `finlock-worker` threads and never block the caller. The state lock is
 //!   never held across the network, so the lock screen's `decision` answers at once even
