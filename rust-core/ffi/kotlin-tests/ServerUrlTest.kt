@@ -23,6 +23,9 @@ class ServerUrlTest {
         assertEquals("http://127.0.0.1:$closedPort", serverUrl(d))
         val down = assertThrows<FinlockException.Network> { d.core.checkIn(true, d.clock.advance(1_000)) }
         assertEquals("server_unreachable", down.code)
+        // A failed exchange backs the schedule off, and changes no decision.
+        assertEquals(1, d.core.status(d.clock.now()).checkinFailures)
+        assertFalse(d.core.decision(d.clock.now()).locked)
         // Then the same server under another name: check-ins work again, still enrolled.
         val other = "http://localhost:${LocalServer.port}"
         d.core.setServerUrl(other, true)
