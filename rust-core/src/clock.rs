@@ -63,6 +63,18 @@ impl Mark {
 /// enough to ignore NTP slews and drift, small enough to catch a manual change.
 pub const CLOCK_JUMP_THRESHOLD_MS: i64 = 120_000;
 
+/// How far the stored marks, carried forward, may differ from the marks of the latest
+/// evaluation before they are written again (§4, ADR 0006). Within one boot a mark carried
+/// forward by the monotonic clock tells the same time as a fresh one, so only a new boot, a
+/// clock change or drift beyond this makes the marks say something new.
+pub const MARK_SLACK_MS: u64 = 1_000;
+
+/// The longest the stored marks may lag the monotonic clock before they are written anyway.
+/// A reboot carries marks forward by the uptime since boot only, so it loses the time since
+/// they were written (as it loses the powered-off gap): one write a minute bounds that, where
+/// a write at every evaluation cost an fsync per call.
+pub const MARK_MAX_UNWRITTEN_MS: u64 = 60_000;
+
 /// The persisted trusted-time marks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct TrustedClock {
@@ -114,8 +126,8 @@ impl TrustedClock {
         }
     }
 
-    /// Computes trusted time and advances the marks; the caller persists them (§4:
-    /// "persisted whenever trusted time is evaluated").
+    /// Computes trusted time and advances the marks; the caller persists them when
+    /// [`TrustedClock::needs_writing`] says so (§4).
     pub fn observe(&mut self, input: &ClockInput) -> Reading {
         let reading = self.read(input);
         self.high_water = Some(Mark::at(reading.now_ms, input));
@@ -130,6 +142,32 @@ impl TrustedClock {
         self.verified = Some(mark);
         self.high_water = Some(mark);
         self.last_wall = Some(Mark::at(input.wall_ms, input));
+    }
+
+    /// Whether `fresh` (the marks after observing `input`) must be written over these
+    /// stored ones: unless the stored marks, carried forward to `input`, tell the same times
+    /// within [`MARK_SLACK_MS`] and were taken less than [`MARK_MAX_UNWRITTEN_MS`] ago in this
+    /// boot. A restart then computes the same trusted time within the slack; a reboot loses
+    /// at most a minute more than it always does.
+    pub fn needs_writing(&self, fresh: &TrustedClock, input: &ClockInput) -> bool {
+        fn same(old: Option<Mark>, new: Option<Mark>, input: &ClockInput) -> bool {
+            match (old, new) {
+                (None, None) => true,
+                (Some(old), Some(new)) => {
+                    old.boot == new.boot
+                        && old.carried_to(input).abs_diff(new.carried_to(input)) <= MARK_SLACK_MS
+                }
+                _ => false,
+            }
+        }
+        let recent = self.high_water.is_some_and(|m| {
+            m.boot == input.boot
+                && input.uptime_ms.saturating_sub(m.uptime_ms) < MARK_MAX_UNWRITTEN_MS
+        });
+        !(recent
+            && same(self.verified, fresh.verified, input)
+            && same(self.high_water, fresh.high_water, input)
+            && same(self.last_wall, fresh.last_wall, input))
     }
 
     /// How far the wall clock moved against the monotonic clock since the last reading.

@@ -579,7 +579,12 @@ fn push_event(events: &mut Vec<Event>, event: Event) {
 /// The device state bound to its directory: the I/O edge.
 pub struct Device {
     store: Store,
+    /// The state as the device sees it; equal to what is stored except for clock marks
+    /// that the stored ones, carried forward, tell within [`crate::clock::MARK_SLACK_MS`]
+    /// (see [`TrustedClock::needs_writing`]).
     state: DeviceState,
+    /// The clock marks last written, which `evaluate` compares with the fresh ones.
+    stored_clock: TrustedClock,
     recovered_from: Option<Error>,
 }
 
@@ -597,6 +602,7 @@ impl Device {
         }
         Ok(Device {
             store,
+            stored_clock: state.clock,
             state,
             recovered_from,
         })
@@ -622,19 +628,25 @@ impl Device {
     fn commit(&mut self, next: DeviceState) -> Result<()> {
         if next != self.state {
             self.store.save(&next)?;
+            self.stored_clock = next.clock;
             self.state = next;
         }
         Ok(())
     }
 
-    /// Evaluates and decides, persisting the advanced clock marks (§4).
+    /// Evaluates and decides, persisting the advanced clock marks when the stored ones,
+    /// carried forward, would not tell the same times (§4, ADR 0006).
     pub fn evaluate(&mut self, clock: &ClockInput) -> Result<Evaluation> {
-        // The shell asks often with the same clock reading; when the marks would not
-        // move, there is nothing to persist, and copying the whole state to find that
-        // out would be most of the cost of the call.
+        // The shell asks at every alarm, screen and broadcast with a clock that has moved.
+        // Writing the marks each time would cost an fsync (milliseconds, on the main thread
+        // of a low-end phone) for nothing a restart could not recompute from the stored
+        // marks and the monotonic clock; nor would copying the whole state to find out.
         let mut marks = self.state.clock;
         let reading = marks.observe(clock);
-        if marks == self.state.clock && reading.clock_jump_s.is_none() {
+        if reading.clock_jump_s.is_none() && !self.stored_clock.needs_writing(&marks, clock) {
+            // In memory the marks move on, so this process's readings never go back; only a
+            // restart falls back to the stored ones, at most the slack behind.
+            self.state.clock = marks;
             return Ok(Evaluation {
                 reading,
                 decision: self.state.decide(&reading),

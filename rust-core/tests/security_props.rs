@@ -4,11 +4,13 @@
 //! - no sequence of messages not signed by the pinned lender key can lock a device,
 //!   move `lock_at` earlier, or leave `released`;
 //! - setting the wall clock back never postpones a lock;
-//! - trusted time never decreases (between re-anchors by accepted entitlements).
+//! - trusted time never decreases (between re-anchors by accepted entitlements); the
+//!   marks the store may lag behind cost at most `MARK_SLACK_MS` per restart and a minute
+//!   more per reboot (ADR 0006).
 
 use finlock_core::b64;
-use finlock_core::clock::ClockInput;
-use finlock_core::device::DeviceState;
+use finlock_core::clock::{ClockInput, MARK_MAX_UNWRITTEN_MS, MARK_SLACK_MS};
+use finlock_core::device::{Device, DeviceState};
 use finlock_core::fixtures::{self, DAY, T0};
 use finlock_core::protocol::{CheckinResponse, Entitlement, EntitlementState, LockReason};
 use proptest::prelude::*;
@@ -234,6 +236,68 @@ proptest! {
             input.wall_ms = (T0 + wall_days * DAY) * 1000;
             let now = s.evaluate(&input).reading.now_ms;
             prop_assert!(now >= last);
+            last = now;
+        }
+    }
+}
+
+proptest! {
+    // Each case writes real files with fsync: fewer cases than the pure properties above.
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Through the store, against a state that persists every evaluation (the eager model):
+    /// within one process readings never go back; a restart (killed after any step) costs at
+    /// most the slack and a reboot at most the slack plus a minute, each once; the store
+    /// never makes the device read a later time than the eager model.
+    #[test]
+    fn lazily_written_marks_lose_at_most_a_minute_per_reboot(
+        steps in proptest::collection::vec(
+            (0u64..(2 * DAY as u64), -3_000i64..3_000, 0u8..8, any::<bool>()),
+            1..24,
+        ),
+    ) {
+        let fail = |e: finlock_core::Error| TestCaseError::fail(e.to_string());
+        let dir = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let mut device = Device::open(dir.path()).map_err(fail)?;
+        let mut eager = enrolled(fixtures::entitlement(1, T0));
+        let start = eager.clone();
+        device.update(|s| { *s = start; Ok(()) }).map_err(fail)?;
+        let mut input = at(T0);
+        let mut last = device.evaluate(&input).map_err(fail)?.reading.now_ms;
+        eager.evaluate(&input);
+        let slack = i64::try_from(MARK_SLACK_MS).unwrap_or(0);
+        let per_reboot = slack + i64::try_from(MARK_MAX_UNWRITTEN_MS).unwrap_or(0);
+        let mut allowance = 0;
+        // The wall clock runs with the monotonic one, drifting by the step's milliseconds,
+        // and is sometimes set a day back; sometimes the phone reboots (and so restarts).
+        for (dt_s, drift_ms, event, restart) in steps {
+            let dt_ms = dt_s * 1000;
+            let reboot = event == 0;
+            if reboot {
+                input.boot += 1;
+                input.uptime_ms = dt_ms;
+                allowance += per_reboot;
+            } else {
+                input.uptime_ms += dt_ms;
+            }
+            input.wall_ms += i64::try_from(dt_ms).unwrap_or(i64::MAX) + drift_ms;
+            if event == 1 {
+                input.wall_ms -= DAY * 1000;
+            }
+            if reboot || restart {
+                device = Device::open(dir.path()).map_err(fail)?;
+                allowance += slack;
+            }
+            let now = device.evaluate(&input).map_err(fail)?.reading.now_ms;
+            let reference = eager.evaluate(&input).reading.now_ms;
+            if !(reboot || restart) {
+                prop_assert!(now >= last, "went back from {last} to {now} in one process");
+            }
+            prop_assert!(now <= reference, "{now} ahead of the eager model's {reference}");
+            prop_assert!(
+                now >= reference - allowance,
+                "{now} more than {allowance} ms behind the eager model's {reference}"
+            );
             last = now;
         }
     }

@@ -537,8 +537,58 @@ fn evaluating_twice_at_the_same_moment_writes_once() {
         std::fs::metadata(&path).unwrap().modified().unwrap(),
         written
     );
-    // A later moment moves the marks and is persisted.
-    d.evaluate(&at(T0 + 20)).unwrap();
-    assert_ne!(std::fs::read(&path).unwrap(), bytes);
-    assert_eq!(Device::open(dir.path()).unwrap().state(), d.state());
+    // Half a minute on both clocks: the stored marks, carried forward, already tell it.
+    let later = d.evaluate(&at(T0 + 40)).unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    let reopened = Device::open(dir.path())
+        .unwrap()
+        .evaluate(&at(T0 + 40))
+        .unwrap();
+    assert_eq!(reopened.reading.now_ms, later.reading.now_ms);
+}
+
+/// Each way the marks can move beyond what the stored ones carry forward to, written once.
+#[test]
+fn marks_are_written_when_a_restart_could_not_recompute_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = Device::open(dir.path()).unwrap();
+    d.update(|s| s.provision(SERVER, fixtures::pinned_keys(), false))
+        .unwrap();
+    let path = dir.path().join(crate::store::STATE_FILE);
+    d.evaluate(&at(T0)).unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mut written = |what: &str, clock: ClockInput, expected: bool| {
+        d.evaluate(&clock).unwrap();
+        let now = std::fs::read(&path).unwrap();
+        assert_eq!(now != bytes, expected, "{what}: written");
+        bytes = now;
+        // Whatever was (not) written, a restart computes the same trusted time within the
+        // slack.
+        let reopened = Device::open(dir.path()).unwrap().state().clock.read(&clock);
+        let live = d.state().clock.read(&clock);
+        assert!(
+            reopened.now_ms.abs_diff(live.now_ms) <= crate::clock::MARK_SLACK_MS,
+            "{what}: {reopened:?} vs {live:?}"
+        );
+    };
+    written("half a minute on both clocks", at(T0 + 30), false);
+    let mut drift = at(T0 + 45);
+    drift.wall_ms += 900;
+    written("0.9 s of drift", drift, false);
+    drift = at(T0 + 50);
+    drift.wall_ms += 1_500;
+    written("1.5 s of drift", drift, true);
+    let mut minute = at(T0 + 111);
+    minute.wall_ms += 1_500;
+    written("a minute since the last write", minute, true);
+    let mut forward = at(T0 + 130);
+    forward.wall_ms += 3_600_000;
+    written("the clock set an hour forward", forward, true);
+    let mut reboot = at(T0 + 20_000);
+    reboot.boot = 2;
+    reboot.uptime_ms = 30_000;
+    written("a new boot", reboot, true);
+    reboot.uptime_ms += 20_000;
+    reboot.wall_ms += 20_000;
+    written("20 s into the new boot", reboot, false);
 }
