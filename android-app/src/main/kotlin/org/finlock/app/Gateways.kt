@@ -54,7 +54,8 @@ interface CoreGateway {
 class UniffiCore(stateDir: String, appVersion: String) : CoreGateway {
     private val core = FinlockCore(stateDir, FinlockConfig(appVersion, null, emptyList()))
 
-    override fun decision(clock: Clock) = core.decision(clock)
+    // The primitive-argument entry point: no record to marshal on the hottest call.
+    override fun decision(clock: Clock) = core.decisionAt(clock.wallMs, clock.elapsedRealtimeMs, clock.bootCount)
 
     override fun lockScreen(clock: Clock, locale: String) = core.lockScreen(clock, locale)
 

@@ -93,7 +93,7 @@ class FakeCore : CoreGateway {
             amountDueMinor = 150_000,
             currency = "KES",
             nextDueMs = NOW - 3 * 86_400_000L,
-            message = "Please pay your March installment.",
+            message = "Please pay your December installment.",
             offlineChallenge = "12345678",
             offlineTriesLeft = 5,
             offlineLockedOut = false,

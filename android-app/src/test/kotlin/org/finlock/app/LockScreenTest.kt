@@ -56,7 +56,7 @@ class LockScreenTest {
         assertEquals("Lender: Jamii Phones", activity.text(R.id.lender_name))
         assertTrue(activity.text(R.id.amount_due), activity.text(R.id.amount_due).contains("1,500.00"))
         assertTrue(activity.text(R.id.due_date), activity.text(R.id.due_date).startsWith("Due date: December 29, 2025"))
-        assertEquals("Message from Jamii Phones: Please pay your March installment.", activity.text(R.id.lender_message))
+        assertEquals("Message from Jamii Phones: Please pay your December installment.", activity.text(R.id.lender_message))
         assertEquals("How to pay: M-Pesa paybill 400200, account 42", activity.text(R.id.payment_instructions))
         for (id in listOf(
             R.id.emergency_call, R.id.call_lender, R.id.pay_now, R.id.check_now, R.id.enter_code,
