@@ -25,7 +25,8 @@ import org.finlock.core.FinlockException
  * - `SET_SERVER_URL`: another URL for the lender's server (`--es url`), keys kept, enrolled or not.
  * - `ENROLL`: enrolls with the provisioned server (`--es code` optional).
  * - `START_ENROLLMENT`: opens the enrollment screen as QR provisioning would, with `url`,
- *   `keys` and `code` as the admin extras bundle (plain http to loopback allowed).
+ *   `keys` and `code` as the admin extras bundle (plain http to loopback allowed), and keeps
+ *   it as the pending enrollment until enrollment is over (resumable from the app's icon).
  * - `STATUS`: the core's status (logcat tag `finlock-debug`, and the broadcast's result data).
  */
 class DebugReceiver : BroadcastReceiver() {
@@ -93,6 +94,8 @@ class DebugReceiver : BroadcastReceiver() {
                     putString(ProvisioningBundle.KEY_LENDER_KEYS, intent.getStringExtra("keys"))
                     putString(ProvisioningBundle.KEY_ENROLLMENT_CODE, intent.getStringExtra("code"))
                 }
+                // As the provisioning hand-off does: kept until enrollment is over.
+                PendingEnrollment.keep(context, ProvisioningBundle.from(extras), debugLoopback = true)
                 context.startActivity(
                     EnrollmentActivity.intent(context, extras)
                         .putExtra(EnrollmentActivity.EXTRA_DEBUG_LOOPBACK, true)

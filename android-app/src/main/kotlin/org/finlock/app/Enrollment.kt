@@ -1,6 +1,9 @@
 package org.finlock.app
 
 import android.app.Activity
+import android.app.Notification
+import android.app.NotificationManager
+import android.app.PendingIntent
 import android.app.admin.DevicePolicyManager
 import android.content.Context
 import android.content.Intent
@@ -21,16 +24,21 @@ import org.finlock.core.FinlockException
 
 /**
  * What the lender's provisioning QR (server/src/provisioning.rs) puts in
- * `PROVISIONING_ADMIN_EXTRAS_BUNDLE`. Only read here, never stored by the shell: the core pins
- * the server and keys when the user accepts the disclosure, and validates them (a bad URL or
- * key set is refused with a typed error and nothing is stored).
+ * `PROVISIONING_ADMIN_EXTRAS_BUNDLE`. The shell keeps it only as a [PendingEnrollment] until
+ * enrollment is over; the core pins the server and keys when the user accepts the disclosure,
+ * and validates them (a bad URL or key set is refused with a typed error and nothing is stored).
  */
 data class ProvisioningBundle(
     val serverUrl: String,
     /** The lender's JWKS as a JSON string. */
     val lenderKeys: String,
+    /** One-time: never logged, never put in a notification or an intent the shell builds. */
     val enrollmentCode: String?,
 ) {
+    /** Without the enrollment code, should this ever reach a log. */
+    override fun toString() =
+        "ProvisioningBundle(serverUrl=$serverUrl, enrollmentCode=${if (enrollmentCode == null) "none" else "hidden"})"
+
     companion object {
         const val KEY_SERVER_URL = "finlock.server_url"
         const val KEY_LENDER_KEYS = "finlock.lender_keys"
@@ -88,8 +96,9 @@ class ProvisioningModeActivity : Activity() {
 
 /**
  * The hand-off from provisioning to the enrollment screen: `ADMIN_POLICY_COMPLIANCE`
- * (Android 10+) and `PROVISIONING_SUCCESSFUL` (the Android 9 path). It stores nothing; the
- * enrollment screen gets the bundle, shows the disclosure, and only then talks to the lender.
+ * (Android 10+) and `PROVISIONING_SUCCESSFUL` (the Android 9 path). It keeps the bundle as a
+ * [PendingEnrollment] (so an enrollment left unfinished can be resumed) and opens the
+ * enrollment screen, which shows the disclosure and only then talks to the lender.
  * Provisioning itself always succeeds: an unfinished enrollment must not fail the setup.
  */
 class PolicyComplianceActivity : Activity() {
@@ -101,6 +110,7 @@ class PolicyComplianceActivity : Activity() {
             finish()
             return
         }
+        PendingEnrollment.keep(this, ProvisioningBundle.from(ProvisioningBundle.adminExtras(intent)))
         startActivityForResult(EnrollmentActivity.intent(this, ProvisioningBundle.adminExtras(intent)), REQUEST_ENROLL)
     }
 
@@ -143,6 +153,7 @@ object EnrollmentHandoff {
     fun onProvisioningComplete(context: Context, intent: Intent) {
         if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.Q) return // the activities handle it
         if (!claim()) return
+        PendingEnrollment.keep(context, ProvisioningBundle.from(ProvisioningBundle.adminExtras(intent)))
         context.startActivity(
             EnrollmentActivity.intent(context, ProvisioningBundle.adminExtras(intent))
                 .addFlags(Intent.FLAG_ACTIVITY_NEW_TASK),
@@ -151,9 +162,100 @@ object EnrollmentHandoff {
 }
 
 /**
+ * An enrollment handed off by provisioning and not over yet: the lender's bundle (one-time
+ * enrollment code included) in the shell's app-private, device-protected [Prefs], from the
+ * hand-off until the enrollment succeeds or is refused for good. Never logged. While it is
+ * here and the core says "not enrolled", the account screen offers to finish setting up and
+ * boot posts a notice; both open the enrollment screen, disclosure first.
+ */
+object PendingEnrollment {
+    const val NOTIFICATION_ID = 5
+    private const val KEY_SERVER_URL = "enrollment.pending.server_url"
+    private const val KEY_LENDER_KEYS = "enrollment.pending.lender_keys"
+    private const val KEY_CODE = "enrollment.pending.code"
+    private const val KEY_DEBUG_LOOPBACK = "enrollment.pending.debug_loopback"
+    private val KEYS = listOf(KEY_SERVER_URL, KEY_LENDER_KEYS, KEY_CODE, KEY_DEBUG_LOOPBACK)
+
+    /** Keeps [bundle] (nothing when null: an incomplete bundle is not worth resuming).
+     * [debugLoopback]: the debug receiver's plain-http permission, honoured by debug builds only. */
+    fun keep(context: Context, bundle: ProvisioningBundle?, debugLoopback: Boolean = false) {
+        if (bundle == null) return
+        val edit = Prefs.of(context).edit()
+            .putString(KEY_SERVER_URL, bundle.serverUrl)
+            .putString(KEY_LENDER_KEYS, bundle.lenderKeys)
+            .putBoolean(KEY_DEBUG_LOOPBACK, debugLoopback)
+        if (bundle.enrollmentCode == null) edit.remove(KEY_CODE) else edit.putString(KEY_CODE, bundle.enrollmentCode)
+        edit.commit()
+    }
+
+    /** The kept bundle, or null (none, or not readable as one). */
+    fun load(context: Context): ProvisioningBundle? {
+        val prefs = Prefs.of(context)
+        // Read as a bundle would be: a value of another type reads as null, nothing is cast.
+        val values = PersistableBundle().apply {
+            runCatching { prefs.getString(KEY_SERVER_URL, null) }.getOrNull()?.let { putString(ProvisioningBundle.KEY_SERVER_URL, it) }
+            runCatching { prefs.getString(KEY_LENDER_KEYS, null) }.getOrNull()?.let { putString(ProvisioningBundle.KEY_LENDER_KEYS, it) }
+            runCatching { prefs.getString(KEY_CODE, null) }.getOrNull()?.let { putString(ProvisioningBundle.KEY_ENROLLMENT_CODE, it) }
+        }
+        return ProvisioningBundle.from(values)
+    }
+
+    fun exists(context: Context): Boolean = load(context) != null
+
+    fun debugLoopback(context: Context): Boolean =
+        runCatching { Prefs.of(context).getBoolean(KEY_DEBUG_LOOPBACK, false) }.getOrDefault(false)
+
+    /** The enrollment is over (done, or refused for good): the bundle and its notice go. */
+    fun clear(context: Context) {
+        val edit = Prefs.of(context).edit()
+        KEYS.forEach { edit.remove(it) }
+        edit.commit()
+        context.getSystemService(NotificationManager::class.java)?.cancel(NOTIFICATION_ID)
+    }
+
+    /**
+     * After boot, with the core's answer: not enrolled ([enrolled] false) with an enrollment
+     * pending, a notice that opens the enrollment screen; enrolled, a leftover bundle goes.
+     */
+    fun afterBoot(context: Context, enrolled: Boolean) {
+        when {
+            enrolled -> if (exists(context)) clear(context)
+            exists(context) -> notify(context)
+        }
+    }
+
+    /** "Finish setting up": opens the enrollment screen (the intent carries no code). */
+    fun notify(context: Context) {
+        Reminders.createChannels(context)
+        val open = PendingIntent.getActivity(
+            context,
+            NOTIFICATION_ID,
+            EnrollmentActivity.resumeIntent(context).addFlags(Intent.FLAG_ACTIVITY_NEW_TASK),
+            PendingIntent.FLAG_IMMUTABLE or PendingIntent.FLAG_UPDATE_CURRENT,
+        )
+        val text = context.getString(R.string.setup_unfinished_text)
+        context.getSystemService(NotificationManager::class.java)?.notify(
+            NOTIFICATION_ID,
+            Notification.Builder(context, Reminders.CHANNEL_ACCOUNT)
+                .setSmallIcon(R.drawable.ic_notification)
+                .setContentTitle(context.getString(R.string.setup_unfinished_title))
+                .setContentText(text)
+                .setStyle(Notification.BigTextStyle().bigText(text))
+                .setAutoCancel(true)
+                .setCategory(Notification.CATEGORY_REMINDER)
+                .setContentIntent(open)
+                .build(),
+        )
+    }
+}
+
+/**
  * Enrollment: the disclosure first (what works while locked, what the lender can and cannot
  * see or do, how to get released), then — only after "I understand, continue" — the core pins
  * the lender's server and keys and enrolls, off the main thread, with progress and a result.
+ * Opened with the bundle (the hand-off) or without (resuming: the [PendingEnrollment]). When
+ * enrollment succeeds or is refused for good the pending bundle is deleted; after a network
+ * or other passing error it stays, to be resumed later.
  */
 class EnrollmentActivity : Activity() {
     enum class Stage { DISCLOSURE, WORKING, DONE, RETRY, FAILED }
@@ -164,7 +266,11 @@ class EnrollmentActivity : Activity() {
     /** Plain http to the emulator's host: only when the debug receiver opened this screen,
      * and only in a debuggable build (QR provisioning always gets the production rule). */
     private val allowLoopback: Boolean
-        get() = intent?.getBooleanExtra(EXTRA_DEBUG_LOOPBACK, false) == true && ClockShift.enabled(this)
+        get() = (intent?.getBooleanExtra(EXTRA_DEBUG_LOOPBACK, false) == true || resumedDebugLoopback) &&
+            ClockShift.enabled(this)
+
+    /** Resumed from a [PendingEnrollment] the debug receiver started. */
+    private var resumedDebugLoopback = false
 
     /** The core accepted the server and keys: a retry only enrolls again (same device key). */
     @Volatile
@@ -178,6 +284,7 @@ class EnrollmentActivity : Activity() {
         setContentView(R.layout.activity_enroll)
         provisioned = savedInstanceState?.getBoolean(KEY_PROVISIONED) ?: false
         bundle = ProvisioningBundle.from(ProvisioningBundle.adminExtras(intent))
+            ?: PendingEnrollment.load(this)?.also { resumedDebugLoopback = PendingEnrollment.debugLoopback(this) }
         find<Button>(R.id.enroll_accept).setOnClickListener { start() }
         find<Button>(R.id.enroll_retry).setOnClickListener { start() }
         find<Button>(R.id.enroll_finish).setOnClickListener { finish() }
@@ -221,6 +328,8 @@ class EnrollmentActivity : Activity() {
                 Log.w(TAG, "enroll: ${e.javaClass.simpleName}")
                 Stage.RETRY to R.string.enroll_failed
             }
+            // Over (enrolled, or refused for good): nothing left to resume. RETRY keeps it.
+            if (stage != Stage.RETRY) PendingEnrollment.clear(this)
             main.post { show(stage, getString(message)) }
         }
     }
@@ -264,5 +373,8 @@ class EnrollmentActivity : Activity() {
             Intent(context, EnrollmentActivity::class.java).apply {
                 adminExtras?.let { putExtra(DevicePolicyManager.EXTRA_PROVISIONING_ADMIN_EXTRAS_BUNDLE, it) }
             }
+
+        /** The enrollment screen for the [PendingEnrollment] (read from storage, not the intent). */
+        fun resumeIntent(context: Context): Intent = Intent(context, EnrollmentActivity::class.java)
     }
 }

@@ -10,13 +10,18 @@ import org.finlock.core.FinlockException
 
 /**
  * Boot (direct-boot aware: LOCKED_BOOT_COMPLETED runs before the user unlocks), app update,
- * and clock or time-zone changes: tell the core and restore its decision at once.
+ * and clock or time-zone changes: tell the core and restore its decision at once. After
+ * BOOT_COMPLETED, an enrollment left unfinished is announced again ([PendingEnrollment]).
  */
 class SystemEventReceiver : BroadcastReceiver() {
     override fun onReceive(context: Context, intent: Intent) {
         val clockChanged = intent.action in CLOCK_EVENTS
         if (intent.action !in HANDLED) return
-        runInBackground(context) { Shell.refresh(context, clockChanged = clockChanged) }
+        runInBackground(context) {
+            val decision = Shell.refresh(context, clockChanged = clockChanged)
+            // Once the user can act (not before unlock): an unfinished enrollment's notice.
+            if (intent.action == Intent.ACTION_BOOT_COMPLETED) PendingEnrollment.afterBoot(context, enrolled = decision != null)
+        }
     }
 
     companion object {

@@ -95,7 +95,7 @@ class EnrollmentTest {
     }
 
     @Test
-    fun `policy compliance hands the bundle to the enrollment screen, stores nothing, then lets setup finish`() {
+    fun `policy compliance hands the bundle to the enrollment screen, keeps it to resume, then lets setup finish`() {
         val controller = Robolectric.buildActivity(
             PolicyComplianceActivity::class.java,
             withBundle(DevicePolicyManager.ACTION_ADMIN_POLICY_COMPLIANCE, qrBundle()),
@@ -106,7 +106,7 @@ class EnrollmentTest {
         assertEquals(EnrollmentActivity::class.java.name, started.intent.component?.className)
         assertEquals(ProvisioningBundle(URL, KEYS, CODE), ProvisioningBundle.from(ProvisioningBundle.adminExtras(started.intent)))
         assertTrue("nothing sent before the disclosure", core.calls.isEmpty())
-        assertTrue("nothing stored", Prefs.of(context).all.isEmpty())
+        assertEquals("kept until enrollment is over", ProvisioningBundle(URL, KEYS, CODE), PendingEnrollment.load(context))
         assertFalse(activity.isFinishing)
         shadowOf(activity).receiveResult(started.intent, Activity.RESULT_CANCELED, null)
         assertEquals("provisioning never fails on enrollment", Activity.RESULT_OK, shadowOf(activity).resultCode)

@@ -24,12 +24,26 @@ class FakeCore : CoreGateway {
     var provisionResult: () -> Unit = {}
     var enrollResult: () -> Decision = { decision }
     var enrolledWith: EnrollParams? = null
+
+    /** False: the calls that need an enrolled device answer NotEnrolled (a successful enroll sets it). */
+    var enrolled = true
     val calls = mutableListOf<String>()
 
-    override fun decision(clock: Clock): Decision = decision.also { calls += "decision" }
+    private fun requireEnrolled() {
+        if (!enrolled) throw FinlockException.NotEnrolled("not_enrolled")
+    }
 
-    override fun lockScreen(clock: Clock, locale: String): LockScreen =
-        screen.copy(decision = decision).also { calls += "lockScreen($locale)" }
+    override fun decision(clock: Clock): Decision {
+        calls += "decision"
+        requireEnrolled()
+        return decision
+    }
+
+    override fun lockScreen(clock: Clock, locale: String): LockScreen {
+        calls += "lockScreen($locale)"
+        requireEnrolled()
+        return screen.copy(decision = decision)
+    }
 
     override fun checkIn(force: Boolean, clock: Clock): Decision {
         calls += "checkIn(force=$force)"
@@ -50,7 +64,11 @@ class FakeCore : CoreGateway {
 
     override fun nextWakeup(clock: Clock, zoneId: String) = wakeup.also { calls += "nextWakeup" }
 
-    override fun onClockChanged(clock: Clock): Decision = decision.also { calls += "onClockChanged" }
+    override fun onClockChanged(clock: Clock): Decision {
+        calls += "onClockChanged"
+        requireEnrolled()
+        return decision
+    }
 
     override fun status(clock: Clock): Status = throw FinlockException.NotEnrolled("not_enrolled")
 
@@ -66,7 +84,10 @@ class FakeCore : CoreGateway {
     override fun enroll(params: EnrollParams, clock: Clock): Decision {
         calls += "enroll(${params.enrollmentCode})"
         enrolledWith = params
-        return enrollResult().also { decision = it }
+        return enrollResult().also {
+            decision = it
+            enrolled = true
+        }
     }
 
     companion object {
