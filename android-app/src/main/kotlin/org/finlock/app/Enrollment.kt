@@ -207,10 +207,12 @@ object PendingEnrollment {
 
     /** The enrollment is over (done, or refused for good): the bundle and its notice go. */
     fun clear(context: Context) {
-        val edit = Prefs.of(context).edit()
+        context.getSystemService(NotificationManager::class.java)?.cancel(NOTIFICATION_ID)
+        val prefs = Prefs.of(context)
+        if (KEYS.none { prefs.contains(it) }) return // nothing to write
+        val edit = prefs.edit()
         KEYS.forEach { edit.remove(it) }
         edit.commit()
-        context.getSystemService(NotificationManager::class.java)?.cancel(NOTIFICATION_ID)
     }
 
     /**
@@ -219,7 +221,7 @@ object PendingEnrollment {
      */
     fun afterBoot(context: Context, enrolled: Boolean) {
         when {
-            enrolled -> if (exists(context)) clear(context)
+            enrolled -> clear(context)
             exists(context) -> notify(context)
         }
     }

@@ -28,10 +28,6 @@ class LockActivity : Activity() {
     private val main = Handler(Looper.getMainLooper())
     private var screen: LockScreen? = null
 
-    /** The user left for an allowed place (emergency or lender call, payment page): the
-     * overlay fallback stays down until the lock screen is back. */
-    private var steppedAway = false
-
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
         setShowWhenLocked(true)
@@ -42,7 +38,8 @@ class LockActivity : Activity() {
             onBackInvokedDispatcher.registerOnBackInvokedCallback(OnBackInvokedDispatcher.PRIORITY_OVERLAY) {}
         }
         find<Button>(R.id.emergency_call).setOnClickListener {
-            steppedAway = true
+            // A call: the overlay fallback must not cover the dialer (OverlayFallback).
+            OverlayFallback.stepAside(this)
             startActivity(emergencyDialer(this))
         }
         find<Button>(R.id.check_now).setOnClickListener { checkNow() }
@@ -51,33 +48,19 @@ class LockActivity : Activity() {
             panel.visibility = if (panel.visibility == View.VISIBLE) View.GONE else View.VISIBLE
         }
         find<Button>(R.id.submit_code).setOnClickListener { submitCode() }
+        // A guest page: the overlay fallback steps aside while it is in front (OverlayFallback).
         find<Button>(R.id.disclosure_link).setOnClickListener {
-            steppedAway = true
             startActivity(Intent(this, DisclosureActivity::class.java))
         }
         find<View>(R.id.emergency_call).requestFocus()
     }
 
+    // Without Device Owner the overlay fallback steps aside while this screen (or a page it
+    // opened) is in front and comes back when the user leaves it any other way: OverlayFallback
+    // follows the activity lifecycle.
     override fun onResume() {
         super.onResume()
-        steppedAway = false
-        // The lock screen itself is in front: the overlay fallback steps aside.
-        OverlayFallback.lockScreenInFront = true
-        OverlayFallback.hide(this)
         render()
-    }
-
-    override fun onPause() {
-        super.onPause()
-        OverlayFallback.lockScreenInFront = false
-    }
-
-    /** Left without Device Owner while locked (not for an allowed place): the overlay returns. */
-    override fun onStop() {
-        super.onStop()
-        if (screen?.decision?.locked == true && !isFinishing && !steppedAway && !Shell.deps(this).dpm.isDeviceOwner()) {
-            OverlayFallback.show(this)
-        }
     }
 
     /** Reads the core's lock screen again and shows it; leaves when no longer locked. */
@@ -90,6 +73,9 @@ class LockActivity : Activity() {
         }
         screen = s
         if (s == null || !s.decision.locked) {
+            // No longer locked (the core's answer moved on by itself): enforce that answer too,
+            // so nothing (lock task, overlay) outlives the lock.
+            if (s != null) Shell.apply(this, s.decision)
             stopLockTaskIfRunning()
             finish()
             return
@@ -98,7 +84,7 @@ class LockActivity : Activity() {
         if (owner) startLockTaskIfPermitted()
         find<View>(R.id.weaker_notice).visibility = if (owner) View.GONE else View.VISIBLE
         find<TextView>(R.id.reason).text = getString(reasonText(s))
-        LockScreenBinder.bind(this, window.decorView, s) { steppedAway = true }
+        LockScreenBinder.bind(this, window.decorView, s) { OverlayFallback.stepAside(this) }
         find<TextView>(R.id.challenge).text =
             s.offlineChallenge?.let { getString(R.string.challenge, Format.challenge(it)) } ?: ""
         find<TextView>(R.id.tries_left).text =
@@ -230,8 +216,8 @@ class LockActivity : Activity() {
 
 /** Fills the shared details (lender, amount, due date, message, instructions, actions). */
 object LockScreenBinder {
-    /** [leaving] runs before an action opens another screen (dialer, payment page). */
-    fun bind(activity: Activity, root: View, s: LockScreen, leaving: () -> Unit = {}) {
+    /** [calling] runs before an action opens the dialer (another app; the pages are the app's own). */
+    fun bind(activity: Activity, root: View, s: LockScreen, calling: () -> Unit = {}) {
         fun text(id: Int, value: String?) {
             val view = root.findViewById<TextView>(id)
             view.text = value ?: ""
@@ -247,18 +233,16 @@ object LockScreenBinder {
             text = activity.getString(R.string.call_lender, s.lenderPhone)
             contentDescription = activity.getString(R.string.call_lender_description, s.lenderPhone)
             setOnClickListener {
-                leaving()
+                calling()
                 activity.startActivity(Intent(Intent.ACTION_DIAL, Uri.fromParts("tel", s.lenderPhone, null)))
             }
         }
         root.findViewById<Button>(R.id.pay_now).setOnClickListener {
-            leaving()
             activity.startActivity(WebPageActivity.intent(activity, s.paymentUrl))
         }
         fun link(id: Int, url: String?) = root.findViewById<Button>(id).apply {
             visibility = if (url == null) View.GONE else View.VISIBLE
             setOnClickListener {
-                leaving()
                 url?.let { activity.startActivity(WebPageActivity.intent(activity, it)) }
             }
         }

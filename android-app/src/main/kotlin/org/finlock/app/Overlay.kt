@@ -1,13 +1,19 @@
 package org.finlock.app
 
+import android.app.Activity
+import android.app.Application
 import android.app.Notification
 import android.app.PendingIntent
 import android.app.Service
+import android.content.BroadcastReceiver
 import android.content.Context
 import android.content.Intent
+import android.content.IntentFilter
 import android.content.pm.ServiceInfo
 import android.graphics.PixelFormat
+import android.media.AudioManager
 import android.os.Build
+import android.os.Bundle
 import android.os.Handler
 import android.os.IBinder
 import android.os.Looper
@@ -19,22 +25,61 @@ import android.view.WindowManager
 import android.widget.Button
 import android.widget.LinearLayout
 import android.widget.TextView
+import java.util.Collections
+import java.util.WeakHashMap
 
 /**
  * Without Device Owner the lock cannot be enforced by the system: a full-screen overlay (if
  * the user granted "display over other apps") brings the lock screen back. Weaker, and both
- * the overlay and the lock screen say so. The window steps aside while the lock screen itself
- * is in front, and when the user leaves for an emergency call.
+ * the overlay and the lock screen say so.
+ *
+ * While the lock holds (from [engage] to [disengage], or while [OverlayService] runs) the
+ * window is up unless the user is on one of the app's own [GUESTS] — the lock screen and the
+ * pages it opens (about this lock, payment, support, terms) — or has left for a call (the
+ * emergency dialer, the lender's number; [stepAside]). Every other way out brings it back: the
+ * last guest screen stopping (home, recents, another app) re-adds it, and after a call the
+ * next screen-off outside a call does ([OverlayService] listens). The rule lives here, in one
+ * place, fed by the activity lifecycle; it decides nothing about locking (the core does).
  */
-object OverlayFallback {
+object OverlayFallback : Application.ActivityLifecycleCallbacks {
+    /** The app's screens the user may open from the lock screen: the overlay steps aside for them. */
+    val GUESTS = setOf(
+        LockActivity::class.java.name,
+        DisclosureActivity::class.java.name,
+        WebPageActivity::class.java.name,
+    )
+
+    /** Ringing, in a call, or screening one (AudioManager.MODE_CALL_SCREENING, API 30). */
+    private val CALL_MODES = setOf(AudioManager.MODE_RINGTONE, AudioManager.MODE_IN_CALL, AudioManager.MODE_IN_COMMUNICATION, 4)
+
     /** Touched on the main thread only. */
     private var view: View? = null
 
-    /** The lock screen activity is resumed: the overlay stays out of its way. */
+    /** Guest screens started (visible) now, held weakly. Main thread only. */
+    private val guests: MutableSet<Activity> = Collections.newSetFromMap(WeakHashMap())
+
+    /** The user left for a call ([stepAside]); cleared when a guest screen or the screen-off returns. */
     @Volatile
-    var lockScreenInFront = false
+    private var outside = false
+
+    /** The lock holds without Device Owner: set by [engage] and the service, cleared by [disengage]. */
+    @Volatile
+    var engaged = false
+        private set
 
     val showing: Boolean get() = view != null
+
+    /** A guest screen is in front (the lock screen, or a page it opened). */
+    val guestInFront: Boolean get() = guests.isNotEmpty()
+
+    /** Once per process (the application's onCreate): a clean slate, then the lifecycle feed. */
+    fun attach(app: Application) {
+        view = null
+        guests.clear()
+        outside = false
+        engaged = false
+        app.registerActivityLifecycleCallbacks(this)
+    }
 
     /**
      * Locked without Device Owner: the overlay window, then the foreground service that keeps
@@ -44,6 +89,7 @@ object OverlayFallback {
     fun engage(context: Context): Boolean {
         val app = context.applicationContext
         if (!Settings.canDrawOverlays(app)) return false
+        engaged = true
         onMain {
             add(app)
             OverlayService.start(app)
@@ -54,11 +100,25 @@ object OverlayFallback {
     /** Unlocked or released: the service stops and the window goes. */
     fun disengage(context: Context) {
         val app = context.applicationContext
+        engaged = false
+        outside = false
         app.stopService(Intent(app, OverlayService::class.java))
         hide(app)
     }
 
-    /** Adds the overlay window unless it is there or the lock screen is in front. */
+    /** The service holds the lock (it was started for it, or restarted by the system). */
+    internal fun held(context: Context) {
+        engaged = true
+        show(context)
+    }
+
+    /** The service is gone: nothing holds the lock any more. */
+    internal fun released(context: Context) {
+        engaged = false
+        hide(context)
+    }
+
+    /** Adds the overlay window if the lock holds, no guest screen is in front and no call is out. */
     fun show(context: Context) {
         val app = context.applicationContext
         if (Settings.canDrawOverlays(app)) onMain { add(app) }
@@ -74,8 +134,49 @@ object OverlayFallback {
         }
     }
 
+    /** The user leaves for a call (emergency or the lender): the window stays away until a
+     * guest screen is back or the screen goes off outside a call. */
+    fun stepAside(context: Context) {
+        outside = true
+        hide(context)
+    }
+
+    /** The screen went off ([OverlayService]): unless a call is going on, the window is back. */
+    fun onScreenOff(context: Context) {
+        // The audio mode says "in a call" without any phone permission.
+        if (context.getSystemService(AudioManager::class.java)?.mode in CALL_MODES) return
+        outside = false
+        show(context)
+    }
+
+    override fun onActivityStarted(activity: Activity) {
+        if (activity.javaClass.name !in GUESTS) return
+        guests += activity
+        outside = false
+        hide(activity)
+    }
+
+    override fun onActivityStopped(activity: Activity) {
+        if (!guests.remove(activity)) return
+        // The last guest screen went (home, recents, another app): the overlay is back.
+        if (guests.isEmpty() && !activity.isChangingConfigurations) show(activity)
+    }
+
+    override fun onActivityCreated(activity: Activity, savedInstanceState: Bundle?) = Unit
+
+    override fun onActivityResumed(activity: Activity) = Unit
+
+    override fun onActivityPaused(activity: Activity) = Unit
+
+    override fun onActivitySaveInstanceState(activity: Activity, outState: Bundle) = Unit
+
+    override fun onActivityDestroyed(activity: Activity) {
+        // Never stopped (should not happen): not in front either.
+        if (guests.remove(activity) && guests.isEmpty()) show(activity)
+    }
+
     private fun add(app: Context) {
-        if (view != null || lockScreenInFront) return
+        if (view != null || !engaged || guests.isNotEmpty() || outside) return
         val layout = build(app)
         val params = WindowManager.LayoutParams(
             WindowManager.LayoutParams.MATCH_PARENT,
@@ -108,7 +209,7 @@ object OverlayFallback {
                 text = app.getString(R.string.emergency_call)
                 contentDescription = app.getString(R.string.emergency_call_description)
                 setOnClickListener {
-                    hide(app)
+                    stepAside(app)
                     app.startActivity(LockActivity.emergencyDialer(app))
                 }
             })
@@ -137,9 +238,13 @@ object OverlayFallback {
  * Keeps the overlay fallback alive while locked without Device Owner: a small foreground
  * service (type specialUse) that holds the overlay window, restarted by the system if the
  * process dies. Started and stopped by [Shell.apply] only — it decides nothing; after a
- * restart it asks the core again through [Shell.refresh].
+ * restart it asks the core again through [Shell.refresh]. While it runs it listens for the
+ * screen going off, the overlay's signal to come back after a call ([OverlayFallback]).
  */
 class OverlayService : Service() {
+    /** The screen-off listener, registered while the service runs. */
+    private var screenOff: BroadcastReceiver? = null
+
     override fun onBind(intent: Intent?): IBinder? = null
 
     override fun onStartCommand(intent: Intent?, flags: Int, startId: Int): Int {
@@ -150,18 +255,35 @@ class OverlayService : Service() {
         } else {
             startForeground(NOTIFICATION_ID, notification)
         }
+        if (screenOff == null) {
+            val receiver = object : BroadcastReceiver() {
+                override fun onReceive(context: Context, intent: Intent) {
+                    if (intent.action == Intent.ACTION_SCREEN_OFF) OverlayFallback.onScreenOff(context)
+                }
+            }
+            // SCREEN_OFF reaches receivers registered at run time only; it comes from the system.
+            val filter = IntentFilter(Intent.ACTION_SCREEN_OFF)
+            if (Build.VERSION.SDK_INT >= 33) {
+                registerReceiver(receiver, filter, Context.RECEIVER_NOT_EXPORTED)
+            } else {
+                registerReceiver(receiver, filter)
+            }
+            screenOff = receiver
+        }
         if (intent == null) {
             // Restarted after the process died: the core says whether the lock still holds.
             val d = Shell.deps(this)
             d.background.execute { runCatching { Shell.refresh(this) } }
         } else {
-            OverlayFallback.show(this)
+            OverlayFallback.held(this)
         }
         return START_STICKY
     }
 
     override fun onDestroy() {
-        OverlayFallback.hide(this)
+        screenOff?.let { runCatching { unregisterReceiver(it) } }
+        screenOff = null
+        OverlayFallback.released(this)
         super.onDestroy()
     }
 

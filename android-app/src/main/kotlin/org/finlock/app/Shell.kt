@@ -213,5 +213,6 @@ class FinlockApp : Application() {
     override fun onCreate() {
         super.onCreate()
         Reminders.createChannels(this)
+        OverlayFallback.attach(this)
     }
 }

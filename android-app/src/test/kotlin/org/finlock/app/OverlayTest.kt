@@ -1,9 +1,11 @@
 package org.finlock.app
 
+import android.app.Activity
 import android.app.Notification
 import android.app.admin.DevicePolicyManager
 import android.content.Context
 import android.content.Intent
+import android.media.AudioManager
 import android.view.View
 import android.view.ViewGroup
 import android.view.WindowManager
@@ -20,7 +22,9 @@ import org.junit.runner.RunWith
 import org.robolectric.Robolectric
 import org.robolectric.RobolectricTestRunner
 import org.robolectric.RuntimeEnvironment
+import org.robolectric.android.controller.ActivityController
 import org.robolectric.Shadows.shadowOf
+import org.robolectric.shadows.ShadowLooper
 import org.robolectric.shadows.ShadowSettings
 import org.robolectric.shadows.ShadowWindowManagerImpl
 
@@ -36,15 +40,13 @@ class OverlayTest {
     fun setUp() {
         shadowOf(context.getSystemService(DevicePolicyManager::class.java)).setDeviceOwner(null)
         ShadowSettings.setCanDrawOverlays(true)
-        OverlayFallback.lockScreenInFront = false
-        OverlayFallback.hide(context)
+        assertFalse("a clean slate per process (FinlockApp)", OverlayFallback.engaged || OverlayFallback.showing)
         Shell.install(ShellDeps(core, FrameworkDpm(context), FIXED_CLOCK, Inline))
     }
 
     @After
     fun tearDown() {
         OverlayFallback.hide(context)
-        OverlayFallback.lockScreenInFront = false
         Shell.install(null)
     }
 
@@ -142,9 +144,111 @@ class OverlayTest {
     @Test
     fun `an emergency call from the lock screen is not covered by the overlay`() {
         core.decision = FakeCore.locked(LockReason.OVERDUE_PAYMENT)
+        Shell.apply(context, core.decision)
         val controller = Robolectric.buildActivity(LockActivity::class.java).setup()
         controller.get().findViewById<View>(R.id.emergency_call).performClick()
         controller.pause().stop()
+        assertTrue(OverlayFallback.engaged)
         assertFalse(OverlayFallback.showing)
+    }
+
+    /** The lock screen, in front, with the lock applied without Device Owner. */
+    private fun lockScreen(): ActivityController<LockActivity> {
+        core.decision = FakeCore.locked(LockReason.OVERDUE_PAYMENT)
+        Shell.apply(context, core.decision)
+        assertTrue("locked: the overlay is up", OverlayFallback.showing)
+        val lock = Robolectric.buildActivity(LockActivity::class.java).setup()
+        assertFalse("the lock screen is in front", OverlayFallback.showing)
+        return lock
+    }
+
+    /** [button] on the lock screen opens an app page; the page comes to the front (the
+     * framework's order: the lock screen pauses, the page starts, the lock screen stops). */
+    private fun <T : Activity> openFromLockScreen(
+        lock: ActivityController<LockActivity>,
+        button: Int,
+        page: Class<T>,
+    ): ActivityController<T> {
+        lock.get().findViewById<View>(button).performClick()
+        val started = shadowOf(lock.get()).nextStartedActivity
+        assertEquals(page.name, started.component?.className)
+        lock.pause()
+        val opened = Robolectric.buildActivity(page, started).setup()
+        lock.stop()
+        return opened
+    }
+
+    @Test
+    fun `leaving through about this lock and pressing home brings the overlay back`() {
+        val lock = lockScreen()
+        val about = openFromLockScreen(lock, R.id.disclosure_link, DisclosureActivity::class.java)
+        assertTrue(OverlayFallback.guestInFront)
+        assertFalse("about this lock is readable", OverlayFallback.showing)
+        about.pause().stop() // home
+        assertTrue("left the lock screen's pages: the overlay is back", OverlayFallback.showing)
+        assertEquals(1, overlayViews().size)
+    }
+
+    @Test
+    fun `leaving through the payment page and pressing home brings the overlay back`() {
+        val lock = lockScreen()
+        val payment = openFromLockScreen(lock, R.id.pay_now, WebPageActivity::class.java)
+        assertFalse("the payment page is usable", OverlayFallback.showing)
+        payment.pause().stop()
+        assertTrue(OverlayFallback.showing)
+    }
+
+    @Test
+    fun `back from about this lock to the lock screen keeps the overlay away`() {
+        val lock = lockScreen()
+        val about = openFromLockScreen(lock, R.id.disclosure_link, DisclosureActivity::class.java)
+        about.pause()
+        lock.restart().resume() // back: the lock screen returns before the page stops
+        about.stop().destroy()
+        assertFalse(OverlayFallback.showing)
+        lock.pause().stop()
+        assertTrue("and leaving the lock screen itself brings it back", OverlayFallback.showing)
+    }
+
+    @Test
+    fun `after a call, the overlay returns when the screen goes off outside a call`() {
+        val service = Robolectric.buildService(OverlayService::class.java, Intent(context, OverlayService::class.java))
+            .create().startCommand(0, 1)
+        val lock = lockScreen()
+        lock.get().findViewById<View>(R.id.call_lender).performClick()
+        lock.pause().stop()
+        assertFalse("the dialer is not covered", OverlayFallback.showing)
+        val audio = context.getSystemService(AudioManager::class.java)
+        audio.mode = AudioManager.MODE_IN_CALL
+        context.sendBroadcast(Intent(Intent.ACTION_SCREEN_OFF))
+        ShadowLooper.idleMainLooper()
+        assertFalse("never over a call", OverlayFallback.showing)
+        audio.mode = AudioManager.MODE_NORMAL
+        context.sendBroadcast(Intent(Intent.ACTION_SCREEN_OFF))
+        ShadowLooper.idleMainLooper()
+        assertTrue("the call is over: back", OverlayFallback.showing)
+        service.destroy()
+        assertFalse(OverlayFallback.showing)
+    }
+
+    @Test
+    fun `the lock screen leaving because the core says unlocked leaves no overlay behind`() {
+        val lock = lockScreen()
+        core.decision = FakeCore.unlocked()
+        lock.pause().stop()
+        assertTrue("still locked as far as the shell knew", OverlayFallback.showing)
+        lock.restart().resume() // render: the core says unlocked
+        assertTrue(lock.get().isFinishing)
+        lock.pause().stop()
+        assertFalse(OverlayFallback.engaged)
+        assertFalse(OverlayFallback.showing)
+    }
+
+    @Test
+    fun `the app's other screens do not move the overlay aside`() {
+        lockScreen().pause().stop()
+        assertTrue(OverlayFallback.showing)
+        Robolectric.buildActivity(AccountActivity::class.java).setup()
+        assertTrue("the account screen is covered: it is no way out of the lock", OverlayFallback.showing)
     }
 }
