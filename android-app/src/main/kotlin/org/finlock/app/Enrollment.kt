@@ -191,12 +191,14 @@ object PendingEnrollment {
     /** The kept bundle, or null (none, or not readable as one). */
     fun load(context: Context): ProvisioningBundle? {
         val prefs = Prefs.of(context)
-        // Read as a bundle would be: a value of another type reads as null, nothing is cast.
+        // A value of another type reads as null (getString throws): nothing is cast unchecked.
+        fun text(key: String) = runCatching { prefs.getString(key, null) }.getOrNull()
         val values = PersistableBundle().apply {
-            runCatching { prefs.getString(KEY_SERVER_URL, null) }.getOrNull()?.let { putString(ProvisioningBundle.KEY_SERVER_URL, it) }
-            runCatching { prefs.getString(KEY_LENDER_KEYS, null) }.getOrNull()?.let { putString(ProvisioningBundle.KEY_LENDER_KEYS, it) }
-            runCatching { prefs.getString(KEY_CODE, null) }.getOrNull()?.let { putString(ProvisioningBundle.KEY_ENROLLMENT_CODE, it) }
+            putString(ProvisioningBundle.KEY_SERVER_URL, text(KEY_SERVER_URL))
+            putString(ProvisioningBundle.KEY_LENDER_KEYS, text(KEY_LENDER_KEYS))
+            putString(ProvisioningBundle.KEY_ENROLLMENT_CODE, text(KEY_CODE))
         }
+        // The same checks as the hand-off's bundle.
         return ProvisioningBundle.from(values)
     }
 

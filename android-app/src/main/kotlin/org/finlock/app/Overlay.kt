@@ -50,7 +50,12 @@ object OverlayFallback : Application.ActivityLifecycleCallbacks {
     )
 
     /** Ringing, in a call, or screening one (AudioManager.MODE_CALL_SCREENING, API 30). */
-    private val CALL_MODES = setOf(AudioManager.MODE_RINGTONE, AudioManager.MODE_IN_CALL, AudioManager.MODE_IN_COMMUNICATION, 4)
+    private val CALL_MODES = setOf(
+        AudioManager.MODE_RINGTONE,
+        AudioManager.MODE_IN_CALL,
+        AudioManager.MODE_IN_COMMUNICATION,
+        4,
+    )
 
     /** Touched on the main thread only. */
     private var view: View? = null

@@ -104,7 +104,8 @@ class AccountActivity : Activity() {
 
     /** No lender yet: no lender details or actions, and "Finish setting up" when [pending]. */
     private fun showNotEnrolled(pending: Boolean) {
-        findViewById<TextView>(R.id.reason).setText(if (pending) R.string.account_setup_unfinished else R.string.account_not_enrolled)
+        val reason = if (pending) R.string.account_setup_unfinished else R.string.account_not_enrolled
+        findViewById<TextView>(R.id.reason).setText(reason)
         findViewById<View>(R.id.finish_setup).visibility = if (pending) View.VISIBLE else View.GONE
         for (id in LENDER_DETAILS) findViewById<View>(id).visibility = View.GONE
     }

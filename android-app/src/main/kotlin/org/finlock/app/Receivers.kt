@@ -20,7 +20,9 @@ class SystemEventReceiver : BroadcastReceiver() {
         runInBackground(context) {
             val decision = Shell.refresh(context, clockChanged = clockChanged)
             // Once the user can act (not before unlock): an unfinished enrollment's notice.
-            if (intent.action == Intent.ACTION_BOOT_COMPLETED) PendingEnrollment.afterBoot(context, enrolled = decision != null)
+            if (intent.action == Intent.ACTION_BOOT_COMPLETED) {
+                PendingEnrollment.afterBoot(context, enrolled = decision != null)
+            }
         }
     }
 
