@@ -75,6 +75,19 @@ class LockScreenshots {
                 bitmap.compress(Bitmap.CompressFormat.PNG, 100, it)
             }
             controller.pause().stop().destroy()
+            // The account screen of a device whose enrollment was left unfinished.
+            PendingEnrollment.keep(context, ProvisioningBundle.from(bundle))
+            Shell.install(ShellDeps(FakeCore().apply { enrolled = false }, FrameworkDpm(context), FIXED_CLOCK, Inline))
+            val account = Robolectric.buildActivity(AccountActivity::class.java).setup()
+            ShadowLooper.idleMainLooper()
+            save(account.get().window.decorView, "account-unfinished-$language.png")
+            account.pause().stop().destroy()
         }
+    }
+
+    private fun save(view: android.view.View, name: String) {
+        val bitmap = Bitmap.createBitmap(view.width, view.height, Bitmap.Config.ARGB_8888)
+        view.draw(Canvas(bitmap))
+        File(dir, name).outputStream().use { bitmap.compress(Bitmap.CompressFormat.PNG, 100, it) }
     }
 }
