@@ -36,10 +36,11 @@ import java.util.WeakHashMap
  * While the lock holds (from [engage] to [disengage], or while [OverlayService] runs) the
  * window is up unless the user is on one of the app's own [GUESTS] — the lock screen and the
  * pages it opens (about this lock, payment, support, terms) — or has left for a call (the
- * emergency dialer, the lender's number; [stepAside]). Every other way out brings it back: the
- * last guest screen stopping (home, recents, another app) re-adds it, and after a call the
- * next screen-off outside a call does ([OverlayService] listens). The rule lives here, in one
- * place, fed by the activity lifecycle; it decides nothing about locking (the core does).
+ * emergency dialer, the lender's number, or a call coming in; [stepAside]). Every other way
+ * out brings it back: the last guest screen stopping (home, recents, another app) re-adds it,
+ * and after a call the next screen-off outside a call does ([OverlayService] listens). The
+ * rule lives here, in one place, fed by the activity lifecycle; it decides nothing about
+ * locking (the core does).
  */
 object OverlayFallback : Application.ActivityLifecycleCallbacks {
     /** The app's screens the user may open from the lock screen: the overlay steps aside for them. */
@@ -148,11 +149,13 @@ object OverlayFallback : Application.ActivityLifecycleCallbacks {
 
     /** The screen went off ([OverlayService]): unless a call is going on, the window is back. */
     fun onScreenOff(context: Context) {
-        // The audio mode says "in a call" without any phone permission.
-        if (context.getSystemService(AudioManager::class.java)?.mode in CALL_MODES) return
+        if (inCall(context)) return
         outside = false
         show(context)
     }
+
+    /** Ringing or in a call: the audio mode says so without any phone permission. */
+    private fun inCall(context: Context) = context.getSystemService(AudioManager::class.java)?.mode in CALL_MODES
 
     override fun onActivityStarted(activity: Activity) {
         if (activity.javaClass.name !in GUESTS) return
@@ -163,8 +166,11 @@ object OverlayFallback : Application.ActivityLifecycleCallbacks {
 
     override fun onActivityStopped(activity: Activity) {
         if (!guests.remove(activity)) return
-        // The last guest screen went (home, recents, another app): the overlay is back.
-        if (guests.isEmpty() && !activity.isChangingConfigurations) show(activity)
+        if (guests.isEmpty() && !activity.isChangingConfigurations) {
+            // The last guest screen went: for a call (an incoming one covers the lock screen)
+            // the overlay waits as for the dialer; otherwise (home, recents, another app) it is back.
+            if (inCall(activity)) stepAside(activity) else show(activity)
+        }
     }
 
     override fun onActivityCreated(activity: Activity, savedInstanceState: Bundle?) = Unit

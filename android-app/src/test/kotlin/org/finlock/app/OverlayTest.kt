@@ -232,6 +232,21 @@ class OverlayTest {
     }
 
     @Test
+    fun `a call coming in over the lock screen is not covered, and the overlay returns after it`() {
+        Robolectric.buildService(OverlayService::class.java, Intent(context, OverlayService::class.java))
+            .create().startCommand(0, 1)
+        val lock = lockScreen()
+        val audio = context.getSystemService(AudioManager::class.java)
+        audio.mode = AudioManager.MODE_RINGTONE
+        lock.pause().stop() // the incoming call's screen comes to the front
+        assertFalse("the call can be answered", OverlayFallback.showing)
+        audio.mode = AudioManager.MODE_NORMAL
+        context.sendBroadcast(Intent(Intent.ACTION_SCREEN_OFF))
+        ShadowLooper.idleMainLooper()
+        assertTrue(OverlayFallback.showing)
+    }
+
+    @Test
     fun `the lock screen leaving because the core says unlocked leaves no overlay behind`() {
         val lock = lockScreen()
         core.decision = FakeCore.unlocked()
