@@ -165,8 +165,9 @@ object EnrollmentHandoff {
  * An enrollment handed off by provisioning and not over yet: the lender's bundle (one-time
  * enrollment code included) in the shell's app-private, device-protected [Prefs], from the
  * hand-off until the enrollment succeeds or is refused for good. Never logged. While it is
- * here and the core says "not enrolled", the account screen offers to finish setting up and
- * boot posts a notice; both open the enrollment screen, disclosure first.
+ * here and the core says "not enrolled", the account screen offers to finish setting up, and
+ * a notice (posted when the enrollment screen is left unfinished, and again after each boot)
+ * does too; both open the enrollment screen, disclosure first.
  */
 object PendingEnrollment {
     const val NOTIFICATION_ID = 5
@@ -299,6 +300,19 @@ class EnrollmentActivity : Activity() {
             find<TextView>(R.id.enroll_server).text = getString(R.string.enroll_server, b.serverUrl)
             show(Stage.DISCLOSURE, null)
         }
+    }
+
+    /** Back here: the "finish setting up" notice has done its job. */
+    override fun onStart() {
+        super.onStart()
+        getSystemService(NotificationManager::class.java)?.cancel(PendingEnrollment.NOTIFICATION_ID)
+    }
+
+    /** Left before enrollment is over (back, home, screen off): a notice leads back here. */
+    override fun onStop() {
+        super.onStop()
+        val over = stage == Stage.DONE || stage == Stage.FAILED
+        if (!over && !isChangingConfigurations && PendingEnrollment.exists(this)) PendingEnrollment.notify(this)
     }
 
     override fun onSaveInstanceState(outState: Bundle) {

@@ -91,9 +91,25 @@ class PendingEnrollmentTest {
         assertEquals(bundle, PendingEnrollment.load(context))
         val controller = Robolectric.buildActivity(EnrollmentActivity::class.java, intent).setup()
         assertEquals(EnrollmentActivity.Stage.DISCLOSURE, controller.get().stage)
+        assertTrue("no notice while the screen is open", notifications().isEmpty())
         controller.pause().stop().destroy() // back, home, a dead battery: the user left
         assertEquals("still there to resume", bundle, PendingEnrollment.load(context))
         assertTrue("nothing sent", sent().isEmpty())
+        val notice = notifications().single().notification
+        assertEquals(
+            EnrollmentActivity::class.java.name,
+            shadowOf(notice.contentIntent).savedIntent.component?.className,
+        )
+    }
+
+    @Test
+    fun `leaving once enrollment is over posts no notice`() {
+        handOff()
+        val controller = Robolectric.buildActivity(EnrollmentActivity::class.java, EnrollmentActivity.resumeIntent(context))
+            .setup()
+        controller.get().accept()
+        controller.pause().stop().destroy()
+        assertTrue(notifications().isEmpty())
     }
 
     @Test
