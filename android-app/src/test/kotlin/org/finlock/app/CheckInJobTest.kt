@@ -1,6 +1,5 @@
 package org.finlock.app
 
-import android.app.admin.DevicePolicyManager
 import android.app.job.JobParameters
 import android.content.Context
 import android.os.PersistableBundle
@@ -27,9 +26,8 @@ class CheckInJobTest {
 
     @Before
     fun setUp() {
-        shadowOf(context.getSystemService(DevicePolicyManager::class.java))
-            .setDeviceOwner(AdminReceiver.component(context))
-        Shell.install(ShellDeps(core, FrameworkDpm(context), FIXED_CLOCK, Inline))
+        makeDeviceOwner(context)
+        installShell(context, core)
     }
 
     @After

@@ -27,7 +27,7 @@ class DebugReceiverTest {
     @Before
     fun setUp() {
         context.applicationInfo.flags = context.applicationInfo.flags or ApplicationInfo.FLAG_DEBUGGABLE
-        Shell.install(ShellDeps(core, FrameworkDpm(context), FIXED_CLOCK, Inline))
+        installShell(context, core)
     }
 
     @After

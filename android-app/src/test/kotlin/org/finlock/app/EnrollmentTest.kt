@@ -32,7 +32,7 @@ class EnrollmentTest {
     @Before
     fun setUp() {
         EnrollmentHandoff.reset()
-        Shell.install(ShellDeps(core, FrameworkDpm(context), FIXED_CLOCK, Inline))
+        installShell(context, core)
     }
 
     @After

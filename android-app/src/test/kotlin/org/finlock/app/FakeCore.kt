@@ -1,5 +1,7 @@
 package org.finlock.app
 
+import android.app.admin.DevicePolicyManager
+import android.content.Context
 import org.finlock.core.Clock
 import org.finlock.core.Decision
 import org.finlock.core.EnrollParams
@@ -11,6 +13,7 @@ import org.finlock.core.OfflineCodeAccepted
 import org.finlock.core.Reminder
 import org.finlock.core.Status
 import org.finlock.core.Wakeup
+import org.robolectric.Shadows.shadowOf
 import java.util.concurrent.Executor
 
 /** A core that answers what the test set, and records what the shell asked. */
@@ -129,3 +132,11 @@ object Inline : Executor {
 }
 
 val FIXED_CLOCK = Clocks { Clock(FakeCore.NOW, 1_000_000L, 3L) }
+
+/** This app as the device owner, as a phone provisioned by QR is (Robolectric's DPM shadow). */
+fun makeDeviceOwner(context: Context) =
+    shadowOf(context.getSystemService(DevicePolicyManager::class.java)).setDeviceOwner(AdminReceiver.component(context))
+
+/** The shell over [core]: the given DPM gateway, the fixed clock, background work run inline. */
+fun installShell(context: Context, core: CoreGateway, dpm: DpmGateway = FrameworkDpm(context)) =
+    Shell.install(ShellDeps(core, dpm, FIXED_CLOCK, Inline))

@@ -1,6 +1,5 @@
 package org.finlock.app
 
-import android.app.admin.DevicePolicyManager
 import android.content.Context
 import android.graphics.Rect
 import android.util.TypedValue
@@ -17,7 +16,6 @@ import org.junit.runner.RunWith
 import org.robolectric.Robolectric
 import org.robolectric.RobolectricTestRunner
 import org.robolectric.RuntimeEnvironment
-import org.robolectric.Shadows.shadowOf
 import org.robolectric.annotation.Config
 import org.robolectric.shadows.ShadowLooper
 
@@ -31,9 +29,8 @@ class LargeFontTest {
 
     @Before
     fun setUp() {
-        shadowOf(context.getSystemService(DevicePolicyManager::class.java))
-            .setDeviceOwner(AdminReceiver.component(context))
-        Shell.install(ShellDeps(core, FrameworkDpm(context), FIXED_CLOCK, Inline))
+        makeDeviceOwner(context)
+        installShell(context, core)
     }
 
     @After

@@ -33,10 +33,8 @@ class LockScreenTest {
 
     @Before
     fun setUp() {
-        val dpm = FrameworkDpm(context)
-        shadowOf(context.getSystemService(DevicePolicyManager::class.java))
-            .setDeviceOwner(AdminReceiver.component(context))
-        Shell.install(ShellDeps(core, dpm, FIXED_CLOCK, Inline))
+        makeDeviceOwner(context)
+        installShell(context, core)
     }
 
     @After

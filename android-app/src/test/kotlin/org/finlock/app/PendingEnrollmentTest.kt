@@ -39,7 +39,7 @@ class PendingEnrollmentTest {
     fun setUp() {
         EnrollmentHandoff.reset()
         ShadowLog.clear()
-        Shell.install(ShellDeps(core, FrameworkDpm(context), FIXED_CLOCK, Inline))
+        installShell(context, core)
     }
 
     @After

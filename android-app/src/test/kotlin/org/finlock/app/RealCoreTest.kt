@@ -2,7 +2,6 @@ package org.finlock.app
 
 import android.app.Notification
 import android.app.NotificationManager
-import android.app.admin.DevicePolicyManager
 import android.content.Context
 import android.content.pm.PackageManager
 import android.os.UserManager
@@ -50,8 +49,7 @@ class RealCoreTest {
 
     @Before
     fun setUp() {
-        shadowOf(context.getSystemService(DevicePolicyManager::class.java))
-            .setDeviceOwner(AdminReceiver.component(context))
+        makeDeviceOwner(context)
         val registered = LocalServer.registerDevice(phone.wallMs)
         deviceId = registered.deviceId
         core = UniffiCore(tempStateDir(), "1.0.0-test")
