@@ -187,21 +187,29 @@ impl DeviceState {
         if self.enrollment.is_some() {
             return Err(Error::AlreadyEnrolled);
         }
-        let policy = UrlPolicy {
-            allow_insecure_loopback,
-        };
-        if !protocol::is_acceptable_url(server_url, policy) {
-            return Err(Error::invalid(
-                "server_url",
-                "must be https (http only to loopback in debug builds)",
-            ));
-        }
+        check_server_url(server_url, allow_insecure_loopback)?;
         self.provisioning = Some(Provisioning {
             server_url: server_url.to_string(),
             lender_keys,
             allow_insecure_loopback,
         });
         self.pending_enrollment = None;
+        Ok(())
+    }
+
+    /// Points a provisioned device (enrolled or not) at another URL of its server, for
+    /// testers moving between the emulator's host and a tunnel. Only the URL and its
+    /// loopback allowance change: the pinned keys, the binding and the sequence checks stay,
+    /// so the wrong server can make check-ins fail but never unlock or lock anything.
+    pub fn set_server_url(
+        &mut self,
+        server_url: &str,
+        allow_insecure_loopback: bool,
+    ) -> Result<()> {
+        let provisioning = self.provisioning.as_mut().ok_or(Error::NotEnrolled)?;
+        check_server_url(server_url, allow_insecure_loopback)?;
+        provisioning.server_url = server_url.to_string();
+        provisioning.allow_insecure_loopback = allow_insecure_loopback;
         Ok(())
     }
 
@@ -574,6 +582,22 @@ fn push_event(events: &mut Vec<Event>, event: Event) {
         events.remove(drop_at);
     }
     events.push(event);
+}
+
+/// The server URL rule of provisioning (§8.3): https, plain http only to loopback or the
+/// emulator's host and only where the build allows it.
+fn check_server_url(server_url: &str, allow_insecure_loopback: bool) -> Result<()> {
+    let policy = UrlPolicy {
+        allow_insecure_loopback,
+    };
+    if protocol::is_acceptable_url(server_url, policy) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "server_url",
+            "must be https (http only to loopback in debug builds)",
+        ))
+    }
 }
 
 /// The device state bound to its directory: the I/O edge.

@@ -30,7 +30,7 @@ use finlock_core::Error;
 use finlock_core::checkin::{self, Client, ClientConfig};
 use finlock_core::device::Device;
 use finlock_core::keys::KeySet;
-use finlock_core::protocol::{self, EntitlementState as CoreState, UrlPolicy};
+use finlock_core::protocol::EntitlementState as CoreState;
 use ring::rand::SystemRandom;
 
 #[cfg(target_os = "android")]
@@ -238,23 +238,8 @@ impl FinlockCore {
         allow_insecure_loopback: bool,
     ) -> Result<(), FinlockError> {
         self.inner.with(|d| {
-            d.update(|s| {
-                let provisioning = s.provisioning.as_mut().ok_or(Error::NotEnrolled)?;
-                let policy = UrlPolicy {
-                    allow_insecure_loopback,
-                };
-                // The same check and words as `DeviceState::provision`.
-                if !protocol::is_acceptable_url(&server_url, policy) {
-                    return Err(Error::InvalidField {
-                        field: "server_url".to_string(),
-                        rule: "must be https (http only to loopback in debug builds)",
-                    });
-                }
-                provisioning.server_url = server_url;
-                provisioning.allow_insecure_loopback = allow_insecure_loopback;
-                Ok(())
-            })
-            .map_err(FinlockError::input)
+            d.update(|s| s.set_server_url(&server_url, allow_insecure_loopback))
+                .map_err(FinlockError::input)
         })
     }
 

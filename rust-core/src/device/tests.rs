@@ -592,3 +592,47 @@ fn marks_are_written_when_a_restart_could_not_recompute_them() {
     reboot.wall_ms += 20_000;
     written("20 s into the new boot", reboot, false);
 }
+
+#[test]
+fn the_server_url_moves_and_nothing_else_does() {
+    let mut s = enrolled();
+    let before = s.clone();
+    s.set_server_url("https://other.lender.example/finlock", false)
+        .unwrap();
+    let p = s.provisioning.as_ref().unwrap();
+    assert_eq!(p.server_url, "https://other.lender.example/finlock");
+    assert_eq!(
+        p.lender_keys,
+        before.provisioning.as_ref().unwrap().lender_keys
+    );
+    assert_eq!(s.enrollment, before.enrollment);
+    // Plain http to the emulator's host only where the build allows it.
+    s.set_server_url("http://10.0.2.2:8080", true).unwrap();
+    assert!(s.provisioning.as_ref().unwrap().allow_insecure_loopback);
+}
+
+#[test]
+fn a_refused_server_url_changes_nothing() {
+    let mut s = enrolled();
+    let before = s.clone();
+    for (url, loopback) in [
+        ("http://10.0.2.2:8080", false),
+        ("http://192.168.1.20:8080", true),
+        ("ftp://lender.example/", true),
+        ("https://", false),
+        ("not a url", false),
+    ] {
+        let err = s.set_server_url(url, loopback).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidField { field, .. } if field == "server_url"),
+            "{url}: {err:?}"
+        );
+        assert_eq!(s, before, "{url}");
+    }
+    let mut fresh = DeviceState::default();
+    assert!(matches!(
+        fresh.set_server_url("https://lender.example/", false),
+        Err(Error::NotEnrolled)
+    ));
+    assert_eq!(fresh, DeviceState::default());
+}
