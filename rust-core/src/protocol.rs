@@ -275,7 +275,9 @@ impl ReminderPolicy {
 }
 
 impl LenderInfo {
-    fn validate(&self, urls: UrlPolicy) -> Result<()> {
+    /// The §3.3/§8 rules for the lender block, on their own: a server checks a lender's
+    /// details with them once, when they are entered, rather than on every entitlement.
+    pub fn validate(&self, urls: UrlPolicy) -> Result<()> {
         check_text("lender.name", &self.name, 1, MAX_LENDER_NAME_CHARS, false)?;
         check_phone("lender.phone", &self.phone)?;
         if let Some(email) = &self.email {
