@@ -132,28 +132,10 @@ pub fn run_screens(root: &Path, cargo: &OsString) -> ExitCode {
 fn build(p: &Paths) -> Result<Vec<PathBuf>> {
     require_tools(p)?;
     fetch(p)?;
-    p.cargo(&[
-        "build",
-        "--locked",
-        "-p",
-        "finlock-ffi",
-        "-p",
-        "finlock-server",
-        "-p",
-        "uniffi-bindgen",
-        // The same packages and features as `cargo xtask jvm`, so the two share one build.
-        "--features",
-        "finlock-ffi/test-hooks",
-    ])?;
+    let lib_dir = p.build_bridge_for_tests()?;
     let out = p.out();
-    let lib_dir = p.target.join("debug");
     let bindings = out.join("bindings");
-    let _ = fs::remove_dir_all(&bindings);
-    run(Command::new(lib_dir.join("uniffi-bindgen"))
-        .args(["generate", "--library"])
-        .arg(lib_dir.join("libfinlock_ffi.so"))
-        .args(["--language", "kotlin", "--no-format", "--out-dir"])
-        .arg(&bindings))?;
+    p.generate_bindings(&lib_dir, &lib_dir.join("uniffi-bindgen"), &bindings)?;
 
     // Resources: aapt2 compile + link, with the package and SDK levels Gradle would merge in.
     let manifest = fs::read_to_string(p.app().join("src/main/AndroidManifest.xml"))

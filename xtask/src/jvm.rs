@@ -191,19 +191,7 @@ fn bench(p: &Paths) -> Result<()> {
 /// Builds the debug library with its test hooks, the `finlock` server and the bindgen, then
 /// compiles bindings and tests; returns the debug directory and the classes directory.
 fn build_and_compile(p: &Paths) -> Result<(PathBuf, PathBuf)> {
-    p.cargo(&[
-        "build",
-        "--locked",
-        "-p",
-        "finlock-ffi",
-        "-p",
-        "finlock-server",
-        "-p",
-        "uniffi-bindgen",
-        "--features",
-        "finlock-ffi/test-hooks",
-    ])?;
-    let debug = p.target.join("debug");
+    let debug = p.build_bridge_for_tests()?;
     let classes = compile(p, &debug, &debug.join("uniffi-bindgen"))?;
     Ok((debug, classes))
 }
@@ -212,13 +200,7 @@ fn build_and_compile(p: &Paths) -> Result<(PathBuf, PathBuf)> {
 /// returns the classes directory. Skips kotlinc when its inputs are unchanged.
 fn compile(p: &Paths, lib_dir: &Path, bindgen: &Path) -> Result<PathBuf> {
     let bindings = p.jvm().join("bindings");
-    let _ = fs::remove_dir_all(&bindings);
-    run(Command::new(bindgen)
-        .args(["generate", "--library"])
-        .arg(lib_dir.join("libfinlock_ffi.so"))
-        .args(["--language", "kotlin", "--no-format", "--out-dir"])
-        .arg(&bindings)
-        .current_dir(&p.root))?;
+    p.generate_bindings(lib_dir, bindgen, &bindings)?;
 
     let mut sources = kotlin_files(&bindings)?;
     sources.extend(kotlin_files(&p.root.join(TESTS_DIR))?);

@@ -68,6 +68,37 @@ impl Paths {
         Ok(kotlinc)
     }
 
+    /// Builds what the Kotlin tests of `jvm` and `android-test` run against, with one set of
+    /// packages and features so the two share one build: the debug cdylib with its test
+    /// hooks, the `finlock` server and the bindgen. Returns the debug directory.
+    pub fn build_bridge_for_tests(&self) -> Result<PathBuf> {
+        self.cargo(&[
+            "build",
+            "--locked",
+            "-p",
+            "finlock-ffi",
+            "-p",
+            "finlock-server",
+            "-p",
+            "uniffi-bindgen",
+            "--features",
+            "finlock-ffi/test-hooks",
+        ])?;
+        Ok(self.target.join("debug"))
+    }
+
+    /// (Re)generates the Kotlin bindings of `lib_dir/libfinlock_ffi.so` into `out` with the
+    /// workspace's own bindgen; they are never committed.
+    pub fn generate_bindings(&self, lib_dir: &Path, bindgen: &Path, out: &Path) -> Result<()> {
+        let _ = std::fs::remove_dir_all(out);
+        run(Command::new(bindgen)
+            .args(["generate", "--library"])
+            .arg(lib_dir.join("libfinlock_ffi.so"))
+            .args(["--language", "kotlin", "--no-format", "--out-dir"])
+            .arg(out)
+            .current_dir(&self.root))
+    }
+
     /// Runs the same cargo with `args` in the workspace root.
     pub fn cargo(&self, args: &[&str]) -> Result<()> {
         run(Command::new(&self.cargo).args(args).current_dir(&self.root))
