@@ -3,7 +3,6 @@ package org.finlock.app
 import android.app.Activity
 import android.content.Context
 import android.content.Intent
-import android.net.Uri
 import android.os.Build
 import android.os.Bundle
 import android.os.Handler
@@ -211,42 +210,5 @@ class LockActivity : Activity() {
 
         /** What `TelecomManager.createLaunchEmergencyDialerIntent` resolves to. */
         const val ACTION_EMERGENCY_DIAL = "android.telecom.action.EMERGENCY_DIAL"
-    }
-}
-
-/** Fills the shared details (lender, amount, due date, message, instructions, actions). */
-object LockScreenBinder {
-    /** [calling] runs before an action opens the dialer (another app; the pages are the app's own). */
-    fun bind(activity: Activity, root: View, s: LockScreen, calling: () -> Unit = {}) {
-        fun text(id: Int, value: String?) {
-            val view = root.findViewById<TextView>(id)
-            view.text = value ?: ""
-            view.visibility = if (value.isNullOrBlank()) View.GONE else View.VISIBLE
-        }
-        text(R.id.lender_name, activity.getString(R.string.lender_name, s.lenderName))
-        text(R.id.amount_due, activity.getString(R.string.amount_due, Format.money(s.amountDueMinor, s.currency)))
-        text(R.id.due_date, s.nextDueMs?.let { activity.getString(R.string.due_date, Format.date(activity, it)) })
-        text(R.id.lender_message, s.message?.let { activity.getString(R.string.lender_message, s.lenderName, it) })
-        text(R.id.payment_instructions, s.paymentInstructions?.let { activity.getString(R.string.payment_instructions, it) })
-
-        root.findViewById<Button>(R.id.call_lender).apply {
-            text = activity.getString(R.string.call_lender, s.lenderPhone)
-            contentDescription = activity.getString(R.string.call_lender_description, s.lenderPhone)
-            setOnClickListener {
-                calling()
-                activity.startActivity(Intent(Intent.ACTION_DIAL, Uri.fromParts("tel", s.lenderPhone, null)))
-            }
-        }
-        root.findViewById<Button>(R.id.pay_now).setOnClickListener {
-            activity.startActivity(WebPageActivity.intent(activity, s.paymentUrl))
-        }
-        fun link(id: Int, url: String?) = root.findViewById<Button>(id).apply {
-            visibility = if (url == null) View.GONE else View.VISIBLE
-            setOnClickListener {
-                url?.let { activity.startActivity(WebPageActivity.intent(activity, it)) }
-            }
-        }
-        link(R.id.support_link, s.supportUrl)
-        link(R.id.terms_link, s.termsUrl)
     }
 }

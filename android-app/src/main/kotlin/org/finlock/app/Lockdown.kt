@@ -1,9 +1,11 @@
 package org.finlock.app
 
+import android.app.admin.DevicePolicyManager
 import android.content.ComponentName
 import android.content.Context
 import android.content.SharedPreferences
 import android.content.pm.PackageManager
+import android.os.UserManager
 import android.provider.Settings
 import android.telecom.TelecomManager
 
@@ -105,8 +107,13 @@ class Lockdown(
     }
 }
 
-/** The shell's own small settings, in device-protected storage (readable before unlock). */
-object Prefs {
-    fun of(context: Context): SharedPreferences =
-        context.createDeviceProtectedStorageContext().getSharedPreferences("finlock-shell", Context.MODE_PRIVATE)
-}
+/** The restrictions a locked device gets, on top of whatever was set before. */
+val LOCKED_RESTRICTIONS = listOf(
+    UserManager.DISALLOW_SAFE_BOOT,
+    UserManager.DISALLOW_FACTORY_RESET,
+    UserManager.DISALLOW_ADD_USER,
+)
+
+/** Lock-task features while locked: the power menu (emergency, power off) and the keyguard. */
+const val LOCKED_FEATURES =
+    DevicePolicyManager.LOCK_TASK_FEATURE_KEYGUARD or DevicePolicyManager.LOCK_TASK_FEATURE_GLOBAL_ACTIONS

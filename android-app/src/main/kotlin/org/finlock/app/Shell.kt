@@ -1,7 +1,6 @@
 package org.finlock.app
 
 import android.app.AlarmManager
-import android.app.Application
 import android.app.PendingIntent
 import android.app.job.JobInfo
 import android.app.job.JobScheduler
@@ -15,17 +14,7 @@ import org.finlock.core.WakeReason
 import java.io.File
 import java.util.Locale
 import java.util.TimeZone
-import java.util.concurrent.Executor
 import java.util.concurrent.Executors
-
-/** What the shell is built from; tests install their own with [Shell.install]. */
-class ShellDeps(
-    val core: CoreGateway,
-    val dpm: DpmGateway,
-    val clocks: Clocks,
-    /** Where core calls that may touch the disk or network run (never the main thread). */
-    val background: Executor,
-)
 
 /**
  * The shell's one controller: asks the core, then shows and enforces the answer. It holds no
@@ -171,48 +160,4 @@ object Shell {
 
     const val ACTION_WAKE = "org.finlock.app.action.WAKE"
     private const val KEY_RELEASE_NOTICE = "released.notice_shown"
-}
-
-/** Loads the native core and makes its one JNI init call (logger, TLS verifier, runtime). */
-object NativeLibrary {
-    @Volatile
-    private var loaded = false
-
-    @Synchronized
-    fun load(context: Context) {
-        if (loaded) return
-        System.loadLibrary("finlock_ffi")
-        org.finlock.core.FinlockNative.init(context.applicationContext)
-        loaded = true
-    }
-}
-
-/** Released: every component but the notice is disabled; the app no longer runs. */
-object SelfDisable {
-    val KEEP = setOf(ReleasedActivity::class.java.name, DisclosureActivity::class.java.name)
-
-    fun run(context: Context) {
-        val pm = context.packageManager
-        val info = pm.getPackageInfo(
-            context.packageName,
-            android.content.pm.PackageManager.GET_ACTIVITIES or android.content.pm.PackageManager.GET_RECEIVERS or
-                android.content.pm.PackageManager.GET_SERVICES or android.content.pm.PackageManager.MATCH_DISABLED_COMPONENTS,
-        )
-        val names = listOf(info.activities, info.receivers, info.services).flatMap { list -> list.orEmpty().map { it.name } }
-        for (name in names.filter { it !in KEEP }) {
-            pm.setComponentEnabledSetting(
-                ComponentName(context, name),
-                android.content.pm.PackageManager.COMPONENT_ENABLED_STATE_DISABLED,
-                android.content.pm.PackageManager.DONT_KILL_APP,
-            )
-        }
-    }
-}
-
-class FinlockApp : Application() {
-    override fun onCreate() {
-        super.onCreate()
-        Reminders.createChannels(this)
-        OverlayFallback.attach(this)
-    }
 }

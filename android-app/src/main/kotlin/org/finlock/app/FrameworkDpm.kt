@@ -1,0 +1,56 @@
+package org.finlock.app
+
+import android.app.admin.DevicePolicyManager
+import android.content.ComponentName
+import android.content.Context
+import android.content.Intent
+import android.content.IntentFilter
+import android.os.UserManager
+
+/** The real [DpmGateway]: DevicePolicyManager as this app's device admin ([AdminReceiver]). */
+class FrameworkDpm(private val context: Context) : DpmGateway {
+    private val dpm = context.getSystemService(DevicePolicyManager::class.java)
+    private val admin = AdminReceiver.component(context)
+
+    override fun isDeviceOwner() = dpm.isDeviceOwnerApp(context.packageName)
+
+    override fun lockTaskPackages(): List<String> = dpm.getLockTaskPackages(admin).toList()
+
+    override fun setLockTaskPackages(packages: List<String>) =
+        dpm.setLockTaskPackages(admin, packages.toTypedArray())
+
+    override fun lockTaskFeatures() = dpm.getLockTaskFeatures(admin)
+
+    override fun setLockTaskFeatures(flags: Int) = dpm.setLockTaskFeatures(admin, flags)
+
+    override fun userRestrictions(): Set<String> {
+        // The restrictions in force for this user (ours and any other admin's).
+        val bundle = context.getSystemService(UserManager::class.java).userRestrictions
+        return bundle.keySet().filter { bundle.getBoolean(it) }.toSet()
+    }
+
+    override fun addUserRestriction(key: String) = dpm.addUserRestriction(admin, key)
+
+    override fun clearUserRestriction(key: String) = dpm.clearUserRestriction(admin, key)
+
+    override fun isUninstallBlocked() = dpm.isUninstallBlocked(admin, context.packageName)
+
+    override fun setUninstallBlocked(blocked: Boolean) =
+        dpm.setUninstallBlocked(admin, context.packageName, blocked)
+
+    override fun setPersistentHome(activity: ComponentName) {
+        val filter = IntentFilter(Intent.ACTION_MAIN).apply {
+            addCategory(Intent.CATEGORY_HOME)
+            addCategory(Intent.CATEGORY_DEFAULT)
+        }
+        dpm.addPersistentPreferredActivity(admin, filter, activity)
+    }
+
+    override fun clearPersistentHome() =
+        dpm.clearPackagePersistentPreferredActivities(admin, context.packageName)
+
+    override fun clearDeviceOwner() {
+        @Suppress("DEPRECATION")
+        dpm.clearDeviceOwnerApp(context.packageName)
+    }
+}

@@ -1,0 +1,101 @@
+package org.finlock.app
+
+import android.app.Notification
+import android.app.NotificationManager
+import android.app.PendingIntent
+import android.content.Context
+import android.content.Intent
+import android.os.PersistableBundle
+
+/**
+ * An enrollment handed off by provisioning and not over yet: the lender's bundle (one-time
+ * enrollment code included) in the shell's app-private, device-protected [Prefs], from the
+ * hand-off until the enrollment succeeds or is refused for good. Never logged. While it is
+ * here and the core says "not enrolled", the account screen offers to finish setting up, and
+ * a notice (posted when the enrollment screen is left unfinished, and again after each boot)
+ * does too; both open the enrollment screen, disclosure first.
+ */
+object PendingEnrollment {
+    const val NOTIFICATION_ID = 5
+    private const val KEY_SERVER_URL = "enrollment.pending.server_url"
+    private const val KEY_LENDER_KEYS = "enrollment.pending.lender_keys"
+    private const val KEY_CODE = "enrollment.pending.code"
+    private const val KEY_DEBUG_LOOPBACK = "enrollment.pending.debug_loopback"
+    private val KEYS = listOf(KEY_SERVER_URL, KEY_LENDER_KEYS, KEY_CODE, KEY_DEBUG_LOOPBACK)
+
+    /** Keeps [bundle] (nothing when null: an incomplete bundle is not worth resuming).
+     * [debugLoopback]: the debug receiver's plain-http permission, honoured by debug builds only. */
+    fun keep(context: Context, bundle: ProvisioningBundle?, debugLoopback: Boolean = false) {
+        if (bundle == null) return
+        val edit = Prefs.of(context).edit()
+            .putString(KEY_SERVER_URL, bundle.serverUrl)
+            .putString(KEY_LENDER_KEYS, bundle.lenderKeys)
+            .putBoolean(KEY_DEBUG_LOOPBACK, debugLoopback)
+        if (bundle.enrollmentCode == null) edit.remove(KEY_CODE) else edit.putString(KEY_CODE, bundle.enrollmentCode)
+        edit.commit()
+    }
+
+    /** The kept bundle, or null (none, or not readable as one). */
+    fun load(context: Context): ProvisioningBundle? {
+        val prefs = Prefs.of(context)
+        // A value of another type reads as null (getString throws): nothing is cast unchecked.
+        fun text(key: String) = runCatching { prefs.getString(key, null) }.getOrNull()
+        val values = PersistableBundle().apply {
+            putString(ProvisioningBundle.KEY_SERVER_URL, text(KEY_SERVER_URL))
+            putString(ProvisioningBundle.KEY_LENDER_KEYS, text(KEY_LENDER_KEYS))
+            putString(ProvisioningBundle.KEY_ENROLLMENT_CODE, text(KEY_CODE))
+        }
+        // The same checks as the hand-off's bundle.
+        return ProvisioningBundle.from(values)
+    }
+
+    fun exists(context: Context): Boolean = load(context) != null
+
+    fun debugLoopback(context: Context): Boolean =
+        runCatching { Prefs.of(context).getBoolean(KEY_DEBUG_LOOPBACK, false) }.getOrDefault(false)
+
+    /** The enrollment is over (done, or refused for good): the bundle and its notice go. */
+    fun clear(context: Context) {
+        context.getSystemService(NotificationManager::class.java)?.cancel(NOTIFICATION_ID)
+        val prefs = Prefs.of(context)
+        if (KEYS.none { prefs.contains(it) }) return // nothing to write
+        val edit = prefs.edit()
+        KEYS.forEach { edit.remove(it) }
+        edit.commit()
+    }
+
+    /**
+     * After boot, with the core's answer: not enrolled ([enrolled] false) with an enrollment
+     * pending, a notice that opens the enrollment screen; enrolled, a leftover bundle goes.
+     */
+    fun afterBoot(context: Context, enrolled: Boolean) {
+        when {
+            enrolled -> clear(context)
+            exists(context) -> notify(context)
+        }
+    }
+
+    /** "Finish setting up": opens the enrollment screen (the intent carries no code). */
+    fun notify(context: Context) {
+        Reminders.createChannels(context)
+        val open = PendingIntent.getActivity(
+            context,
+            NOTIFICATION_ID,
+            EnrollmentActivity.resumeIntent(context).addFlags(Intent.FLAG_ACTIVITY_NEW_TASK),
+            PendingIntent.FLAG_IMMUTABLE or PendingIntent.FLAG_UPDATE_CURRENT,
+        )
+        val text = context.getString(R.string.setup_unfinished_text)
+        context.getSystemService(NotificationManager::class.java)?.notify(
+            NOTIFICATION_ID,
+            Notification.Builder(context, Reminders.CHANNEL_ACCOUNT)
+                .setSmallIcon(R.drawable.ic_notification)
+                .setContentTitle(context.getString(R.string.setup_unfinished_title))
+                .setContentText(text)
+                .setStyle(Notification.BigTextStyle().bigText(text))
+                .setAutoCancel(true)
+                .setCategory(Notification.CATEGORY_REMINDER)
+                .setContentIntent(open)
+                .build(),
+        )
+    }
+}
