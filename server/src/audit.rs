@@ -3,25 +3,32 @@
 //! Entries are numbered per device (`n` = 1, 2, …) by incrementing the device row's
 //! `audit_seq` in the same transaction as the change, so the order is total and the
 //! same on every node, and a change without its entry cannot be committed.
-//! Entries never hold secrets: no API keys, offline secrets, codes, nonces or IMEIs.
+//!
+//! What can be logged is the closed set of [`AuditEvent`]s: each names its own fields,
+//! so no entry can carry a secret by accident — no API keys, offline secrets, codes,
+//! nonces or IMEIs appear in any variant.
 
 use serde::Serialize;
+use serde_json::{Value, json};
 use sqlx::Row;
 
 use crate::db::queries::Tx;
 use crate::error::{Error, Result};
 
 /// Who made a change.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Actor<'a> {
+    /// A lender through its API key.
     Lender(&'a str),
+    /// The device itself (enrollment, check-in events).
     Device,
     /// The server itself (e.g. released because the last payment arrived).
     System,
 }
 
 impl Actor<'_> {
-    fn label(&self) -> String {
+    /// The stored form: `lender:<id>`, `device`, `system`.
+    pub fn label(&self) -> String {
         match self {
             Actor::Lender(id) => format!("lender:{id}"),
             Actor::Device => "device".into(),
@@ -30,30 +37,177 @@ impl Actor<'_> {
     }
 }
 
+/// Why a device was released.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReleaseReason {
+    PaidInFull,
+    LenderRequest,
+}
+
+impl ReleaseReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            ReleaseReason::PaidInFull => "paid_in_full",
+            ReleaseReason::LenderRequest => "lender_request",
+        }
+    }
+}
+
+/// How a device bound its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnrollKind {
+    /// The first key.
+    Enrolled,
+    /// The same key again (the phone's answer was lost).
+    AnsweredAgain,
+    /// A new key replacing the old one (auto re-provisioning after a reset).
+    Reprovisioned,
+}
+
+impl EnrollKind {
+    pub fn action(self) -> &'static str {
+        match self {
+            EnrollKind::Enrolled => "enrolled",
+            EnrollKind::AnsweredAgain => "enrollment_answered_again",
+            EnrollKind::Reprovisioned => "reprovisioned",
+        }
+    }
+}
+
+/// Everything that can happen to a device, with what the log keeps of it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AuditEvent<'a> {
+    Registered {
+        currency: &'a str,
+        total_minor: u64,
+        installments: usize,
+        grace_days: u32,
+        offline_lock_after_days: Option<u32>,
+        imei_registered: bool,
+        auto_reprovision: bool,
+    },
+    Enrollment {
+        kind: EnrollKind,
+        key_thumbprint: &'a str,
+        model: &'a str,
+        app_version: &'a str,
+    },
+    Payment {
+        payment_id: &'a str,
+        amount_minor: u64,
+        currency: &'a str,
+        reference: &'a str,
+        paid_minor: u64,
+    },
+    Released {
+        reason: ReleaseReason,
+    },
+    Locked {
+        reason: &'a str,
+    },
+    Unlocked,
+    OfflineCodeIssued {
+        counter: u64,
+        days: u16,
+    },
+    OfflineCodeUsed {
+        counter: u64,
+        days: u16,
+        at: i64,
+    },
+}
+
+impl AuditEvent<'_> {
+    /// The stored action name (stable: lenders filter on it).
+    pub fn action(&self) -> &'static str {
+        match self {
+            AuditEvent::Registered { .. } => "registered",
+            AuditEvent::Enrollment { kind, .. } => kind.action(),
+            AuditEvent::Payment { .. } => "payment",
+            AuditEvent::Released { .. } => "released",
+            AuditEvent::Locked { .. } => "locked",
+            AuditEvent::Unlocked => "unlocked",
+            AuditEvent::OfflineCodeIssued { .. } => "offline_code_issued",
+            AuditEvent::OfflineCodeUsed { .. } => "offline_code_used",
+        }
+    }
+
+    /// The stored detail (a JSON object).
+    pub fn detail(&self) -> Value {
+        match *self {
+            AuditEvent::Registered {
+                currency,
+                total_minor,
+                installments,
+                grace_days,
+                offline_lock_after_days,
+                imei_registered,
+                auto_reprovision,
+            } => json!({ "currency": currency, "total_minor": total_minor,
+                "installments": installments, "grace_days": grace_days,
+                "offline_lock_after_days": offline_lock_after_days,
+                "imei_registered": imei_registered, "auto_reprovision": auto_reprovision }),
+            AuditEvent::Enrollment {
+                key_thumbprint,
+                model,
+                app_version,
+                ..
+            } => json!({ "key_thumbprint": key_thumbprint, "model": model,
+                "app_version": app_version }),
+            AuditEvent::Payment {
+                payment_id,
+                amount_minor,
+                currency,
+                reference,
+                paid_minor,
+            } => json!({ "payment_id": payment_id, "amount_minor": amount_minor,
+                "currency": currency, "reference": reference, "paid_minor": paid_minor }),
+            AuditEvent::Released { reason } => json!({ "reason": reason.as_str() }),
+            AuditEvent::Locked { reason } => json!({ "reason": reason }),
+            AuditEvent::Unlocked => json!({}),
+            AuditEvent::OfflineCodeIssued { counter, days } => {
+                json!({ "counter": counter, "days": days })
+            }
+            AuditEvent::OfflineCodeUsed { counter, days, at } => {
+                json!({ "counter": counter, "days": days, "at": at })
+            }
+        }
+    }
+}
+
+/// The device an entry belongs to (the log is per device, scoped to its lender).
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    pub device_id: &'a str,
+    pub lender_id: &'a str,
+}
+
 /// One entry as the lender reads it.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Entry {
+    /// 1, 2, … per device.
     pub n: i64,
+    /// Server time, Unix seconds.
     pub at: i64,
+    /// `lender:<id>`, `device` or `system`.
     pub actor: String,
     pub action: String,
-    pub detail: serde_json::Value,
+    #[schema(value_type = Object)]
+    pub detail: Value,
 }
 
 /// Appends an entry inside the transaction that makes the change.
 pub async fn append(
     tx: &mut Tx,
-    device_id: &str,
-    lender_id: &str,
+    subject: Subject<'_>,
     at: i64,
     actor: Actor<'_>,
-    action: &str,
-    detail: serde_json::Value,
+    event: &AuditEvent<'_>,
 ) -> Result<()> {
     let row = sqlx::query(
         "UPDATE devices SET audit_seq = audit_seq + 1 WHERE device_id = $1 RETURNING audit_seq",
     )
-    .bind(device_id)
+    .bind(subject.device_id)
     .fetch_one(&mut **tx)
     .await?;
     let n: i64 = row.try_get("audit_seq")?;
@@ -61,13 +215,13 @@ pub async fn append(
         "INSERT INTO audit (device_id, n, lender_id, at, actor, action, detail) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
-    .bind(device_id)
+    .bind(subject.device_id)
     .bind(n)
-    .bind(lender_id)
+    .bind(subject.lender_id)
     .bind(at)
     .bind(actor.label())
-    .bind(action)
-    .bind(detail.to_string())
+    .bind(event.action())
+    .bind(event.detail().to_string())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -94,4 +248,105 @@ pub async fn list(pool: &sqlx::AnyPool, device_id: &str) -> Result<Vec<Entry>> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actors_are_stored_as_labels() {
+        assert_eq!(Actor::Lender("lnd-1").label(), "lender:lnd-1");
+        assert_eq!(Actor::Device.label(), "device");
+        assert_eq!(Actor::System.label(), "system");
+    }
+
+    #[test]
+    fn each_event_has_its_stable_action_and_detail() {
+        let cases = [
+            (
+                AuditEvent::Released {
+                    reason: ReleaseReason::PaidInFull,
+                },
+                "released",
+                json!({ "reason": "paid_in_full" }),
+            ),
+            (
+                AuditEvent::Released {
+                    reason: ReleaseReason::LenderRequest,
+                },
+                "released",
+                json!({ "reason": "lender_request" }),
+            ),
+            (
+                AuditEvent::Locked { reason: "stolen" },
+                "locked",
+                json!({ "reason": "stolen" }),
+            ),
+            (AuditEvent::Unlocked, "unlocked", json!({})),
+            (
+                AuditEvent::OfflineCodeIssued {
+                    counter: 3,
+                    days: 7,
+                },
+                "offline_code_issued",
+                json!({ "counter": 3, "days": 7 }),
+            ),
+            (
+                AuditEvent::OfflineCodeUsed {
+                    counter: 3,
+                    days: 7,
+                    at: 9,
+                },
+                "offline_code_used",
+                json!({ "counter": 3, "days": 7, "at": 9 }),
+            ),
+            (
+                AuditEvent::Enrollment {
+                    kind: EnrollKind::Reprovisioned,
+                    key_thumbprint: "t",
+                    model: "m",
+                    app_version: "1",
+                },
+                "reprovisioned",
+                json!({ "key_thumbprint": "t", "model": "m", "app_version": "1" }),
+            ),
+        ];
+        for (event, action, detail) in cases {
+            assert_eq!(event.action(), action);
+            assert_eq!(event.detail(), detail);
+        }
+    }
+
+    #[test]
+    fn no_event_detail_has_a_secret_field() {
+        let payment = AuditEvent::Payment {
+            payment_id: "pay-1",
+            amount_minor: 5,
+            currency: "KES",
+            reference: "r",
+            paid_minor: 5,
+        };
+        let registered = AuditEvent::Registered {
+            currency: "KES",
+            total_minor: 5,
+            installments: 1,
+            grace_days: 0,
+            offline_lock_after_days: None,
+            imei_registered: true,
+            auto_reprovision: false,
+        };
+        for event in [payment, registered] {
+            let text = event.detail().to_string();
+            for secret in [
+                "imei_sha256",
+                "api_key",
+                "offline_secret",
+                "nonce",
+                "code\"",
+            ] {
+                assert!(!text.contains(secret), "{text}");
+            }
+        }
+    }
 }

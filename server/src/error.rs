@@ -149,17 +149,19 @@ impl Error {
 }
 
 /// The RFC 9457 body.
-#[derive(Debug, Serialize)]
-struct Problem<'a> {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// `urn:finlock:problem:<code>`
     #[serde(rename = "type")]
-    type_: String,
-    title: &'a str,
-    status: u16,
-    detail: String,
-    /// The same slug as in `type`, plus the core's rule code for protocol errors.
-    code: &'a str,
+    pub type_: String,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+    /// The same slug as in `type`.
+    pub code: &'static str,
+    /// The core's rule code, for protocol errors.
     #[serde(skip_serializing_if = "Option::is_none")]
-    rule: Option<&'static str>,
+    pub rule: Option<&'static str>,
 }
 
 pub const PROBLEM_JSON: &str = "application/problem+json";

@@ -14,14 +14,19 @@
 //! `finlock demo`); [`lenders::create`] / [`ServerHandle::create_lender`] create a
 //! lender programmatically.
 
+pub mod app;
 pub mod audit;
+pub mod checkin;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod devices;
+pub mod enrollment;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod issue;
 pub mod lenders;
 pub mod policy;
 pub mod provisioning;
@@ -37,8 +42,8 @@ pub use config::Config;
 pub use error::{Error, Result};
 pub use lenders::{CreatedLender, NewLender};
 
+use crate::app::App as AppState;
 use crate::db::Db;
-use crate::http::AppState;
 
 /// A server running in this process.
 pub struct ServerHandle {

@@ -30,7 +30,7 @@ pub const JITTER_FRACTION: f64 = 0.10;
 pub const MAX_OFFLINE_WARNING_S: u64 = 3 * DAY as u64;
 
 /// One installment as the lender registered it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlanInstallment {
     pub due: i64,
     pub amount_minor: u64,
@@ -256,7 +256,7 @@ pub fn entitlement(facts: &DeviceFacts<'_>, ctx: &IssueContext<'_>) -> Entitleme
 }
 
 /// How the lender sees a device at a glance (`GET /v1/lender/devices`, `?state=`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceStatus {
     /// Nothing is overdue.

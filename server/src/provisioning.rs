@@ -58,6 +58,42 @@ pub fn payload(i: &Inputs<'_>) -> Result<String> {
         .map_err(|e| Error::Internal(format!("provisioning payload: {e}")))
 }
 
+/// What a lender asks the provisioning QR as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QrFormat {
+    /// The payload itself.
+    Json,
+    Png,
+    Svg,
+}
+
+/// The provisioning payload of one of the lender's devices, as `format`:
+/// (content type, bytes). A device without a one-time code has none.
+pub fn for_device(
+    app: &crate::app::App,
+    lender: &crate::db::queries::LenderRow,
+    device: &crate::db::queries::DeviceRow,
+    format: QrFormat,
+) -> Result<(&'static str, Vec<u8>)> {
+    let code = device
+        .enrollment_code
+        .as_deref()
+        .ok_or_else(|| Error::conflict("no-code", "this device has no enrollment code"))?;
+    let payload = payload(&Inputs {
+        server_url: &app.public_url,
+        lender_jwks: &lender.jwks,
+        enrollment_code: code,
+        admin_component: &app.config.admin_component,
+        apk_url: app.config.apk_url.as_deref(),
+        apk_checksum: app.config.apk_checksum.as_deref(),
+    })?;
+    Ok(match format {
+        QrFormat::Json => ("application/json", payload.into_bytes()),
+        QrFormat::Svg => ("image/svg+xml", svg(&payload)?.into_bytes()),
+        QrFormat::Png => ("image/png", png(&payload)?),
+    })
+}
+
 fn qr(payload: &str) -> Result<QrCode> {
     QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::M)
         .map_err(|e| Error::Internal(format!("QR code: {e}")))

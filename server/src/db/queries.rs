@@ -1,7 +1,7 @@
 //! Every SQL statement of the server, written once for both back ends (see [`super`]).
 //!
 //! Functions take the pool (or a transaction) and plain values and return plain
-//! rows; what the values mean is decided in `http` and `policy`.
+//! rows; what the values mean is decided in the domain modules and `policy`.
 
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool, Row, Transaction};
@@ -387,6 +387,15 @@ pub async fn set_lender_lock(
     Ok(done.rows_affected() == 1)
 }
 
+/// Whether the device is released, read inside the transaction that is about to change it.
+pub async fn is_released(tx: &mut Tx, device_id: &str) -> Result<bool> {
+    let row = sqlx::query("SELECT released FROM devices WHERE device_id = $1")
+        .bind(device_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(row.try_get::<i64, _>("released")? != 0)
+}
+
 /// Marks released (terminal); `true` when it changed.
 pub async fn release(tx: &mut Tx, device_id: &str) -> Result<bool> {
     let done = sqlx::query(
@@ -485,7 +494,7 @@ pub async fn insert_payment(tx: &mut Tx, p: &NewPayment<'_>) -> Result<(), sqlx:
     Ok(())
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct PaymentRow {
     pub payment_id: String,
     pub amount_minor: u64,

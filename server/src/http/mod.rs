@@ -1,13 +1,27 @@
-//! The HTTP surface: the router, the shared state, and the extractors that turn
-//! every malformed request into a problem+json answer (axum's own rejections are
-//! plain text, so none of them is used directly).
+//! The HTTP surface: thin handlers (extract → call the domain → render), one router
+//! per resource merged here, and the extractors that turn every malformed request into
+//! a problem+json answer (axum's own rejections are plain text, so none of them is
+//! used directly).
+//!
+//! | module | routes |
+//! |---|---|
+//! | [`device_api`] | `POST /v1/enroll`, `POST /v1/checkin` (PROTOCOL §3) |
+//! | [`devices`] | registering, reading and auditing a lender's devices, provisioning |
+//! | [`payments`] | a device's payments |
+//! | [`actions`] | lock, unlock, release, offline codes |
+//! | [`ops`] | `/healthz`, `/metrics`, `/openapi.json` |
+//!
+//! [`auth`] holds the lender's extractors ([`auth::AuthLender`], [`auth::OwnedDevice`]),
+//! [`openapi`] the generated document.
 
-pub mod device;
-pub mod lender;
+pub mod actions;
+pub mod auth;
+pub mod device_api;
+pub mod devices;
+pub mod openapi;
 pub mod ops;
+pub mod payments;
 
-use std::ops::Deref;
-use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
@@ -17,136 +31,69 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::MethodRouter;
 use serde::de::DeserializeOwned;
 
-use crate::clock::SharedClock;
-use crate::config::Config;
-use crate::db::Db;
+pub use crate::app::App as AppState;
 use crate::error::Error;
-use crate::lenders::LenderCache;
 
 /// The largest request body anyone may send (PROTOCOL §2: a JWS is at most 16 KiB).
 pub const MAX_BODY: usize = 16 * 1024;
 
-/// What every handler shares. Only caches of immutable data live here, so any number
-/// of nodes can serve the same database.
-#[derive(Clone)]
-pub struct AppState(Arc<Inner>);
-
-pub struct Inner {
-    pub db: Db,
-    pub clock: SharedClock,
-    pub config: Config,
-    /// The URL devices use to reach this server (provisioning payloads).
-    pub public_url: String,
-    pub lenders: LenderCache,
-    /// Per-node memory of devices between check-ins (see [`device::DeviceCache`]).
-    pub devices: device::DeviceCache,
-    pub metrics: ops::Metrics,
-}
-
-impl AppState {
-    pub fn new(db: Db, clock: SharedClock, config: Config, public_url: String) -> AppState {
-        AppState(Arc::new(Inner {
-            db,
-            clock,
-            config,
-            public_url,
-            lenders: LenderCache::default(),
-            devices: device::DeviceCache::default(),
-            metrics: ops::Metrics::default(),
-        }))
-    }
-
-    pub fn now(&self) -> i64 {
-        self.clock.now()
-    }
-}
-
-impl Deref for AppState {
-    type Target = Inner;
-    fn deref(&self) -> &Inner {
-        &self.0
-    }
-}
-
-/// The router with the list of its routes (method, path), so the OpenAPI test can
-/// check that every route is documented.
+/// Routes with the list of what they serve (method, path), so the OpenAPI test can
+/// check that every route is documented, and the metrics can label by route.
+#[derive(Default)]
 pub struct Routes {
-    router: Router<AppState>,
-    list: Vec<(&'static str, &'static str)>,
+    entries: Vec<(&'static str, &'static str, MethodRouter<AppState>)>,
 }
 
 impl Routes {
-    fn add(
-        mut self,
-        method: &'static str,
-        path: &'static str,
-        handler: MethodRouter<AppState>,
-    ) -> Routes {
-        self.router = self.router.route(path, handler);
-        self.list.push((method, path));
+    pub fn get(mut self, path: &'static str, handler: MethodRouter<AppState>) -> Routes {
+        self.entries.push(("get", path, handler));
         self
+    }
+
+    pub fn post(mut self, path: &'static str, handler: MethodRouter<AppState>) -> Routes {
+        self.entries.push(("post", path, handler));
+        self
+    }
+
+    pub fn merge(mut self, other: Routes) -> Routes {
+        self.entries.extend(other.entries);
+        self
+    }
+
+    fn list(&self) -> Vec<(&'static str, &'static str)> {
+        self.entries.iter().map(|(m, p, _)| (*m, *p)).collect()
+    }
+
+    fn into_router(self) -> Router<AppState> {
+        self.entries
+            .into_iter()
+            .fold(Router::new(), |r, (_, path, handler)| {
+                r.route(path, handler)
+            })
     }
 }
 
+/// Every resource's router, merged.
 fn routes() -> Routes {
-    let r = Routes {
-        router: Router::new(),
-        list: Vec::new(),
-    };
-    r.add("get", "/healthz", get(ops::healthz))
-        .add("get", "/metrics", get(ops::metrics))
-        .add("get", "/openapi.json", get(ops::openapi))
-        .add("post", "/v1/enroll", post(device::enroll))
-        .add("post", "/v1/checkin", post(device::checkin))
-        .add("post", "/v1/lender/devices", post(lender::create_device))
-        .add("get", "/v1/lender/devices", get(lender::list_devices))
-        .add("get", "/v1/lender/devices/{id}", get(lender::get_device))
-        .add(
-            "post",
-            "/v1/lender/devices/{id}/payments",
-            post(lender::record_payment),
-        )
-        .add(
-            "get",
-            "/v1/lender/devices/{id}/payments",
-            get(lender::list_payments),
-        )
-        .add("post", "/v1/lender/devices/{id}/lock", post(lender::lock))
-        .add(
-            "post",
-            "/v1/lender/devices/{id}/unlock",
-            post(lender::unlock),
-        )
-        .add(
-            "post",
-            "/v1/lender/devices/{id}/release",
-            post(lender::release),
-        )
-        .add(
-            "post",
-            "/v1/lender/devices/{id}/offline-code",
-            post(lender::offline_code),
-        )
-        .add("get", "/v1/lender/devices/{id}/audit", get(lender::audit))
-        .add(
-            "get",
-            "/v1/lender/devices/{id}/provisioning",
-            get(lender::provisioning),
-        )
+    ops::router()
+        .merge(device_api::router())
+        .merge(devices::router())
+        .merge(payments::router())
+        .merge(actions::router())
 }
 
 /// Every (method, path) the router serves, for documentation checks.
 pub fn route_list() -> Vec<(&'static str, &'static str)> {
-    routes().list
+    routes().list()
 }
 
 /// The application.
 pub fn router(state: AppState) -> Router {
     routes()
-        .router
+        .into_router()
         .fallback(|| async { Error::NotFound })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
@@ -174,20 +121,12 @@ async fn track(
 
 /// Routes as static labels (no per-request allocation, bounded label set).
 fn route_label(path: &str) -> &'static str {
-    route_list_static()
+    static LIST: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    LIST.get_or_init(|| route_list().into_iter().map(|(_, p)| p).collect())
         .iter()
         .find(|p| **p == path)
         .copied()
         .unwrap_or("unmatched")
-}
-
-fn route_list_static() -> &'static [&'static str] {
-    static LIST: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
-    LIST.get_or_init(|| {
-        let mut v: Vec<_> = route_list().into_iter().map(|(_, p)| p).collect();
-        v.dedup();
-        v
-    })
 }
 
 /// A request body of at most [`MAX_BODY`] bytes; larger → 413 problem.

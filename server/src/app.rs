@@ -1,0 +1,66 @@
+//! What every request shares: the database, the clock, the configuration and the
+//! per-node caches. The HTTP layer, the CLI and (later) the console hand an [`App`] to
+//! the domain operations; nothing in it is specific to HTTP.
+//!
+//! Only caches live here, so any number of nodes can serve the same database: lender
+//! keys (immutable) and the check-in cache (never decides anything alone, see
+//! [`crate::checkin::DeviceCache`]).
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use crate::checkin::DeviceCache;
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::db::Db;
+use crate::http::ops::Metrics;
+use crate::lenders::{LenderCache, LenderCtx}; // TODO(metrics.rs)
+
+/// A cheap handle (an `Arc`) on the server's shared state.
+#[derive(Clone)]
+pub struct App(Arc<Inner>);
+
+pub struct Inner {
+    pub db: Db,
+    pub clock: SharedClock,
+    pub config: Config,
+    /// The URL devices use to reach this server (provisioning payloads).
+    pub public_url: String,
+    pub lenders: LenderCache,
+    /// Per-node memory of devices between check-ins.
+    pub devices: DeviceCache,
+    pub metrics: Metrics,
+}
+
+impl App {
+    pub fn new(db: Db, clock: SharedClock, config: Config, public_url: String) -> App {
+        App(Arc::new(Inner {
+            db,
+            clock,
+            config,
+            public_url,
+            lenders: LenderCache::default(),
+            devices: DeviceCache::default(),
+            metrics: Metrics::default(),
+        }))
+    }
+
+    /// The server's time (Unix seconds); the only source of time for every operation.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// A lender's signing key and details (cached per process).
+    pub async fn lender(&self, lender_id: &str) -> crate::Result<Arc<LenderCtx>> {
+        self.lenders
+            .get(&self.db, &self.config.keys_dir, lender_id)
+            .await
+    }
+}
+
+impl Deref for App {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

@@ -1,0 +1,317 @@
+//! A device's check-in (PROTOCOL §3.2): the protocol's judgement as a pure function,
+//! and the operation that records it and answers with a fresh entitlement.
+//!
+//! Nothing from the request is believed before the signature verified with the key
+//! registered for the device its `kid` names. Then, in [`judge`]: the request's own
+//! field rules, the binding (the body names the device the key belongs to), the
+//! replay memory, the staleness rule and the per-device rate limit. [`check_in`] then
+//! issues the next `seq` with one compare-and-swap `UPDATE` and signs the answer
+//! from the committed row.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use finlock_core::b64;
+use finlock_core::jws::{self, typ};
+use finlock_core::keys::PublicKey;
+use finlock_core::protocol::{self, CheckinRequest, CheckinResponse, Event};
+
+use crate::app::App;
+use crate::audit::{self, Actor, AuditEvent, Subject};
+use crate::db::queries::{self, DeviceRow};
+use crate::error::{Error, Result};
+use crate::issue::issue;
+
+/// How many recent request nonces a device row remembers (replay memory). A body
+/// older than that is caught by the staleness rule (its `seq_seen` is behind).
+pub const REMEMBERED_NONCES: usize = 16;
+
+/// Adds `nonce` to the space-separated list, keeping the newest [`REMEMBERED_NONCES`].
+pub fn remember(list: &str, nonce: &str) -> String {
+    let mut kept: Vec<&str> = list.split(' ').filter(|s| !s.is_empty()).collect();
+    if kept.len() >= REMEMBERED_NONCES {
+        kept.drain(..=kept.len() - REMEMBERED_NONCES);
+    }
+    kept.push(nonce);
+    kept.join(" ")
+}
+
+/// Whether `nonce` is in the replay memory.
+pub fn seen(list: &str, nonce: &str) -> bool {
+    !nonce.is_empty() && list.split(' ').any(|n| n == nonce)
+}
+
+/// The body of a device message as text, bounded by the JWS limit (§2).
+pub fn body_text(body: &[u8]) -> Result<&str> {
+    if body.len() > jws::MAX_JWS_LEN {
+        return Err(Error::PayloadTooLarge);
+    }
+    std::str::from_utf8(body).map_err(|_| Error::Protocol(finlock_core::Error::JwsNotThreeParts))
+}
+
+/// The header checks of §2 that come before the key: `typ` present and right, `kid`
+/// present. Returns the `kid`.
+pub fn check_header<'a>(parsed: &'a jws::Parsed<'_>, expected: &'static str) -> Result<&'a str> {
+    let header = parsed.header();
+    let t = header
+        .typ
+        .as_deref()
+        .ok_or(finlock_core::Error::JwsMissingHeader { member: "typ" })?;
+    let kid = header
+        .kid
+        .as_deref()
+        .ok_or(finlock_core::Error::JwsMissingHeader { member: "kid" })?;
+    if t != expected {
+        return Err(finlock_core::Error::JwsWrongTyp {
+            expected,
+            found: t.chars().take(32).collect(),
+        }
+        .into());
+    }
+    Ok(kid)
+}
+
+/// The rules a check-in is judged by besides the stored row.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
+    /// Minimum seconds between two check-ins of one device.
+    pub min_interval_s: u64,
+    /// Whether `row` came from this node's cache (it may be behind another node).
+    pub cached: bool,
+}
+
+/// An offline code the device reports having used since its last check-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeUsed {
+    pub counter: u64,
+    pub days: u16,
+    pub at: i64,
+}
+
+/// What an accepted check-in changes, decided before anything is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub request: CheckinRequest,
+    /// The registered key (base64url) the request verified with: the swap's guard.
+    pub device_key: String,
+    /// The replay memory after this request.
+    pub new_nonces: String,
+    pub seq_seen: u64,
+    /// The lender's search for the next challenge starts here (§6).
+    pub offline_counter: u64,
+    pub codes_used: Vec<CodeUsed>,
+    pub clock_jumps: usize,
+    /// The rate limit as the swap's guard: allowed if the last check-in is at or before.
+    pub allowed_if_last_before: i64,
+}
+
+/// The cache was behind the database (internal: never reaches a client).
+pub const GUARD_FAILED: &str = "guard-failed";
+
+/// Judges one check-in body against the stored row at `now`: pure (no I/O, no clock).
+pub fn judge(text: &str, row: &DeviceRow, now: i64, rules: Rules) -> Result<Verdict> {
+    let parsed = jws::parse(text)?;
+    check_header(&parsed, typ::CHECKIN)?;
+    let key_b64 = row
+        .device_key
+        .as_deref()
+        .ok_or(Error::DeviceNotAuthenticated)?;
+    let key_bytes = b64::decode_array::<32>(key_b64)
+        .ok_or_else(|| Error::Internal("stored device key is not 32 bytes".into()))?;
+    let key = PublicKey::from_bytes(key_bytes, Some(row.device_id.clone()))?;
+    parsed.verify_with(&key)?;
+    let request: CheckinRequest = protocol::decode_payload(&parsed.into_payload())?;
+    request.validate()?;
+    if request.device_id != row.device_id {
+        return Err(Error::invalid(
+            "device_id",
+            "is not the device the signing key belongs to",
+        ));
+    }
+    if seen(&row.recent_nonces, &request.nonce) {
+        return Err(Error::Replayed);
+    }
+    if request.seq_seen < row.seq_seen {
+        return Err(Error::Stale);
+    }
+    if request.seq_seen > row.seq && rules.cached {
+        // Another node may have answered since this node last saw the device.
+        return Err(Error::conflict(GUARD_FAILED, "the cache is behind"));
+    }
+    if request.seq_seen > row.seq {
+        return Err(Error::invalid(
+            "seq_seen",
+            "is newer than any entitlement issued to this device",
+        ));
+    }
+    let min = i64::try_from(rules.min_interval_s).unwrap_or(i64::MAX);
+    if let Some(last) = row.last_checkin_at
+        && now.saturating_sub(last) < min
+    {
+        return Err(Error::RateLimited {
+            retry_after_s: u64::try_from(last.saturating_add(min) - now).unwrap_or(1),
+            limit_s: rules.min_interval_s,
+        });
+    }
+    // Offline codes used since the last check-in: the lender's search for the next
+    // challenge starts after the highest counter used.
+    let mut offline_counter = row.offline_counter;
+    let mut codes_used = Vec::new();
+    let mut clock_jumps = 0;
+    for event in &request.events {
+        match *event {
+            Event::OfflineCodeUsed { counter, days, at } if counter >= row.offline_counter => {
+                offline_counter = offline_counter.max(counter.saturating_add(1));
+                codes_used.push(CodeUsed { counter, days, at });
+            }
+            Event::ClockJump { .. } => clock_jumps += 1,
+            _ => {}
+        }
+    }
+    Ok(Verdict {
+        new_nonces: remember(&row.recent_nonces, &request.nonce),
+        seq_seen: request.seq_seen.max(row.seq_seen),
+        device_key: key_b64.to_string(),
+        offline_counter,
+        codes_used,
+        clock_jumps,
+        allowed_if_last_before: now.saturating_sub(min),
+        request,
+    })
+}
+
+/// What this node remembers of a device between its check-ins, so the common case is
+/// one `UPDATE` instead of a `SELECT` and an `UPDATE`.
+///
+/// Safe with several nodes because nothing is *decided* from the cache alone: the
+/// check-in `UPDATE` is a compare-and-swap on the device key and the replay memory
+/// as cached. If another node (or a re-enrollment) changed either, the swap fails, the
+/// entry is dropped, and the check-in is judged again from a fresh `SELECT`. Money,
+/// locks and release come from the `UPDATE … RETURNING`, never from the cache.
+#[derive(Debug, Default)]
+pub struct DeviceCache {
+    map: Mutex<HashMap<String, Arc<DeviceRow>>>,
+}
+
+/// Entries kept per node before the cache starts over (≈ 1 KiB each).
+const DEVICE_CACHE_MAX: usize = 200_000;
+
+impl DeviceCache {
+    fn get(&self, device_id: &str) -> Option<Arc<DeviceRow>> {
+        self.map.lock().ok()?.get(device_id).cloned()
+    }
+
+    fn put(&self, row: DeviceRow) {
+        if let Ok(mut map) = self.map.lock() {
+            if map.len() >= DEVICE_CACHE_MAX {
+                map.clear();
+            }
+            map.insert(row.device_id.clone(), Arc::new(row));
+        }
+    }
+
+    pub fn forget(&self, device_id: &str) {
+        if let Ok(mut map) = self.map.lock() {
+            map.remove(device_id);
+        }
+    }
+}
+
+/// Judges and records one check-in body and answers with the next entitlement.
+pub async fn check_in(app: &App, body: &[u8]) -> Result<CheckinResponse> {
+    let text = body_text(body)?;
+    let parsed = jws::parse(text)?;
+    let device_id = check_header(&parsed, typ::CHECKIN)?.to_string();
+    if !protocol::is_valid_id(&device_id) {
+        return Err(Error::DeviceNotAuthenticated);
+    }
+    if let Some(row) = app.devices.get(&device_id) {
+        match record(app, text, &row, true).await {
+            Err(Error::Conflict {
+                slug: GUARD_FAILED, ..
+            }) => app.devices.forget(&device_id),
+            other => return other,
+        }
+    }
+    let row = queries::device(&app.db.read, &device_id)
+        .await?
+        .ok_or(Error::DeviceNotAuthenticated)?;
+    match record(app, text, &row, false).await {
+        // Fresh from the database and still lost the swap: another check-in of this
+        // device landed in between.
+        Err(Error::Conflict {
+            slug: GUARD_FAILED, ..
+        }) => Err(Error::RateLimited {
+            retry_after_s: app.config.checkin_min_interval_s.max(1),
+            limit_s: app.config.checkin_min_interval_s,
+        }),
+        other => other,
+    }
+}
+
+/// Judges one check-in against `row` (cached or fresh) and records it.
+async fn record(app: &App, text: &str, row: &DeviceRow, cached: bool) -> Result<CheckinResponse> {
+    let now = app.now();
+    let rules = Rules {
+        min_interval_s: app.config.checkin_min_interval_s,
+        cached,
+    };
+    let v = judge(text, row, now, rules)?;
+    let update = queries::Checkin {
+        device_id: &row.device_id,
+        device_key: &v.device_key,
+        now,
+        allowed_if_last_before: v.allowed_if_last_before,
+        old_nonces: &row.recent_nonces,
+        new_nonces: &v.new_nonces,
+        seq_seen: v.seq_seen,
+        offline_counter: v.offline_counter,
+        app_version: &v.request.app_version,
+    };
+    let issued = if v.codes_used.is_empty() {
+        queries::checkin(&app.db.write, &update).await?
+    } else {
+        let mut tx = app.db.write.begin().await?;
+        let issued = queries::checkin(&mut *tx, &update).await?;
+        if issued.is_some() {
+            let subject = Subject {
+                device_id: &row.device_id,
+                lender_id: &row.lender_id,
+            };
+            for used in &v.codes_used {
+                let event = AuditEvent::OfflineCodeUsed {
+                    counter: used.counter,
+                    days: used.days,
+                    at: used.at,
+                };
+                audit::append(&mut tx, subject, now, Actor::Device, &event).await?;
+            }
+        }
+        tx.commit().await?;
+        issued
+    };
+    let (issued, lock_reason) =
+        issued.ok_or_else(|| Error::conflict(GUARD_FAILED, "the device changed meanwhile"))?;
+    for _ in 0..v.clock_jumps {
+        app.metrics.clock_jump();
+    }
+    // Remember what this node just wrote, for the device's next check-in.
+    app.devices.put(DeviceRow {
+        recent_nonces: v.new_nonces,
+        seq_seen: v.seq_seen,
+        last_checkin_at: Some(now),
+        seq: issued.seq,
+        offline_counter: v.offline_counter,
+        paid_minor: issued.paid_minor,
+        released: issued.released,
+        lender_locked: issued.lender_locked,
+        lock_reason: lock_reason.clone(),
+        app_version: Some(v.request.app_version.clone()),
+        ..row.clone()
+    });
+    let entitlement = issue(app, row, issued, lock_reason, Some(v.request.nonce), now).await?;
+    Ok(CheckinResponse { entitlement })
+}
+
+#[cfg(test)]
+mod tests;

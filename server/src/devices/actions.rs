@@ -1,0 +1,102 @@
+//! Lock, unlock and release: what the lender decides about a phone beyond its
+//! payments. Each returns the device as it is after the change.
+
+use finlock_core::protocol;
+
+use super::{Caller, owned, subject};
+use crate::app::App;
+use crate::audit::{self, AuditEvent, ReleaseReason};
+use crate::db::queries::{self, DeviceRow};
+use crate::error::{Error, Result};
+
+/// The reason is shown on the lock screen (as the entitlement's `message`), so it
+/// obeys the same rules as any signed display text (§8.2).
+pub fn check_reason(reason: &str) -> Result<()> {
+    let n = reason.chars().count();
+    let bad = reason.chars().any(|c| {
+        (c.is_control() && c != '\n')
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    });
+    if n == 0 || n > protocol::MAX_MESSAGE_CHARS || bad {
+        return Err(Error::invalid(
+            "reason",
+            "1 to 350 characters, no control or bidirectional-override characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Locks the phone at its next check-in, with `reason` on its lock screen.
+pub async fn lock(
+    app: &App,
+    by: Caller<'_>,
+    device: &DeviceRow,
+    reason: &str,
+) -> Result<DeviceRow> {
+    check_reason(reason)?;
+    set_lock(app, by, device, Some(reason)).await
+}
+
+/// Lifts a lender lock.
+pub async fn unlock(app: &App, by: Caller<'_>, device: &DeviceRow) -> Result<DeviceRow> {
+    set_lock(app, by, device, None).await
+}
+
+async fn set_lock(
+    app: &App,
+    by: Caller<'_>,
+    device: &DeviceRow,
+    reason: Option<&str>,
+) -> Result<DeviceRow> {
+    let now = app.now();
+    let mut tx = app.db.write.begin().await?;
+    if !queries::set_lender_lock(&mut tx, &device.device_id, reason.is_some(), reason).await? {
+        return Err(Error::conflict(
+            "released",
+            "this device is released for good; it cannot be locked or unlocked",
+        ));
+    }
+    let event = match reason {
+        Some(reason) => AuditEvent::Locked { reason },
+        None => AuditEvent::Unlocked,
+    };
+    audit::append(&mut tx, subject(device), now, by.actor, &event).await?;
+    tx.commit().await?;
+    owned(app, &by.lender.lender_id, &device.device_id).await
+}
+
+/// Releases the phone for good (terminal); releasing again changes nothing.
+pub async fn release(app: &App, by: Caller<'_>, device: &DeviceRow) -> Result<DeviceRow> {
+    let now = app.now();
+    let mut tx = app.db.write.begin().await?;
+    if queries::release(&mut tx, &device.device_id).await? {
+        let event = AuditEvent::Released {
+            reason: ReleaseReason::LenderRequest,
+        };
+        audit::append(&mut tx, subject(device), now, by.actor, &event).await?;
+    }
+    tx.commit().await?;
+    owned(app, &by.lender.lender_id, &device.device_id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reason_is_display_text() {
+        assert!(check_reason("Reported stolen; call us").is_ok());
+        assert!(check_reason("line one\nline two").is_ok());
+        assert!(check_reason(&"x".repeat(protocol::MAX_MESSAGE_CHARS)).is_ok());
+        for bad in [
+            String::new(),
+            "x".repeat(protocol::MAX_MESSAGE_CHARS + 1),
+            "tab\there".into(),
+            "nul\0".into(),
+            "rlo\u{202E}txt".into(),
+            "isolate\u{2066}x".into(),
+        ] {
+            assert!(check_reason(&bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! The lender's operations on its financed devices — the domain layer under every
+//! surface (the JSON API today, the console, the CLI and webhooks next).
+//!
+//! Each operation lives here once: it validates its input, makes its change and the
+//! change's audit entry in one transaction, and returns a domain value. Surfaces only
+//! extract the request, call an operation and render its answer.
+//!
+//! Every device read is scoped by the acting lender's id *in SQL* ([`owned`]), so
+//! another lender's device answers exactly like a missing one: `NotFound`, never
+//! "forbidden" (ids do not leak).
+//!
+//! | module | operations |
+//! |---|---|
+//! | [`register`] | register a financed device with its plan |
+//! | [`payments`] | record a payment (idempotent), list payments |
+//! | [`actions`] | lock, unlock, release |
+//! | [`offline`] | answer an offline unlock challenge (PROTOCOL §6) |
+//! | [`view`] | how a device looks to its lender, one device or a filtered page |
+
+pub mod actions;
+pub mod offline;
+pub mod payments;
+pub mod register;
+pub mod view;
+
+use crate::app::App;
+use crate::audit::{Actor, Subject};
+use crate::db::queries::{self, DeviceRow, LenderRow};
+use crate::error::{Error, Result};
+
+/// Who asks for an operation: the lender whose data it is, and who acts for it
+/// (written to the audit log).
+#[derive(Debug, Clone, Copy)]
+pub struct Caller<'a> {
+    pub lender: &'a LenderRow,
+    pub actor: Actor<'a>,
+}
+
+impl<'a> Caller<'a> {
+    /// The lender itself, through its API key.
+    pub fn lender(lender: &'a LenderRow) -> Caller<'a> {
+        Caller {
+            lender,
+            actor: Actor::Lender(&lender.lender_id),
+        }
+    }
+}
+
+/// The audit subject of a device row.
+pub fn subject(row: &DeviceRow) -> Subject<'_> {
+    Subject {
+        device_id: &row.device_id,
+        lender_id: &row.lender_id,
+    }
+}
+
+/// A device of this lender; another lender's device is `NotFound` like a missing one.
+pub async fn owned(app: &App, lender_id: &str, device_id: &str) -> Result<DeviceRow> {
+    queries::lender_device(&app.db.read, lender_id, device_id)
+        .await?
+        .ok_or(Error::NotFound)
+}

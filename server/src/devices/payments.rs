@@ -1,0 +1,203 @@
+//! Payments: recorded once per `Idempotency-Key` (the same key never counts twice and
+//! always returns the first answer), applied to the installments in order, and the
+//! device released when paid in full.
+//!
+//! The key is unique per device in the database, so this holds across retries,
+//! concurrent requests and nodes: a concurrent request with the same key may win the
+//! unique key between our read and our insert (PostgreSQL), and then the retry reads
+//! its answer.
+
+use finlock_core::protocol::MAX_SAFE;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{Caller, subject};
+use crate::app::App;
+use crate::audit::{self, Actor, AuditEvent, ReleaseReason};
+use crate::db::is_unique_violation;
+use crate::db::queries::{self, DeviceRow, PaymentRow};
+use crate::error::{Error, Result};
+use crate::ids;
+use crate::issue::stored_plan;
+
+/// `POST …/{id}/payments`
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentRequest {
+    #[schema(minimum = 1)]
+    pub amount_minor: u64,
+    /// The currency of the device's plan.
+    pub currency: String,
+    /// The lender's own reference (receipt, transaction id), 1–128 characters.
+    #[schema(max_length = 128)]
+    pub reference: String,
+}
+
+/// A recorded payment and the account after it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Payment)]
+pub struct PaymentAnswer {
+    pub payment_id: String,
+    pub device_id: String,
+    pub amount_minor: u64,
+    pub currency: String,
+    pub reference: String,
+    pub created_at: i64,
+    pub paid_minor: u64,
+    pub amount_due_minor: u64,
+    pub released: bool,
+}
+
+/// The answer to a payment request as first given (status and JSON body), returned
+/// again byte for byte for every retry with the same key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub status: u16,
+    pub body: String,
+}
+
+/// An `Idempotency-Key` as sent: 1–255 printable ASCII characters.
+pub fn check_idempotency_key(key: Option<&str>) -> Result<String> {
+    let key = key.map(str::trim).ok_or_else(|| {
+        Error::BadRequest("an Idempotency-Key header is required for payments".into())
+    })?;
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::BadRequest(
+            "Idempotency-Key: 1-255 printable ASCII characters".into(),
+        ));
+    }
+    Ok(key.to_string())
+}
+
+/// The request's own rules against the device: pure. Returns the trimmed reference.
+pub fn validate<'r>(req: &'r PaymentRequest, device: &DeviceRow) -> Result<&'r str> {
+    if req.amount_minor == 0 || req.amount_minor >= MAX_SAFE {
+        return Err(Error::invalid("amount_minor", "between 1 and 2^53 - 1"));
+    }
+    if req.currency != device.currency {
+        return Err(Error::invalid(
+            "currency",
+            "must be the currency of the device's plan",
+        ));
+    }
+    let reference = req.reference.trim();
+    if reference.is_empty() || reference.chars().count() > 128 {
+        return Err(Error::invalid("reference", "1 to 128 characters"));
+    }
+    Ok(reference)
+}
+
+/// The status of a newly recorded payment.
+const CREATED: u16 = 201;
+
+/// Records a payment once per `key` (see the module docs).
+pub async fn record(
+    app: &App,
+    by: Caller<'_>,
+    device: &DeviceRow,
+    key: &str,
+    req: &PaymentRequest,
+) -> Result<Recorded> {
+    let fingerprint = ids::sha256_hex(
+        serde_json::to_string(req)
+            .map_err(|e| Error::Internal(format!("payment: {e}")))?
+            .as_bytes(),
+    );
+    let reference = validate(req, device)?;
+    let plan = stored_plan(device)?;
+    for _ in 0..3 {
+        let mut tx = app.db.write.begin().await?;
+        if let Some(stored) = queries::payment_by_key(&mut tx, &device.device_id, key).await? {
+            tx.rollback().await?;
+            if stored.request_sha256 != fingerprint {
+                return Err(Error::conflict(
+                    "idempotency-key-reused",
+                    "this Idempotency-Key was used for a different payment",
+                ));
+            }
+            return Ok(Recorded {
+                status: stored.status,
+                body: stored.body,
+            });
+        }
+        let now = app.now();
+        if queries::is_released(&mut tx, &device.device_id).await? {
+            return Err(Error::conflict(
+                "released",
+                "this device is released; nothing is owed",
+            ));
+        }
+        let (paid, released) =
+            queries::add_payment(&mut tx, &device.device_id, req.amount_minor).await?;
+        let payment_id = ids::row_id("pay")?;
+        let answer = PaymentAnswer {
+            payment_id: payment_id.clone(),
+            device_id: device.device_id.clone(),
+            amount_minor: req.amount_minor,
+            currency: req.currency.clone(),
+            reference: reference.to_string(),
+            created_at: now,
+            paid_minor: paid,
+            amount_due_minor: if released {
+                0
+            } else {
+                plan.account(paid, now).amount_due_minor
+            },
+            released,
+        };
+        let body =
+            serde_json::to_string(&answer).map_err(|e| Error::Internal(format!("payment: {e}")))?;
+        let inserted = queries::insert_payment(
+            &mut tx,
+            &queries::NewPayment {
+                payment_id: &payment_id,
+                device_id: &device.device_id,
+                idempotency_key: key,
+                request_sha256: &fingerprint,
+                amount_minor: req.amount_minor,
+                currency: &req.currency,
+                reference,
+                created_at: now,
+                response_status: CREATED,
+                response_body: &body,
+            },
+        )
+        .await;
+        match inserted {
+            Ok(()) => {}
+            Err(e) if is_unique_violation(&e) => {
+                tx.rollback().await?;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let event = AuditEvent::Payment {
+            payment_id: &payment_id,
+            amount_minor: req.amount_minor,
+            currency: &req.currency,
+            reference,
+            paid_minor: paid,
+        };
+        audit::append(&mut tx, subject(device), now, by.actor, &event).await?;
+        if released {
+            let event = AuditEvent::Released {
+                reason: ReleaseReason::PaidInFull,
+            };
+            audit::append(&mut tx, subject(device), now, Actor::System, &event).await?;
+        }
+        tx.commit().await?;
+        return Ok(Recorded {
+            status: CREATED,
+            body,
+        });
+    }
+    Err(Error::conflict(
+        "concurrent",
+        "concurrent requests with this Idempotency-Key; retry",
+    ))
+}
+
+/// The device's payments, oldest first.
+pub async fn list(app: &App, device: &DeviceRow) -> Result<Vec<PaymentRow>> {
+    queries::payments(&app.db.read, &device.device_id).await
+}

@@ -1,0 +1,335 @@
+//! Registering a financed device: the plan is checked against the rules the device
+//! itself applies to every entitlement, so nothing registered can later produce an
+//! entitlement the phone would reject.
+
+use finlock_core::protocol::{self, MAX_SAFE, ReminderPolicy, UrlPolicy};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::Caller;
+use crate::app::App;
+use crate::audit::{self, AuditEvent, Subject};
+use crate::db::queries;
+use crate::error::{Error, Result};
+use crate::ids;
+use crate::policy::{self, DeviceFacts, Plan, PlanInstallment};
+
+/// The installment plan as the lender sends it.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanRequest {
+    /// ISO 4217 code, e.g. `KES`.
+    #[schema(pattern = "^[A-Z]{3}$")]
+    pub currency: String,
+    /// Days after a due date before the phone locks.
+    #[schema(maximum = 365)]
+    pub grace_days: u32,
+    /// Lock a phone that has not checked in for this many days (1–365).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 365)]
+    pub offline_lock_after_days: Option<u32>,
+    #[schema(min_items = 1, max_items = 120)]
+    pub installments: Vec<PlanInstallment>,
+}
+
+/// `POST /v1/lender/devices`
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    /// The IMEI registered at sale (14–16 digits; spaces and dashes ignored); stored
+    /// only as its §1 hash.
+    #[serde(default)]
+    pub imei: Option<String>,
+    /// Whether the phone may enroll again by IMEI after a factory reset.
+    #[serde(default)]
+    pub auto_reprovision: bool,
+    pub plan: PlanRequest,
+    /// Reminder policy (PROTOCOL §3.3); the defaults when absent.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub reminders: Option<ReminderPolicy>,
+}
+
+/// A registered device and the one-time code its phone enrolls with.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Registered {
+    pub device_id: String,
+    pub enrollment_code: String,
+}
+
+const MAX_GRACE_DAYS: u32 = 365;
+const MAX_OFFLINE_DAYS: u32 = 365;
+
+/// The plan's own rules (amounts, order, bounds): pure.
+pub fn validate_plan(p: &PlanRequest) -> Result<Plan> {
+    if p.currency.len() != 3 || !p.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(Error::invalid(
+            "plan.currency",
+            "three upper-case letters (ISO 4217)",
+        ));
+    }
+    if p.grace_days > MAX_GRACE_DAYS {
+        return Err(Error::invalid("plan.grace_days", "at most 365"));
+    }
+    if let Some(d) = p.offline_lock_after_days
+        && !(1..=MAX_OFFLINE_DAYS).contains(&d)
+    {
+        return Err(Error::invalid(
+            "plan.offline_lock_after_days",
+            "1 to 365 (an offline lock sooner than a day locks people for a weak signal)",
+        ));
+    }
+    if p.installments.is_empty() || p.installments.len() > protocol::MAX_INSTALLMENTS {
+        return Err(Error::invalid("plan.installments", "1 to 120 installments"));
+    }
+    let mut total: u64 = 0;
+    let mut previous = i64::MIN;
+    for (i, inst) in p.installments.iter().enumerate() {
+        if !(0..MAX_SAFE as i64).contains(&inst.due) {
+            return Err(Error::invalid(
+                format!("plan.installments[{i}].due"),
+                "a Unix time in [0, 2^53)",
+            ));
+        }
+        if inst.due < previous {
+            return Err(Error::invalid(
+                format!("plan.installments[{i}].due"),
+                "installments are in due-date order",
+            ));
+        }
+        previous = inst.due;
+        if inst.amount_minor == 0 || inst.amount_minor >= MAX_SAFE {
+            return Err(Error::invalid(
+                format!("plan.installments[{i}].amount_minor"),
+                "between 1 and 2^53 - 1",
+            ));
+        }
+        total = total.saturating_add(inst.amount_minor);
+    }
+    if total >= MAX_SAFE {
+        return Err(Error::invalid(
+            "plan.installments",
+            "the total must stay below 2^53",
+        ));
+    }
+    Ok(Plan {
+        currency: p.currency.clone(),
+        grace_days: p.grace_days,
+        offline_lock_after_days: p.offline_lock_after_days,
+        installments: p.installments.clone(),
+    })
+}
+
+/// The IMEI as typed at the counter: 14–16 digits (spaces and dashes ignored) → its
+/// §1 hash.
+pub fn imei_hash(imei: &str) -> Result<String> {
+    let digits: String = imei.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    if !(14..=16).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::invalid("imei", "14 to 16 digits"));
+    }
+    Ok(protocol::imei_sha256(&digits))
+}
+
+/// The first entitlement this device will get must pass the device's rules: checks
+/// the plan with the reminders and the lender's details as a device would.
+fn check_as_a_device_would(
+    plan: &Plan,
+    reminders: Option<&ReminderPolicy>,
+    lender_id: &str,
+    lender: &protocol::LenderInfo,
+    now: i64,
+) -> Result<()> {
+    let probe = policy::entitlement(
+        &DeviceFacts {
+            plan,
+            paid_minor: 0,
+            released: false,
+            lender_lock: None,
+            reminders,
+        },
+        &policy::IssueContext {
+            lender_id,
+            device_id: "probe",
+            seq: 1,
+            now,
+            nonce: None,
+            jitter: 0.0,
+            lender,
+        },
+    );
+    probe.validate(UrlPolicy::DEBUG).map_err(|e| match e {
+        finlock_core::Error::InvalidField { field, rule } => Error::invalid(field, rule),
+        other => Error::invalid("plan", other.to_string()),
+    })
+}
+
+/// Registers a device: validates everything first, then writes the device and its
+/// audit entry in one transaction.
+pub async fn register(app: &App, by: Caller<'_>, req: &Registration) -> Result<Registered> {
+    let plan = validate_plan(&req.plan)?;
+    let imei = req.imei.as_deref().map(imei_hash).transpose()?;
+    let now = app.now();
+    let lender = app.lender(&by.lender.lender_id).await?;
+    check_as_a_device_would(
+        &plan,
+        req.reminders.as_ref(),
+        &by.lender.lender_id,
+        &lender.info,
+        now,
+    )?;
+    let device_id = ids::device_id()?;
+    let code = ids::enrollment_code()?;
+    let plan_json =
+        serde_json::to_string(&plan).map_err(|e| Error::Internal(format!("plan: {e}")))?;
+    let reminders_json = req
+        .reminders
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| Error::Internal(format!("reminders: {e}")))?;
+    let mut tx = app.db.write.begin().await?;
+    queries::insert_device(
+        &mut tx,
+        &queries::NewDevice {
+            device_id: &device_id,
+            lender_id: &by.lender.lender_id,
+            created_at: now,
+            imei_sha256: imei.as_deref(),
+            auto_reprovision: req.auto_reprovision,
+            enrollment_code: &code,
+            currency: &plan.currency,
+            plan: &plan_json,
+            reminders: reminders_json.as_deref(),
+            total_minor: plan.total_minor(),
+        },
+    )
+    .await?;
+    audit::append(
+        &mut tx,
+        Subject {
+            device_id: &device_id,
+            lender_id: &by.lender.lender_id,
+        },
+        now,
+        by.actor,
+        &AuditEvent::Registered {
+            currency: &plan.currency,
+            total_minor: plan.total_minor(),
+            installments: plan.installments.len(),
+            grace_days: plan.grace_days,
+            offline_lock_after_days: plan.offline_lock_after_days,
+            imei_registered: imei.is_some(),
+            auto_reprovision: req.auto_reprovision,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Registered {
+        device_id,
+        enrollment_code: code,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(installments: Vec<(i64, u64)>) -> PlanRequest {
+        PlanRequest {
+            currency: "KES".into(),
+            grace_days: 7,
+            offline_lock_after_days: Some(30),
+            installments: installments
+                .into_iter()
+                .map(|(due, amount_minor)| PlanInstallment { due, amount_minor })
+                .collect(),
+        }
+    }
+
+    fn field_of(e: Error) -> String {
+        match e {
+            Error::Invalid { field, .. } => field,
+            other => panic!("not a field error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_good_plan_is_kept_as_sent() {
+        let p = validate_plan(&plan(vec![(100, 5), (200, 6)])).unwrap();
+        assert_eq!(p.total_minor(), 11);
+        assert_eq!(p.currency, "KES");
+    }
+
+    #[test]
+    fn the_currency_is_three_upper_case_letters() {
+        for bad in ["kes", "KE", "KESH", "K3S"] {
+            let mut p = plan(vec![(100, 5)]);
+            p.currency = bad.into();
+            assert_eq!(field_of(validate_plan(&p).unwrap_err()), "plan.currency");
+        }
+    }
+
+    #[test]
+    fn grace_and_offline_days_are_bounded() {
+        let mut p = plan(vec![(100, 5)]);
+        p.grace_days = 366;
+        assert_eq!(field_of(validate_plan(&p).unwrap_err()), "plan.grace_days");
+        for bad in [0, 366] {
+            let mut p = plan(vec![(100, 5)]);
+            p.offline_lock_after_days = Some(bad);
+            assert_eq!(
+                field_of(validate_plan(&p).unwrap_err()),
+                "plan.offline_lock_after_days"
+            );
+        }
+    }
+
+    #[test]
+    fn a_plan_has_one_to_120_installments() {
+        assert_eq!(
+            field_of(validate_plan(&plan(vec![])).unwrap_err()),
+            "plan.installments"
+        );
+        let many = (0..121).map(|i| (100 + i, 1)).collect();
+        assert_eq!(
+            field_of(validate_plan(&plan(many)).unwrap_err()),
+            "plan.installments"
+        );
+    }
+
+    #[test]
+    fn due_dates_are_times_in_order() {
+        assert_eq!(
+            field_of(validate_plan(&plan(vec![(-1, 5)])).unwrap_err()),
+            "plan.installments[0].due"
+        );
+        assert_eq!(
+            field_of(validate_plan(&plan(vec![(200, 5), (100, 5)])).unwrap_err()),
+            "plan.installments[1].due"
+        );
+    }
+
+    #[test]
+    fn amounts_are_positive_and_the_total_stays_below_2_53() {
+        assert_eq!(
+            field_of(validate_plan(&plan(vec![(100, 0)])).unwrap_err()),
+            "plan.installments[0].amount_minor"
+        );
+        let half = MAX_SAFE / 2 + 1;
+        assert_eq!(
+            field_of(validate_plan(&plan(vec![(100, half), (200, half)])).unwrap_err()),
+            "plan.installments"
+        );
+    }
+
+    #[test]
+    fn an_imei_is_14_to_16_digits_with_separators_ignored() {
+        assert_eq!(
+            imei_hash("35-209900-176148-1").unwrap(),
+            imei_hash("352099001761481").unwrap()
+        );
+        for bad in ["1234567890123", "12345678901234567", "35209900176148a", ""] {
+            assert_eq!(field_of(imei_hash(bad).unwrap_err()), "imei");
+        }
+    }
+}

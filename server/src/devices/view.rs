@@ -1,0 +1,169 @@
+//! How a device looks to its lender: one device, or a page of them filtered by state.
+//! The state depends on time, so it is computed here from the row and `now`.
+
+use finlock_core::protocol::InstallmentStatus;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::app::App;
+use crate::db::queries::{self, DeviceRow};
+use crate::error::{Error, Result};
+use crate::issue::stored_plan;
+use crate::policy::{self, DeviceFacts, DeviceStatus};
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InstallmentView {
+    pub due: i64,
+    pub amount_minor: u64,
+    #[schema(value_type = String)]
+    pub status: InstallmentStatus,
+}
+
+/// A device as its lender sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Device)]
+pub struct DeviceView {
+    pub device_id: String,
+    pub enrolled: bool,
+    pub state: DeviceStatus,
+    /// When the device locks unless paid; `null` once released.
+    pub lock_at: Option<i64>,
+    pub currency: String,
+    pub total_minor: u64,
+    pub paid_minor: u64,
+    pub amount_due_minor: u64,
+    pub next_due: Option<i64>,
+    pub installments: Vec<InstallmentView>,
+    pub lender_locked: bool,
+    pub lock_reason: Option<String>,
+    pub auto_reprovision: bool,
+    pub imei_registered: bool,
+    pub created_at: i64,
+    pub enrolled_at: Option<i64>,
+    pub last_checkin: Option<i64>,
+    pub app_version: Option<String>,
+}
+
+/// The view of `row` at `now`: pure.
+pub fn view(row: &DeviceRow, now: i64) -> Result<DeviceView> {
+    let plan = stored_plan(row)?;
+    let facts = DeviceFacts {
+        plan: &plan,
+        paid_minor: row.paid_minor,
+        released: row.released,
+        lender_lock: row
+            .lender_locked
+            .then_some(row.lock_reason.as_deref().unwrap_or("")),
+        reminders: None,
+    };
+    let state = policy::status(&facts, now);
+    let account = plan.account(row.paid_minor, now);
+    let released = state == DeviceStatus::Released;
+    Ok(DeviceView {
+        device_id: row.device_id.clone(),
+        enrolled: row.device_key.is_some(),
+        state,
+        lock_at: if released {
+            None
+        } else {
+            plan.lock_at(row.paid_minor)
+        },
+        currency: plan.currency.clone(),
+        total_minor: row.total_minor,
+        paid_minor: row.paid_minor,
+        amount_due_minor: if released {
+            0
+        } else {
+            account.amount_due_minor
+        },
+        next_due: if released { None } else { account.next_due },
+        installments: account
+            .installments
+            .into_iter()
+            .map(|i| InstallmentView {
+                due: i.due,
+                amount_minor: i.amount_minor,
+                status: i.status,
+            })
+            .collect(),
+        lender_locked: row.lender_locked,
+        lock_reason: row.lock_reason.clone(),
+        auto_reprovision: row.auto_reprovision,
+        imei_registered: row.imei_sha256.is_some(),
+        created_at: row.created_at,
+        enrolled_at: row.enrolled_at,
+        last_checkin: row.last_checkin_at,
+        app_version: row.app_version.clone(),
+    })
+}
+
+/// One device of this lender, as it looks now.
+pub async fn one(app: &App, lender_id: &str, device_id: &str) -> Result<DeviceView> {
+    let row = super::owned(app, lender_id, device_id).await?;
+    view(&row, app.now())
+}
+
+/// A page of devices.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeviceList {
+    pub devices: Vec<DeviceView>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Devices per page unless asked otherwise.
+pub const DEFAULT_PAGE: u32 = 50;
+/// The largest page.
+pub const MAX_PAGE: u32 = 500;
+
+/// Which devices to list.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub state: Option<DeviceStatus>,
+    pub limit: Option<u32>,
+    /// The last device id of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl ListFilter {
+    /// Reads `?state=` as the lender wrote it.
+    pub fn parse_state(state: Option<&str>) -> Result<Option<DeviceStatus>> {
+        state
+            .map(|s| {
+                DeviceStatus::parse(s).ok_or_else(|| {
+                    Error::invalid("state", "one of current, overdue, locked, released")
+                })
+            })
+            .transpose()
+    }
+}
+
+/// A page of this lender's devices in device id order.
+pub async fn list(app: &App, lender_id: &str, filter: ListFilter) -> Result<DeviceList> {
+    let limit = filter.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE) as usize;
+    let now = app.now();
+    let mut cursor = filter.cursor.unwrap_or_default();
+    let mut devices = Vec::new();
+    // The state is computed (it depends on time), so filter while scanning in id order.
+    loop {
+        let batch = queries::lender_devices(&app.db.read, lender_id, &cursor, limit as i64).await?;
+        let exhausted = batch.len() < limit;
+        for row in &batch {
+            cursor.clone_from(&row.device_id);
+            let v = view(row, now)?;
+            if filter.state.is_none_or(|f| f == v.state) {
+                devices.push(v);
+                if devices.len() == limit {
+                    break;
+                }
+            }
+        }
+        if devices.len() == limit || exhausted {
+            let more = devices.len() == limit;
+            return Ok(DeviceList {
+                devices,
+                next_cursor: more.then_some(cursor),
+            });
+        }
+    }
+}

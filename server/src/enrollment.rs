@@ -1,0 +1,297 @@
+//! A device's enrollment (PROTOCOL §3.1): reading the self-signed request, the pure
+//! judgement of whether it may bind its key to a registered device, and the operation
+//! that binds it and answers with the first entitlement and the offline-code secret.
+//!
+//! The key that signs an enrollment is in its payload (its `kid` is that key's RFC 7638
+//! thumbprint): the payload is read, then verified with that key, before anything
+//! else it says is believed.
+
+use finlock_core::b64;
+use finlock_core::jws::{self, typ};
+use finlock_core::keys::{Jwk, KeySet, PublicKey};
+use finlock_core::protocol::{self, EnrollRequest, EnrollResponse};
+
+use crate::app::App;
+use crate::audit::{self, Actor, AuditEvent, EnrollKind, Subject};
+use crate::checkin::{body_text, check_header, remember, seen};
+use crate::db::queries::{self, DeviceRow};
+use crate::error::{Error, Result};
+use crate::ids;
+use crate::issue::issue;
+
+/// A request whose signature verified with the key it carries.
+#[derive(Debug, Clone)]
+pub struct SignedEnroll {
+    pub request: EnrollRequest,
+    pub key: PublicKey,
+}
+
+/// Reads and verifies an enrollment body: pure.
+pub fn read(text: &str) -> Result<SignedEnroll> {
+    let parsed = jws::parse(text)?;
+    check_header(&parsed, typ::ENROLL)?;
+    let request: EnrollRequest = protocol::decode_payload(&parsed.into_payload())?;
+    let key = PublicKey::from_jwk(&Jwk {
+        kid: None,
+        ..request.device_key.clone()
+    })?;
+    let keys = KeySet::new(vec![key.clone()])?;
+    jws::verify(text, typ::ENROLL, &keys)?;
+    request.validate()?;
+    Ok(SignedEnroll { request, key })
+}
+
+/// What an accepted enrollment does to the device row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Binding {
+    pub kind: EnrollKind,
+    /// A new key: what the server knew of the old one (replay memory, offline secret,
+    /// rate limit) starts over.
+    pub rebind: bool,
+}
+
+/// Whether `enroll` may bind its key to `device`: pure.
+pub fn judge(enroll: &SignedEnroll, device: &DeviceRow) -> Result<Binding> {
+    if seen(&device.recent_nonces, &enroll.request.nonce) {
+        return Err(Error::Replayed);
+    }
+    let key_b64 = b64::encode(enroll.key.bytes());
+    let binding = match device.device_key.as_deref() {
+        None => Binding {
+            kind: EnrollKind::Enrolled,
+            rebind: true,
+        },
+        // The phone keeps its key across retries: the answer was lost, answer again.
+        Some(k) if k == key_b64 => Binding {
+            kind: EnrollKind::AnsweredAgain,
+            rebind: false,
+        },
+        Some(_) if device.released => {
+            return Err(Error::conflict(
+                "released",
+                "this device is released; there is nothing to enroll",
+            ));
+        }
+        Some(_) if device.auto_reprovision => Binding {
+            kind: EnrollKind::Reprovisioned,
+            rebind: true,
+        },
+        Some(_) => {
+            return Err(Error::conflict(
+                "enrollment-code-used",
+                "this device is already enrolled with another key",
+            ));
+        }
+    };
+    Ok(binding)
+}
+
+/// The registered device an enrollment names (by one-time code, or by IMEI hash).
+async fn find(app: &App, request: &EnrollRequest) -> Result<DeviceRow> {
+    match (&request.enrollment_code, &request.imei_sha256) {
+        (Some(code), _) => queries::device_by_code(&app.db.read, code).await?,
+        (None, Some(imei)) => queries::devices_by_imei(&app.db.read, imei)
+            .await?
+            .into_iter()
+            .next(),
+        (None, None) => None,
+    }
+    .ok_or(Error::NotFound)
+}
+
+/// Enrolls: binds the device key, audits, answers with the first entitlement.
+pub async fn enroll(app: &App, body: &[u8]) -> Result<EnrollResponse> {
+    let signed = read(body_text(body)?)?;
+    let device = find(app, &signed.request).await?;
+    let binding = judge(&signed, &device)?;
+    let request = &signed.request;
+    let (offline_secret, offline_counter) = match (&device.offline_secret, binding.rebind) {
+        (Some(secret), false) => (secret.clone(), device.offline_counter),
+        _ => (b64::encode(ids::secret_bytes::<32>()?), 0),
+    };
+    let now = app.now();
+    let nonces = if binding.rebind {
+        request.nonce.clone()
+    } else {
+        remember(&device.recent_nonces, &request.nonce)
+    };
+    let key_b64 = b64::encode(signed.key.bytes());
+    let thumbprint = signed.key.thumbprint();
+    let mut tx = app.db.write.begin().await?;
+    let issued = queries::enroll(
+        &mut tx,
+        &queries::Enrollment {
+            device_id: &device.device_id,
+            expected_seq: device.seq,
+            device_key: &key_b64,
+            offline_secret: &offline_secret,
+            offline_counter,
+            recent_nonces: &nonces,
+            now,
+            model: &request.model,
+            android_sdk: i64::from(request.android_sdk),
+            app_version: &request.app_version,
+            rebind: binding.rebind,
+        },
+    )
+    .await?
+    .ok_or_else(|| Error::conflict("concurrent", "the device changed meanwhile; retry"))?;
+    audit::append(
+        &mut tx,
+        Subject {
+            device_id: &device.device_id,
+            lender_id: &device.lender_id,
+        },
+        now,
+        Actor::Device,
+        &AuditEvent::Enrollment {
+            kind: binding.kind,
+            key_thumbprint: &thumbprint,
+            model: &request.model,
+            app_version: &request.app_version,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    app.devices.forget(&device.device_id);
+    tracing::info!(device_id = %device.device_id, action = binding.kind.action(), "enrollment");
+    let entitlement = issue(
+        app,
+        &device,
+        issued.0,
+        issued.1,
+        Some(request.nonce.clone()),
+        now,
+    )
+    .await?;
+    Ok(EnrollResponse {
+        device_id: device.device_id,
+        entitlement,
+        offline_secret,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use finlock_core::keys::DeviceKey;
+    use serde_json::json;
+
+    use super::*;
+
+    fn key() -> DeviceKey {
+        DeviceKey::generate().unwrap()
+    }
+
+    fn body(k: &DeviceKey, nonce_byte: u8) -> String {
+        let public = k.public();
+        let payload = json!({ "v": 1, "enrollment_code": "ABCD-EFGH-JKMN",
+            "device_key": public.to_jwk(), "nonce": b64::encode([nonce_byte; 16]),
+            "model": "Phone", "android_sdk": 34, "app_version": "1.0" });
+        k.sign_as(
+            &public.thumbprint(),
+            typ::ENROLL,
+            payload.to_string().as_bytes(),
+        )
+    }
+
+    fn device(bound_to: Option<&DeviceKey>) -> DeviceRow {
+        DeviceRow {
+            device_id: "dev-e".into(),
+            lender_id: "lnd-e".into(),
+            created_at: 0,
+            imei_sha256: None,
+            auto_reprovision: false,
+            enrollment_code: Some("ABCD-EFGH-JKMN".into()),
+            currency: "KES".into(),
+            plan: "{}".into(),
+            reminders: None,
+            total_minor: 1,
+            paid_minor: 0,
+            lender_locked: false,
+            lock_reason: None,
+            released: false,
+            device_key: bound_to.map(|k| b64::encode(k.public().bytes())),
+            offline_secret: None,
+            offline_counter: 0,
+            enrolled_at: None,
+            app_version: None,
+            seq: 0,
+            seq_seen: 0,
+            recent_nonces: String::new(),
+            last_checkin_at: None,
+        }
+    }
+
+    #[test]
+    fn a_body_signed_by_the_key_it_carries_is_read() {
+        let k = key();
+        let signed = read(&body(&k, 1)).unwrap();
+        assert_eq!(signed.key.bytes(), k.public().bytes());
+    }
+
+    #[test]
+    fn a_body_signed_by_another_key_than_it_carries_is_refused() {
+        let (k, other) = (key(), key());
+        let public = k.public();
+        let payload = json!({ "v": 1, "enrollment_code": "ABCD-EFGH-JKMN",
+            "device_key": public.to_jwk(), "nonce": b64::encode([1; 16]),
+            "model": "Phone", "android_sdk": 34, "app_version": "1.0" });
+        let text = other.sign_as(
+            &public.thumbprint(),
+            typ::ENROLL,
+            payload.to_string().as_bytes(),
+        );
+        assert!(read(&text).is_err());
+    }
+
+    #[test]
+    fn the_first_key_binds() {
+        let k = key();
+        let b = judge(&read(&body(&k, 1)).unwrap(), &device(None)).unwrap();
+        assert_eq!(
+            b,
+            Binding {
+                kind: EnrollKind::Enrolled,
+                rebind: true
+            }
+        );
+    }
+
+    #[test]
+    fn the_same_key_again_is_answered_again_without_rebinding() {
+        let k = key();
+        let b = judge(&read(&body(&k, 2)).unwrap(), &device(Some(&k))).unwrap();
+        assert_eq!(b.kind, EnrollKind::AnsweredAgain);
+        assert!(!b.rebind);
+    }
+
+    #[test]
+    fn another_key_is_refused_unless_reprovisioning_is_allowed() {
+        let (k, old) = (key(), key());
+        let signed = read(&body(&k, 3)).unwrap();
+        let e = judge(&signed, &device(Some(&old))).unwrap_err();
+        assert_eq!(e.slug(), "enrollment-code-used");
+        let mut d = device(Some(&old));
+        d.auto_reprovision = true;
+        assert_eq!(judge(&signed, &d).unwrap().kind, EnrollKind::Reprovisioned);
+    }
+
+    #[test]
+    fn a_released_device_takes_no_new_key() {
+        let (k, old) = (key(), key());
+        let mut d = device(Some(&old));
+        d.released = true;
+        d.auto_reprovision = true;
+        let e = judge(&read(&body(&k, 4)).unwrap(), &d).unwrap_err();
+        assert_eq!(e.slug(), "released");
+    }
+
+    #[test]
+    fn a_remembered_nonce_is_a_replay() {
+        let k = key();
+        let mut d = device(Some(&k));
+        d.recent_nonces = b64::encode([5; 16]);
+        let e = judge(&read(&body(&k, 5)).unwrap(), &d).unwrap_err();
+        assert!(matches!(e, Error::Replayed));
+    }
+}

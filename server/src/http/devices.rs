@@ -1,0 +1,150 @@
+//! `/v1/lender/devices…`: register a device, read one or a page, its audit log and
+//! its provisioning QR.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::{AuthLender, OwnedDevice};
+use super::openapi::LenderProblems;
+use super::{AppState, Json, Query, Routes};
+use crate::audit::{self, Entry};
+use crate::devices::register::{self, Registered, Registration};
+use crate::devices::view::{self, DeviceList, DeviceView, ListFilter};
+use crate::error::{Error, Result};
+use crate::provisioning::{self, QrFormat};
+
+pub fn router() -> Routes {
+    Routes::default()
+        .post("/v1/lender/devices", post(create))
+        .get("/v1/lender/devices", get(list))
+        .get("/v1/lender/devices/{id}", get(one))
+        .get("/v1/lender/devices/{id}/audit", get(audit_log))
+        .get("/v1/lender/devices/{id}/provisioning", get(provisioning_qr))
+}
+
+/// Register a financed device.
+#[utoipa::path(post, path = "/v1/lender/devices", tag = "lender",
+    request_body = Registration,
+    responses((status = 201, description = "registered", body = Registered), LenderProblems),
+    security(("apiKey" = [])))]
+pub async fn create(
+    State(st): State<AppState>,
+    lender: AuthLender,
+    Json(req): Json<Registration>,
+) -> Result<Response> {
+    let created = register::register(&st, lender.caller(), &req).await?;
+    Ok((StatusCode::CREATED, axum::Json(created)).into_response())
+}
+
+/// `?state=&limit=&cursor=`
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// current, overdue, locked or released.
+    #[serde(default)]
+    #[param(pattern = "^(current|overdue|locked|released)$")]
+    pub state: Option<String>,
+    /// Devices per page (default 50).
+    #[serde(default)]
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+/// List devices (filter by state, paginated by cursor).
+#[utoipa::path(get, path = "/v1/lender/devices", tag = "lender", params(ListQuery),
+    responses((status = 200, description = "a page", body = DeviceList), LenderProblems),
+    security(("apiKey" = [])))]
+pub async fn list(
+    State(st): State<AppState>,
+    AuthLender(lender): AuthLender,
+    Query(q): Query<ListQuery>,
+) -> Result<axum::Json<DeviceList>> {
+    let filter = ListFilter {
+        state: ListFilter::parse_state(q.state.as_deref())?,
+        limit: q.limit,
+        cursor: q.cursor,
+    };
+    Ok(axum::Json(
+        view::list(&st, &lender.lender_id, filter).await?,
+    ))
+}
+
+/// One device.
+#[utoipa::path(get, path = "/v1/lender/devices/{id}", tag = "lender",
+    params(("id" = String, Path, description = "device id")),
+    responses((status = 200, description = "the device", body = DeviceView), LenderProblems),
+    security(("apiKey" = [])))]
+pub async fn one(State(st): State<AppState>, owned: OwnedDevice) -> Result<axum::Json<DeviceView>> {
+    Ok(axum::Json(view::view(&owned.device, st.now())?))
+}
+
+/// A device's audit log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditLog {
+    pub device_id: String,
+    /// Oldest first.
+    pub entries: Vec<Entry>,
+}
+
+/// Append-only audit log.
+#[utoipa::path(get, path = "/v1/lender/devices/{id}/audit", tag = "lender",
+    params(("id" = String, Path, description = "device id")),
+    responses((status = 200, description = "entries, oldest first", body = AuditLog),
+        LenderProblems),
+    security(("apiKey" = [])))]
+pub async fn audit_log(
+    State(st): State<AppState>,
+    owned: OwnedDevice,
+) -> Result<axum::Json<AuditLog>> {
+    let entries = audit::list(&st.db.read, &owned.device.device_id).await?;
+    Ok(axum::Json(AuditLog {
+        device_id: owned.device.device_id,
+        entries,
+    }))
+}
+
+/// `?format=json|png|svg`
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ProvisioningQuery {
+    /// json (the default), png or svg.
+    #[serde(default)]
+    #[param(pattern = "^(json|png|svg)$")]
+    pub format: Option<String>,
+}
+
+/// Device Owner QR provisioning payload or image.
+#[utoipa::path(get, path = "/v1/lender/devices/{id}/provisioning", tag = "lender",
+    params(("id" = String, Path, description = "device id"), ProvisioningQuery),
+    responses((status = 200, description = "payload (json) or QR code (png, svg)", content(
+        (Object = "application/json"), (Vec<u8> = "image/png"), (String = "image/svg+xml"))),
+        LenderProblems),
+    security(("apiKey" = [])))]
+pub async fn provisioning_qr(
+    State(st): State<AppState>,
+    owned: OwnedDevice,
+    Query(q): Query<ProvisioningQuery>,
+) -> Result<Response> {
+    let format = match q.format.as_deref() {
+        None | Some("json") => QrFormat::Json,
+        Some("svg") => QrFormat::Svg,
+        Some("png") => QrFormat::Png,
+        Some(_) => return Err(Error::invalid("format", "one of json, png, svg")),
+    };
+    let (content_type, body) = provisioning::for_device(&st, &owned.lender, &owned.device, format)?;
+    let mut r = body.into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}

@@ -1,0 +1,143 @@
+//! `/openapi.json`, generated from the handlers' annotations and the request and
+//! response types (utoipa), so the document cannot drift from the code it describes.
+//! A test checks it lists exactly the routes the router serves.
+
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
+
+use crate::error::Problem;
+
+/// The problems the lender API answers with.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum LenderProblems {
+    /// The request is not what the endpoint reads (syntax, a missing header).
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(Problem),
+    /// A valid API key is required.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Problem),
+    /// No such device of this lender.
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(Problem),
+    /// The request conflicts with the device's state.
+    #[response(status = 409, content_type = "application/problem+json")]
+    Conflict(Problem),
+    /// Over 16 KiB.
+    #[response(status = 413, content_type = "application/problem+json")]
+    TooLarge(Problem),
+    /// A field breaks a rule; `detail` names it.
+    #[response(status = 422, content_type = "application/problem+json")]
+    Invalid(Problem),
+    /// A server fault (a correlation id, nothing internal).
+    #[response(status = 500, content_type = "application/problem+json")]
+    Internal(Problem),
+}
+
+/// The problems the device API answers with.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum DeviceProblems {
+    /// Malformed protocol message.
+    #[response(status = 400, content_type = "application/problem+json")]
+    Malformed(Problem),
+    /// The signature does not verify, or no such device or key.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthenticated(Problem),
+    /// Replayed or stale message, or the device's state forbids it.
+    #[response(status = 409, content_type = "application/problem+json")]
+    Conflict(Problem),
+    /// Over 16 KiB.
+    #[response(status = 413, content_type = "application/problem+json")]
+    TooLarge(Problem),
+    /// A field breaks a protocol rule (`rule` names it).
+    #[response(status = 422, content_type = "application/problem+json")]
+    Invalid(Problem),
+    /// Check-ins more often than the per-device limit (`Retry-After`).
+    #[response(status = 429, content_type = "application/problem+json")]
+    RateLimited(Problem),
+    /// A server fault.
+    #[response(status = 500, content_type = "application/problem+json")]
+    Internal(Problem),
+}
+
+/// The problems of the operations routes.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum OpsProblems {
+    /// The database does not answer.
+    #[response(status = 500, content_type = "application/problem+json")]
+    Internal(Problem),
+}
+
+/// `POST /v1/enroll` answer (PROTOCOL §3.1); the core's type, described here.
+#[derive(Serialize, ToSchema)]
+#[schema(as = EnrollResponse)]
+pub struct EnrollAnswer {
+    pub device_id: String,
+    /// The first entitlement, a compact JWS.
+    pub entitlement: String,
+    /// The offline-code secret, base64url (32 bytes).
+    pub offline_secret: String,
+}
+
+/// `POST /v1/checkin` answer (PROTOCOL §3.2).
+#[derive(Serialize, ToSchema)]
+#[schema(as = CheckinResponse)]
+pub struct CheckinAnswer {
+    /// A fresh entitlement, a compact JWS.
+    pub entitlement: String,
+}
+
+struct BearerKey;
+
+impl Modify for BearerKey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "apiKey",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "finlock lender server",
+        description = "Device API (PROTOCOL.md §3) and lender API. Plain HTTP: deploy behind a TLS-terminating reverse proxy. Every error is application/problem+json (RFC 9457) with type urn:finlock:problem:<code>.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
+    ),
+    paths(
+        super::ops::healthz,
+        super::ops::metrics,
+        super::ops::openapi,
+        super::device_api::enroll,
+        super::device_api::check_in,
+        super::devices::create,
+        super::devices::list,
+        super::devices::one,
+        super::devices::audit_log,
+        super::devices::provisioning_qr,
+        super::payments::record,
+        super::payments::list,
+        super::actions::lock,
+        super::actions::unlock,
+        super::actions::release,
+        super::actions::offline_code,
+    ),
+    components(schemas(Problem)),
+    modifiers(&BearerKey),
+    tags(
+        (name = "device", description = "What phones call (PROTOCOL.md §3)"),
+        (name = "lender", description = "What lenders call, with their API key"),
+        (name = "ops", description = "Operations"),
+    )
+)]
+struct ApiDoc;
+
+/// The OpenAPI 3.1 document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

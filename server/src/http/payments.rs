@@ -1,0 +1,81 @@
+//! `/v1/lender/devices/{id}/payments`: record a payment (idempotent by
+//! `Idempotency-Key`), list a device's payments.
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::auth::OwnedDevice;
+use super::openapi::LenderProblems;
+use super::{AppState, Json, Routes};
+use crate::db::queries::PaymentRow;
+use crate::devices::payments::{self, PaymentAnswer, PaymentRequest};
+use crate::error::{Error, Result};
+
+pub fn router() -> Routes {
+    Routes::default()
+        .post("/v1/lender/devices/{id}/payments", post(record))
+        .get("/v1/lender/devices/{id}/payments", get(list))
+}
+
+/// The `Idempotency-Key` header of a payment.
+pub struct IdempotencyKey(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<IdempotencyKey> {
+        let value = parts
+            .headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok());
+        payments::check_idempotency_key(value).map(IdempotencyKey)
+    }
+}
+
+/// Record a payment (idempotent by Idempotency-Key).
+#[utoipa::path(post, path = "/v1/lender/devices/{id}/payments", tag = "lender",
+    params(("id" = String, Path, description = "device id"),
+        ("Idempotency-Key" = String, Header, description = "1-255 printable ASCII characters; a retry with the same key returns the first answer")),
+    request_body = PaymentRequest,
+    responses((status = 201, description = "recorded (or the first answer for this key)",
+        body = PaymentAnswer), LenderProblems),
+    security(("apiKey" = [])))]
+pub async fn record(
+    State(st): State<AppState>,
+    owned: OwnedDevice,
+    IdempotencyKey(key): IdempotencyKey,
+    Json(req): Json<PaymentRequest>,
+) -> Result<Response> {
+    let recorded = payments::record(&st, owned.caller(), &owned.device, &key, &req).await?;
+    let status = StatusCode::from_u16(recorded.status).unwrap_or(StatusCode::OK);
+    let mut r = (status, recorded.body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(r)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentList {
+    /// Oldest first.
+    pub payments: Vec<PaymentRow>,
+}
+
+/// The device's payments.
+#[utoipa::path(get, path = "/v1/lender/devices/{id}/payments", tag = "lender",
+    params(("id" = String, Path, description = "device id")),
+    responses((status = 200, description = "payments", body = PaymentList), LenderProblems),
+    security(("apiKey" = [])))]
+pub async fn list(
+    State(st): State<AppState>,
+    owned: OwnedDevice,
+) -> Result<axum::Json<PaymentList>> {
+    let payments = payments::list(&st, &owned.device).await?;
+    Ok(axum::Json(PaymentList { payments }))
+}

@@ -1,0 +1,68 @@
+//! Issuing: the entitlement a device receives, computed by [`crate::policy`] from the
+//! row as committed, checked against the device's own field rules and signed with
+//! the lender's key. Every answer to a device (enrollment, check-in) goes through
+//! [`issue`].
+
+use finlock_core::protocol::{ReminderPolicy, UrlPolicy};
+
+use crate::app::App;
+use crate::db::queries::{DeviceRow, Issued};
+use crate::error::{Error, Result};
+use crate::ids;
+use crate::policy::{self, DeviceFacts, IssueContext, Plan};
+
+/// The stored plan of a device (validated when it was registered).
+pub fn stored_plan(row: &DeviceRow) -> Result<Plan> {
+    serde_json::from_str(&row.plan).map_err(|_| Error::Internal("stored plan is not valid".into()))
+}
+
+/// The stored reminder policy of a device, `None` for the defaults.
+pub fn stored_reminders(row: &DeviceRow) -> Result<Option<ReminderPolicy>> {
+    row.reminders
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|_| Error::Internal("stored reminders are not valid".into()))
+}
+
+/// Computes, validates and signs the entitlement for `row` as committed (`issued`).
+pub async fn issue(
+    app: &App,
+    row: &DeviceRow,
+    issued: Issued,
+    lock_reason: Option<String>,
+    nonce: Option<String>,
+    now: i64,
+) -> Result<String> {
+    let lender = app.lender(&row.lender_id).await?;
+    let plan = stored_plan(row)?;
+    let reminders = stored_reminders(row)?;
+    let lock_reason = issued
+        .lender_locked
+        .then(|| lock_reason.unwrap_or_default());
+    let facts = DeviceFacts {
+        plan: &plan,
+        paid_minor: issued.paid_minor,
+        released: issued.released,
+        lender_lock: lock_reason.as_deref(),
+        reminders: reminders.as_ref(),
+    };
+    let e = policy::entitlement(
+        &facts,
+        &IssueContext {
+            lender_id: &row.lender_id,
+            device_id: &row.device_id,
+            seq: issued.seq,
+            now,
+            nonce,
+            jitter: ids::jitter(),
+            lender: &lender.info,
+        },
+    );
+    // A device would reject an entitlement that breaks a field rule; catch it here as
+    // the bug it is. Loopback http is tolerated for local lenders (debug devices).
+    e.validate(UrlPolicy::DEBUG)
+        .map_err(|err| Error::Internal(format!("issued entitlement is invalid: {err}")))?;
+    e.sign(&lender.key)
+        .map_err(|err| Error::Internal(format!("signing: {err}")))
+}
