@@ -6,7 +6,7 @@ use finlock_core::protocol;
 use super::{Caller, owned, subject};
 use crate::app::App;
 use crate::audit::{self, AuditEvent, ReleaseReason};
-use crate::db::queries::{self, DeviceRow};
+use crate::db::queries::{self, DeviceRow, Tx};
 use crate::error::{Error, Result};
 
 /// The reason is shown on the lock screen (as the entitlement's `message`), so it
@@ -34,23 +34,29 @@ pub async fn lock(
     reason: &str,
 ) -> Result<DeviceRow> {
     check_reason(reason)?;
-    set_lock(app, by, device, Some(reason)).await
+    let mut tx = app.db.write.begin().await?;
+    set_lock_in(&mut tx, app.now(), by, device, Some(reason)).await?;
+    tx.commit().await?;
+    owned(app, &by.lender.lender_id, &device.device_id).await
 }
 
 /// Lifts a lender lock.
 pub async fn unlock(app: &App, by: Caller<'_>, device: &DeviceRow) -> Result<DeviceRow> {
-    set_lock(app, by, device, None).await
+    let mut tx = app.db.write.begin().await?;
+    set_lock_in(&mut tx, app.now(), by, device, None).await?;
+    tx.commit().await?;
+    owned(app, &by.lender.lender_id, &device.device_id).await
 }
 
-async fn set_lock(
-    app: &App,
+/// Sets (`Some(reason)`) or lifts (`None`) the lender lock inside `tx`, with its entry.
+pub async fn set_lock_in(
+    tx: &mut Tx,
+    now: i64,
     by: Caller<'_>,
     device: &DeviceRow,
     reason: Option<&str>,
-) -> Result<DeviceRow> {
-    let now = app.now();
-    let mut tx = app.db.write.begin().await?;
-    if !queries::set_lender_lock(&mut tx, &device.device_id, reason.is_some(), reason).await? {
+) -> Result<()> {
+    if !queries::set_lender_lock(tx, &device.device_id, reason.is_some(), reason).await? {
         return Err(Error::conflict(
             "released",
             "this device is released for good; it cannot be locked or unlocked",
@@ -60,23 +66,27 @@ async fn set_lock(
         Some(reason) => AuditEvent::Locked { reason },
         None => AuditEvent::Unlocked,
     };
-    audit::append(&mut tx, subject(device), now, by.actor, &event).await?;
-    tx.commit().await?;
-    owned(app, &by.lender.lender_id, &device.device_id).await
+    audit::append(tx, subject(device), now, by.actor, &event).await
 }
 
 /// Releases the phone for good (terminal); releasing again changes nothing.
 pub async fn release(app: &App, by: Caller<'_>, device: &DeviceRow) -> Result<DeviceRow> {
-    let now = app.now();
     let mut tx = app.db.write.begin().await?;
-    if queries::release(&mut tx, &device.device_id).await? {
+    release_in(&mut tx, app.now(), by, device).await?;
+    tx.commit().await?;
+    owned(app, &by.lender.lender_id, &device.device_id).await
+}
+
+/// Releases inside `tx`; `true` when it changed (the entry is written only then).
+pub async fn release_in(tx: &mut Tx, now: i64, by: Caller<'_>, device: &DeviceRow) -> Result<bool> {
+    let changed = queries::release(tx, &device.device_id).await?;
+    if changed {
         let event = AuditEvent::Released {
             reason: ReleaseReason::LenderRequest,
         };
-        audit::append(&mut tx, subject(device), now, by.actor, &event).await?;
+        audit::append(tx, subject(device), now, by.actor, &event).await?;
     }
-    tx.commit().await?;
-    owned(app, &by.lender.lender_id, &device.device_id).await
+    Ok(changed)
 }
 
 #[cfg(test)]

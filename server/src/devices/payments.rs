@@ -15,7 +15,7 @@ use super::{Caller, subject};
 use crate::app::App;
 use crate::audit::{self, Actor, AuditEvent, ReleaseReason};
 use crate::db::is_unique_violation;
-use crate::db::queries::{self, DeviceRow, PaymentRow};
+use crate::db::queries::{self, DeviceRow, PaymentRow, Tx};
 use crate::error::{Error, Result};
 use crate::ids;
 use crate::issue::stored_plan;
@@ -90,6 +90,26 @@ pub fn validate<'r>(req: &'r PaymentRequest, device: &DeviceRow) -> Result<&'r s
 /// The status of a newly recorded payment.
 const CREATED: u16 = 201;
 
+/// What one attempt inside a transaction came to.
+#[derive(Debug)]
+pub enum Attempt {
+    /// Recorded now, or the first answer for this key: commit.
+    Done(Recorded),
+    /// The key was inserted by a concurrent request meanwhile: roll back and try again.
+    KeyRace,
+}
+
+/// A payment to record, checked by [`validate`].
+#[derive(Debug, Clone, Copy)]
+pub struct NewPayment<'a> {
+    pub key: &'a str,
+    /// SHA-256 of the request: the same key with another request is refused.
+    pub fingerprint: &'a str,
+    pub request: &'a PaymentRequest,
+    /// The trimmed reference.
+    pub reference: &'a str,
+}
+
 /// Records a payment once per `key` (see the module docs).
 pub async fn record(
     app: &App,
@@ -103,98 +123,114 @@ pub async fn record(
             .map_err(|e| Error::Internal(format!("payment: {e}")))?
             .as_bytes(),
     );
-    let reference = validate(req, device)?;
-    let plan = stored_plan(device)?;
+    let payment = NewPayment {
+        key,
+        fingerprint: &fingerprint,
+        request: req,
+        reference: validate(req, device)?,
+    };
     for _ in 0..3 {
         let mut tx = app.db.write.begin().await?;
-        if let Some(stored) = queries::payment_by_key(&mut tx, &device.device_id, key).await? {
-            tx.rollback().await?;
-            if stored.request_sha256 != fingerprint {
-                return Err(Error::conflict(
-                    "idempotency-key-reused",
-                    "this Idempotency-Key was used for a different payment",
-                ));
+        match record_in(&mut tx, app.now(), by, device, payment).await? {
+            Attempt::Done(recorded) => {
+                tx.commit().await?;
+                return Ok(recorded);
             }
-            return Ok(Recorded {
-                status: stored.status,
-                body: stored.body,
-            });
+            Attempt::KeyRace => tx.rollback().await?,
         }
-        let now = app.now();
-        if queries::is_released(&mut tx, &device.device_id).await? {
-            return Err(Error::conflict(
-                "released",
-                "this device is released; nothing is owed",
-            ));
-        }
-        let (paid, released) =
-            queries::add_payment(&mut tx, &device.device_id, req.amount_minor).await?;
-        let payment_id = ids::row_id("pay")?;
-        let answer = PaymentAnswer {
-            payment_id: payment_id.clone(),
-            device_id: device.device_id.clone(),
-            amount_minor: req.amount_minor,
-            currency: req.currency.clone(),
-            reference: reference.to_string(),
-            created_at: now,
-            paid_minor: paid,
-            amount_due_minor: if released {
-                0
-            } else {
-                plan.account(paid, now).amount_due_minor
-            },
-            released,
-        };
-        let body =
-            serde_json::to_string(&answer).map_err(|e| Error::Internal(format!("payment: {e}")))?;
-        let inserted = queries::insert_payment(
-            &mut tx,
-            &queries::NewPayment {
-                payment_id: &payment_id,
-                device_id: &device.device_id,
-                idempotency_key: key,
-                request_sha256: &fingerprint,
-                amount_minor: req.amount_minor,
-                currency: &req.currency,
-                reference,
-                created_at: now,
-                response_status: CREATED,
-                response_body: &body,
-            },
-        )
-        .await;
-        match inserted {
-            Ok(()) => {}
-            Err(e) if is_unique_violation(&e) => {
-                tx.rollback().await?;
-                continue;
-            }
-            Err(e) => return Err(e.into()),
-        }
-        let event = AuditEvent::Payment {
-            payment_id: &payment_id,
-            amount_minor: req.amount_minor,
-            currency: &req.currency,
-            reference,
-            paid_minor: paid,
-        };
-        audit::append(&mut tx, subject(device), now, by.actor, &event).await?;
-        if released {
-            let event = AuditEvent::Released {
-                reason: ReleaseReason::PaidInFull,
-            };
-            audit::append(&mut tx, subject(device), now, Actor::System, &event).await?;
-        }
-        tx.commit().await?;
-        return Ok(Recorded {
-            status: CREATED,
-            body,
-        });
     }
     Err(Error::conflict(
         "concurrent",
         "concurrent requests with this Idempotency-Key; retry",
     ))
+}
+
+/// One attempt at recording `payment` inside `tx`: the payment, the device's totals
+/// and the audit entries, or the first answer for this key.
+pub async fn record_in(
+    tx: &mut Tx,
+    now: i64,
+    by: Caller<'_>,
+    device: &DeviceRow,
+    payment: NewPayment<'_>,
+) -> Result<Attempt> {
+    if let Some(stored) = queries::payment_by_key(tx, &device.device_id, payment.key).await? {
+        if stored.request_sha256 != payment.fingerprint {
+            return Err(Error::conflict(
+                "idempotency-key-reused",
+                "this Idempotency-Key was used for a different payment",
+            ));
+        }
+        return Ok(Attempt::Done(Recorded {
+            status: stored.status,
+            body: stored.body,
+        }));
+    }
+    if queries::is_released(tx, &device.device_id).await? {
+        return Err(Error::conflict(
+            "released",
+            "this device is released; nothing is owed",
+        ));
+    }
+    let req = payment.request;
+    let (paid, released) = queries::add_payment(tx, &device.device_id, req.amount_minor).await?;
+    let payment_id = ids::row_id("pay")?;
+    let answer = PaymentAnswer {
+        payment_id: payment_id.clone(),
+        device_id: device.device_id.clone(),
+        amount_minor: req.amount_minor,
+        currency: req.currency.clone(),
+        reference: payment.reference.to_string(),
+        created_at: now,
+        paid_minor: paid,
+        amount_due_minor: if released {
+            0
+        } else {
+            stored_plan(device)?.account(paid, now).amount_due_minor
+        },
+        released,
+    };
+    let body =
+        serde_json::to_string(&answer).map_err(|e| Error::Internal(format!("payment: {e}")))?;
+    let inserted = queries::insert_payment(
+        tx,
+        &queries::NewPayment {
+            payment_id: &payment_id,
+            device_id: &device.device_id,
+            idempotency_key: payment.key,
+            request_sha256: payment.fingerprint,
+            amount_minor: req.amount_minor,
+            currency: &req.currency,
+            reference: payment.reference,
+            created_at: now,
+            response_status: CREATED,
+            response_body: &body,
+        },
+    )
+    .await;
+    match inserted {
+        Ok(()) => {}
+        Err(e) if is_unique_violation(&e) => return Ok(Attempt::KeyRace),
+        Err(e) => return Err(e.into()),
+    }
+    let event = AuditEvent::Payment {
+        payment_id: &payment_id,
+        amount_minor: req.amount_minor,
+        currency: &req.currency,
+        reference: payment.reference,
+        paid_minor: paid,
+    };
+    audit::append(tx, subject(device), now, by.actor, &event).await?;
+    if released {
+        let event = AuditEvent::Released {
+            reason: ReleaseReason::PaidInFull,
+        };
+        audit::append(tx, subject(device), now, Actor::System, &event).await?;
+    }
+    Ok(Attempt::Done(Recorded {
+        status: CREATED,
+        body,
+    }))
 }
 
 /// The device's payments, oldest first.

@@ -109,3 +109,55 @@ async fn every_route_is_in_the_openapi_document() {
         assert!(ok, "{method} {path}: {}", r.status());
     }
 }
+
+/// Every `$ref` in the generated document names a schema it defines, and the lender
+/// routes say they need the API key.
+#[tokio::test]
+async fn the_openapi_document_is_self_contained() {
+    let doc = serde_json::to_value(finlock_server::http::openapi::document()).unwrap();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let mut refs = Vec::new();
+    collect_refs(&doc, &mut refs);
+    assert!(refs.len() > 20, "{refs:?}");
+    for r in &refs {
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("unexpected ref {r}"));
+        assert!(schemas.contains_key(name), "{r} is not defined");
+    }
+    for name in [
+        "Problem",
+        "Device",
+        "DeviceList",
+        "Payment",
+        "PaymentRequest",
+        "Registration",
+    ] {
+        assert!(schemas.contains_key(name), "{name} missing");
+    }
+    let create = &doc["paths"]["/v1/lender/devices"]["post"];
+    assert_eq!(create["security"], json!([{ "apiKey": [] }]));
+    assert!(create["responses"]["422"].is_object());
+    assert_eq!(
+        doc["components"]["securitySchemes"]["apiKey"]["scheme"],
+        "bearer"
+    );
+    let checkin = &doc["paths"]["/v1/checkin"]["post"];
+    assert!(checkin["requestBody"]["content"]["application/jose"].is_object());
+    assert!(checkin["responses"]["429"].is_object());
+}
+
+fn collect_refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                match (k.as_str(), v) {
+                    ("$ref", Value::String(s)) => out.push(s.clone()),
+                    _ => collect_refs(v, out),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}
