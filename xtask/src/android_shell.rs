@@ -9,10 +9,13 @@
 //!  2. builds the host cdylib and the `finlock` server, and generates the Kotlin bindings into
 //!     `target/android-jvm` (`RealCoreTest` runs the shell over that library and a real
 //!     `finlock serve` on loopback);
-//!  3. compiles the resources with Debian's aapt2 (`-I` the API 29 framework-res.apk of the
+//!  3. merges the debug manifest into the main one, as Gradle's debug variant does, and
+//!     compiles the resources with Debian's aapt2 (`-I` the API 29 framework-res.apk of the
 //!     `android-framework-res` package: its aapt2 cannot read the API 35 resource table)
 //!     into `resources.apk` and `R.java`;
-//!  4. compiles `R.java` (javac), then main + debug + bindings and the tests (kotlinc);
+//!  4. compiles `R.java` (javac), then main + bindings alone (what a release build has: main
+//!     code that needs `src/debug` fails here), then debug against them, then the tests
+//!     (kotlinc);
 //!  5. runs the tests with JUnit 4 under Robolectric (sdk 35, JDK 17, offline) and closes
 //!     with `android: N passed, N failed` and a libtest-style `test result:` line.
 //!
@@ -137,9 +140,14 @@ fn build(p: &Paths) -> Result<Vec<PathBuf>> {
     let bindings = out.join("bindings");
     p.generate_bindings(&lib_dir, &lib_dir.join("uniffi-bindgen"), &bindings)?;
 
-    // Resources: aapt2 compile + link, with the package and SDK levels Gradle would merge in.
-    let manifest = fs::read_to_string(p.app().join("src/main/AndroidManifest.xml"))
-        .map_err(|e| format!("manifest: {e}"))?;
+    // Resources: aapt2 compile + link, with the debug manifest, the package and the SDK levels
+    // Gradle would merge in.
+    let read =
+        |path: &str| fs::read_to_string(p.app().join(path)).map_err(|e| format!("{path}: {e}"));
+    let manifest = merge_debug_manifest(
+        &read("src/main/AndroidManifest.xml")?,
+        &read("src/debug/AndroidManifest.xml")?,
+    )?;
     let open = "<manifest xmlns:android=\"http://schemas.android.com/apk/res/android\">";
     if !manifest.contains(open) {
         return Err("AndroidManifest.xml: unexpected <manifest> line".into());
@@ -196,11 +204,17 @@ fn build(p: &Paths) -> Result<Vec<PathBuf>> {
 
     let mut main_sources = Vec::new();
     files(&p.app().join("src/main/kotlin"), "kt", &mut main_sources)?;
-    files(&p.app().join("src/debug/kotlin"), "kt", &mut main_sources)?;
     files(&bindings, "kt", &mut main_sources)?;
     let mut compile_cp = vec![sdk.clone(), r_classes.clone(), coroutines.clone()];
     compile_cp.extend(libs.iter().filter(|j| is_jar(j, "jna-")).cloned());
-    let main_classes = kotlinc(p, "main", &main_sources, &compile_cp)?;
+    // Main alone, as a release build compiles it: nothing in main may need src/debug.
+    let main_classes = kotlinc(p, "main", &main_sources, &compile_cp, None)?;
+    let mut debug_sources = Vec::new();
+    files(&p.app().join("src/debug/kotlin"), "kt", &mut debug_sources)?;
+    let mut debug_cp = compile_cp.clone();
+    debug_cp.push(main_classes.clone());
+    // One module with main in Gradle's debug variant: main's `internal` is visible.
+    let debug_classes = kotlinc(p, "debug", &debug_sources, &debug_cp, Some(&main_classes))?;
 
     let mut test_sources = Vec::new();
     files(&p.app().join("src/test/kotlin"), "kt", &mut test_sources)?;
@@ -210,10 +224,11 @@ fn build(p: &Paths) -> Result<Vec<PathBuf>> {
         sdk,
         r_classes.clone(),
         main_classes.clone(),
+        debug_classes.clone(),
         coroutines.clone(),
     ];
     test_cp.extend(libs.iter().cloned());
-    let test_classes = kotlinc(p, "test", &test_sources, &test_cp)?;
+    let test_classes = kotlinc(p, "test", &test_sources, &test_cp, None)?;
 
     // What Robolectric reads to find the app's resources and manifest.
     let config_dir = out.join("test-config");
@@ -232,6 +247,7 @@ fn build(p: &Paths) -> Result<Vec<PathBuf>> {
         p.app().join("src/test/resources"),
         config_dir,
         main_classes,
+        debug_classes,
         r_classes,
         stdlib,
         coroutines,
@@ -346,9 +362,35 @@ fn read_summary(counts: &mut Counts, line: &str) {
     }
 }
 
+/// The debug variant's manifest as Gradle merges it: the `<application>` children of
+/// `src/debug/AndroidManifest.xml` added to main's, `${applicationId}` filled in.
+fn merge_debug_manifest(main: &str, debug: &str) -> Result<String> {
+    let components = debug
+        .split_once("<application>")
+        .and_then(|(_, rest)| rest.split_once("</application>"))
+        .map(|(inner, _)| inner.trim_start_matches('\n').trim_end())
+        .ok_or("src/debug/AndroidManifest.xml: no <application> element")?;
+    let end = main
+        .rfind("    </application>")
+        .ok_or("src/main/AndroidManifest.xml: no </application> line")?;
+    let merged = format!(
+        "{}        <!-- src/debug/AndroidManifest.xml -->\n{components}\n{}",
+        &main[..end],
+        &main[end..]
+    );
+    Ok(merged.replace("${applicationId}", PACKAGE))
+}
+
 /// Compiles `sources` into `target/android-jvm/NAME-classes`, unless a stamp says nothing
-/// changed since the last compile.
-fn kotlinc(p: &Paths, name: &str, sources: &[PathBuf], cp: &[PathBuf]) -> Result<PathBuf> {
+/// changed since the last compile. `friend`: classes whose `internal` declarations the
+/// sources may use (the same Gradle module).
+fn kotlinc(
+    p: &Paths,
+    name: &str,
+    sources: &[PathBuf],
+    cp: &[PathBuf],
+    friend: Option<&Path>,
+) -> Result<PathBuf> {
     let classes = p.out().join(format!("{name}-classes"));
     let stamp = p.out().join(format!("{name}-classes.stamp"));
     let mut hasher = DefaultHasher::new();
@@ -377,7 +419,11 @@ fn kotlinc(p: &Paths, name: &str, sources: &[PathBuf], cp: &[PathBuf]) -> Result
     let _ = fs::remove_file(&stamp);
     println!("android: kotlinc {name} ({} files)", sorted.len());
     let started = Instant::now();
-    run(Command::new(p.kotlin_home().join("bin/kotlinc-jvm"))
+    let mut kotlinc = Command::new(p.kotlin_home().join("bin/kotlinc-jvm"));
+    if let Some(friend) = friend {
+        kotlinc.arg(format!("-Xfriend-paths={}", friend.display()));
+    }
+    run(kotlinc
         .arg("-d")
         .arg(&classes)
         .args(["-jvm-target", "17", "-nowarn", "-no-reflect"])
@@ -526,6 +572,18 @@ pub(crate) fn screens_steps(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_debug_manifest_adds_its_components_to_main_application() {
+        let main = "<manifest>\n    <application\n        android:name=\".App\">\n        <activity android:name=\".Main\" />\n    </application>\n</manifest>\n";
+        let debug = "<manifest>\n    <application>\n        <provider\n            android:name=\".Setup\"\n            android:authorities=\"${applicationId}.setup\" />\n    </application>\n</manifest>\n";
+        let merged = merge_debug_manifest(main, debug).unwrap();
+        assert_eq!(
+            merged,
+            "<manifest>\n    <application\n        android:name=\".App\">\n        <activity android:name=\".Main\" />\n        <!-- src/debug/AndroidManifest.xml -->\n        <provider\n            android:name=\".Setup\"\n            android:authorities=\"org.finlock.app.setup\" />\n    </application>\n</manifest>\n"
+        );
+        assert!(merge_debug_manifest(main, "<manifest />").is_err());
+    }
 
     #[test]
     fn junit4_summaries_are_read() {

@@ -11,17 +11,17 @@ fun interface Clocks {
 
     companion object {
         /**
-         * The platform's clocks: wall, elapsed realtime (deep sleep included), boot count. In
-         * debuggable builds only, shifted by the testers' [ClockShift] (debug receiver).
+         * The platform's clocks: wall, elapsed realtime (deep sleep included), boot count, plus
+         * the [ClockOffsets] in force (none in a release build).
          */
         fun system(context: Context): Clocks {
             val app = context.applicationContext
             val resolver = app.contentResolver
-            val shift = if (ClockShift.enabled(app)) ClockShift(Prefs.of(app)) else null
             return Clocks {
+                val offsets = ClockOffsets.current(app)
                 Clock(
-                    wallMs = System.currentTimeMillis() + (shift?.wallMs ?: 0L),
-                    elapsedRealtimeMs = SystemClock.elapsedRealtime() + (shift?.elapsedMs ?: 0L),
+                    wallMs = System.currentTimeMillis() + offsets.wallMs,
+                    elapsedRealtimeMs = SystemClock.elapsedRealtime() + offsets.elapsedMs,
                     bootCount = Settings.Global.getLong(resolver, Settings.Global.BOOT_COUNT, 0L),
                 )
             }

@@ -35,7 +35,7 @@ class EnrollmentActivity : Activity() {
      * and only in a debuggable build (QR provisioning always gets the production rule). */
     private val allowLoopback: Boolean
         get() = (intent?.getBooleanExtra(EXTRA_DEBUG_LOOPBACK, false) == true || resumedDebugLoopback) &&
-            ClockShift.enabled(this)
+            isDebuggable
 
     /** Resumed from a [PendingEnrollment] the debug receiver started. */
     private var resumedDebugLoopback = false

@@ -107,8 +107,8 @@ object Shell {
             alarms.cancel(pending)
             return
         }
-        // The core's moment is on the (possibly debug-shifted) input clock; the alarm is on the real one.
-        val at = wake.at.elapsedRealtimeMs - ClockShift.elapsedOffset(context)
+        // The core's moment is on the input clock (offset in debug builds); the alarm is on the real one.
+        val at = wake.at.elapsedRealtimeMs - ClockOffsets.current(context).elapsedMs
         if (alarms.canScheduleExactAlarms()) {
             alarms.setExactAndAllowWhileIdle(AlarmManager.ELAPSED_REALTIME_WAKEUP, at, pending)
         } else {

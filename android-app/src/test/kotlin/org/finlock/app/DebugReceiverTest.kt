@@ -13,6 +13,7 @@ import org.junit.Assert.assertTrue
 import org.junit.Before
 import org.junit.Test
 import org.junit.runner.RunWith
+import org.robolectric.Robolectric
 import org.robolectric.RobolectricTestRunner
 import org.robolectric.RuntimeEnvironment
 import org.robolectric.Shadows.shadowOf
@@ -27,11 +28,15 @@ class DebugReceiverTest {
     @Before
     fun setUp() {
         context.applicationInfo.flags = context.applicationInfo.flags or ApplicationInfo.FLAG_DEBUGGABLE
+        Robolectric.setupContentProvider(DebugSetup::class.java) // a debug build's process start
         installShell(context, core)
     }
 
     @After
-    fun tearDown() = Shell.install(null)
+    fun tearDown() {
+        Shell.install(null)
+        ClockOffsets.clear()
+    }
 
     private fun send(action: String, extras: Intent.() -> Unit = {}) =
         DebugReceiver().onReceive(context, Intent(DebugReceiver.PREFIX + action).apply(extras))
@@ -71,7 +76,7 @@ class DebugReceiverTest {
         context.applicationInfo.flags = context.applicationInfo.flags and ApplicationInfo.FLAG_DEBUGGABLE.inv()
         assertTrue(abs(wallShift()) < 5_000L)
         assertEquals(0L, elapsedShift())
-        assertEquals(0L, ClockShift.elapsedOffset(context))
+        assertEquals(0L, ClockOffsets.current(context).elapsedMs)
     }
 
     @Test
@@ -115,7 +120,7 @@ class DebugReceiverTest {
             ProvisioningBundle(EnrollmentTest.URL, EnrollmentTest.KEYS, EnrollmentTest.CODE),
             ProvisioningBundle.from(ProvisioningBundle.adminExtras(started)),
         )
-        val screen = org.robolectric.Robolectric.buildActivity(EnrollmentActivity::class.java, started).setup().get()
+        val screen = Robolectric.buildActivity(EnrollmentActivity::class.java, started).setup().get()
         screen.findViewById<android.view.View>(R.id.enroll_accept).performClick()
         assertTrue(
             "plain http to the emulator's host, in a debug build only",
