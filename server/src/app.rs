@@ -13,8 +13,8 @@ use crate::checkin::DeviceCache;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::db::Db;
-use crate::http::ops::Metrics;
-use crate::lenders::{LenderCache, LenderCtx}; // TODO(metrics.rs)
+use crate::lenders::{LenderCache, LenderCtx};
+use crate::metrics::Metrics;
 
 /// A cheap handle (an `Arc`) on the server's shared state.
 #[derive(Clone)]

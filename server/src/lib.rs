@@ -28,6 +28,7 @@ pub mod http;
 pub mod ids;
 pub mod issue;
 pub mod lenders;
+pub mod metrics;
 pub mod policy;
 pub mod provisioning;
 

@@ -1,8 +1,11 @@
 //! The `finlock` command line. `serve`, `lender add` and `keys show` share one
 //! storage configuration (`--db`, `--keys`, or `FINLOCK_DB`, `FINLOCK_KEYS`);
-//! `device` and `demo` are the device simulator and the walkthrough (issue 5).
+//! `device` and `demo` are the device simulator and the walkthrough (feature
+//! `simulator`, on by default; see ADR 0008).
 
+#[cfg(feature = "simulator")]
 pub mod demo;
+#[cfg(feature = "simulator")]
 pub mod device;
 
 use std::process::ExitCode;
@@ -37,9 +40,11 @@ pub enum Command {
     /// Show lender keys.
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// A simulated device running the phone's own core (issue 5).
+    /// A simulated phone running the phone's own core, against a lender server.
+    #[cfg(feature = "simulator")]
     Device(device::DeviceArgs),
-    /// Start a server and live through a financed phone's months in seconds (issue 5).
+    /// Start a server and live through a financed phone's months in seconds.
+    #[cfg(feature = "simulator")]
     Demo(demo::DemoArgs),
 }
 
@@ -82,6 +87,7 @@ pub enum KeysCommand {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // The device simulator and the demo use reqwest with rustls; ring is its provider.
+    #[cfg(feature = "simulator")]
     finlock_core::checkin::install_crypto_provider();
     init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -155,7 +161,9 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             db.close().await;
             println!("{}", serde_json::to_string_pretty(&jwks?)?);
         }
+        #[cfg(feature = "simulator")]
         Command::Device(args) => device::run(&cli.storage, args).await?,
+        #[cfg(feature = "simulator")]
         Command::Demo(args) => demo::run(&cli.storage, args).await?,
     }
     Ok(())
