@@ -26,7 +26,7 @@ import org.finlock.core.FinlockException
  * - `ENROLL`: enrolls with the provisioned server (`--es code` optional).
  * - `START_ENROLLMENT`: opens the enrollment screen as QR provisioning would, with `url`,
  *   `keys` and `code` as the admin extras bundle (plain http to loopback allowed), and keeps
- *   it as the pending enrollment until enrollment is over (resumable from the app's icon).
+ *   it as the [UnfinishedSetup] until enrollment is over (resumable from the app's icon).
  * - `STATUS`: the core's status (logcat tag `finlock-debug`, and the broadcast's result data).
  */
 class DebugReceiver : BroadcastReceiver() {
@@ -95,7 +95,7 @@ class DebugReceiver : BroadcastReceiver() {
                     putString(ProvisioningBundle.KEY_ENROLLMENT_CODE, intent.getStringExtra("code"))
                 }
                 // As the provisioning hand-off does: kept until enrollment is over.
-                PendingEnrollment.keep(context, ProvisioningBundle.from(extras), debugLoopback = true)
+                UnfinishedSetup.keep(context, ProvisioningBundle.from(extras), debugLoopback = true)
                 context.startActivity(
                     EnrollmentActivity.intent(context, extras)
                         .putExtra(EnrollmentActivity.EXTRA_DEBUG_LOOPBACK, true)

@@ -35,14 +35,14 @@ class AccountActivity : Activity() {
         val s = try {
             d.core.lockScreen(d.clocks.now(), Shell.localeTag(this))
         } catch (e: FinlockException.NotEnrolled) {
-            showNotEnrolled(pending = PendingEnrollment.exists(this))
+            showNotEnrolled(pending = UnfinishedSetup.exists(this))
             return
         } catch (e: FinlockException) {
             showNotEnrolled(pending = false)
             return
         }
         // The core says enrolled: whatever was pending is over.
-        PendingEnrollment.clear(this)
+        UnfinishedSetup.clear(this)
         findViewById<View>(R.id.finish_setup).visibility = View.GONE
         for (id in LENDER_DETAILS) findViewById<View>(id).visibility = View.VISIBLE
         val reason = findViewById<TextView>(R.id.reason)

@@ -21,8 +21,8 @@ import org.finlock.core.FinlockException
  * Enrollment: the disclosure first (what works while locked, what the lender can and cannot
  * see or do, how to get released), then — only after "I understand, continue" — the core pins
  * the lender's server and keys and enrolls, off the main thread, with progress and a result.
- * Opened with the bundle (the hand-off) or without (resuming: the [PendingEnrollment]). When
- * enrollment succeeds or is refused for good the pending bundle is deleted; after a network
+ * Opened with the bundle (the hand-off) or without (resuming: the [UnfinishedSetup]'s bundle). When
+ * enrollment succeeds or is refused for good the kept bundle is deleted; after a network
  * or other passing error it stays, to be resumed later.
  */
 class EnrollmentActivity : Activity() {
@@ -37,7 +37,7 @@ class EnrollmentActivity : Activity() {
         get() = (intent?.getBooleanExtra(EXTRA_DEBUG_LOOPBACK, false) == true || resumedDebugLoopback) &&
             isDebuggable
 
-    /** Resumed from a [PendingEnrollment] the debug receiver started. */
+    /** Resumed from an [UnfinishedSetup] the debug receiver started. */
     private var resumedDebugLoopback = false
 
     /** The core accepted the server and keys: a retry only enrolls again (same device key). */
@@ -52,7 +52,7 @@ class EnrollmentActivity : Activity() {
         setContentView(R.layout.activity_enroll)
         provisioned = savedInstanceState?.getBoolean(KEY_PROVISIONED) ?: false
         bundle = ProvisioningBundle.from(ProvisioningBundle.adminExtras(intent))
-            ?: PendingEnrollment.load(this)?.also { resumedDebugLoopback = PendingEnrollment.debugLoopback(this) }
+            ?: UnfinishedSetup.load(this)?.also { resumedDebugLoopback = UnfinishedSetup.debugLoopback(this) }
         find<Button>(R.id.enroll_accept).setOnClickListener { start() }
         find<Button>(R.id.enroll_retry).setOnClickListener { start() }
         find<Button>(R.id.enroll_finish).setOnClickListener { finish() }
@@ -68,14 +68,14 @@ class EnrollmentActivity : Activity() {
     /** Back here: the "finish setting up" notice has done its job. */
     override fun onStart() {
         super.onStart()
-        getSystemService(NotificationManager::class.java)?.cancel(PendingEnrollment.NOTIFICATION_ID)
+        getSystemService(NotificationManager::class.java)?.cancel(UnfinishedSetup.NOTIFICATION_ID)
     }
 
     /** Left before enrollment is over (back, home, screen off): a notice leads back here. */
     override fun onStop() {
         super.onStop()
         val over = stage == Stage.DONE || stage == Stage.FAILED
-        if (!over && !isChangingConfigurations && PendingEnrollment.exists(this)) PendingEnrollment.notify(this)
+        if (!over && !isChangingConfigurations && UnfinishedSetup.exists(this)) UnfinishedSetup.notify(this)
     }
 
     override fun onSaveInstanceState(outState: Bundle) {
@@ -110,7 +110,7 @@ class EnrollmentActivity : Activity() {
                 Stage.RETRY to R.string.enroll_failed
             }
             // Over (enrolled, or refused for good): nothing left to resume. RETRY keeps it.
-            if (stage != Stage.RETRY) PendingEnrollment.clear(this)
+            if (stage != Stage.RETRY) UnfinishedSetup.clear(this)
             main.post { show(stage, getString(message)) }
         }
     }
@@ -155,7 +155,7 @@ class EnrollmentActivity : Activity() {
                 adminExtras?.let { putExtra(DevicePolicyManager.EXTRA_PROVISIONING_ADMIN_EXTRAS_BUNDLE, it) }
             }
 
-        /** The enrollment screen for the [PendingEnrollment] (read from storage, not the intent). */
+        /** The enrollment screen for the [UnfinishedSetup] (read from storage, not the intent). */
         fun resumeIntent(context: Context): Intent = Intent(context, EnrollmentActivity::class.java)
     }
 }

@@ -30,7 +30,7 @@ object EnrollmentHandoff {
     fun onProvisioningComplete(context: Context, intent: Intent) {
         if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.Q) return // the activities handle it
         if (!claim()) return
-        PendingEnrollment.keep(context, ProvisioningBundle.from(ProvisioningBundle.adminExtras(intent)))
+        UnfinishedSetup.keep(context, ProvisioningBundle.from(ProvisioningBundle.adminExtras(intent)))
         context.startActivity(
             EnrollmentActivity.intent(context, ProvisioningBundle.adminExtras(intent))
                 .addFlags(Intent.FLAG_ACTIVITY_NEW_TASK),

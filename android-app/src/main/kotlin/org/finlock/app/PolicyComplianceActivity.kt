@@ -6,8 +6,8 @@ import android.os.Bundle
 
 /**
  * The hand-off from provisioning to the enrollment screen: `ADMIN_POLICY_COMPLIANCE`
- * (Android 10+) and `PROVISIONING_SUCCESSFUL` (the Android 9 path). It keeps the bundle as a
- * [PendingEnrollment] (so an enrollment left unfinished can be resumed) and opens the
+ * (Android 10+) and `PROVISIONING_SUCCESSFUL` (the Android 9 path). It keeps the bundle as an
+ * [UnfinishedSetup] (so a setup left unfinished can be resumed) and opens the
  * enrollment screen, which shows the disclosure and only then talks to the lender.
  * Provisioning itself always succeeds: an unfinished enrollment must not fail the setup.
  */
@@ -20,7 +20,7 @@ class PolicyComplianceActivity : Activity() {
             finish()
             return
         }
-        PendingEnrollment.keep(this, ProvisioningBundle.from(ProvisioningBundle.adminExtras(intent)))
+        UnfinishedSetup.keep(this, ProvisioningBundle.from(ProvisioningBundle.adminExtras(intent)))
         startActivityForResult(EnrollmentActivity.intent(this, ProvisioningBundle.adminExtras(intent)), REQUEST_ENROLL)
     }
 

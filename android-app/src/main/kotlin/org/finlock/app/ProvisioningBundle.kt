@@ -9,7 +9,7 @@ import android.os.PersistableBundle
 
 /**
  * What the lender's provisioning QR (server/src/provisioning.rs) puts in
- * `PROVISIONING_ADMIN_EXTRAS_BUNDLE`. The shell keeps it only as a [PendingEnrollment] until
+ * `PROVISIONING_ADMIN_EXTRAS_BUNDLE`. The shell keeps it only as an [UnfinishedSetup] until
  * enrollment is over; the core pins the server and keys when the user accepts the disclosure,
  * and validates them (a bad URL or key set is refused with a typed error and nothing is stored).
  */

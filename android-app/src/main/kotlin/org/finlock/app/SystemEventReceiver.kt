@@ -7,7 +7,7 @@ import android.content.Intent
 /**
  * Boot (direct-boot aware: LOCKED_BOOT_COMPLETED runs before the user unlocks), app update,
  * and clock or time-zone changes: tell the core and restore its decision at once. After
- * BOOT_COMPLETED, an enrollment left unfinished is announced again ([PendingEnrollment]).
+ * BOOT_COMPLETED, an enrollment left unfinished is announced again ([UnfinishedSetup]).
  */
 class SystemEventReceiver : BroadcastReceiver() {
     override fun onReceive(context: Context, intent: Intent) {
@@ -17,7 +17,7 @@ class SystemEventReceiver : BroadcastReceiver() {
             val decision = Shell.refresh(context, clockChanged = clockChanged)
             // Once the user can act (not before unlock): an unfinished enrollment's notice.
             if (intent.action == Intent.ACTION_BOOT_COMPLETED) {
-                PendingEnrollment.afterBoot(context, enrolled = decision != null)
+                UnfinishedSetup.afterBoot(context, enrolled = decision != null)
             }
         }
     }

@@ -106,7 +106,7 @@ class EnrollmentTest {
         assertEquals(EnrollmentActivity::class.java.name, started.intent.component?.className)
         assertEquals(ProvisioningBundle(URL, KEYS, CODE), ProvisioningBundle.from(ProvisioningBundle.adminExtras(started.intent)))
         assertTrue("nothing sent before the disclosure", core.calls.isEmpty())
-        assertEquals("kept until enrollment is over", ProvisioningBundle(URL, KEYS, CODE), PendingEnrollment.load(context))
+        assertEquals("kept until enrollment is over", ProvisioningBundle(URL, KEYS, CODE), UnfinishedSetup.load(context))
         assertFalse(activity.isFinishing)
         shadowOf(activity).receiveResult(started.intent, Activity.RESULT_CANCELED, null)
         assertEquals("provisioning never fails on enrollment", Activity.RESULT_OK, shadowOf(activity).resultCode)

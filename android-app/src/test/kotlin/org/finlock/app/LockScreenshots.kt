@@ -76,7 +76,7 @@ class LockScreenshots {
             }
             controller.pause().stop().destroy()
             // The account screen of a device whose enrollment was left unfinished.
-            PendingEnrollment.keep(context, ProvisioningBundle.from(bundle))
+            UnfinishedSetup.keep(context, ProvisioningBundle.from(bundle))
             Shell.install(ShellDeps(FakeCore().apply { enrolled = false }, FrameworkDpm(context), FIXED_CLOCK, Inline))
             val account = Robolectric.buildActivity(AccountActivity::class.java).setup()
             ShadowLooper.idleMainLooper()

@@ -8,15 +8,19 @@ import android.content.Intent
 import android.os.PersistableBundle
 
 /**
- * An enrollment handed off by provisioning and not over yet: the lender's bundle (one-time
- * enrollment code included) in the shell's app-private, device-protected [Prefs], from the
- * hand-off until the enrollment succeeds or is refused for good. Never logged. While it is
- * here and the core says "not enrolled", the account screen offers to finish setting up, and
- * a notice (posted when the enrollment screen is left unfinished, and again after each boot)
- * does too; both open the enrollment screen, disclosure first.
+ * A setup handed off by provisioning whose enrollment is not over yet: the lender's
+ * [ProvisioningBundle] (one-time enrollment code included) kept in the shell's app-private,
+ * device-protected [Prefs], from the hand-off until the enrollment succeeds or is refused for
+ * good. Never logged. While it is here and the core says "not enrolled", the account screen
+ * offers to finish setting up, and a notice (posted when the enrollment screen is left
+ * unfinished, and again after each boot) does too; both open the enrollment screen,
+ * disclosure first. (Not the core's `device::PendingEnrollment`: that is the core's own
+ * record of an enrollment request it has sent.)
  */
-object PendingEnrollment {
+object UnfinishedSetup {
     const val NOTIFICATION_ID = 5
+
+    // The keys' old names stay: a bundle kept by an earlier version still loads.
     private const val KEY_SERVER_URL = "enrollment.pending.server_url"
     private const val KEY_LENDER_KEYS = "enrollment.pending.lender_keys"
     private const val KEY_CODE = "enrollment.pending.code"

@@ -29,7 +29,7 @@ import org.robolectric.shadows.ShadowLooper
 
 /** An enrollment left unfinished is kept, resumable (disclosure first), and deleted once over. */
 @RunWith(RobolectricTestRunner::class)
-class PendingEnrollmentTest {
+class UnfinishedSetupTest {
     private val core = FakeCore().apply { enrolled = false }
     private val app get() = RuntimeEnvironment.getApplication()
     private val context: Context get() = app
@@ -83,17 +83,17 @@ class PendingEnrollmentTest {
     private fun sent() = core.calls.filter { it.startsWith("provision") || it.startsWith("enroll") }
 
     private fun notifications() = context.getSystemService(NotificationManager::class.java).activeNotifications
-        .filter { it.id == PendingEnrollment.NOTIFICATION_ID }
+        .filter { it.id == UnfinishedSetup.NOTIFICATION_ID }
 
     @Test
     fun `the hand-off keeps the enrollment and leaving the screen before continuing keeps it`() {
         val intent = handOff()
-        assertEquals(bundle, PendingEnrollment.load(context))
+        assertEquals(bundle, UnfinishedSetup.load(context))
         val controller = Robolectric.buildActivity(EnrollmentActivity::class.java, intent).setup()
         assertEquals(EnrollmentActivity.Stage.DISCLOSURE, controller.get().stage)
         assertTrue("no notice while the screen is open", notifications().isEmpty())
         controller.pause().stop().destroy() // back, home, a dead battery: the user left
-        assertEquals("still there to resume", bundle, PendingEnrollment.load(context))
+        assertEquals("still there to resume", bundle, UnfinishedSetup.load(context))
         assertTrue("nothing sent", sent().isEmpty())
         val notice = notifications().single().notification
         assertEquals(
@@ -135,7 +135,7 @@ class PendingEnrollmentTest {
     }
 
     @Test
-    fun `without a pending enrollment the account screen offers nothing to finish`() {
+    fun `without an unfinished setup the account screen offers nothing to finish`() {
         val account = Robolectric.buildActivity(AccountActivity::class.java).setup().get()
         assertFalse(account.shown(R.id.finish_setup))
         assertEquals("This device is not enrolled yet.", account.text(R.id.reason))
@@ -143,44 +143,44 @@ class PendingEnrollmentTest {
 
     @Test
     fun `an enrolled device's account screen offers nothing to finish and drops a leftover`() {
-        PendingEnrollment.keep(context, bundle)
+        UnfinishedSetup.keep(context, bundle)
         core.enrolled = true
         val account = Robolectric.buildActivity(AccountActivity::class.java).setup().get()
         assertFalse(account.shown(R.id.finish_setup))
         assertEquals("Your account is in good standing.", account.text(R.id.reason))
         assertTrue(account.shown(R.id.pay_now))
-        assertNull(PendingEnrollment.load(context))
+        assertNull(UnfinishedSetup.load(context))
     }
 
     @Test
-    fun `a successful enrollment deletes the pending one`() {
+    fun `a successful enrollment deletes the unfinished setup`() {
         handOff()
         resumed().accept()
-        assertNull(PendingEnrollment.load(context))
+        assertNull(UnfinishedSetup.load(context))
         assertTrue("no trace of the code", Prefs.of(context).all.values.none { it.toString().contains(CODE) })
         val account = Robolectric.buildActivity(AccountActivity::class.java).setup().get()
         assertFalse(account.shown(R.id.finish_setup))
     }
 
     @Test
-    fun `a refusal for good deletes the pending enrollment`() {
+    fun `a refusal for good deletes the unfinished setup`() {
         val refusals = listOf(
             { throw FinlockException.Rejected("enrollment_code_unknown") },
             { throw FinlockException.AlreadyEnrolled("already_enrolled") },
             { throw FinlockException.InvalidInput("invalid_input", "enrollment_code") },
         )
         for (refusal in refusals) {
-            PendingEnrollment.keep(context, bundle)
+            UnfinishedSetup.keep(context, bundle)
             core.enrollResult = refusal
             val enrollment = resumed()
             enrollment.accept()
-            assertNull("${enrollment.stage}: deleted", PendingEnrollment.load(context))
+            assertNull("${enrollment.stage}: deleted", UnfinishedSetup.load(context))
             assertFalse("no retry offered", enrollment.shown(R.id.enroll_retry))
         }
     }
 
     @Test
-    fun `a network or passing error keeps the pending enrollment, and a retry later finishes it`() {
+    fun `a network or passing error keeps the unfinished setup, and a retry later finishes it`() {
         for (error in listOf<() -> Nothing>(
             { throw FinlockException.Network("network_unreachable", null, null) },
             { throw FinlockException.Storage("storage") },
@@ -191,16 +191,16 @@ class PendingEnrollmentTest {
             val enrollment = resumed()
             enrollment.accept()
             assertEquals(EnrollmentActivity.Stage.RETRY, enrollment.stage)
-            assertEquals(bundle, PendingEnrollment.load(context))
+            assertEquals(bundle, UnfinishedSetup.load(context))
         }
         core.enrollResult = { FakeCore.unlocked() }
         resumed().accept()
-        assertNull(PendingEnrollment.load(context))
+        assertNull(UnfinishedSetup.load(context))
     }
 
     @Test
-    fun `boot with a pending enrollment posts a notice that opens the enrollment screen`() {
-        PendingEnrollment.keep(context, bundle)
+    fun `boot with an unfinished setup posts a notice that opens the enrollment screen`() {
+        UnfinishedSetup.keep(context, bundle)
         SystemEventReceiver().onReceive(context, Intent(Intent.ACTION_BOOT_COMPLETED))
         ShadowLooper.idleMainLooper()
         val posted = notifications().single().notification
@@ -214,20 +214,35 @@ class PendingEnrollmentTest {
         val enrollment = Robolectric.buildActivity(EnrollmentActivity::class.java, opens).setup().get()
         assertEquals(EnrollmentActivity.Stage.DISCLOSURE, enrollment.stage)
         enrollment.accept()
-        assertTrue("the notice goes with the pending enrollment", notifications().isEmpty())
+        assertTrue("the notice goes with the unfinished setup", notifications().isEmpty())
     }
 
     @Test
-    fun `boot posts nothing without a pending enrollment, nor before the user unlocks`() {
+    fun `boot posts nothing without an unfinished setup, nor before the user unlocks`() {
         SystemEventReceiver().onReceive(context, Intent(Intent.ACTION_BOOT_COMPLETED))
         assertTrue(notifications().isEmpty())
-        PendingEnrollment.keep(context, bundle)
+        UnfinishedSetup.keep(context, bundle)
         SystemEventReceiver().onReceive(context, Intent(Intent.ACTION_LOCKED_BOOT_COMPLETED))
         assertTrue(notifications().isEmpty())
         core.enrolled = true
         SystemEventReceiver().onReceive(context, Intent(Intent.ACTION_BOOT_COMPLETED))
         assertTrue("enrolled: nothing to finish", notifications().isEmpty())
-        assertNull("enrolled: the leftover goes", PendingEnrollment.load(context))
+        assertNull("enrolled: the leftover goes", UnfinishedSetup.load(context))
+    }
+
+    @Test
+    fun `a setup kept by an earlier version still loads`() {
+        // The keys the shell has stored it under since before the rename: never change them.
+        Prefs.of(context).edit()
+            .putString("enrollment.pending.server_url", URL)
+            .putString("enrollment.pending.lender_keys", KEYS)
+            .putString("enrollment.pending.code", CODE)
+            .putBoolean("enrollment.pending.debug_loopback", true)
+            .commit()
+        assertEquals(bundle, UnfinishedSetup.load(context))
+        assertTrue(UnfinishedSetup.debugLoopback(context))
+        UnfinishedSetup.clear(context)
+        assertTrue("all gone", Prefs.of(context).all.keys.none { it.startsWith("enrollment.pending.") })
     }
 
     @Test
