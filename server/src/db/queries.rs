@@ -189,7 +189,7 @@ pub struct NewDevice<'a> {
     pub total_minor: u64,
 }
 
-pub async fn insert_device(tx: &mut Tx, d: &NewDevice<'_>) -> Result<()> {
+pub async fn insert_device(tx: &mut Tx, d: &NewDevice<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO devices (device_id, lender_id, created_at, imei_sha256, auto_reprovision, \
          enrollment_code, currency, plan, reminders, total_minor) \
@@ -204,7 +204,7 @@ pub async fn insert_device(tx: &mut Tx, d: &NewDevice<'_>) -> Result<()> {
     .bind(d.currency)
     .bind(d.plan)
     .bind(d.reminders)
-    .bind(to_i64(d.total_minor)?)
+    .bind(i64::try_from(d.total_minor).map_err(|e| sqlx::Error::Encode(Box::new(e)))?)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -256,6 +256,16 @@ pub async fn devices_by_imei(pool: &AnyPool, imei_sha256: &str) -> Result<Vec<De
     .fetch_all(pool)
     .await?;
     rows.iter().map(device_row).collect()
+}
+
+/// The lender of the device that holds this IMEI hash now (registered, not released).
+pub async fn imei_holder(tx: &mut Tx, imei_sha256: &str) -> Result<Option<String>> {
+    let row = sqlx::query("SELECT lender_id FROM devices WHERE imei_sha256 = $1 AND released = 0")
+        .bind(imei_sha256)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.map(|r| r.try_get("lender_id").map_err(Error::from))
+        .transpose()
 }
 
 /// One page of a lender's devices, in id order, after `after`.

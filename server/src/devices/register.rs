@@ -9,7 +9,8 @@ use utoipa::ToSchema;
 use super::Caller;
 use crate::app::App;
 use crate::audit::{self, AuditEvent, Subject};
-use crate::db::queries;
+use crate::db::is_unique_violation;
+use crate::db::queries::{self, Tx};
 use crate::error::{Error, Result};
 use crate::ids;
 use crate::policy::{self, DeviceFacts, Plan, PlanInstallment};
@@ -188,7 +189,10 @@ pub async fn register(app: &App, by: Caller<'_>, req: &Registration) -> Result<R
         .transpose()
         .map_err(|e| Error::Internal(format!("reminders: {e}")))?;
     let mut tx = app.db.write.begin().await?;
-    queries::insert_device(
+    if let Some(imei) = &imei {
+        check_imei_free(&mut tx, imei, &by.lender.lender_id).await?;
+    }
+    let inserted = queries::insert_device(
         &mut tx,
         &queries::NewDevice {
             device_id: &device_id,
@@ -203,7 +207,13 @@ pub async fn register(app: &App, by: Caller<'_>, req: &Registration) -> Result<R
             total_minor: plan.total_minor(),
         },
     )
-    .await?;
+    .await;
+    match inserted {
+        Ok(()) => {}
+        // Another node registered the same IMEI between the check and the insert.
+        Err(e) if is_unique_violation(&e) && imei.is_some() => return Err(imei_taken()),
+        Err(e) => return Err(e.into()),
+    }
     audit::append(
         &mut tx,
         Subject {
@@ -228,6 +238,27 @@ pub async fn register(app: &App, by: Caller<'_>, req: &Registration) -> Result<R
         device_id,
         enrollment_code: code,
     })
+}
+
+/// One owner per IMEI: a phone financed (registered, not released) by any lender cannot
+/// be registered again. The answer names no other lender.
+async fn check_imei_free(tx: &mut Tx, imei_sha256: &str, lender_id: &str) -> Result<()> {
+    match queries::imei_holder(tx, imei_sha256).await? {
+        None => Ok(()),
+        Some(holder) if holder == lender_id => Err(Error::conflict(
+            "imei-registered",
+            "this IMEI is already registered to one of your devices that is not released",
+        )),
+        Some(_) => Err(imei_taken()),
+    }
+}
+
+fn imei_taken() -> Error {
+    Error::conflict(
+        "imei-taken",
+        "this IMEI belongs to a phone financed elsewhere; it can be registered once that \
+         account is released",
+    )
 }
 
 #[cfg(test)]

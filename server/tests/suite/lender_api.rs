@@ -368,3 +368,50 @@ async fn provisioning_payload_and_qr_images() {
     )
     .await;
 }
+
+/// One owner per IMEI (issue 12): another lender cannot capture a financed phone by
+/// registering its IMEI, the same lender cannot register it twice, and release frees it.
+#[tokio::test]
+async fn an_imei_has_one_owner_until_released() {
+    let s = start().await;
+    let a = s.lender("Acme").await;
+    let b = s.lender("Beta").await;
+    let imei = "35-693803-564380-9";
+    let (id, code) = s
+        .register(&a, json!({ "imei": imei, "auto_reprovision": true }))
+        .await;
+    let mut phone = SimDevice::new(&s, &a);
+    phone.enroll(&s, &code).await;
+    let with_imei = |imei: &str| json!({ "imei": imei, "plan": crate::common::plan() });
+
+    // Another lender, with the IMEI typed another way: refused, naming no lender.
+    let r = s
+        .post(&b, "/v1/lender/devices", with_imei("356938035643809"))
+        .await;
+    let p = problem(r, StatusCode::CONFLICT, "imei-taken").await;
+    let detail = p["detail"].as_str().unwrap();
+    assert!(
+        !detail.contains("Acme") && !detail.contains(&a.id),
+        "{detail}"
+    );
+    // Nothing was stored for B.
+    let listed: Value = s.get(&b, "/v1/lender/devices").await.json().await.unwrap();
+    assert_eq!(listed["devices"], json!([]));
+
+    // The same lender twice.
+    let r = s.post(&a, "/v1/lender/devices", with_imei(imei)).await;
+    problem(r, StatusCode::CONFLICT, "imei-registered").await;
+
+    // The real phone still checks in, and its enrollment by IMEI still finds A's device.
+    s.clock.advance(60);
+    phone.checkin(&s).await;
+    assert_eq!(s.audit_actions(&a, &id).await, ["registered", "enrolled"]);
+
+    // Released: the IMEI is free for a new sale, by anyone.
+    let r = s
+        .post(&a, &format!("/v1/lender/devices/{id}/release"), json!({}))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = s.post(&b, "/v1/lender/devices", with_imei(imei)).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+}
