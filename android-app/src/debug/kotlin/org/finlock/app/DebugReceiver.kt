@@ -6,6 +6,7 @@ import android.content.Intent
 import android.os.Build
 import android.os.PersistableBundle
 import android.util.Log
+import kotlinx.coroutines.launch
 import org.finlock.core.EnrollParams
 import org.finlock.core.FinlockException
 
@@ -35,7 +36,7 @@ class DebugReceiver : BroadcastReceiver() {
         val d = Shell.deps(context)
         val ordered = isOrderedBroadcast
         val pending = goAsync()
-        d.background.execute {
+        d.scope.launch {
             var result = try {
                 run(context, action, intent)
             } catch (e: FinlockException) {
@@ -53,7 +54,7 @@ class DebugReceiver : BroadcastReceiver() {
     }
 
     /** Does [action]; returns what to report besides the status. */
-    private fun run(context: Context, action: String, intent: Intent): String {
+    private suspend fun run(context: Context, action: String, intent: Intent): String {
         val d = Shell.deps(context)
         when (action) {
             "CHECK_IN" -> Shell.apply(context, d.core.checkIn(true, d.clocks.now()))

@@ -3,15 +3,16 @@ package org.finlock.app
 import android.app.job.JobParameters
 import android.app.job.JobService
 import android.util.Log
+import kotlinx.coroutines.launch
 import org.finlock.core.FinlockException
 
 /** A check-in, run by JobScheduler once a network is available. */
 class CheckInJob : JobService() {
     override fun onStartJob(params: JobParameters): Boolean {
         val d = Shell.deps(this)
-        d.background.execute {
+        d.scope.launch {
             try {
-                Shell.apply(this, d.core.checkIn(false, d.clocks.now()))
+                Shell.apply(this@CheckInJob, d.core.checkIn(false, d.clocks.now()))
             } catch (e: FinlockException.Network) {
                 // The core backed off; nextWakeup names the retry (no JobScheduler retry).
                 Log.i("finlock", "check-in: network")
@@ -20,7 +21,7 @@ class CheckInJob : JobService() {
             } catch (e: RuntimeException) {
                 Log.w("finlock", "check-in failed: ${e.javaClass.simpleName}")
             } finally {
-                runCatching { Shell.refresh(this) }
+                runCatching { Shell.refresh(this@CheckInJob) }
                 jobFinished(params, false)
             }
         }

@@ -18,8 +18,8 @@ interface CoreGateway {
 
     fun lockScreen(clock: Clock, locale: String): LockScreen
 
-    /** Network: never call on the main thread. */
-    fun checkIn(force: Boolean, clock: Clock): Decision
+    /** Network: suspends until the lender answers (call it in the shell's [ShellDeps.scope]). */
+    suspend fun checkIn(force: Boolean, clock: Clock): Decision
 
     fun enterOfflineCode(code: String, clock: Clock): OfflineCodeAccepted
 
@@ -39,6 +39,6 @@ interface CoreGateway {
     /** Another URL of the same lender's server (keys stay pinned); debug receiver only for now. */
     fun setServerUrl(serverUrl: String, allowInsecureLoopback: Boolean)
 
-    /** Network: never call on the main thread. */
-    fun enroll(params: EnrollParams, clock: Clock): Decision
+    /** Network: suspends until the lender answers (call it in the shell's [ShellDeps.scope]). */
+    suspend fun enroll(params: EnrollParams, clock: Clock): Decision
 }

@@ -14,6 +14,7 @@ import android.util.Log
 import android.view.View
 import android.widget.Button
 import android.widget.TextView
+import kotlinx.coroutines.launch
 import org.finlock.core.EnrollParams
 import org.finlock.core.FinlockException
 
@@ -88,14 +89,14 @@ class EnrollmentActivity : Activity() {
         val d = Shell.deps(this)
         show(Stage.WORKING, getString(R.string.enroll_working))
         val params = enrollParams(b)
-        d.background.execute {
+        d.scope.launch {
             val (stage, message) = try {
                 if (!provisioned) {
                     d.core.provision(b.serverUrl, b.lenderKeys, allowLoopback)
                     provisioned = true
                 }
                 d.core.enroll(params, d.clocks.now())
-                runCatching { Shell.refresh(this) }
+                runCatching { Shell.refresh(this@EnrollmentActivity) }
                 Stage.DONE to R.string.enroll_done
             } catch (e: FinlockException.InvalidInput) {
                 Stage.FAILED to R.string.enroll_bad_bundle
@@ -110,7 +111,7 @@ class EnrollmentActivity : Activity() {
                 Stage.RETRY to R.string.enroll_failed
             }
             // Over (enrolled, or refused for good): nothing left to resume. RETRY keeps it.
-            if (stage != Stage.RETRY) UnfinishedSetup.clear(this)
+            if (stage != Stage.RETRY) UnfinishedSetup.clear(this@EnrollmentActivity)
             main.post { show(stage, getString(message)) }
         }
     }

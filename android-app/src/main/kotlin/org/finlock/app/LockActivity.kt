@@ -15,6 +15,7 @@ import android.widget.EditText
 import android.widget.ProgressBar
 import android.widget.TextView
 import android.window.OnBackInvokedDispatcher
+import kotlinx.coroutines.launch
 import org.finlock.core.FinlockException
 import org.finlock.core.LockReason
 import org.finlock.core.LockScreen
@@ -99,10 +100,10 @@ class LockActivity : Activity() {
         button.isEnabled = false
         find<ProgressBar>(R.id.check_progress).visibility = View.VISIBLE
         showCheckResult(getString(R.string.checking))
-        d.background.execute {
+        d.scope.launch {
             val message = try {
                 val decision = d.core.checkIn(true, d.clocks.now())
-                main.post { Shell.apply(this, decision) }
+                main.post { Shell.apply(this@LockActivity, decision) }
                 if (decision.locked) getString(R.string.check_still_locked) else getString(R.string.check_unlocked)
             } catch (e: FinlockException.TooSoon) {
                 getString(R.string.check_too_soon, e.retryAfterS.toInt())

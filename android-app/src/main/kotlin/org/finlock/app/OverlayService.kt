@@ -11,6 +11,7 @@ import android.content.pm.ServiceInfo
 import android.os.Build
 import android.os.IBinder
 import android.util.Log
+import kotlinx.coroutines.launch
 
 /**
  * Keeps the overlay fallback alive while locked without Device Owner: a small foreground
@@ -51,7 +52,7 @@ class OverlayService : Service() {
         if (intent == null) {
             // Restarted after the process died: the core says whether the lock still holds.
             val d = Shell.deps(this)
-            d.background.execute { runCatching { Shell.refresh(this) } }
+            d.scope.launch { runCatching { Shell.refresh(this@OverlayService) } }
         } else {
             OverlayFallback.held(this)
         }

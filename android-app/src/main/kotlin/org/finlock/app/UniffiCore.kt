@@ -14,8 +14,7 @@ class UniffiCore(stateDir: String, appVersion: String) : CoreGateway {
 
     override fun lockScreen(clock: Clock, locale: String) = core.lockScreen(clock, locale)
 
-    override fun checkIn(force: Boolean, clock: Clock) =
-        kotlinx.coroutines.runBlocking { core.checkIn(force, clock) }
+    override suspend fun checkIn(force: Boolean, clock: Clock) = core.checkIn(force, clock)
 
     override fun enterOfflineCode(code: String, clock: Clock) = core.enterOfflineCode(code, clock)
 
@@ -35,6 +34,5 @@ class UniffiCore(stateDir: String, appVersion: String) : CoreGateway {
     override fun setServerUrl(serverUrl: String, allowInsecureLoopback: Boolean) =
         core.setServerUrl(serverUrl, allowInsecureLoopback)
 
-    override fun enroll(params: EnrollParams, clock: Clock) =
-        kotlinx.coroutines.runBlocking { core.enroll(params, clock) }
+    override suspend fun enroll(params: EnrollParams, clock: Clock) = core.enroll(params, clock)
 }

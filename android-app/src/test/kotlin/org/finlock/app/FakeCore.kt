@@ -13,6 +13,9 @@ import org.finlock.core.OfflineCodeAccepted
 import org.finlock.core.Reminder
 import org.finlock.core.Status
 import org.finlock.core.Wakeup
+import kotlinx.coroutines.job
+import kotlinx.coroutines.joinAll
+import kotlinx.coroutines.runBlocking
 import org.robolectric.Shadows.shadowOf
 import java.util.concurrent.Executor
 
@@ -48,7 +51,7 @@ class FakeCore : CoreGateway {
         return screen.copy(decision = decision)
     }
 
-    override fun checkIn(force: Boolean, clock: Clock): Decision {
+    override suspend fun checkIn(force: Boolean, clock: Clock): Decision {
         calls += "checkIn(force=$force)"
         return checkInResult().also { decision = it }
     }
@@ -84,7 +87,7 @@ class FakeCore : CoreGateway {
         calls += "setServerUrl($serverUrl, $allowInsecureLoopback)"
     }
 
-    override fun enroll(params: EnrollParams, clock: Clock): Decision {
+    override suspend fun enroll(params: EnrollParams, clock: Clock): Decision {
         calls += "enroll(${params.enrollmentCode})"
         enrolledWith = params
         return enrollResult().also {
@@ -130,6 +133,9 @@ class FakeCore : CoreGateway {
 object Inline : Executor {
     override fun execute(command: Runnable) = command.run()
 }
+
+/** Waits until the shell's background coroutines are done (over a real executor, not [Inline]). */
+fun ShellDeps.awaitBackground() = runBlocking { scope.coroutineContext.job.children.toList().joinAll() }
 
 val FIXED_CLOCK = Clocks { Clock(FakeCore.NOW, 1_000_000L, 3L) }
 

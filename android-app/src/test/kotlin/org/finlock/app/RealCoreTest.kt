@@ -24,12 +24,14 @@ import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
 import org.junit.Before
 import org.junit.Test
+import kotlinx.coroutines.runBlocking
 import org.junit.runner.RunWith
 import org.robolectric.Robolectric
 import org.robolectric.RobolectricTestRunner
 import org.robolectric.RuntimeEnvironment
 import org.robolectric.Shadows.shadowOf
 import org.robolectric.shadows.ShadowLooper
+import java.util.concurrent.Executors
 
 /**
  * The shell over the REAL core: the host build of the native library (through JNA and the
@@ -44,6 +46,9 @@ class RealCoreTest {
     private val phone = PhoneClock()
     private lateinit var core: UniffiCore
     private lateinit var deviceId: String
+
+    /** A real background thread: the real core's check-in suspends on the network. */
+    private val background = Executors.newSingleThreadExecutor()
     private val userManager get() = context.getSystemService(UserManager::class.java)
     private val notifications get() = shadowOf(context.getSystemService(NotificationManager::class.java))
 
@@ -54,12 +59,22 @@ class RealCoreTest {
         deviceId = registered.deviceId
         core = UniffiCore(tempStateDir(), "1.0.0-test")
         core.provision(LocalServer.url, LocalServer.lender.jwks, true)
-        core.enroll(params(registered.enrollmentCode), phone.now())
-        Shell.install(ShellDeps(core, FrameworkDpm(context), Clocks { phone.now() }, Inline))
+        runBlocking { core.enroll(params(registered.enrollmentCode), phone.now()) }
+        Shell.install(ShellDeps(core, FrameworkDpm(context), Clocks { phone.now() }, background))
     }
 
     @After
-    fun tearDown() = Shell.install(null)
+    fun tearDown() {
+        Shell.install(null)
+        background.shutdown()
+    }
+
+    /** "I have paid — check now", and its answer on the screen. */
+    private fun LockActivity.checkNow() {
+        findViewById<Button>(R.id.check_now).performClick()
+        Shell.deps(context).awaitBackground()
+        ShadowLooper.idleMainLooper()
+    }
 
     private fun now(): Clock = phone.now()
 
@@ -98,16 +113,14 @@ class RealCoreTest {
 
         // "I have paid — check now" before the money arrived: still locked, and it says so.
         phone.advance(1_000)
-        activity.findViewById<Button>(R.id.check_now).performClick()
-        ShadowLooper.idleMainLooper()
+        activity.checkNow()
         assertEquals(context.getString(R.string.check_still_locked), activity.text(R.id.check_result))
         assertTrue(core.decision(now()).locked)
 
         // The overdue installment is paid; 31 s later (check-now is spaced by 30 s) it unlocks.
         LocalServer.pay(deviceId, 1000)
         phone.advance(31_000)
-        activity.findViewById<Button>(R.id.check_now).performClick()
-        ShadowLooper.idleMainLooper()
+        activity.checkNow()
         assertEquals(context.getString(R.string.check_unlocked), activity.text(R.id.check_result))
         assertFalse(core.decision(now()).locked)
         assertFalse(userManager.hasUserRestriction(UserManager.DISALLOW_SAFE_BOOT))
@@ -115,8 +128,7 @@ class RealCoreTest {
         // The last installment: released for good, every restriction gone, the app disabled.
         LocalServer.pay(deviceId, 1000)
         phone.advance(31_000)
-        activity.findViewById<Button>(R.id.check_now).performClick()
-        ShadowLooper.idleMainLooper()
+        activity.checkNow()
         assertEquals(EntitlementState.RELEASED, core.status(now()).state)
         val notice = notifications.allNotifications.single { it.channelId == Reminders.CHANNEL_ACCOUNT }
         assertEquals("Paid in full", notice.extras.getString(Notification.EXTRA_TITLE))
