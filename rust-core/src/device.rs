@@ -26,7 +26,7 @@ use crate::keys::{DeviceKey, KeySet};
 use crate::offline_code::{self, AcceptedCode, OfflineCodeState};
 use crate::protocol::{
     self, CheckinRequest, EnrollRequest, EnrollResponse, Entitlement, EntitlementState, Event,
-    UrlPolicy,
+    Imei, UrlPolicy,
 };
 use crate::reminders::{self, FiredReminders, Reminder, ScheduleInput};
 use crate::schedule::CheckinSchedule;
@@ -123,6 +123,8 @@ pub struct DeviceState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnrollParams {
     pub enrollment_code: Option<String>,
+    /// As the platform reports it; sent as the hash of its canonical form ([`Imei`]), the
+    /// same the lender registered.
     pub imei: Option<String>,
     pub serial: Option<String>,
     pub model: String,
@@ -232,6 +234,10 @@ impl DeviceState {
             return Err(Error::AlreadyEnrolled);
         }
         self.provisioning()?;
+        let imei_sha256 = match params.imei.as_deref() {
+            Some(raw) => Some(Imei::parse(raw)?.sha256()),
+            None => None,
+        };
         let key = match &self.pending_enrollment {
             Some(p) => DeviceKey::from_pkcs8(&p.device_key.bytes()?, None)?,
             None => {
@@ -248,7 +254,7 @@ impl DeviceState {
             enrollment_code: params.enrollment_code.clone(),
             device_key: key.public().to_jwk(),
             nonce: nonce.clone(),
-            imei_sha256: params.imei.as_deref().map(protocol::imei_sha256),
+            imei_sha256,
             serial_sha256: params.serial.as_deref().map(protocol::serial_sha256),
             model: params.model.clone(),
             android_sdk: params.android_sdk,

@@ -24,6 +24,7 @@ pub mod entitlement;
 pub mod error;
 #[doc(hidden)]
 pub mod fixtures;
+pub mod hex;
 mod json;
 pub mod jws;
 pub mod keys;

@@ -8,6 +8,7 @@
 //! Unknown members are ignored so later minor versions stay compatible; `v` must be 1.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::de::DeserializeOwned;
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::b64;
 use crate::error::{Error, Result};
+use crate::hex;
 use crate::keys::Jwk;
 
 /// The protocol version this crate speaks.
@@ -157,6 +159,10 @@ pub struct Entitlement {
 
 impl Entitlement {
     /// Checks every field rule of §3.3; the first broken rule is returned with its path.
+    ///
+    /// The envelope (version, ids, `seq`, times, nonce), then the plan's terms
+    /// ([`PlanTerms::validate`]), then the lender block ([`LenderInfo::validate`]) and the
+    /// message ([`check_display_text`]): each rule lives once, in the part it belongs to.
     pub fn validate(&self, urls: UrlPolicy) -> Result<()> {
         check_version(self.v)?;
         check_id("iss", &self.iss)?;
@@ -166,33 +172,24 @@ impl Entitlement {
         if let Some(nonce) = &self.nonce {
             check_b64_len("nonce", nonce, NONCE_LEN)?;
         }
-        check_time("lock_at", self.lock_at)?;
         check_time("next_checkin", self.next_checkin)?;
-        if let Some(after) = self.offline_lock_after_s {
-            check_u64("offline_lock_after_s", after)?;
-            if after < MIN_OFFLINE_LOCK_AFTER_S {
-                return Err(Error::invalid(
-                    "offline_lock_after_s",
-                    "must be at least one day",
-                ));
-            }
-        }
-        if let Some(warn) = self.offline_warning_s {
-            check_u64("offline_warning_s", warn)?;
-            if self.offline_lock_after_s.is_none_or(|after| warn >= after) {
-                return Err(Error::invalid(
-                    "offline_warning_s",
-                    "needs offline_lock_after_s and must be shorter",
-                ));
-            }
-        }
-        self.account.validate()?;
-        self.reminders.validate()?;
+        self.terms().validate()?;
         self.lender.validate(urls)?;
         if let Some(message) = &self.message {
             check_localized("message", message, MAX_MESSAGE_CHARS)?;
         }
         Ok(())
+    }
+
+    /// What the lender's plan put into this entitlement.
+    pub fn terms(&self) -> PlanTerms<'_> {
+        PlanTerms {
+            account: &self.account,
+            reminders: &self.reminders,
+            lock_at: self.lock_at,
+            offline_lock_after_s: self.offline_lock_after_s,
+            offline_warning_s: self.offline_warning_s,
+        }
     }
 
     /// The lender's message in the best matching locale (exact tag, then language, then none).
@@ -218,8 +215,62 @@ pub fn pick_locale<'a>(texts: &'a BTreeMap<String, String>, locale: &str) -> Opt
         .map(|(_, text)| text.as_str())
 }
 
+/// What an installment plan puts into every entitlement: the account, the reminder
+/// policy, the payment lock and the offline policy — everything of §3.3 but the envelope
+/// (ids, `seq`, times of issue, nonce) and the lender block.
+///
+/// [`Entitlement::validate`] checks these parts through [`PlanTerms::validate`], so a
+/// server checks a plan once, when the device is registered, with exactly the device's
+/// rules and without building a probe entitlement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanTerms<'a> {
+    pub account: &'a Account,
+    pub reminders: &'a ReminderPolicy,
+    pub lock_at: i64,
+    pub offline_lock_after_s: Option<u64>,
+    pub offline_warning_s: Option<u64>,
+}
+
+impl PlanTerms<'_> {
+    /// The §3.3 rules on the plan's terms, each failure named by its path in the
+    /// entitlement (`lock_at`, `offline_warning_s`, `account.installments[3].due`,
+    /// `reminders.hour_local`, …).
+    pub fn validate(&self) -> Result<()> {
+        check_time("lock_at", self.lock_at)?;
+        check_offline_policy(self.offline_lock_after_s, self.offline_warning_s)?;
+        self.account.validate()?;
+        self.reminders.validate()
+    }
+}
+
+/// An offline lock at least a day after the last check-in; a warning only with an offline
+/// lock, and shorter than it.
+fn check_offline_policy(lock_after_s: Option<u64>, warning_s: Option<u64>) -> Result<()> {
+    if let Some(after) = lock_after_s {
+        check_u64("offline_lock_after_s", after)?;
+        if after < MIN_OFFLINE_LOCK_AFTER_S {
+            return Err(Error::invalid(
+                "offline_lock_after_s",
+                "must be at least one day",
+            ));
+        }
+    }
+    if let Some(warn) = warning_s {
+        check_u64("offline_warning_s", warn)?;
+        if lock_after_s.is_none_or(|after| warn >= after) {
+            return Err(Error::invalid(
+                "offline_warning_s",
+                "needs offline_lock_after_s and must be shorter",
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Account {
-    fn validate(&self) -> Result<()> {
+    /// The §3.3 rules for the account block: an ISO 4217 currency, amounts and due dates
+    /// in `[0, 2^53)`, at most [`MAX_INSTALLMENTS`] installments.
+    pub fn validate(&self) -> Result<()> {
         check_currency("account.currency", &self.currency)?;
         check_u64("account.amount_due_minor", self.amount_due_minor)?;
         if let Some(next_due) = self.next_due {
@@ -243,7 +294,11 @@ impl Account {
 }
 
 impl ReminderPolicy {
-    fn validate(&self) -> Result<()> {
+    /// The §3.3 rules for the reminder policy: at most [`MAX_REMINDER_OFFSETS`] offsets of
+    /// at most [`MAX_REMINDER_OFFSET_S`] either way, `hour_local` in 0..23, quiet hours as
+    /// `HH:MM`, and `overdue_every_s` 0 or between [`MIN_OVERDUE_EVERY_S`] and
+    /// [`MAX_OVERDUE_EVERY_S`]. A server checks a lender's policy with it when it is set.
+    pub fn validate(&self) -> Result<()> {
         if self.offsets_s.len() > MAX_REMINDER_OFFSETS {
             return Err(Error::invalid("reminders.offsets_s", "at most 32 offsets"));
         }
@@ -436,26 +491,59 @@ pub fn decode_payload<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
 
 // ---- identifiers ------------------------------------------------------------------------
 
-/// `imei_sha256` of §1: the IMEI never travels in the clear.
+/// Digits of an IMEI: 14 without its check digit, 15 with it, 16 for an IMEISV.
+pub const IMEI_DIGITS: std::ops::RangeInclusive<usize> = 14..=16;
+
+/// An IMEI in its one canonical form: 14 to 16 ASCII digits, nothing else.
+///
+/// Everyone who meets an IMEI — a clerk registering a sale, the phone enrolling — parses
+/// it with [`Imei::parse`] and hashes the canonical digits with [`Imei::sha256`], so the
+/// lender's hash and the phone's meet whatever either side typed or read. Plain digits are
+/// their own canonical form.
+///
+/// An IMEI is personal data that travels only hashed (§1): `Debug` does not print it.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Imei(String);
+
+impl Imei {
+    /// Reads an IMEI as people write it: 14 to 16 digits, with spaces and dashes anywhere
+    /// ignored (`35-209900-176148-1`, `35 209900 176148 1`). Any other character — a
+    /// letter, a dot, a non-ASCII digit — is refused (`imei`: invalid field).
+    pub fn parse(text: &str) -> Result<Imei> {
+        let digits: String = text.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        if IMEI_DIGITS.contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Imei(digits))
+        } else {
+            Err(Error::invalid("imei", "14 to 16 digits"))
+        }
+    }
+
+    /// The canonical digits.
+    pub fn digits(&self) -> &str {
+        &self.0
+    }
+
+    /// `imei_sha256` of §1 over the canonical digits.
+    pub fn sha256(&self) -> String {
+        imei_sha256(&self.0)
+    }
+}
+
+impl fmt::Debug for Imei {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Imei(<redacted>)")
+    }
+}
+
+/// `imei_sha256` of §1 over exactly the text given: the IMEI never travels in the clear.
+/// Hash what [`Imei::parse`] made of the input ([`Imei::sha256`]), not raw input.
 pub fn imei_sha256(imei: &str) -> String {
-    hex_sha256(&[b"finlock-imei:", imei.as_bytes()])
+    hex::sha256(&[b"finlock-imei:", imei.as_bytes()])
 }
 
 /// `serial_sha256` of §1.
 pub fn serial_sha256(serial: &str) -> String {
-    hex_sha256(&[b"finlock-serial:", serial.as_bytes()])
-}
-
-fn hex_sha256(parts: &[&[u8]]) -> String {
-    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-    for p in parts {
-        ctx.update(p);
-    }
-    ctx.finish()
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::sha256(&[b"finlock-serial:", serial.as_bytes()])
 }
 
 // ---- field rules ------------------------------------------------------------------------
@@ -570,8 +658,18 @@ fn check_email(field: &str, email: &str) -> Result<()> {
     }
 }
 
+/// The display-text rule (§8.2) for text a lock screen or notification shows as it is —
+/// a lender's message or payment instructions, the reason of a lender lock: 1 to
+/// `max_chars` characters, line breaks allowed, no other control character and no
+/// bidirectional override or isolate (U+202A–U+202E, U+2066–U+2069). `field` names the
+/// text in the error.
+pub fn check_display_text(field: &str, text: &str, max_chars: usize) -> Result<()> {
+    check_text(field, text, 1, max_chars, true)
+}
+
 /// Display text: bounded in characters (not bytes, so every script gets the same
-/// room), no control characters except line breaks where `multiline`.
+/// room), no control characters except line breaks where `multiline`, no bidi overrides.
+/// The one implementation behind [`check_display_text`] and every name and label rule.
 fn check_text(field: &str, text: &str, min: usize, max: usize, multiline: bool) -> Result<()> {
     let chars = text.chars().count();
     if chars < min || chars > max {
@@ -596,7 +694,7 @@ fn check_localized(field: &str, texts: &BTreeMap<String, String>, max: usize) ->
         if !is_valid_locale_tag(tag) {
             return Err(Error::invalid(field, "keys are BCP-47 language tags"));
         }
-        check_text(&format!("{field}.{tag}"), text, 1, max, true)?;
+        check_display_text(&format!("{field}.{tag}"), text, max)?;
     }
     Ok(())
 }
@@ -750,6 +848,8 @@ pub fn is_acceptable_url(url: &str, policy: UrlPolicy) -> bool {
     check_url("url", url, policy).is_ok()
 }
 
+#[cfg(test)]
+mod rule_tests;
 #[cfg(test)]
 mod tests;
 

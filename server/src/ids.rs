@@ -28,18 +28,14 @@ pub fn jitter() -> f64 {
     f64::from(r) / f64::from(u16::MAX) * 2.0 - 1.0
 }
 
+/// Lower-case hex: the core's one encoder ([`finlock_core::hex`]).
 pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    s
+    finlock_core::hex::encode(bytes)
 }
 
+/// Lower-case hex of SHA-256 (API key hashes, fingerprints).
 pub fn sha256_hex(data: &[u8]) -> String {
-    hex(ring::digest::digest(&ring::digest::SHA256, data).as_ref())
+    finlock_core::hex::sha256(&[data])
 }
 
 /// `dev-` + 16 random bytes (base64url): a protocol `device_id` (§1).

@@ -80,6 +80,57 @@ fn enroll_request_is_signed_by_the_new_key_under_its_thumbprint() {
     );
 }
 
+/// The `imei_sha256` an enrollment request carries for `imei`.
+fn sent_imei_hash(imei: &str) -> Result<Option<String>> {
+    let mut s = provisioned();
+    let params = EnrollParams {
+        imei: Some(imei.into()),
+        ..params()
+    };
+    let out = s.enroll_request(&params, &SystemRandom::new())?;
+    let payload = jws::parse(&out.body).unwrap().into_payload();
+    Ok(protocol::decode_payload::<EnrollRequest>(&payload)
+        .unwrap()
+        .imei_sha256)
+}
+
+#[test]
+fn the_phone_hashes_the_canonical_imei_as_the_lender_does() {
+    let registered = protocol::Imei::parse("49-015420-323751-8")
+        .unwrap()
+        .sha256();
+    for reported in [
+        "490154203237518",
+        "49 015420 323751 8",
+        "49-015420-323751-8",
+    ] {
+        assert_eq!(
+            sent_imei_hash(reported).unwrap().as_deref(),
+            Some(registered.as_str()),
+            "{reported}"
+        );
+    }
+}
+
+#[test]
+fn an_imei_that_is_not_one_is_refused_and_changes_nothing() {
+    let mut s = provisioned();
+    let before = s.clone();
+    let params = EnrollParams {
+        imei: Some("unknown".into()),
+        ..params()
+    };
+    match s.enroll_request(&params, &SystemRandom::new()) {
+        Err(Error::InvalidField { field, .. }) => assert_eq!(field, "imei"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s, before);
+    assert!(matches!(
+        sent_imei_hash("35209900176148A"),
+        Err(Error::InvalidField { .. })
+    ));
+}
+
 #[test]
 fn enroll_retry_keeps_the_key_and_changes_the_nonce() {
     let mut s = provisioned();

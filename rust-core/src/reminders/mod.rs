@@ -84,10 +84,10 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::HashSet;
 
 use jiff::tz::TimeZone;
-use ring::digest;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::hex;
 use crate::protocol::{Entitlement, EntitlementState, Installment, InstallmentStatus};
 
 use civil::QuietHours;
@@ -671,10 +671,6 @@ fn reminder_id(
         "finlock-reminder-v1\n{}\n{installment}\n{amount_minor}\n{currency}\n{anchor}",
         kind.as_str()
     );
-    let hash = digest::digest(&digest::SHA256, text.as_bytes());
-    let hex: String = hash.as_ref()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("{}-{hex}", kind.as_str())
+    let hash = hex::sha256(&[text.as_bytes()]);
+    format!("{}-{}", kind.as_str(), &hash[..16])
 }
