@@ -8,7 +8,8 @@
 //! Pure modules (no I/O): [`protocol`], [`jws`], [`keys`], [`entitlement`], [`clock`],
 //! [`decision`], [`offline_code`], [`reminders`], [`schedule`]. I/O at the edges:
 //! [`store`] and, with feature `net`, `checkin`. [`device`] ties them together into the
-//! operations a device performs.
+//! operations a device performs; [`view`] is what the device shows of its state (the lock
+//! screen, the status), the one assembly the bridge and the simulator both use.
 //!
 //! `docs/PROTOCOL.md` is the contract; section numbers in doc comments refer to it.
 
@@ -33,5 +34,6 @@ pub mod protocol;
 pub mod reminders;
 pub mod schedule;
 pub mod store;
+pub mod view;
 
 pub use error::{Error, Result};

@@ -30,7 +30,6 @@ use finlock_core::Error;
 use finlock_core::checkin::{self, Client, ClientConfig};
 use finlock_core::device::Device;
 use finlock_core::keys::KeySet;
-use finlock_core::protocol::EntitlementState as CoreState;
 use ring::rand::SystemRandom;
 
 #[cfg(target_os = "android")]
@@ -46,7 +45,6 @@ pub use types::{
 };
 
 use runtime::{guard, spawn};
-use types::{LenderTexts, Payee};
 
 uniffi::setup_scaffolding!();
 
@@ -293,39 +291,8 @@ impl FinlockCore {
         let input = clock.input()?;
         self.inner.with(|d| {
             let ev = d.evaluate(&input)?;
-            let state = d.state();
-            let en = state.enrolled()?;
-            let now = ev.reading.now();
-            let texts = LenderTexts::new(&en.entitlement, &locale);
-            let offline_challenge = match en.entitlement.state {
-                CoreState::Released => None,
-                _ => Some(state.offline_challenge()?),
-            };
-            let lockout = en.offline.lockout(now);
-            let until = match &lockout {
-                Some(Error::OfflineCodeLockedOut { until }) => {
-                    until.map(|s| s.saturating_mul(1000))
-                }
-                _ => None,
-            };
-            Ok(LockScreen {
-                decision: Decision::of(&ev, &clock),
-                lender_name: texts.lender.name,
-                lender_phone: texts.lender.phone,
-                lender_email: texts.lender.email,
-                payment_url: texts.lender.payment_url,
-                support_url: texts.lender.support_url,
-                terms_url: texts.lender.terms_url,
-                payment_instructions: texts.instructions,
-                amount_due_minor: texts.amount_due_minor,
-                currency: texts.currency,
-                next_due_ms: texts.next_due_ms,
-                message: texts.message,
-                offline_challenge,
-                offline_tries_left: i32::try_from(en.offline.tries_left(now)).unwrap_or(i32::MAX),
-                offline_locked_out: lockout.is_some(),
-                offline_locked_out_until_ms: until,
-            })
+            let view = d.state().lock_screen(&ev, &locale)?;
+            Ok(LockScreen::new(view, &clock))
         })
     }
 
@@ -363,7 +330,7 @@ impl FinlockCore {
             let ev = d.evaluate(&input)?;
             let state = d.state();
             let list = state.reminders(&zone_id, ev.reading.now())?;
-            let payee = Payee::new(&state.enrolled()?.entitlement, locale_or_english(&locale));
+            let payee = state.payee(locale_or_english(&locale))?;
             Ok(list
                 .into_iter()
                 .map(|r| Reminder::new(r, &payee, &ev.reading, &clock))
@@ -386,7 +353,7 @@ impl FinlockCore {
             let state = d.state();
             let due = state.reminder_due(&zone_id, ev.reading.now())?;
             let Some(due) = due else { return Ok(None) };
-            let payee = Payee::new(&state.enrolled()?.entitlement, locale_or_english(&locale));
+            let payee = state.payee(locale_or_english(&locale))?;
             Ok(Some(Reminder::new(due, &payee, &ev.reading, &clock)))
         })
     }
@@ -433,25 +400,7 @@ impl FinlockCore {
         self.inner.with(|d| {
             let ev = d.evaluate(&input)?;
             let recovered_from = d.recovered_from().map(|e| e.code().to_string());
-            let s = d.state();
-            let en = s.enrollment.as_ref();
-            let to_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-            let to_i32 = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
-            Ok(Status {
-                provisioned: s.provisioning.is_some(),
-                enrolled: en.is_some(),
-                server_url: s.provisioning.as_ref().map(|p| p.server_url.clone()),
-                lender_id: en.map(|e| e.lender_id.clone()),
-                device_id: en.map(|e| e.device_id.clone()),
-                state: en.map(|e| e.entitlement.state.into()),
-                entitlement_seq: en.map(|e| to_i64(e.entitlement.seq)),
-                last_checkin_ms: en.map(|e| e.last_successful_checkin.saturating_mul(1000)),
-                next_checkin_ms: s.checkin.next_at.saturating_mul(1000),
-                checkin_failures: i32::try_from(s.checkin.failures).unwrap_or(i32::MAX),
-                pending_events: en.map_or(0, |e| to_i32(e.pending_events.len())),
-                recovered_from,
-                decision: Decision::of(&ev, &clock),
-            })
+            Ok(Status::new(d.state().status(&ev), recovered_from, &clock))
         })
     }
 }

@@ -9,8 +9,9 @@
 use finlock_core::clock::{ClockInput, Reading};
 use finlock_core::decision;
 use finlock_core::device::{self, EnrollParams as CoreEnrollParams};
-use finlock_core::protocol::{self, EntitlementState as CoreState, LockReason as CoreReason};
+use finlock_core::protocol::{EntitlementState as CoreState, LockReason as CoreReason};
 use finlock_core::reminders::{self, ReminderKind as CoreKind, Severity as CoreSeverity};
+use finlock_core::view::{self, Payee};
 
 use crate::error::FinlockError;
 
@@ -166,6 +167,42 @@ pub struct LockScreen {
     pub offline_locked_out_until_ms: Option<i64>,
 }
 
+impl LockScreen {
+    pub(crate) fn new(v: view::LockScreen, clock: &Clock) -> LockScreen {
+        LockScreen {
+            decision: Decision::of(&v.evaluation, clock),
+            lender_name: v.payee.name,
+            lender_phone: v.payee.phone,
+            lender_email: v.lender_email,
+            payment_url: v.payee.payment_url,
+            support_url: v.support_url,
+            terms_url: v.terms_url,
+            payment_instructions: v.payee.payment_instructions,
+            amount_due_minor: to_i64(v.amount_due_minor),
+            currency: v.currency,
+            next_due_ms: v.next_due.map(ms),
+            message: v.message,
+            offline_challenge: v.offline.challenge,
+            offline_tries_left: to_i32(v.offline.tries_left),
+            offline_locked_out: v.offline.locked_out,
+            offline_locked_out_until_ms: v.offline.locked_out_until.map(ms),
+        }
+    }
+}
+
+/// Unix seconds to Unix milliseconds.
+fn ms(s: i64) -> i64 {
+    s.saturating_mul(1000)
+}
+
+fn to_i64(n: impl TryInto<i64>) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
+}
+
+fn to_i32(n: impl TryInto<i32>) -> i32 {
+    n.try_into().unwrap_or(i32::MAX)
+}
+
 /// Device facts sent at enrollment.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct EnrollParams {
@@ -285,33 +322,6 @@ pub struct Reminder {
     pub payment_instructions: Option<String>,
 }
 
-/// The part of a [`Reminder`] that is the same for every reminder of one call.
-pub(crate) struct Payee {
-    pub name: String,
-    pub phone: String,
-    pub payment_url: String,
-    pub instructions: Option<String>,
-}
-
-impl Payee {
-    pub(crate) fn new(e: &protocol::Entitlement, locale: &str) -> Payee {
-        Payee {
-            name: e.lender.name.clone(),
-            phone: e.lender.phone.clone(),
-            payment_url: e.lender.payment_url.clone(),
-            instructions: payment_instructions(&e.lender, locale),
-        }
-    }
-}
-
-fn payment_instructions(lender: &protocol::LenderInfo, locale: &str) -> Option<String> {
-    lender
-        .payment_instructions
-        .as_ref()
-        .and_then(|m| protocol::pick_locale(m, locale))
-        .map(str::to_string)
-}
-
 impl Reminder {
     pub(crate) fn new(
         r: reminders::Reminder,
@@ -324,14 +334,14 @@ impl Reminder {
             kind: r.kind.into(),
             severity: r.severity.into(),
             persistent: r.persistent,
-            installment_due_ms: r.installment_due.map(|s| s.saturating_mul(1000)),
-            amount_minor: i64::try_from(r.amount_minor).unwrap_or(i64::MAX),
+            installment_due_ms: r.installment_due.map(ms),
+            amount_minor: to_i64(r.amount_minor),
             currency: r.currency,
             fire_at: Moment::at(r.fire_at, reading, clock),
             lender_name: payee.name.clone(),
             lender_phone: payee.phone.clone(),
             payment_url: payee.payment_url.clone(),
-            payment_instructions: payee.instructions.clone(),
+            payment_instructions: payee.payment_instructions.clone(),
         }
     }
 }
@@ -388,26 +398,23 @@ pub struct Status {
     pub decision: Decision,
 }
 
-/// The lock-screen fields the entitlement holds (everything but the decision and the
-/// offline-code part).
-pub(crate) struct LenderTexts {
-    pub lender: protocol::LenderInfo,
-    pub instructions: Option<String>,
-    pub message: Option<String>,
-    pub amount_due_minor: i64,
-    pub currency: String,
-    pub next_due_ms: Option<i64>,
-}
-
-impl LenderTexts {
-    pub(crate) fn new(e: &protocol::Entitlement, locale: &str) -> LenderTexts {
-        LenderTexts {
-            instructions: payment_instructions(&e.lender, locale),
-            message: e.message_for(locale).map(str::to_string),
-            amount_due_minor: i64::try_from(e.account.amount_due_minor).unwrap_or(i64::MAX),
-            currency: e.account.currency.clone(),
-            next_due_ms: e.account.next_due.map(|s| s.saturating_mul(1000)),
-            lender: e.lender.clone(),
+impl Status {
+    pub(crate) fn new(v: view::Status, recovered_from: Option<String>, clock: &Clock) -> Status {
+        let en = v.enrollment.as_ref();
+        Status {
+            provisioned: v.provisioned,
+            enrolled: en.is_some(),
+            server_url: v.server_url,
+            lender_id: en.map(|e| e.lender_id.clone()),
+            device_id: en.map(|e| e.device_id.clone()),
+            state: en.map(|e| e.state.into()),
+            entitlement_seq: en.map(|e| to_i64(e.seq)),
+            last_checkin_ms: en.map(|e| ms(e.last_checkin)),
+            next_checkin_ms: ms(v.next_checkin),
+            checkin_failures: to_i32(v.checkin_failures),
+            pending_events: en.map_or(0, |e| to_i32(e.pending_events)),
+            recovered_from,
+            decision: Decision::of(&v.evaluation, clock),
         }
     }
 }
@@ -463,29 +470,6 @@ mod tests {
             clock.input(),
             Err(FinlockError::InvalidInput { field: Some(f), .. }) if f == "clock.elapsedRealtimeMs"
         ));
-    }
-
-    #[test]
-    fn a_reminder_names_the_payee_with_instructions_for_the_locale() {
-        let mut e = finlock_core::fixtures::entitlement(1, 0);
-        e.lender.payment_instructions = Some(
-            [("en", "Pay by M-Pesa"), ("sw", "Lipa kwa M-Pesa")]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        );
-        let sw = Payee::new(&e, "sw-KE");
-        assert_eq!(sw.name, e.lender.name);
-        assert_eq!(sw.phone, e.lender.phone);
-        assert_eq!(sw.payment_url, e.lender.payment_url);
-        assert_eq!(sw.instructions.as_deref(), Some("Lipa kwa M-Pesa"));
-        // No French: English, never nothing and never another language.
-        assert_eq!(
-            Payee::new(&e, "fr").instructions.as_deref(),
-            Some("Pay by M-Pesa")
-        );
-        e.lender.payment_instructions = None;
-        assert_eq!(Payee::new(&e, "sw-KE").instructions, None);
     }
 
     #[test]

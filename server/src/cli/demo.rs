@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use finlock_core::checkin::{Client, ClientConfig};
 use finlock_core::clock::ClockInput;
-use finlock_core::device::{Device, EnrollParams};
+use finlock_core::device::{Device, EnrollParams, Evaluation};
 use finlock_core::keys::KeySet;
 use finlock_core::protocol::UrlPolicy;
 use serde_json::{Value, json};
@@ -436,7 +436,7 @@ async fn live(dir: &std::path::Path, args: &DemoArgs) -> Result<(), DemoError> {
                     super::device::describe(&eval.decision),
                     json!({ "locked": true }),
                 );
-                lock_screen(&mut tl, &device)?;
+                lock_screen(&mut tl, &device, &eval)?;
             } else {
                 tl.say(
                     t,
@@ -482,19 +482,18 @@ async fn live(dir: &std::path::Path, args: &DemoArgs) -> Result<(), DemoError> {
     Ok(())
 }
 
-fn lock_screen(tl: &mut Timeline, device: &Device) -> Result<(), DemoError> {
-    let s = device.state();
-    let en = s.enrolled()?;
-    let e = &en.entitlement;
+/// The lock screen as the phone assembles it (the core's view, English texts).
+fn lock_screen(tl: &mut Timeline, device: &Device, eval: &Evaluation) -> Result<(), DemoError> {
+    let v = device.state().lock_screen(eval, "en")?;
     let lines = [
         "This device is locked due to an overdue installment payment".to_string(),
-        format!("{}   ☎ {}", e.lender.name, e.lender.phone),
+        format!("{}   ☎ {}", v.payee.name, v.payee.phone),
+        format!("Amount due: {}", money(v.amount_due_minor, &v.currency)),
+        format!("Pay now: {}", v.payee.payment_url),
         format!(
-            "Amount due: {}",
-            money(e.account.amount_due_minor, &e.account.currency)
+            "Unlock code challenge: {}",
+            v.offline.challenge.as_deref().unwrap_or("-")
         ),
-        format!("Pay now: {}", e.lender.payment_url),
-        format!("Unlock code challenge: {}", s.offline_challenge()?),
         "[ Emergency call ]  [ Call lender ]  [ I have paid — check now ]  [ Enter unlock code ]"
             .to_string(),
     ];

@@ -322,40 +322,43 @@ fn reason_str(r: Option<LockReason>) -> &'static str {
     }
 }
 
-/// What `status --json` prints: the decision and what the lock screen shows.
+/// What `status --json` prints: the decision and what the lock screen shows, from the
+/// core's views ([`DeviceState::status`], [`DeviceState::lock_screen`]) — the same the
+/// phone's bridge converts for the Kotlin shell.
 pub fn status_json(
     s: &DeviceState,
     eval: &finlock_core::device::Evaluation,
 ) -> Result<serde_json::Value, SimError> {
-    let d = &eval.decision;
+    let status = s.status(eval);
+    let d = &status.evaluation.decision;
     let mut out = json!({
-        "enrolled": s.enrollment.is_some(),
+        "enrolled": status.enrollment.is_some(),
         "locked": d.locked,
         "reason": d.reason.map(|r| reason_str(Some(r))),
         "clock_suspect": d.clock_suspect,
         "released": d.released,
-        "trusted_now": eval.reading.now(),
+        "trusted_now": status.evaluation.reading.now(),
         "next_change": d.next_change,
-        "next_checkin": s.checkin.next_at,
+        "next_checkin": status.next_checkin,
     });
-    if let Some(en) = &s.enrollment {
-        let e = &en.entitlement;
+    if let Some(en) = &status.enrollment {
+        let screen = s.lock_screen(eval, "en")?;
         out["device_id"] = json!(en.device_id);
-        out["state"] = json!(e.state);
-        out["seq"] = json!(e.seq);
-        out["lock_at"] = json!(e.lock_at);
-        out["amount_due_minor"] = json!(e.account.amount_due_minor);
-        out["currency"] = json!(e.account.currency);
-        out["next_due"] = json!(e.account.next_due);
+        out["state"] = json!(en.state);
+        out["seq"] = json!(en.seq);
+        out["lock_at"] = json!(en.lock_at);
+        out["amount_due_minor"] = json!(screen.amount_due_minor);
+        out["currency"] = json!(screen.currency);
+        out["next_due"] = json!(screen.next_due);
         out["lender"] = json!({
-            "name": e.lender.name,
-            "phone": e.lender.phone,
-            "email": e.lender.email,
-            "payment_url": e.lender.payment_url,
-            "support_url": e.lender.support_url,
+            "name": screen.payee.name,
+            "phone": screen.payee.phone,
+            "email": screen.lender_email,
+            "payment_url": screen.payee.payment_url,
+            "support_url": screen.support_url,
         });
-        out["offline_tries_left"] = json!(en.offline.tries_left(eval.reading.now()));
-        out["pending_events"] = json!(en.pending_events.len());
+        out["offline_tries_left"] = json!(screen.offline.tries_left);
+        out["pending_events"] = json!(en.pending_events);
     }
     Ok(out)
 }
