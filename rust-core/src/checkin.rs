@@ -158,10 +158,9 @@ impl Client {
         params: &EnrollParams,
         clock: impl Fn() -> ClockInput,
     ) -> Result<Evaluation> {
-        let rng = SystemRandom::new();
-        let out = device.update(|s| s.enroll_request(params, &rng))?;
-        let body = self.post_jws("/v1/enroll", out.body).await?;
-        device.update(|s| s.complete_enrollment(&body, &clock()))
+        let out = begin_enroll(device, params, &SystemRandom::new())?;
+        let answer = self.post_jws("/v1/enroll", out.body).await;
+        finish_enroll(device, answer, &clock())
     }
 
     /// One check-in. `check_now` is the user's "I have paid — check now": it skips
@@ -179,6 +178,32 @@ impl Client {
         let answer = self.post_jws("/v1/checkin", out.body.clone()).await;
         finish_check_in(device, &out, answer, &clock(), &rng)
     }
+}
+
+/// An enrollment's first step: the signed request (§3.1), stored with its key and nonce as
+/// the pending enrollment, so a retry after a lost answer presents the same key.
+///
+/// [`Client::enroll`] is `begin_enroll`, [`Client::post_jws`], [`finish_enroll`]; a caller
+/// that must not hold the device across the network (the Kotlin bridge) runs the three
+/// steps itself, as for a check-in.
+pub fn begin_enroll(
+    device: &mut Device,
+    params: &EnrollParams,
+    rng: &dyn SecureRandom,
+) -> Result<Outgoing> {
+    device.update(|s| s.enroll_request(params, rng))
+}
+
+/// An enrollment's last step, with what the exchange gave: the answer is judged and, only
+/// if it passes, the enrollment is stored. A failure (of the exchange or of the answer) is
+/// returned and changes nothing stored: the pending key stays for the retry.
+pub fn finish_enroll(
+    device: &mut Device,
+    answer: Result<Vec<u8>>,
+    clock: &ClockInput,
+) -> Result<Evaluation> {
+    let body = answer?;
+    device.update(|s| s.complete_enrollment(&body, clock))
 }
 
 /// A check-in's first step: the "check now" gate (at most once per 30 s, else
@@ -383,5 +408,80 @@ impl ServerCertVerifier for PinningVerifier {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.inner.supported_verify_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::b64;
+    use crate::fixtures::{self, T0};
+
+    fn provisioned(dir: &std::path::Path) -> Device {
+        let mut d = Device::open(dir).unwrap();
+        d.update(|s| s.provision(fixtures::SERVER_URL, fixtures::pinned_keys(), false))
+            .unwrap();
+        d
+    }
+
+    #[test]
+    fn a_failed_enrollment_finish_changes_nothing_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut d = provisioned(dir.path());
+        let rng = SystemRandom::new();
+        let out = begin_enroll(&mut d, &fixtures::enroll_params(), &rng).unwrap();
+        let stored = Device::open(dir.path()).unwrap().state().clone();
+        assert!(
+            stored.pending_enrollment.is_some(),
+            "the key is kept for a retry"
+        );
+        let first = || fixtures::entitlement(1, T0);
+        let failures: [Result<Vec<u8>>; 4] = [
+            Err(Error::ServerUnreachable {
+                reason: "connection failed",
+            }),
+            Err(Error::ServerStatus {
+                status: 503,
+                retry_after_s: None,
+            }),
+            Ok(b"<html>502 Bad Gateway</html>".to_vec()),
+            Ok(fixtures::enroll_answer(&b64::encode([7u8; 16]), first())),
+        ];
+        for answer in failures {
+            let clock = fixtures::clock_at(T0);
+            let e = finish_enroll(&mut d, answer, &clock).unwrap_err();
+            assert_eq!(d.state(), &stored, "{e}");
+            assert_eq!(Device::open(dir.path()).unwrap().state(), &stored, "{e}");
+        }
+        // The retry's answer is accepted: the failures left the pending key in place.
+        let answer = fixtures::enroll_answer(&out.nonce, first());
+        finish_enroll(&mut d, Ok(answer), &fixtures::clock_at(T0)).unwrap();
+        let en = Device::open(dir.path())
+            .unwrap()
+            .state()
+            .enrolled()
+            .unwrap()
+            .clone();
+        assert_eq!(en.device_id, fixtures::DEVICE_ID);
+    }
+
+    #[test]
+    fn a_refused_enrollment_begin_changes_nothing_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut d = Device::open(dir.path()).unwrap();
+        let rng = SystemRandom::new();
+        let e = begin_enroll(&mut d, &fixtures::enroll_params(), &rng).unwrap_err();
+        assert!(matches!(e, Error::NotEnrolled));
+        let mut d = provisioned(dir.path());
+        let stored = d.state().clone();
+        let params = EnrollParams {
+            imei: Some("not an imei".into()),
+            ..fixtures::enroll_params()
+        };
+        assert!(matches!(
+            begin_enroll(&mut d, &params, &rng),
+            Err(Error::InvalidField { .. })
+        ));
+        assert_eq!(Device::open(dir.path()).unwrap().state(), &stored);
     }
 }

@@ -125,19 +125,18 @@ impl Inner {
         Ok(client)
     }
 
-    /// The core's `Client::enroll`, with the state lock released while the request is out.
+    /// The core's `Client::enroll` in its three steps, with the state lock released while
+    /// the request is out.
     async fn enroll(&self, params: EnrollParams, clock: Clock) -> Result<Decision, FinlockError> {
         let input = clock.input()?;
         let params = params.core()?;
         let _exchange = self.net.lock().await;
-        let out =
-            self.with(|d| Ok(d.update(|s| s.enroll_request(&params, &SystemRandom::new()))?))?;
+        let out = self.with(|d| Ok(checkin::begin_enroll(d, &params, &SystemRandom::new())?))?;
         let client = self.client()?;
-        let body = client.post_jws("/v1/enroll", out.body).await?;
+        let answer = client.post_jws("/v1/enroll", out.body).await;
         self.with(|d| {
-            let ev = d
-                .update(|s| s.complete_enrollment(&body, &input))
-                .map_err(FinlockError::answer)?;
+            // A field rule broken in the exchange or the answer is the server's: `answer`.
+            let ev = checkin::finish_enroll(d, answer, &input).map_err(FinlockError::answer)?;
             Ok(Decision::of(&ev, &clock))
         })
     }
