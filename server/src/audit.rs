@@ -62,6 +62,11 @@ pub enum EnrollKind {
     AnsweredAgain,
     /// A new key replacing the old one (auto re-provisioning after a reset).
     Reprovisioned,
+    /// A new key with the same code soon after a first try whose key never checked in
+    /// (the phone could not use the first answer).
+    Retried,
+    /// A new key with a code the lender reissued after the last binding.
+    Rebound,
 }
 
 impl EnrollKind {
@@ -70,6 +75,8 @@ impl EnrollKind {
             EnrollKind::Enrolled => "enrolled",
             EnrollKind::AnsweredAgain => "enrollment_answered_again",
             EnrollKind::Reprovisioned => "reprovisioned",
+            EnrollKind::Retried => "enrollment_retried",
+            EnrollKind::Rebound => "enrolled_with_reissued_code",
         }
     }
 }
@@ -115,6 +122,8 @@ pub enum AuditEvent<'a> {
         days: u16,
         at: i64,
     },
+    /// A new one-time enrollment code (the code itself is never logged).
+    EnrollmentCodeReissued,
 }
 
 impl AuditEvent<'_> {
@@ -129,6 +138,7 @@ impl AuditEvent<'_> {
             AuditEvent::Unlocked => "unlocked",
             AuditEvent::OfflineCodeIssued { .. } => "offline_code_issued",
             AuditEvent::OfflineCodeUsed { .. } => "offline_code_used",
+            AuditEvent::EnrollmentCodeReissued => "enrollment_code_reissued",
         }
     }
 
@@ -171,6 +181,7 @@ impl AuditEvent<'_> {
             AuditEvent::OfflineCodeUsed { counter, days, at } => {
                 json!({ "counter": counter, "days": days, "at": at })
             }
+            AuditEvent::EnrollmentCodeReissued => json!({}),
         }
     }
 }

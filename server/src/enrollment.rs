@@ -50,11 +50,22 @@ pub struct Binding {
     pub rebind: bool,
 }
 
-/// Whether `enroll` may bind its key to `device`: pure.
-pub fn judge(enroll: &SignedEnroll, device: &DeviceRow) -> Result<Binding> {
+/// How long after an enrollment whose key never checked in the same code may bind
+/// another key (the phone could not use the first answer, e.g. a provisioning mistake,
+/// and made a new key): a code is consumed by the first check-in, or after this window.
+pub const CODE_RETRY_WINDOW_S: i64 = 30 * 60;
+
+/// Whether `enroll` may bind its key to `device` at `now`: pure.
+///
+/// A device bound to another key takes a new one only: by IMEI with
+/// `auto_reprovision` (a factory-reset phone), or by code when the lender reissued the
+/// code after the current binding, or by code within [`CODE_RETRY_WINDOW_S`] of an
+/// enrollment whose key has never checked in.
+pub fn judge(enroll: &SignedEnroll, device: &DeviceRow, now: i64) -> Result<Binding> {
     if seen(&device.recent_nonces, &enroll.request.nonce) {
         return Err(Error::Replayed);
     }
+    let by_code = enroll.request.enrollment_code.is_some();
     let key_b64 = b64::encode(enroll.key.bytes());
     let binding = match device.device_key.as_deref() {
         None => Binding {
@@ -76,6 +87,14 @@ pub fn judge(enroll: &SignedEnroll, device: &DeviceRow) -> Result<Binding> {
             kind: EnrollKind::Reprovisioned,
             rebind: true,
         },
+        Some(_) if by_code && reissued_since_binding(device) => Binding {
+            kind: EnrollKind::Rebound,
+            rebind: true,
+        },
+        Some(_) if by_code && first_try_unused(device, now) => Binding {
+            kind: EnrollKind::Retried,
+            rebind: true,
+        },
         Some(_) => {
             return Err(Error::conflict(
                 "enrollment-code-used",
@@ -84,6 +103,19 @@ pub fn judge(enroll: &SignedEnroll, device: &DeviceRow) -> Result<Binding> {
         }
     };
     Ok(binding)
+}
+
+/// The lender reissued the code after the device's current key was bound.
+fn reissued_since_binding(device: &DeviceRow) -> bool {
+    matches!((device.code_issued_at, device.enrolled_at), (Some(issued), Some(bound)) if issued > bound)
+}
+
+/// The current key never checked in and was bound less than the retry window ago.
+fn first_try_unused(device: &DeviceRow, now: i64) -> bool {
+    device.last_checkin_at.is_none()
+        && device
+            .enrolled_at
+            .is_some_and(|bound| now.saturating_sub(bound) <= CODE_RETRY_WINDOW_S)
 }
 
 /// The registered device an enrollment names (by one-time code, or by IMEI hash).
@@ -103,13 +135,13 @@ async fn find(app: &App, request: &EnrollRequest) -> Result<DeviceRow> {
 pub async fn enroll(app: &App, body: &[u8]) -> Result<EnrollResponse> {
     let signed = read(body_text(body)?)?;
     let device = find(app, &signed.request).await?;
-    let binding = judge(&signed, &device)?;
+    let now = app.now();
+    let binding = judge(&signed, &device, now)?;
     let request = &signed.request;
     let (offline_secret, offline_counter) = match (&device.offline_secret, binding.rebind) {
         (Some(secret), false) => (secret.clone(), device.offline_counter),
         _ => (b64::encode(ids::secret_bytes::<32>()?), 0),
     };
-    let now = app.now();
     let nonces = if binding.rebind {
         request.nonce.clone()
     } else {
@@ -178,6 +210,8 @@ mod tests {
 
     use super::*;
 
+    const NOW: i64 = 1_767_225_600;
+
     fn key() -> DeviceKey {
         DeviceKey::generate().unwrap()
     }
@@ -213,7 +247,8 @@ mod tests {
             device_key: bound_to.map(|k| b64::encode(k.public().bytes())),
             offline_secret: None,
             offline_counter: 0,
-            enrolled_at: None,
+            enrolled_at: bound_to.map(|_| NOW - 3600),
+            code_issued_at: Some(NOW - 7200),
             app_version: None,
             seq: 0,
             seq_seen: 0,
@@ -247,7 +282,7 @@ mod tests {
     #[test]
     fn the_first_key_binds() {
         let k = key();
-        let b = judge(&read(&body(&k, 1)).unwrap(), &device(None)).unwrap();
+        let b = judge(&read(&body(&k, 1)).unwrap(), &device(None), NOW).unwrap();
         assert_eq!(
             b,
             Binding {
@@ -260,7 +295,7 @@ mod tests {
     #[test]
     fn the_same_key_again_is_answered_again_without_rebinding() {
         let k = key();
-        let b = judge(&read(&body(&k, 2)).unwrap(), &device(Some(&k))).unwrap();
+        let b = judge(&read(&body(&k, 2)).unwrap(), &device(Some(&k)), NOW).unwrap();
         assert_eq!(b.kind, EnrollKind::AnsweredAgain);
         assert!(!b.rebind);
     }
@@ -269,11 +304,16 @@ mod tests {
     fn another_key_is_refused_unless_reprovisioning_is_allowed() {
         let (k, old) = (key(), key());
         let signed = read(&body(&k, 3)).unwrap();
-        let e = judge(&signed, &device(Some(&old))).unwrap_err();
+        let mut d = device(Some(&old));
+        d.last_checkin_at = Some(NOW - 60);
+        let e = judge(&signed, &d, NOW).unwrap_err();
         assert_eq!(e.slug(), "enrollment-code-used");
         let mut d = device(Some(&old));
         d.auto_reprovision = true;
-        assert_eq!(judge(&signed, &d).unwrap().kind, EnrollKind::Reprovisioned);
+        assert_eq!(
+            judge(&signed, &d, NOW).unwrap().kind,
+            EnrollKind::Reprovisioned
+        );
     }
 
     #[test]
@@ -282,7 +322,7 @@ mod tests {
         let mut d = device(Some(&old));
         d.released = true;
         d.auto_reprovision = true;
-        let e = judge(&read(&body(&k, 4)).unwrap(), &d).unwrap_err();
+        let e = judge(&read(&body(&k, 4)).unwrap(), &d, NOW).unwrap_err();
         assert_eq!(e.slug(), "released");
     }
 
@@ -291,7 +331,64 @@ mod tests {
         let k = key();
         let mut d = device(Some(&k));
         d.recent_nonces = b64::encode([5; 16]);
-        let e = judge(&read(&body(&k, 5)).unwrap(), &d).unwrap_err();
+        let e = judge(&read(&body(&k, 5)).unwrap(), &d, NOW).unwrap_err();
         assert!(matches!(e, Error::Replayed));
+    }
+
+    #[test]
+    fn a_code_whose_key_never_checked_in_may_bind_another_key_within_the_window() {
+        let (k, first) = (key(), key());
+        let signed = read(&body(&k, 6)).unwrap();
+        let mut d = device(Some(&first));
+        d.enrolled_at = Some(NOW - CODE_RETRY_WINDOW_S);
+        let b = judge(&signed, &d, NOW).unwrap();
+        assert_eq!(b.kind, EnrollKind::Retried);
+        assert!(b.rebind);
+        // One second later the code is used up.
+        d.enrolled_at = Some(NOW - CODE_RETRY_WINDOW_S - 1);
+        assert_eq!(
+            judge(&signed, &d, NOW).unwrap_err().slug(),
+            "enrollment-code-used"
+        );
+        // A check-in under the first key consumes the code at once.
+        d.enrolled_at = Some(NOW - 10);
+        d.last_checkin_at = Some(NOW - 5);
+        assert_eq!(
+            judge(&signed, &d, NOW).unwrap_err().slug(),
+            "enrollment-code-used"
+        );
+    }
+
+    #[test]
+    fn a_reissued_code_binds_a_new_key_once() {
+        let (k, old) = (key(), key());
+        let signed = read(&body(&k, 7)).unwrap();
+        let mut d = device(Some(&old));
+        d.last_checkin_at = Some(NOW - 60);
+        d.code_issued_at = Some(NOW - 30);
+        assert_eq!(judge(&signed, &d, NOW).unwrap().kind, EnrollKind::Rebound);
+        // Issued in the same second as the binding, it is not "after" it.
+        d.code_issued_at = d.enrolled_at;
+        assert!(judge(&signed, &d, NOW).is_err());
+    }
+
+    #[test]
+    fn the_retry_and_reissue_rules_need_the_code_not_the_imei() {
+        let (k, old) = (key(), key());
+        let public = k.public();
+        let payload = json!({ "v": 1, "imei_sha256": protocol::imei_sha256("356938035643809"),
+            "device_key": public.to_jwk(), "nonce": b64::encode([8; 16]),
+            "model": "Phone", "android_sdk": 34, "app_version": "1.0" });
+        let text = k.sign_as(
+            &public.thumbprint(),
+            typ::ENROLL,
+            payload.to_string().as_bytes(),
+        );
+        let mut d = device(Some(&old));
+        d.code_issued_at = Some(NOW - 30);
+        assert_eq!(
+            judge(&read(&text).unwrap(), &d, NOW).unwrap_err().slug(),
+            "enrollment-code-used"
+        );
     }
 }

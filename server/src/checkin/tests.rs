@@ -46,6 +46,7 @@ fn row() -> DeviceRow {
         offline_secret: None,
         offline_counter: 5,
         enrolled_at: Some(NOW - 900),
+        code_issued_at: Some(NOW - 1000),
         app_version: Some("1.0".into()),
         seq: 3,
         seq_seen: 2,

@@ -112,6 +112,8 @@ pub struct DeviceRow {
     pub offline_secret: Option<String>,
     pub offline_counter: u64,
     pub enrolled_at: Option<i64>,
+    /// When the current enrollment code was issued (registration or a reissue).
+    pub code_issued_at: Option<i64>,
     pub app_version: Option<String>,
     pub seq: u64,
     pub seq_seen: u64,
@@ -122,7 +124,7 @@ pub struct DeviceRow {
 const DEVICE_COLUMNS: &str = "device_id, lender_id, created_at, imei_sha256, auto_reprovision, \
      enrollment_code, currency, plan, reminders, total_minor, paid_minor, lender_locked, \
      lock_reason, released, device_key, offline_secret, offline_counter, enrolled_at, \
-     app_version, seq, seq_seen, recent_nonces, last_checkin_at";
+     code_issued_at, app_version, seq, seq_seen, recent_nonces, last_checkin_at";
 
 fn device_row(r: &AnyRow) -> Result<DeviceRow> {
     Ok(DeviceRow {
@@ -144,6 +146,7 @@ fn device_row(r: &AnyRow) -> Result<DeviceRow> {
         offline_secret: r.try_get("offline_secret")?,
         offline_counter: to_u64("offline_counter", r.try_get("offline_counter")?)?,
         enrolled_at: r.try_get("enrolled_at")?,
+        code_issued_at: r.try_get("code_issued_at")?,
         app_version: r.try_get("app_version")?,
         seq: to_u64("seq", r.try_get("seq")?)?,
         seq_seen: to_u64("seq_seen", r.try_get("seq_seen")?)?,
@@ -192,8 +195,8 @@ pub struct NewDevice<'a> {
 pub async fn insert_device(tx: &mut Tx, d: &NewDevice<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO devices (device_id, lender_id, created_at, imei_sha256, auto_reprovision, \
-         enrollment_code, currency, plan, reminders, total_minor) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         enrollment_code, currency, plan, reminders, total_minor, code_issued_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $3)",
     )
     .bind(d.device_id)
     .bind(d.lender_id)
@@ -376,6 +379,21 @@ pub async fn checkin(
     .fetch_optional(executor)
     .await?;
     row.as_ref().map(issued_row).transpose()
+}
+
+/// Replaces the device's enrollment code (the old one stops working); `false` when the
+/// device is released (or missing).
+pub async fn reissue_code(tx: &mut Tx, device_id: &str, code: &str, now: i64) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE devices SET enrollment_code = $2, code_issued_at = $3 \
+         WHERE device_id = $1 AND released = 0",
+    )
+    .bind(device_id)
+    .bind(code)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Sets or clears the lender lock; `false` when the device is released (or missing).

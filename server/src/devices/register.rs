@@ -10,7 +10,7 @@ use super::Caller;
 use crate::app::App;
 use crate::audit::{self, AuditEvent, Subject};
 use crate::db::is_unique_violation;
-use crate::db::queries::{self, Tx};
+use crate::db::queries::{self, DeviceRow, Tx};
 use crate::error::{Error, Result};
 use crate::ids;
 use crate::policy::{self, DeviceFacts, Plan, PlanInstallment};
@@ -236,6 +236,38 @@ pub async fn register(app: &App, by: Caller<'_>, req: &Registration) -> Result<R
     tx.commit().await?;
     Ok(Registered {
         device_id,
+        enrollment_code: code,
+    })
+}
+
+/// Issues a new one-time enrollment code for a device (the old one stops working): a
+/// phone that lost or could not use its first answer, or a replaced phone, enrolls with
+/// it and binds a new key (see [`crate::enrollment::judge`]). Audited; the code is not.
+pub async fn reissue_code(app: &App, by: Caller<'_>, device: &DeviceRow) -> Result<Registered> {
+    let code = ids::enrollment_code()?;
+    let now = app.now();
+    let mut tx = app.db.write.begin().await?;
+    if !queries::reissue_code(&mut tx, &device.device_id, &code, now).await? {
+        return Err(Error::conflict(
+            "released",
+            "this device is released; there is nothing to enroll",
+        ));
+    }
+    let subject = Subject {
+        device_id: &device.device_id,
+        lender_id: &device.lender_id,
+    };
+    audit::append(
+        &mut tx,
+        subject,
+        now,
+        by.actor,
+        &AuditEvent::EnrollmentCodeReissued,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Registered {
+        device_id: device.device_id.clone(),
         enrollment_code: code,
     })
 }

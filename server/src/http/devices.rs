@@ -24,6 +24,10 @@ pub fn router() -> Routes {
         .get("/v1/lender/devices/{id}", get(one))
         .get("/v1/lender/devices/{id}/audit", get(audit_log))
         .get("/v1/lender/devices/{id}/provisioning", get(provisioning_qr))
+        .post(
+            "/v1/lender/devices/{id}/enrollment-code",
+            post(reissue_code),
+        )
 }
 
 /// Register a financed device.
@@ -84,6 +88,19 @@ pub async fn list(
     security(("apiKey" = [])))]
 pub async fn one(State(st): State<AppState>, owned: OwnedDevice) -> Result<axum::Json<DeviceView>> {
     Ok(axum::Json(view::view(&owned.device, st.now())?))
+}
+
+/// Issue a new one-time enrollment code (the old one stops working).
+#[utoipa::path(post, path = "/v1/lender/devices/{id}/enrollment-code", tag = "lender",
+    params(("id" = String, Path, description = "device id")),
+    responses((status = 200, description = "the new code", body = Registered), LenderProblems),
+    security(("apiKey" = [])))]
+pub async fn reissue_code(
+    State(st): State<AppState>,
+    owned: OwnedDevice,
+) -> Result<axum::Json<Registered>> {
+    let code = register::reissue_code(&st, owned.caller(), &owned.device).await?;
+    Ok(axum::Json(code))
 }
 
 /// A device's audit log.

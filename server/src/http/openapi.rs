@@ -120,6 +120,7 @@ impl Modify for BearerKey {
         super::devices::one,
         super::devices::audit_log,
         super::devices::provisioning_qr,
+        super::devices::reissue_code,
         super::payments::record,
         super::payments::list,
         super::actions::lock,

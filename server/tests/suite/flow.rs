@@ -303,7 +303,9 @@ async fn enrollment_retry_rebinding_and_one_time_codes() {
         )
     );
 
-    // Another phone with the used code: refused.
+    // Another phone with the used code, once the retry window is over: refused.
+    s.clock
+        .advance(finlock_server::enrollment::CODE_RETRY_WINDOW_S + 1);
     let mut other = SimDevice::new(&s, &lender);
     let out = other.enroll_body(Some(&code), None);
     problem(
@@ -351,4 +353,115 @@ async fn enrollment_retry_rebinding_and_one_time_codes() {
     after_reset.checkin(&s).await;
     let actions = s.audit_actions(&lender, &id2).await;
     assert_eq!(actions, ["registered", "enrolled", "reprovisioned"]);
+}
+
+/// A code survives a failed try (issue 12): a phone whose first answer was unusable
+/// enrolls again with a new key within the window; after the first check-in the code is
+/// used up; a reissued code binds a new phone once, and the old code stops working.
+#[tokio::test]
+async fn codes_survive_a_failed_try_and_can_be_reissued() {
+    let s = start().await;
+    let lender = s.lender("Acme").await;
+    let (id, code) = s.register(&lender, json!({})).await;
+
+    // The first try: the server bound a key, but the phone could not use the answer
+    // (kept here only to sign with the abandoned key later).
+    let mut first = SimDevice::new(&s, &lender);
+    let out = first.enroll_body(Some(&code), None);
+    let r = s.post_jose("/v1/enroll", out.body).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let bytes = r.bytes().await.unwrap();
+    let clock = first.clock(&s);
+    first.state.complete_enrollment(&bytes, &clock).unwrap();
+    // The phone tries again with a fresh key, minutes later: accepted.
+    s.clock.advance(5 * 60);
+    let mut phone = SimDevice::new(&s, &lender);
+    phone.enroll(&s, &code).await;
+    assert_eq!(phone.device_id(), id);
+    // The first key was never used and is out.
+    s.clock.advance(60);
+    let stale = first.checkin_body(&s);
+    assert_eq!(
+        s.post_jose("/v1/checkin", stale.body).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // The first check-in consumes the code, even within the window.
+    phone.checkin(&s).await;
+    let mut thief = SimDevice::new(&s, &lender);
+    let out = thief.enroll_body(Some(&code), None);
+    problem(
+        s.post_jose("/v1/enroll", out.body).await,
+        StatusCode::CONFLICT,
+        "enrollment-code-used",
+    )
+    .await;
+
+    // The phone is replaced: the lender reissues the code.
+    s.clock.advance(3600);
+    let r = s
+        .post(
+            &lender,
+            &format!("/v1/lender/devices/{id}/enrollment-code"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let new_code = r.json::<Value>().await.unwrap()["enrollment_code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(new_code, code);
+    // The old code no longer names the device.
+    let mut late = SimDevice::new(&s, &lender);
+    let out = late.enroll_body(Some(&code), None);
+    problem(
+        s.post_jose("/v1/enroll", out.body).await,
+        StatusCode::NOT_FOUND,
+        "not-found",
+    )
+    .await;
+    s.clock.advance(60);
+    let mut replacement = SimDevice::new(&s, &lender);
+    replacement.enroll(&s, &new_code).await;
+    assert_eq!(replacement.device_id(), id);
+    s.clock.advance(60);
+    replacement.checkin(&s).await;
+    // Once bound and checked in, the reissued code is used up like any other.
+    s.clock.advance(3600);
+    let mut another = SimDevice::new(&s, &lender);
+    let out = another.enroll_body(Some(&new_code), None);
+    problem(
+        s.post_jose("/v1/enroll", out.body).await,
+        StatusCode::CONFLICT,
+        "enrollment-code-used",
+    )
+    .await;
+    let actions = s.audit_actions(&lender, &id).await;
+    assert_eq!(
+        actions,
+        [
+            "registered",
+            "enrolled",
+            "enrollment_retried",
+            "enrollment_code_reissued",
+            "enrolled_with_reissued_code"
+        ]
+    );
+    // A released device gets no new code.
+    let r = s
+        .post(
+            &lender,
+            &format!("/v1/lender/devices/{id}/release"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = s
+        .post(
+            &lender,
+            &format!("/v1/lender/devices/{id}/enrollment-code"),
+            json!({}),
+        )
+        .await;
+    problem(r, StatusCode::CONFLICT, "released").await;
 }
