@@ -1,5 +1,6 @@
 //! Writes the conformance vectors: `cargo xtask vectors` (or
-//! `cargo run -p finlock-core --example gen-vectors -- rust-core/tests/vectors`).
+//! `cargo run -p finlock-core --features test-support --example gen-vectors --
+//! rust-core/tests/vectors`).
 //!
 //! Deterministic: running it twice produces identical files, and the
 //! `conformance` test fails when the committed files differ from this output.

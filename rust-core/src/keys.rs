@@ -273,7 +273,8 @@ macro_rules! signing_key_type {
             pub fn from_pkcs8(pkcs8: &[u8], kid: Option<String>) -> Result<$name> {
                 SigningKey::from_pkcs8(pkcs8, kid).map($name)
             }
-            /// A deterministic key (test fixtures, conformance vectors, the demo).
+            /// The key of a 32-byte seed: the device's own key (a seed from the CSPRNG) and
+            /// the deterministic keys of the test support.
             pub fn from_seed(seed: &[u8; 32], kid: Option<String>) -> Result<$name> {
                 SigningKey::from_seed(seed, kid).map($name)
             }

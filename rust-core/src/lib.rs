@@ -11,19 +11,23 @@
 //! operations a device performs; [`view`] is what the device shows of its state (the lock
 //! screen, the status), the one assembly the bridge and the simulator both use.
 //!
+//! Test support — `fixtures` (keys from published seeds) and `conformance` (the vector
+//! generator) — is compiled only for this crate's own tests and with feature
+//! `test-support`, never into the phone's library or the server binary.
+//!
 //! `docs/PROTOCOL.md` is the contract; section numbers in doc comments refer to it.
 
 pub mod b64;
 #[cfg(feature = "net")]
 pub mod checkin;
 pub mod clock;
-#[doc(hidden)]
+#[cfg(any(test, feature = "test-support"))]
 pub mod conformance;
 pub mod decision;
 pub mod device;
 pub mod entitlement;
 pub mod error;
-#[doc(hidden)]
+#[cfg(any(test, feature = "test-support"))]
 pub mod fixtures;
 pub mod hex;
 mod json;

@@ -143,9 +143,11 @@ Debian's postgresql package in target/xtask-postgres, on a free loopback port.",
         name: "vectors",
         summary: "regenerate the conformance vectors in rust-core/tests/vectors",
         details: "\
-Runs `cargo run -p finlock-core --example gen-vectors -- rust-core/tests/vectors`,
-which rewrites the JSON files of rust-core/tests/vectors/. Commit the result together
-with the change that made it necessary (and, for a protocol change, its ADR).",
+Runs `cargo run -p finlock-core --features test-support --example gen-vectors --
+rust-core/tests/vectors` (the generator lives in the core's test support, which no
+shipped build contains), which rewrites the JSON files of rust-core/tests/vectors/.
+Commit the result together with the change that made it necessary (and, for a protocol
+change, its ADR).",
         passthrough: false,
         steps: vectors_steps,
     },
@@ -345,6 +347,8 @@ fn vectors_steps(cx: &Context, _extra: Vec<OsString>) -> Vec<Step> {
             "run",
             "-p",
             "finlock-core",
+            "--features",
+            "test-support",
             "--example",
             "gen-vectors",
             "--",
