@@ -6,11 +6,10 @@ import android.os.PersistableBundle
 import android.os.UserManager
 import org.finlock.core.FinlockException
 import org.finlock.core.LockReason
-import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertTrue
-import org.junit.Before
+import org.junit.Rule
 import org.junit.Test
 import org.junit.runner.RunWith
 import org.robolectric.Robolectric
@@ -24,14 +23,8 @@ class CheckInJobTest {
     private val context: Context get() = RuntimeEnvironment.getApplication()
     private val userManager get() = context.getSystemService(UserManager::class.java)
 
-    @Before
-    fun setUp() {
-        makeDeviceOwner(context)
-        installShell(context, core)
-    }
-
-    @After
-    fun tearDown() = Shell.install(null)
+    @get:Rule
+    val shell = ShellRule(core, deviceOwner = true)
 
     /** JobScheduler's parameters for our job (the constructor the system uses). */
     private fun params() = JobParameters(

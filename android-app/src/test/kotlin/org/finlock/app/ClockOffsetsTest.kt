@@ -3,12 +3,12 @@ package org.finlock.app
 import android.content.Context
 import android.content.pm.ApplicationInfo
 import android.os.SystemClock
-import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertNotNull
 import org.junit.Assert.assertSame
 import org.junit.Assert.assertTrue
+import org.junit.Rule
 import org.junit.Test
 import org.junit.runner.RunWith
 import org.robolectric.Robolectric
@@ -26,8 +26,9 @@ import kotlin.math.abs
 class ClockOffsetsTest {
     private val context: Context get() = RuntimeEnvironment.getApplication()
 
-    @After
-    fun tearDown() = ClockOffsets.clear()
+    /** No shell: clock offsets cleared before and after. */
+    @get:Rule
+    val shell = ShellRule { null }
 
     private fun debuggable(on: Boolean) {
         val flags = context.applicationInfo.flags

@@ -7,10 +7,9 @@ import android.content.pm.ApplicationInfo
 import android.os.SystemClock
 import org.finlock.core.WakeReason
 import org.finlock.core.Wakeup
-import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertTrue
-import org.junit.Before
+import org.junit.Rule
 import org.junit.Test
 import org.junit.runner.RunWith
 import org.robolectric.Robolectric
@@ -25,18 +24,8 @@ class DebugReceiverTest {
     private val core = FakeCore()
     private val context: Context get() = RuntimeEnvironment.getApplication()
 
-    @Before
-    fun setUp() {
-        context.applicationInfo.flags = context.applicationInfo.flags or ApplicationInfo.FLAG_DEBUGGABLE
-        Robolectric.setupContentProvider(DebugSetup::class.java) // a debug build's process start
-        installShell(context, core)
-    }
-
-    @After
-    fun tearDown() {
-        Shell.install(null)
-        ClockOffsets.clear()
-    }
+    @get:Rule
+    val shell = ShellRule(core, debugBuild = true)
 
     private fun send(action: String, extras: Intent.() -> Unit = {}) =
         DebugReceiver().onReceive(context, Intent(DebugReceiver.PREFIX + action).apply(extras))

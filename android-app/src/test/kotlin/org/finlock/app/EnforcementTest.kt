@@ -16,11 +16,10 @@ import org.finlock.core.ReminderKind
 import org.finlock.core.Severity
 import org.finlock.core.WakeReason
 import org.finlock.core.Wakeup
-import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertTrue
-import org.junit.Before
+import org.junit.Rule
 import org.junit.Test
 import org.junit.runner.RunWith
 import org.robolectric.RobolectricTestRunner
@@ -48,15 +47,11 @@ class EnforcementTest {
     private val userManager get() = context.getSystemService(UserManager::class.java)
     private val notifications get() = shadowOf(context.getSystemService(NotificationManager::class.java))
 
-    @Before
-    fun setUp() {
-        shadowOf(frameworkDpm).setDeviceOwner(admin)
+    @get:Rule
+    val shell = ShellRule(deviceOwner = true) { context ->
         dpm = RecordingDpm(context)
-        Shell.install(ShellDeps(core, dpm, FIXED_CLOCK, Inline))
+        ShellDeps(core, dpm, FIXED_CLOCK, Inline)
     }
-
-    @After
-    fun tearDown() = Shell.install(null)
 
     @Test
     fun `a lock sets lock-task packages, features, restrictions and blocks uninstall`() {

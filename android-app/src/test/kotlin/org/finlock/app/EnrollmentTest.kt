@@ -9,13 +9,12 @@ import android.view.View
 import android.widget.Button
 import android.widget.TextView
 import org.finlock.core.FinlockException
-import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertNotNull
 import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
-import org.junit.Before
+import org.junit.Rule
 import org.junit.Test
 import org.junit.runner.RunWith
 import org.robolectric.Robolectric
@@ -29,17 +28,8 @@ class EnrollmentTest {
     private val core = FakeCore()
     private val context: Context get() = RuntimeEnvironment.getApplication()
 
-    @Before
-    fun setUp() {
-        EnrollmentHandoff.reset()
-        installShell(context, core)
-    }
-
-    @After
-    fun tearDown() {
-        Shell.install(null)
-        EnrollmentHandoff.reset()
-    }
+    @get:Rule
+    val shell = ShellRule(core)
 
     private fun qrBundle(
         url: String? = URL,

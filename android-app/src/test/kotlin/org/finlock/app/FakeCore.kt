@@ -1,7 +1,5 @@
 package org.finlock.app
 
-import android.app.admin.DevicePolicyManager
-import android.content.Context
 import org.finlock.core.Clock
 import org.finlock.core.Decision
 import org.finlock.core.EnrollParams
@@ -13,11 +11,6 @@ import org.finlock.core.OfflineCodeAccepted
 import org.finlock.core.Reminder
 import org.finlock.core.Status
 import org.finlock.core.Wakeup
-import kotlinx.coroutines.job
-import kotlinx.coroutines.joinAll
-import kotlinx.coroutines.runBlocking
-import org.robolectric.Shadows.shadowOf
-import java.util.concurrent.Executor
 
 /** A core that answers what the test set, and records what the shell asked. */
 class FakeCore : CoreGateway {
@@ -128,21 +121,3 @@ class FakeCore : CoreGateway {
         )
     }
 }
-
-/** Runs background work inline, so a test sees its result after idling the main looper. */
-object Inline : Executor {
-    override fun execute(command: Runnable) = command.run()
-}
-
-/** Waits until the shell's background coroutines are done (over a real executor, not [Inline]). */
-fun ShellDeps.awaitBackground() = runBlocking { scope.coroutineContext.job.children.toList().joinAll() }
-
-val FIXED_CLOCK = Clocks { Clock(FakeCore.NOW, 1_000_000L, 3L) }
-
-/** This app as the device owner, as a phone provisioned by QR is (Robolectric's DPM shadow). */
-fun makeDeviceOwner(context: Context) =
-    shadowOf(context.getSystemService(DevicePolicyManager::class.java)).setDeviceOwner(AdminReceiver.component(context))
-
-/** The shell over [core]: the given DPM gateway, the fixed clock, background work run inline. */
-fun installShell(context: Context, core: CoreGateway, dpm: DpmGateway = FrameworkDpm(context)) =
-    Shell.install(ShellDeps(core, dpm, FIXED_CLOCK, Inline))

@@ -7,10 +7,9 @@ import android.view.View
 import android.widget.Button
 import android.widget.ScrollView
 import org.finlock.core.LockReason
-import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertTrue
-import org.junit.Before
+import org.junit.Rule
 import org.junit.Test
 import org.junit.runner.RunWith
 import org.robolectric.Robolectric
@@ -27,14 +26,8 @@ class LargeFontTest {
     private val core = FakeCore()
     private val context: Context get() = RuntimeEnvironment.getApplication()
 
-    @Before
-    fun setUp() {
-        makeDeviceOwner(context)
-        installShell(context, core)
-    }
-
-    @After
-    fun tearDown() = Shell.install(null)
+    @get:Rule
+    val shell = ShellRule(core, deviceOwner = true)
 
     private fun fullyVisible(view: View): Boolean {
         val rect = Rect()

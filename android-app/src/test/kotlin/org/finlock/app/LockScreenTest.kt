@@ -12,12 +12,11 @@ import android.widget.TextView
 import org.finlock.core.FinlockException
 import org.finlock.core.LockReason
 import org.finlock.core.OfflineCodeAccepted
-import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertNotNull
 import org.junit.Assert.assertTrue
-import org.junit.Before
+import org.junit.Rule
 import org.junit.Test
 import org.junit.runner.RunWith
 import org.robolectric.Robolectric
@@ -31,14 +30,8 @@ class LockScreenTest {
     private val core = FakeCore()
     private val context: Context get() = RuntimeEnvironment.getApplication()
 
-    @Before
-    fun setUp() {
-        makeDeviceOwner(context)
-        installShell(context, core)
-    }
-
-    @After
-    fun tearDown() = Shell.install(null)
+    @get:Rule
+    val shell = ShellRule(core, deviceOwner = true)
 
     private fun launch(reason: LockReason, clockSuspect: Boolean = false): LockActivity {
         core.decision = FakeCore.locked(reason, clockSuspect)

@@ -1,17 +1,15 @@
 package org.finlock.app
 
-import android.app.admin.DevicePolicyManager
 import android.graphics.Bitmap
 import android.graphics.Canvas
 import org.finlock.core.LockReason
-import org.junit.After
 import org.junit.Assume.assumeTrue
+import org.junit.Rule
 import org.junit.Test
 import org.junit.runner.RunWith
 import org.robolectric.Robolectric
 import org.robolectric.RobolectricTestRunner
 import org.robolectric.RuntimeEnvironment
-import org.robolectric.Shadows.shadowOf
 import org.robolectric.annotation.Config
 import org.robolectric.shadows.ShadowLooper
 import java.io.File
@@ -25,15 +23,14 @@ import java.io.File
 class LockScreenshots {
     private val dir = System.getProperty("finlock.screens.dir")
 
-    @After
-    fun tearDown() = Shell.install(null)
+    /** Each case installs its own shell. */
+    @get:Rule
+    val shell = ShellRule(deviceOwner = true) { null }
 
     @Test
     fun `lock screen for every reason in three languages`() {
         assumeTrue("set finlock.screens.dir", dir != null)
         val context = RuntimeEnvironment.getApplication()
-        shadowOf(context.getSystemService(DevicePolicyManager::class.java))
-            .setDeviceOwner(AdminReceiver.component(context))
         val cases = listOf(
             "overdue_payment" to FakeCore.locked(LockReason.OVERDUE_PAYMENT),
             "lender_request" to FakeCore.locked(LockReason.LENDER_REQUEST),

@@ -2,7 +2,6 @@ package org.finlock.app
 
 import android.app.Activity
 import android.app.Notification
-import android.app.admin.DevicePolicyManager
 import android.content.Context
 import android.content.Intent
 import android.media.AudioManager
@@ -10,13 +9,13 @@ import android.view.View
 import android.view.ViewGroup
 import android.view.WindowManager
 import org.finlock.core.LockReason
-import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertNotNull
 import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
 import org.junit.Before
+import org.junit.Rule
 import org.junit.Test
 import org.junit.runner.RunWith
 import org.robolectric.Robolectric
@@ -36,18 +35,14 @@ class OverlayTest {
     private val context: Context get() = app
     private val windows get() = shadowOf(context.getSystemService(WindowManager::class.java)) as ShadowWindowManagerImpl
 
+    /** Without Device Owner; the overlay hidden afterwards. */
+    @get:Rule
+    val shell = ShellRule(core)
+
     @Before
-    fun setUp() {
-        shadowOf(context.getSystemService(DevicePolicyManager::class.java)).setDeviceOwner(null)
+    fun allowOverlays() {
         ShadowSettings.setCanDrawOverlays(true)
         assertFalse("a clean slate per process (FinlockApp)", OverlayFallback.engaged || OverlayFallback.showing)
-        Shell.install(ShellDeps(core, FrameworkDpm(context), FIXED_CLOCK, Inline))
-    }
-
-    @After
-    fun tearDown() {
-        OverlayFallback.hide(context)
-        Shell.install(null)
     }
 
     private fun overlayViews() = windows.views.filter { it.id == R.id.overlay_root }

@@ -16,13 +16,12 @@ import org.finlock.core.bridgetest.LocalServer
 import org.finlock.core.bridgetest.PhoneClock
 import org.finlock.core.bridgetest.params
 import org.finlock.core.bridgetest.tempStateDir
-import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertNotNull
 import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
-import org.junit.Before
+import org.junit.Rule
 import org.junit.Test
 import kotlinx.coroutines.runBlocking
 import org.junit.runner.RunWith
@@ -46,33 +45,25 @@ class RealCoreTest {
     private val phone = PhoneClock()
     private lateinit var core: UniffiCore
     private lateinit var deviceId: String
-
-    /** A real background thread: the real core's check-in suspends on the network. */
-    private val background = Executors.newSingleThreadExecutor()
     private val userManager get() = context.getSystemService(UserManager::class.java)
     private val notifications get() = shadowOf(context.getSystemService(NotificationManager::class.java))
 
-    @Before
-    fun setUp() {
-        makeDeviceOwner(context)
+    /** A device enrolled with the real server; a real background thread, since the real
+     * core's check-in suspends on the network. */
+    @get:Rule
+    val shell = ShellRule(deviceOwner = true) { context ->
         val registered = LocalServer.registerDevice(phone.wallMs)
         deviceId = registered.deviceId
         core = UniffiCore(tempStateDir(), "1.0.0-test")
         core.provision(LocalServer.url, LocalServer.lender.jwks, true)
         runBlocking { core.enroll(params(registered.enrollmentCode), phone.now()) }
-        Shell.install(ShellDeps(core, FrameworkDpm(context), Clocks { phone.now() }, background))
-    }
-
-    @After
-    fun tearDown() {
-        Shell.install(null)
-        background.shutdown()
+        ShellDeps(core, FrameworkDpm(context), Clocks { phone.now() }, Executors.newSingleThreadExecutor())
     }
 
     /** "I have paid — check now", and its answer on the screen. */
     private fun LockActivity.checkNow() {
         findViewById<Button>(R.id.check_now).performClick()
-        Shell.deps(context).awaitBackground()
+        shell.awaitBackground()
         ShadowLooper.idleMainLooper()
     }
 

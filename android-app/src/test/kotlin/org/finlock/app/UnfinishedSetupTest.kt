@@ -11,13 +11,12 @@ import android.view.View
 import android.widget.Button
 import android.widget.TextView
 import org.finlock.core.FinlockException
-import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertNotNull
 import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
-import org.junit.Before
+import org.junit.Rule
 import org.junit.Test
 import org.junit.runner.RunWith
 import org.robolectric.Robolectric
@@ -35,18 +34,8 @@ class UnfinishedSetupTest {
     private val context: Context get() = app
     private val bundle = ProvisioningBundle(URL, KEYS, CODE)
 
-    @Before
-    fun setUp() {
-        EnrollmentHandoff.reset()
-        ShadowLog.clear()
-        installShell(context, core)
-    }
-
-    @After
-    fun tearDown() {
-        Shell.install(null)
-        EnrollmentHandoff.reset()
-    }
+    @get:Rule
+    val shell = ShellRule(core)
 
     private fun qrBundle() = PersistableBundle().apply {
         putString(ProvisioningBundle.KEY_SERVER_URL, URL)
