@@ -42,6 +42,7 @@ object UnfinishedSetup {
     /** The kept bundle, or null (none, or not readable as one). */
     fun load(context: Context): ProvisioningBundle? {
         val prefs = Prefs.of(context)
+
         // A value of another type reads as null (getString throws): nothing is cast unchecked.
         fun text(key: String) = runCatching { prefs.getString(key, null) }.getOrNull()
         val values = PersistableBundle().apply {

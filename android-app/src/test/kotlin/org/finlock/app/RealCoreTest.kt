@@ -8,6 +8,7 @@ import android.os.UserManager
 import android.widget.Button
 import android.widget.EditText
 import android.widget.TextView
+import kotlinx.coroutines.runBlocking
 import org.finlock.core.Clock
 import org.finlock.core.EntitlementState
 import org.finlock.core.LockReason
@@ -23,7 +24,6 @@ import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
 import org.junit.Rule
 import org.junit.Test
-import kotlinx.coroutines.runBlocking
 import org.junit.runner.RunWith
 import org.robolectric.Robolectric
 import org.robolectric.RobolectricTestRunner

@@ -1,12 +1,12 @@
 package org.finlock.app
 
-import java.io.File
-import javax.xml.XMLConstants
-import javax.xml.parsers.DocumentBuilderFactory
 import org.junit.Assert.assertTrue
 import org.junit.Assert.fail
 import org.junit.Test
 import org.w3c.dom.Element
+import java.io.File
+import javax.xml.XMLConstants
+import javax.xml.parsers.DocumentBuilderFactory
 
 /**
  * Every translation (`values-<locale>/strings.xml`) against the English `values/strings.xml`,

@@ -1,3 +1,5 @@
+// A stand-in for androidx.test, which Robolectric calls at run time (see
+// androidx/test/runner/lifecycle/LifecycleMonitorStandIns.kt).
 @file:Suppress("unused", "UNUSED_PARAMETER")
 
 package androidx.test.internal.runner.lifecycle
