@@ -18,8 +18,11 @@ use crate::error::{Error, Result};
 /// Who made a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Actor<'a> {
-    /// A lender through its API key.
-    Lender(&'a str),
+    /// A lender, through one of its API keys (`key_id`) or its own tools (`None`).
+    Lender {
+        lender_id: &'a str,
+        key_id: Option<&'a str>,
+    },
     /// The device itself (enrollment, check-in events).
     Device,
     /// The server itself (e.g. released because the last payment arrived).
@@ -27,10 +30,18 @@ pub enum Actor<'a> {
 }
 
 impl Actor<'_> {
+    /// The API key that acted, if any.
+    pub fn key_id(&self) -> Option<&str> {
+        match self {
+            Actor::Lender { key_id, .. } => *key_id,
+            _ => None,
+        }
+    }
+
     /// The stored form: `lender:<id>`, `device`, `system`.
     pub fn label(&self) -> String {
         match self {
-            Actor::Lender(id) => format!("lender:{id}"),
+            Actor::Lender { lender_id, .. } => format!("lender:{lender_id}"),
             Actor::Device => "device".into(),
             Actor::System => "system".into(),
         }
@@ -205,6 +216,9 @@ pub struct Entry {
     pub action: String,
     #[schema(value_type = Object)]
     pub detail: Value,
+    /// The API key that made the change (lender changes through the API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_id: Option<String>,
 }
 
 /// Appends an entry inside the transaction that makes the change.
@@ -223,8 +237,8 @@ pub async fn append(
     .await?;
     let n: i64 = row.try_get("audit_seq")?;
     sqlx::query(
-        "INSERT INTO audit (device_id, n, lender_id, at, actor, action, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO audit (device_id, n, lender_id, at, actor, action, detail, api_key_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(subject.device_id)
     .bind(n)
@@ -233,6 +247,7 @@ pub async fn append(
     .bind(actor.label())
     .bind(event.action())
     .bind(event.detail().to_string())
+    .bind(actor.key_id())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -241,7 +256,8 @@ pub async fn append(
 /// The device's log, oldest first.
 pub async fn list(pool: &sqlx::AnyPool, device_id: &str) -> Result<Vec<Entry>> {
     let rows = sqlx::query(
-        "SELECT n, at, actor, action, detail FROM audit WHERE device_id = $1 ORDER BY n",
+        "SELECT n, at, actor, action, detail, api_key_id FROM audit WHERE device_id = $1 \
+         ORDER BY n",
     )
     .bind(device_id)
     .fetch_all(pool)
@@ -256,6 +272,7 @@ pub async fn list(pool: &sqlx::AnyPool, device_id: &str) -> Result<Vec<Entry>> {
                 action: r.try_get("action")?,
                 detail: serde_json::from_str(&detail)
                     .map_err(|_| Error::Internal("stored audit detail is not JSON".into()))?,
+                api_key_id: r.try_get("api_key_id")?,
             })
         })
         .collect()
@@ -267,7 +284,12 @@ mod tests {
 
     #[test]
     fn actors_are_stored_as_labels() {
-        assert_eq!(Actor::Lender("lnd-1").label(), "lender:lnd-1");
+        let by_key = Actor::Lender {
+            lender_id: "lnd-1",
+            key_id: Some("key-1"),
+        };
+        assert_eq!(by_key.label(), "lender:lnd-1");
+        assert_eq!(by_key.key_id(), Some("key-1"));
         assert_eq!(Actor::Device.label(), "device");
         assert_eq!(Actor::System.label(), "system");
     }

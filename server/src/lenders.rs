@@ -133,9 +133,12 @@ pub async fn create(db: &Db, keys_dir: &Path, new: &NewLender, now: i64) -> Resu
         jwks: jwks_json,
         created_at: now,
     };
-    if let Err(e) =
-        queries::insert_lender(&db.write, &row, &ids::sha256_hex(api_key.as_bytes())).await
-    {
+    let inserted =
+        match queries::insert_lender(&db.write, &row, &ids::sha256_hex(api_key.as_bytes())).await {
+            Ok(()) => crate::api_keys::insert_first(db, &lender_id, &api_key, now).await,
+            Err(e) => Err(e),
+        };
+    if let Err(e) = inserted {
         // No lender row, no key: do not leave an orphan signing key behind.
         let _ = std::fs::remove_file(&path);
         return Err(e);
@@ -146,6 +149,38 @@ pub async fn create(db: &Db, keys_dir: &Path, new: &NewLender, now: i64) -> Resu
         api_key,
         jwks,
     })
+}
+
+/// A lender as `finlock lender list` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ListedLender {
+    pub lender_id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub active_api_keys: i64,
+}
+
+/// Every lender, oldest first.
+pub async fn list(db: &Db) -> Result<Vec<ListedLender>> {
+    use sqlx::Row;
+    let rows = sqlx::query(
+        "SELECT l.lender_id, l.name, l.created_at, \
+         (SELECT COUNT(*) FROM api_keys k WHERE k.lender_id = l.lender_id \
+          AND k.revoked_at IS NULL) AS active \
+         FROM lenders l ORDER BY l.created_at, l.lender_id",
+    )
+    .fetch_all(&db.read)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ListedLender {
+                lender_id: r.try_get("lender_id")?,
+                name: r.try_get("name")?,
+                created_at: r.try_get("created_at")?,
+                active_api_keys: r.try_get("active")?,
+            })
+        })
+        .collect()
 }
 
 /// The public key set of a lender (what devices pin).

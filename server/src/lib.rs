@@ -14,6 +14,7 @@
 //! `finlock demo`); [`lenders::create`] / [`ServerHandle::create_lender`] create a
 //! lender programmatically.
 
+pub mod api_keys;
 pub mod app;
 pub mod audit;
 pub mod checkin;

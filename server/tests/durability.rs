@@ -251,3 +251,72 @@ fn keys_show_prints_the_jwks_and_the_cli_names_what_is_missing() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--state"));
 }
+
+#[test]
+fn lenders_are_listed_and_api_keys_managed_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = finlock(dir.path())
+        .args([
+            "lender",
+            "add",
+            "Acme",
+            "--phone",
+            "+254700000001",
+            "--payment-url",
+            "https://p.example/",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let lender: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = lender["lender_id"].as_str().unwrap();
+    let run = |args: &[&str]| {
+        let out = finlock(dir.path()).args(args).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (ok, listed, _) = run(&["lender", "list", "--json"]);
+    assert!(ok);
+    let listed: Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(listed[0]["lender_id"], id);
+    assert_eq!(listed[0]["active_api_keys"], 1);
+
+    let (ok, added, _) = run(&["lender", "api-key", "add", id, "Till 3"]);
+    assert!(ok);
+    assert!(added.contains("api_key: flk_"), "{added}");
+    let key_id = added
+        .lines()
+        .find_map(|l| l.strip_prefix("key_id:"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let (ok, keys, _) = run(&["lender", "api-key", "list", id]);
+    assert!(
+        ok && keys.contains("Till 3") && !keys.contains("flk_"),
+        "{keys}"
+    );
+    let (ok, _, _) = run(&["lender", "api-key", "revoke", id, &key_id]);
+    assert!(ok);
+    let (_, keys, _) = run(&["lender", "api-key", "list", id]);
+    assert!(
+        keys.lines()
+            .any(|l| l.contains(&key_id) && l.contains("revoked")),
+        "{keys}"
+    );
+    // The last active key cannot be revoked; an unknown lender is named.
+    let initial = keys
+        .lines()
+        .find(|l| l.contains("initial"))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let (ok, _, err) = run(&["lender", "api-key", "revoke", id, &initial]);
+    assert!(!ok && err.contains("last active"), "{err}");
+    let (ok, _, err) = run(&["lender", "api-key", "list", "lnd-nobody"]);
+    assert!(!ok && err.contains("lender"), "{err}");
+}

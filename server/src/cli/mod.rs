@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::api_keys;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ServeArgs, StorageArgs};
 use crate::db::Db;
@@ -53,6 +54,45 @@ pub enum LenderCommand {
     /// Create a lender: its signing key (a 0600 file in the keys directory), its API key
     /// (printed once, stored only as a hash) and its public JWKS.
     Add(LenderAddArgs),
+    /// List the lenders: id, name, active API keys.
+    List {
+        /// One JSON array for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage a lender's API keys (one per integration or staff member).
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create a named API key; its secret is printed once.
+    Add {
+        /// The lender id.
+        lender: String,
+        /// Who or what uses the key (1-64 characters).
+        name: String,
+    },
+    /// List a lender's API keys (never their secrets).
+    List {
+        /// The lender id.
+        lender: String,
+    },
+    /// Replace a key by a new one with the same name; the old one stops working.
+    Rotate {
+        /// The lender id.
+        lender: String,
+        /// The key id (from `api-key list`).
+        key_id: String,
+    },
+    /// Revoke a key at once (not the lender's last active one).
+    Revoke {
+        /// The lender id.
+        lender: String,
+        /// The key id (from `api-key list`).
+        key_id: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -155,6 +195,28 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 println!("jwks:      {}", serde_json::to_string(&created.jwks)?);
             }
         }
+        Command::Lender(LenderCommand::List { json }) => {
+            let db = Db::connect(&cli.storage.db, 2).await?;
+            let listed = lenders::list(&db).await;
+            db.close().await;
+            let listed = listed?;
+            if json {
+                println!("{}", serde_json::to_string(&listed)?);
+            } else {
+                for l in listed {
+                    println!(
+                        "{}  {}  ({} active API keys)",
+                        l.lender_id, l.name, l.active_api_keys
+                    );
+                }
+            }
+        }
+        Command::Lender(LenderCommand::ApiKey(command)) => {
+            let db = Db::connect(&cli.storage.db, 2).await?;
+            let done = api_key_command(&db, command).await;
+            db.close().await;
+            done?;
+        }
         Command::Keys(KeysCommand::Show { lender }) => {
             let db = Db::connect(&cli.storage.db, 2).await?;
             let jwks = lenders::jwks(&db, &lender).await;
@@ -165,6 +227,59 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Device(args) => device::run(&cli.storage, args).await?,
         #[cfg(feature = "simulator")]
         Command::Demo(args) => demo::run(&cli.storage, args).await?,
+    }
+    Ok(())
+}
+
+async fn api_key_command(
+    db: &Db,
+    command: ApiKeyCommand,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let now = SystemClock.now();
+    let known = |lender: &str| {
+        let lender = lender.to_string();
+        async move {
+            match crate::db::queries::lender_by_id(&db.read, &lender).await? {
+                Some(_) => Ok(lender),
+                None => Err(crate::Error::invalid("lender", "no such lender")),
+            }
+        }
+    };
+    match command {
+        ApiKeyCommand::Add { lender, name } => {
+            let lender = known(&lender).await?;
+            let key = api_keys::create(db, &lender, &name, "cli", now).await?;
+            println!("key_id:  {}", key.key_id);
+            println!(
+                "api_key: {}   (shown once; only its hash is stored)",
+                key.api_key
+            );
+        }
+        ApiKeyCommand::List { lender } => {
+            let lender = known(&lender).await?;
+            for k in api_keys::list(db, &lender).await? {
+                let state = if k.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!("{}  {:8}  {}", k.key_id, state, k.name);
+            }
+        }
+        ApiKeyCommand::Rotate { lender, key_id } => {
+            let lender = known(&lender).await?;
+            let key = api_keys::rotate(db, &lender, &key_id, "cli", now).await?;
+            println!("key_id:  {}   (replaces {key_id}, now revoked)", key.key_id);
+            println!(
+                "api_key: {}   (shown once; only its hash is stored)",
+                key.api_key
+            );
+        }
+        ApiKeyCommand::Revoke { lender, key_id } => {
+            let lender = known(&lender).await?;
+            api_keys::revoke(db, &lender, &key_id, "cli", now).await?;
+            println!("revoked {key_id}");
+        }
     }
     Ok(())
 }

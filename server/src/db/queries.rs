@@ -67,19 +67,6 @@ pub async fn insert_lender(pool: &AnyPool, l: &LenderRow, api_key_sha256: &str) 
     Ok(())
 }
 
-/// The lender whose API key hashes to `hash`. The lookup compares hashes, so its
-/// timing says nothing about the key (a constant-time comparison of the key itself
-/// is not needed: an attacker cannot choose the hash's prefix).
-pub async fn lender_by_key_hash(pool: &AnyPool, hash: &str) -> Result<Option<LenderRow>> {
-    let row = sqlx::query(&format!(
-        "SELECT {LENDER_COLUMNS} FROM lenders WHERE api_key_sha256 = $1"
-    ))
-    .bind(hash)
-    .fetch_optional(pool)
-    .await?;
-    row.as_ref().map(lender_row).transpose()
-}
-
 pub async fn lender_by_id(pool: &AnyPool, lender_id: &str) -> Result<Option<LenderRow>> {
     let row = sqlx::query(&format!(
         "SELECT {LENDER_COLUMNS} FROM lenders WHERE lender_id = $1"

@@ -37,11 +37,14 @@ pub struct Caller<'a> {
 }
 
 impl<'a> Caller<'a> {
-    /// The lender itself, through its API key.
-    pub fn lender(lender: &'a LenderRow) -> Caller<'a> {
+    /// The lender through one of its API keys (`None`: its own tools, the CLI).
+    pub fn lender(lender: &'a LenderRow, key_id: Option<&'a str>) -> Caller<'a> {
         Caller {
             lender,
-            actor: Actor::Lender(&lender.lender_id),
+            actor: Actor::Lender {
+                lender_id: &lender.lender_id,
+                key_id,
+            },
         }
     }
 }

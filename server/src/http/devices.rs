@@ -68,7 +68,7 @@ pub struct ListQuery {
     security(("apiKey" = [])))]
 pub async fn list(
     State(st): State<AppState>,
-    AuthLender(lender): AuthLender,
+    auth: AuthLender,
     Query(q): Query<ListQuery>,
 ) -> Result<axum::Json<DeviceList>> {
     let filter = ListFilter {
@@ -77,7 +77,7 @@ pub async fn list(
         cursor: q.cursor,
     };
     Ok(axum::Json(
-        view::list(&st, &lender.lender_id, filter).await?,
+        view::list(&st, &auth.lender.lender_id, filter).await?,
     ))
 }
 
@@ -157,7 +157,8 @@ pub async fn provisioning_qr(
         Some("png") => QrFormat::Png,
         Some(_) => return Err(Error::invalid("format", "one of json, png, svg")),
     };
-    let (content_type, body) = provisioning::for_device(&st, &owned.lender, &owned.device, format)?;
+    let (content_type, body) =
+        provisioning::for_device(&st, owned.lender(), &owned.device, format)?;
     let mut r = body.into_response();
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

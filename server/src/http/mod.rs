@@ -9,12 +9,14 @@
 //! | [`devices`] | registering, reading and auditing a lender's devices, provisioning |
 //! | [`payments`] | a device's payments |
 //! | [`actions`] | lock, unlock, release, offline codes |
+//! | [`api_keys`] | the lender's API keys |
 //! | [`ops`] | `/healthz`, `/metrics`, `/openapi.json` |
 //!
 //! [`auth`] holds the lender's extractors ([`auth::AuthLender`], [`auth::OwnedDevice`]),
 //! [`openapi`] the generated document.
 
 pub mod actions;
+pub mod api_keys;
 pub mod auth;
 pub mod device_api;
 pub mod devices;
@@ -83,6 +85,7 @@ fn routes() -> Routes {
         .merge(devices::router())
         .merge(payments::router())
         .merge(actions::router())
+        .merge(api_keys::router())
 }
 
 /// Every (method, path) the router serves, for documentation checks.

@@ -415,3 +415,154 @@ async fn an_imei_has_one_owner_until_released() {
     let r = s.post(&b, "/v1/lender/devices", with_imei(imei)).await;
     assert_eq!(r.status(), StatusCode::CREATED);
 }
+
+/// Named API keys (issue 12): created, listed without secrets, rotated and revoked;
+/// the audit log names the key that acted; another lender's key is out of reach.
+#[tokio::test]
+async fn api_keys_are_named_rotated_and_revoked() {
+    let s = start().await;
+    let lender = s.lender("Acme").await;
+    let other = s.lender("Beta").await;
+    let call = |key: String, method: &str, path: &str| {
+        let url = format!("{}{path}", s.url);
+        let req = match method {
+            "get" => s.http.get(url),
+            _ => s.http.post(url).json(&json!({})),
+        };
+        req.header("authorization", format!("bearer {key}")).send()
+    };
+
+    // Create a key for the shop till (lower-case scheme: RFC 9110 says it is case-insensitive).
+    let r = s
+        .http
+        .post(format!("{}/v1/lender/api-keys", s.url))
+        .header("authorization", format!("bearer {}", lender.api_key))
+        .json(&json!({ "name": "Shop 12 till" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let till: Value = r.json().await.unwrap();
+    let till_key = till["api_key"].as_str().unwrap().to_string();
+    let till_id = till["key_id"].as_str().unwrap().to_string();
+
+    // The till's key works, and the audit log says which key registered the device.
+    let r = s
+        .http
+        .post(format!("{}/v1/lender/devices", s.url))
+        .bearer_auth(&till_key)
+        .json(&json!({ "plan": crate::common::plan() }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let id = r.json::<Value>().await.unwrap()["device_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let audit: Value = s
+        .get(&lender, &format!("/v1/lender/devices/{id}/audit"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(audit["entries"][0]["api_key_id"], till_id.as_str());
+    assert_eq!(
+        audit["entries"][0]["actor"],
+        format!("lender:{}", lender.id)
+    );
+
+    // Listing never shows a secret.
+    let listed = call(lender.api_key.clone(), "get", "/v1/lender/api-keys")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(listed.contains("Shop 12 till") && listed.contains("initial"));
+    assert!(
+        !listed.contains(&till_key) && !listed.contains("flk_"),
+        "{listed}"
+    );
+
+    // Another lender cannot see, rotate or revoke it: 404 like a missing key.
+    for action in ["rotate", "revoke"] {
+        let r = call(
+            other.api_key.clone(),
+            "post",
+            &format!("/v1/lender/api-keys/{till_id}/{action}"),
+        )
+        .await
+        .unwrap();
+        problem(r, StatusCode::NOT_FOUND, "not-found").await;
+    }
+
+    // Rotation: the new secret works, the old one stops at once.
+    let r = call(
+        lender.api_key.clone(),
+        "post",
+        &format!("/v1/lender/api-keys/{till_id}/rotate"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let rotated: Value = r.json().await.unwrap();
+    assert_eq!(rotated["name"], "Shop 12 till");
+    let new_key = rotated["api_key"].as_str().unwrap().to_string();
+    let r = call(till_key.clone(), "get", "/v1/lender/devices")
+        .await
+        .unwrap();
+    problem(r, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let r = call(new_key.clone(), "get", "/v1/lender/devices")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // Revoking the initial key from the new one; then the last key cannot go.
+    let keys: Value = call(new_key.clone(), "get", "/v1/lender/api-keys")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let initial = keys["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "initial")
+        .unwrap()["key_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = call(
+        new_key.clone(),
+        "post",
+        &format!("/v1/lender/api-keys/{initial}/revoke"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = call(lender.api_key.clone(), "get", "/v1/lender/devices")
+        .await
+        .unwrap();
+    problem(r, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let new_id = rotated["key_id"].as_str().unwrap();
+    let r = call(
+        new_key.clone(),
+        "post",
+        &format!("/v1/lender/api-keys/{new_id}/revoke"),
+    )
+    .await
+    .unwrap();
+    problem(r, StatusCode::CONFLICT, "last-key").await;
+    // A bad name is refused with the field named.
+    let r = s
+        .http
+        .post(format!("{}/v1/lender/api-keys", s.url))
+        .bearer_auth(&new_key)
+        .json(&json!({ "name": "two\nlines" }))
+        .send()
+        .await
+        .unwrap();
+    problem(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid-field").await;
+}
