@@ -4,5 +4,5 @@ import android.content.Context
 import android.content.pm.ApplicationInfo
 
 /** A debuggable build (the debug build type): only there may testers' tooling act. */
-val Context.isDebuggable: Boolean
+internal val Context.isDebuggable: Boolean
     get() = applicationInfo.flags and ApplicationInfo.FLAG_DEBUGGABLE != 0

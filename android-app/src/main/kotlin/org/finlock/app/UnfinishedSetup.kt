@@ -14,8 +14,8 @@ import android.os.PersistableBundle
  * good. Never logged. While it is here and the core says "not enrolled", the account screen
  * offers to finish setting up, and a notice (posted when the enrollment screen is left
  * unfinished, and again after each boot) does too; both open the enrollment screen,
- * disclosure first. (Not the core's `device::PendingEnrollment`: that is the core's own
- * record of an enrollment request it has sent.)
+ * disclosure first. (Not the core's `device::PendingEnrollment`: that is its record of an
+ * enrollment request sent and not yet answered.)
  */
 object UnfinishedSetup {
     const val NOTIFICATION_ID = 5
