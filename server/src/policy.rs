@@ -200,6 +200,17 @@ pub struct IssueContext<'a> {
     pub lender: &'a LenderInfo,
 }
 
+/// The `lock_at` an entitlement carries while not released: the first unpaid
+/// installment's due date plus grace, or the last due date plus grace when nothing is
+/// unpaid yet (never negative).
+pub fn first_lock_at(plan: &Plan, paid_minor: u64) -> i64 {
+    let last_due = plan.installments.last().map_or(0, |i| i.due);
+    let grace = i64::from(plan.grace_days) * DAY;
+    plan.lock_at(paid_minor)
+        .unwrap_or(last_due.saturating_add(grace))
+        .max(0)
+}
+
 /// The entitlement for `facts` at `ctx.now` (unsigned).
 pub fn entitlement(facts: &DeviceFacts<'_>, ctx: &IssueContext<'_>) -> Entitlement {
     let plan = facts.plan;
@@ -215,9 +226,7 @@ pub fn entitlement(facts: &DeviceFacts<'_>, ctx: &IssueContext<'_>) -> Entitleme
             None,
         )
     } else {
-        let lock_at = plan
-            .lock_at(facts.paid_minor)
-            .unwrap_or(last_due.saturating_add(grace));
+        let lock_at = first_lock_at(plan, facts.paid_minor);
         match facts.lender_lock {
             Some(reason) => (
                 EntitlementState::Locked,

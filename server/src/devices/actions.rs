@@ -9,21 +9,14 @@ use crate::audit::{self, AuditEvent, ReleaseReason};
 use crate::db::queries::{self, DeviceRow, Tx};
 use crate::error::{Error, Result};
 
-/// The reason is shown on the lock screen (as the entitlement's `message`), so it
-/// obeys the same rules as any signed display text (§8.2).
+/// The reason is shown on the lock screen (as the entitlement's `message`), so it obeys
+/// the core's rule for any signed display text (§8.2): the same function the phone runs.
 pub fn check_reason(reason: &str) -> Result<()> {
-    let n = reason.chars().count();
-    let bad = reason.chars().any(|c| {
-        (c.is_control() && c != '\n')
-            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-    });
-    if n == 0 || n > protocol::MAX_MESSAGE_CHARS || bad {
-        return Err(Error::invalid(
-            "reason",
-            "1 to 350 characters, no control or bidirectional-override characters",
-        ));
-    }
-    Ok(())
+    protocol::check_display_text("reason", reason, protocol::MAX_MESSAGE_CHARS).map_err(|e| match e
+    {
+        finlock_core::Error::InvalidField { field, rule } => Error::invalid(field, rule),
+        other => Error::invalid("reason", other.to_string()),
+    })
 }
 
 /// Locks the phone at its next check-in, with `reason` on its lock screen.
@@ -101,7 +94,7 @@ mod tests {
         for bad in [
             String::new(),
             "x".repeat(protocol::MAX_MESSAGE_CHARS + 1),
-            "tab\there".into(),
+            "bell\u{7}".into(),
             "nul\0".into(),
             "rlo\u{202E}txt".into(),
             "isolate\u{2066}x".into(),

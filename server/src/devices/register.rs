@@ -2,7 +2,7 @@
 //! itself applies to every entitlement, so nothing registered can later produce an
 //! entitlement the phone would reject.
 
-use finlock_core::protocol::{self, MAX_SAFE, ReminderPolicy, UrlPolicy};
+use finlock_core::protocol::{self, MAX_SAFE, ReminderPolicy};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -13,7 +13,7 @@ use crate::db::is_unique_violation;
 use crate::db::queries::{self, DeviceRow, Tx};
 use crate::error::{Error, Result};
 use crate::ids;
-use crate::policy::{self, DeviceFacts, Plan, PlanInstallment};
+use crate::policy::{self, Plan, PlanInstallment};
 
 /// The installment plan as the lender sends it.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -121,47 +121,37 @@ pub fn validate_plan(p: &PlanRequest) -> Result<Plan> {
     })
 }
 
-/// The IMEI as typed at the counter: 14–16 digits (spaces and dashes ignored) → its
-/// §1 hash.
+/// The IMEI as typed at the counter → its §1 hash, by the core's one canonical form
+/// (14–16 digits, spaces and dashes ignored; the phone hashes the same form).
 pub fn imei_hash(imei: &str) -> Result<String> {
-    let digits: String = imei.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
-    if !(14..=16).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::invalid("imei", "14 to 16 digits"));
-    }
-    Ok(protocol::imei_sha256(&digits))
+    Ok(protocol::Imei::parse(imei).map_err(field_error)?.sha256())
 }
 
-/// The first entitlement this device will get must pass the device's rules: checks
-/// the plan with the reminders and the lender's details as a device would.
+fn field_error(e: finlock_core::Error) -> Error {
+    match e {
+        finlock_core::Error::InvalidField { field, rule } => Error::invalid(field, rule),
+        other => Error::invalid("plan", other.to_string()),
+    }
+}
+
+/// The terms the first entitlement will carry must pass the device's own rules
+/// (`PlanTerms::validate`, the function the phone runs on every entitlement).
 fn check_as_a_device_would(
     plan: &Plan,
     reminders: Option<&ReminderPolicy>,
-    lender_id: &str,
-    lender: &protocol::LenderInfo,
     now: i64,
 ) -> Result<()> {
-    let probe = policy::entitlement(
-        &DeviceFacts {
-            plan,
-            paid_minor: 0,
-            released: false,
-            lender_lock: None,
-            reminders,
-        },
-        &policy::IssueContext {
-            lender_id,
-            device_id: "probe",
-            seq: 1,
-            now,
-            nonce: None,
-            jitter: 0.0,
-            lender,
-        },
-    );
-    probe.validate(UrlPolicy::DEBUG).map_err(|e| match e {
-        finlock_core::Error::InvalidField { field, rule } => Error::invalid(field, rule),
-        other => Error::invalid("plan", other.to_string()),
-    })
+    let account = plan.account(0, now);
+    let defaults = policy::default_reminders();
+    let (offline_lock_after_s, offline_warning_s) = plan.offline_policy();
+    let terms = protocol::PlanTerms {
+        account: &account,
+        reminders: reminders.unwrap_or(&defaults),
+        lock_at: policy::first_lock_at(plan, 0),
+        offline_lock_after_s,
+        offline_warning_s,
+    };
+    terms.validate().map_err(field_error)
 }
 
 /// Registers a device: validates everything first, then writes the device and its
@@ -170,14 +160,7 @@ pub async fn register(app: &App, by: Caller<'_>, req: &Registration) -> Result<R
     let plan = validate_plan(&req.plan)?;
     let imei = req.imei.as_deref().map(imei_hash).transpose()?;
     let now = app.now();
-    let lender = app.lender(&by.lender.lender_id).await?;
-    check_as_a_device_would(
-        &plan,
-        req.reminders.as_ref(),
-        &by.lender.lender_id,
-        &lender.info,
-        now,
-    )?;
+    check_as_a_device_would(&plan, req.reminders.as_ref(), now)?;
     let device_id = ids::device_id()?;
     let code = ids::enrollment_code()?;
     let plan_json =
