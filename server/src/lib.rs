@@ -16,6 +16,7 @@
 
 pub mod api_keys;
 pub mod app;
+pub mod attestation;
 pub mod audit;
 pub mod checkin;
 pub mod cli;
