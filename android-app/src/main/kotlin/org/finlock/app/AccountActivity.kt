@@ -22,10 +22,10 @@ class AccountActivity : Activity() {
             findViewById<View>(id).visibility = View.GONE
         }
         findViewById<Button>(R.id.disclosure_link).setOnClickListener {
-            startActivity(Intent(this, DisclosureActivity::class.java))
+            SafeLaunch.start(this, Intent(this, DisclosureActivity::class.java))
         }
         findViewById<Button>(R.id.finish_setup).setOnClickListener {
-            startActivity(EnrollmentActivity.resumeIntent(this))
+            SafeLaunch.start(this, EnrollmentActivity.resumeIntent(this))
         }
     }
 
@@ -43,6 +43,8 @@ class AccountActivity : Activity() {
         }
         // The core says enrolled: whatever was pending is over.
         UnfinishedSetup.clear(this)
+        // Reminders and the deadline need these; a Device Owner has granted itself the first.
+        Permissions.request(this)
         findViewById<View>(R.id.finish_setup).visibility = View.GONE
         for (id in LENDER_DETAILS) findViewById<View>(id).visibility = View.VISIBLE
         val reason = findViewById<TextView>(R.id.reason)

@@ -33,6 +33,23 @@ interface DpmGateway {
 
     fun clearPersistentHome()
 
+    /** Packages whose user control (force stop, clear storage) is disabled; no-op before Android 11. */
+    fun setUserControlDisabledPackages(packages: List<String>)
+
+    fun userControlDisabledPackages(): List<String>
+
+    /**
+     * Grants this app a runtime [permission] as the Device Owner (e.g. `POST_NOTIFICATIONS` at
+     * enrollment). Returns whether the permission is granted afterwards.
+     */
+    fun grantOwnPermission(permission: String): Boolean
+
+    /**
+     * Android 14+: the phone is financed through the platform's own financed-device kiosk
+     * (DeviceLock); its role holder wins lock task over any other device owner.
+     */
+    fun isDeviceFinanced(): Boolean
+
     /** Gives up device ownership (only on release). */
     fun clearDeviceOwner()
 }

@@ -112,7 +112,11 @@ class EnrollmentActivity : Activity() {
             }
             // Over (enrolled, or refused for good): nothing left to resume. RETRY keeps it.
             if (stage != Stage.RETRY) UnfinishedSetup.clear(this@EnrollmentActivity)
-            main.post { show(stage, getString(message)) }
+            main.post {
+                show(stage, getString(message))
+                // Enrolled: ask for what reminders and the deadline need (Permissions).
+                if (stage == Stage.DONE) Permissions.request(this@EnrollmentActivity)
+            }
         }
     }
 

@@ -5,6 +5,8 @@ import android.content.ComponentName
 import android.content.Context
 import android.content.Intent
 import android.content.IntentFilter
+import android.content.pm.PackageManager
+import android.os.Build
 import android.os.UserManager
 
 /** The real [DpmGateway]: DevicePolicyManager as this app's device admin ([AdminReceiver]). */
@@ -48,6 +50,28 @@ class FrameworkDpm(private val context: Context) : DpmGateway {
 
     override fun clearPersistentHome() =
         dpm.clearPackagePersistentPreferredActivities(admin, context.packageName)
+
+    override fun setUserControlDisabledPackages(packages: List<String>) {
+        if (Build.VERSION.SDK_INT >= 30) dpm.setUserControlDisabledPackages(admin, packages)
+    }
+
+    override fun userControlDisabledPackages(): List<String> =
+        if (Build.VERSION.SDK_INT >= 30) dpm.getUserControlDisabledPackages(admin) else emptyList()
+
+    override fun grantOwnPermission(permission: String): Boolean {
+        val set = runCatching {
+            dpm.setPermissionGrantState(
+                admin,
+                context.packageName,
+                permission,
+                DevicePolicyManager.PERMISSION_GRANT_STATE_GRANTED,
+            )
+        }.getOrDefault(false)
+        return set || context.checkSelfPermission(permission) == PackageManager.PERMISSION_GRANTED
+    }
+
+    override fun isDeviceFinanced(): Boolean =
+        Build.VERSION.SDK_INT >= 34 && runCatching { dpm.isDeviceFinanced }.getOrDefault(false)
 
     override fun clearDeviceOwner() {
         @Suppress("DEPRECATION")

@@ -40,7 +40,7 @@ class LockActivity : Activity() {
         find<Button>(R.id.emergency_call).setOnClickListener {
             // A call: the overlay fallback must not cover the dialer (OverlayFallback).
             OverlayFallback.stepAside(this)
-            startActivity(emergencyDialer(this))
+            SafeLaunch.start(this, emergencyDialer(this))
         }
         find<Button>(R.id.check_now).setOnClickListener { checkNow() }
         find<Button>(R.id.enter_code).setOnClickListener {
@@ -49,8 +49,9 @@ class LockActivity : Activity() {
         }
         find<Button>(R.id.submit_code).setOnClickListener { submitCode() }
         // A guest page: the overlay fallback steps aside while it is in front (OverlayFallback).
+        // The disclosure is direct-boot aware: it opens before the first unlock too.
         find<Button>(R.id.disclosure_link).setOnClickListener {
-            startActivity(Intent(this, DisclosureActivity::class.java))
+            SafeLaunch.start(this, Intent(this, DisclosureActivity::class.java))
         }
         find<View>(R.id.emergency_call).requestFocus()
     }
@@ -181,7 +182,7 @@ class LockActivity : Activity() {
     override fun onUserLeaveHint() {
         super.onUserLeaveHint()
         if (screen?.decision?.locked == true && !Shell.deps(this).dpm.isDeviceOwner()) {
-            startActivity(Intent(this, LockActivity::class.java).addFlags(Intent.FLAG_ACTIVITY_REORDER_TO_FRONT))
+            SafeLaunch.start(this, Intent(this, LockActivity::class.java).addFlags(Intent.FLAG_ACTIVITY_REORDER_TO_FRONT))
         }
     }
 

@@ -28,16 +28,16 @@ object LockScreenBinder {
             contentDescription = activity.getString(R.string.call_lender_description, s.lenderPhone)
             setOnClickListener {
                 calling()
-                activity.startActivity(Intent(Intent.ACTION_DIAL, Uri.fromParts("tel", s.lenderPhone, null)))
+                SafeLaunch.start(activity, Intent(Intent.ACTION_DIAL, Uri.fromParts("tel", s.lenderPhone, null)))
             }
         }
         root.findViewById<Button>(R.id.pay_now).setOnClickListener {
-            activity.startActivity(WebPageActivity.intent(activity, s.paymentUrl))
+            SafeLaunch.startAfterUnlock(activity, WebPageActivity.intent(activity, s.paymentUrl))
         }
         fun link(id: Int, url: String?) = root.findViewById<Button>(id).apply {
             visibility = if (url == null) View.GONE else View.VISIBLE
             setOnClickListener {
-                url?.let { activity.startActivity(WebPageActivity.intent(activity, it)) }
+                url?.let { SafeLaunch.startAfterUnlock(activity, WebPageActivity.intent(activity, it)) }
             }
         }
         link(R.id.support_link, s.supportUrl)

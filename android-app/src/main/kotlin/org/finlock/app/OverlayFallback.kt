@@ -213,7 +213,7 @@ object OverlayFallback : Application.ActivityLifecycleCallbacks {
                 contentDescription = app.getString(R.string.emergency_call_description)
                 setOnClickListener {
                     stepAside(app)
-                    app.startActivity(LockActivity.emergencyDialer(app))
+                    runCatching { app.startActivity(LockActivity.emergencyDialer(app)) }
                 }
             })
             addView(TextView(app).apply {
@@ -231,7 +231,7 @@ object OverlayFallback : Application.ActivityLifecycleCallbacks {
                 id = R.id.overlay_open
                 text = app.getString(R.string.overlay_open)
                 contentDescription = app.getString(R.string.overlay_open_description)
-                setOnClickListener { app.startActivity(LockActivity.intent(app)) }
+                setOnClickListener { runCatching { app.startActivity(LockActivity.intent(app)) } }
             })
         }
     }

@@ -49,7 +49,12 @@ object Reminders {
         )
     }
 
-    /** Posts the due reminder (if any), replacing an earlier one with the same id. */
+    /**
+     * Posts the due reminder (if any), replacing an earlier one with the same id. The core is
+     * told it was shown only when it really was: with notifications blocked (no permission,
+     * the app or the reminder's channel switched off) it stays due, so the core does not
+     * count a notice the user never saw.
+     */
     fun showDue(context: Context) {
         val d = Shell.deps(context)
         val clock = d.clocks.now()
@@ -58,15 +63,25 @@ object Reminders {
         } catch (e: FinlockException) {
             null
         } ?: return
-        post(context, reminder)
+        if (!post(context, reminder)) return
         d.core.markReminderShown(reminder.id, d.clocks.now())
+    }
+
+    /** Whether a notice on [channel] reaches the user now. */
+    fun canShow(context: Context, channel: String): Boolean {
+        if (!Permissions.canPostNotifications(context)) return false
+        val importance = context.getSystemService(NotificationManager::class.java)
+            .getNotificationChannel(channel)?.importance ?: return true
+        return importance != NotificationManager.IMPORTANCE_NONE
     }
 
     fun channelFor(reminder: Reminder) =
         if (reminder.severity == Severity.INFO) CHANNEL_REMINDERS else CHANNEL_OVERDUE
 
-    fun post(context: Context, reminder: Reminder) {
+    /** Posts [reminder]; returns false (posting nothing) when the user would not see it. */
+    fun post(context: Context, reminder: Reminder): Boolean {
         createChannels(context)
+        if (!canShow(context, channelFor(reminder))) return false
         val nm = context.getSystemService(NotificationManager::class.java)
         val money = Format.money(reminder.amountMinor, reminder.currency)
         val due = reminder.installmentDueMs?.let { Format.date(context, it) }
@@ -99,6 +114,7 @@ object Reminders {
             builder.addAction(Notification.Action.Builder(null, label, dial).build())
         }
         nm.notify(reminder.id, 0, builder.build())
+        return true
     }
 
     /** Who the lender is and how to pay, when the core's reminder names them. */

@@ -77,6 +77,8 @@ object Shell {
     fun apply(context: Context, decision: Decision) {
         val d = deps(context)
         val lockdown = Lockdown(context, d.dpm)
+        // Enrolled and not released: the Device Owner may post its notices (Android 13+).
+        if (!decision.released) Permissions.grantAsOwner(context, d.dpm)
         when {
             decision.released -> release(context)
             decision.locked -> {
@@ -87,6 +89,8 @@ object Shell {
             }
             else -> {
                 lockdown.disengage()
+                // Enrolled and not released: anti-tamper holds in good standing too (ADR 0009).
+                lockdown.protect()
                 OverlayFallback.disengage(context)
             }
         }

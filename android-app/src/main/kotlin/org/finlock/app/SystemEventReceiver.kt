@@ -1,5 +1,6 @@
 package org.finlock.app
 
+import android.app.AlarmManager
 import android.content.BroadcastReceiver
 import android.content.Context
 import android.content.Intent
@@ -7,11 +8,17 @@ import android.content.Intent
 /**
  * Boot (direct-boot aware: LOCKED_BOOT_COMPLETED runs before the user unlocks), app update,
  * and clock or time-zone changes: tell the core and restore its decision at once. After
- * BOOT_COMPLETED, an enrollment left unfinished is announced again ([UnfinishedSetup]).
+ * BOOT_COMPLETED, an enrollment left unfinished is announced again ([UnfinishedSetup]). When the
+ * user allows exact alarms (Android 12+), the next wakeup is armed again, exactly.
  */
 class SystemEventReceiver : BroadcastReceiver() {
     override fun onReceive(context: Context, intent: Intent) {
         val clockChanged = intent.action in CLOCK_EVENTS
+        if (intent.action == AlarmManager.ACTION_SCHEDULE_EXACT_ALARM_PERMISSION_STATE_CHANGED) {
+            // Exact alarms newly allowed: arm the deadline exactly now, not at the next event.
+            runInBackground(context) { Shell.armNextWakeup(context) }
+            return
+        }
         if (intent.action !in HANDLED) return
         runInBackground(context) {
             val decision = Shell.refresh(context, clockChanged = clockChanged)

@@ -3,7 +3,6 @@ package org.finlock.app
 import android.app.job.JobParameters
 import android.content.Context
 import android.os.PersistableBundle
-import android.os.UserManager
 import org.finlock.core.FinlockException
 import org.finlock.core.LockReason
 import org.junit.Assert.assertEquals
@@ -21,7 +20,6 @@ import org.robolectric.Shadows.shadowOf
 class CheckInJobTest {
     private val core = FakeCore()
     private val context: Context get() = RuntimeEnvironment.getApplication()
-    private val userManager get() = context.getSystemService(UserManager::class.java)
 
     @get:Rule
     val shell = ShellRule(core, deviceOwner = true)
@@ -43,7 +41,7 @@ class CheckInJobTest {
         core.checkInResult = { FakeCore.locked(LockReason.OVERDUE_PAYMENT) }
         val job = runJob()
         assertEquals("a scheduled check-in, not a forced one", "checkIn(force=false)", core.calls.first())
-        assertTrue("the lock is enforced", userManager.hasUserRestriction(UserManager.DISALLOW_SAFE_BOOT))
+        assertTrue("the lock is enforced", Lockdown(context, FrameworkDpm(context)).engaged)
         assertTrue(shadowOf(job).isJobFinished)
         assertFalse("the core schedules retries, not JobScheduler", shadowOf(job).isRescheduleNeeded)
     }
@@ -55,7 +53,7 @@ class CheckInJobTest {
         val job = runJob()
         assertTrue(core.calls.contains("checkIn(force=false)"))
         assertTrue("the decision is restored anyway", core.calls.contains("decision"))
-        assertFalse(userManager.hasUserRestriction(UserManager.DISALLOW_SAFE_BOOT))
+        assertFalse("not locked", Lockdown(context, FrameworkDpm(context)).engaged)
         assertTrue(shadowOf(job).isJobFinished)
         assertFalse(shadowOf(job).isRescheduleNeeded)
     }

@@ -1,5 +1,6 @@
 package org.finlock.app
 
+import android.Manifest
 import android.app.AlarmManager
 import android.app.Notification
 import android.app.NotificationManager
@@ -26,15 +27,36 @@ import org.robolectric.RobolectricTestRunner
 import org.robolectric.RuntimeEnvironment
 import org.robolectric.Shadows.shadowOf
 import org.robolectric.annotation.Config
+import org.robolectric.shadows.ShadowAlarmManager
 import org.robolectric.shadows.ShadowLooper
 
 /** A real FrameworkDpm (so the shadows see every call), except giving up device ownership. */
 class RecordingDpm(context: Context) : DpmGateway by FrameworkDpm(context) {
     var clearedDeviceOwner = false
+    var preferredHome: ComponentName? = null
+    var userControlDisabled: List<String> = emptyList()
+    var financed = false
 
     override fun clearDeviceOwner() {
         clearedDeviceOwner = true
     }
+
+    override fun setPersistentHome(activity: ComponentName) {
+        preferredHome = activity
+    }
+
+    override fun clearPersistentHome() {
+        preferredHome = null
+    }
+
+    // Robolectric's DevicePolicyManager does not shadow these two.
+    override fun setUserControlDisabledPackages(packages: List<String>) {
+        userControlDisabled = packages
+    }
+
+    override fun userControlDisabledPackages() = userControlDisabled
+
+    override fun isDeviceFinanced() = financed
 }
 
 @RunWith(RobolectricTestRunner::class)
@@ -60,7 +82,8 @@ class EnforcementTest {
         assertTrue(packages.toString(), packages.containsAll(listOf(context.packageName, "com.android.stk", "com.android.cellbroadcastreceiver")))
         assertFalse("never Settings", packages.contains("com.android.settings"))
         assertEquals(
-            DevicePolicyManager.LOCK_TASK_FEATURE_KEYGUARD or DevicePolicyManager.LOCK_TASK_FEATURE_GLOBAL_ACTIONS,
+            DevicePolicyManager.LOCK_TASK_FEATURE_SYSTEM_INFO or DevicePolicyManager.LOCK_TASK_FEATURE_KEYGUARD or
+                DevicePolicyManager.LOCK_TASK_FEATURE_GLOBAL_ACTIONS,
             frameworkDpm.getLockTaskFeatures(admin),
         )
         assertTrue(userManager.hasUserRestriction(UserManager.DISALLOW_SAFE_BOOT))
@@ -75,6 +98,95 @@ class EnforcementTest {
     }
 
     @Test
+    fun `anti-tamper holds from enrollment in good standing, through a lock and an unlock, until release`() {
+        // Enrolled, in good standing: the first decision after enrollment.
+        Shell.apply(context, FakeCore.unlocked())
+        val antiTamper = listOf(
+            UserManager.DISALLOW_FACTORY_RESET,
+            UserManager.DISALLOW_SAFE_BOOT,
+            UserManager.DISALLOW_ADD_USER,
+            UserManager.DISALLOW_DEBUGGING_FEATURES, // a release build (not debuggable)
+        )
+        fun assertProtected(state: String) {
+            antiTamper.forEach { assertTrue("$it while $state", userManager.hasUserRestriction(it)) }
+            assertTrue("uninstall blocked while $state", frameworkDpm.isUninstallBlocked(admin, context.packageName))
+            assertEquals("no force stop while $state", listOf(context.packageName), dpm.userControlDisabled)
+        }
+        assertProtected("in good standing")
+        Shell.apply(context, FakeCore.locked(LockReason.OVERDUE_PAYMENT))
+        assertProtected("locked")
+        Shell.apply(context, FakeCore.unlocked())
+        assertProtected("unlocked again")
+        core.decision = FakeCore.released()
+        Shell.refresh(context)
+        antiTamper.forEach { assertFalse("$it after release", userManager.hasUserRestriction(it)) }
+        assertFalse(frameworkDpm.isUninstallBlocked(admin, context.packageName))
+        assertTrue(dpm.userControlDisabled.isEmpty())
+        assertTrue(dpm.clearedDeviceOwner)
+    }
+
+    @Test
+    fun `a debug build keeps debugging available while protected`() {
+        context.applicationInfo.flags = context.applicationInfo.flags or android.content.pm.ApplicationInfo.FLAG_DEBUGGABLE
+        try {
+            Shell.apply(context, FakeCore.unlocked())
+            assertTrue(userManager.hasUserRestriction(UserManager.DISALLOW_FACTORY_RESET))
+            assertFalse(userManager.hasUserRestriction(UserManager.DISALLOW_DEBUGGING_FEATURES))
+        } finally {
+            context.applicationInfo.flags = context.applicationInfo.flags and android.content.pm.ApplicationInfo.FLAG_DEBUGGABLE.inv()
+        }
+    }
+
+    @Test
+    fun `the persistent HOME is a component that has the HOME filter`() {
+        Shell.apply(context, FakeCore.locked(LockReason.OVERDUE_PAYMENT))
+        val home = dpm.preferredHome!!
+        // The platform (PackageManager's persistent preferred activity lookup) keeps a
+        // preferred component only if one of the resolved HOME activities has its exact
+        // package and activity name; an alias resolves under its own name.
+        val homes = context.packageManager.queryIntentActivities(
+            Intent(Intent.ACTION_MAIN).addCategory(Intent.CATEGORY_HOME),
+            PackageManager.MATCH_DEFAULT_ONLY,
+        ).map { ComponentName(it.activityInfo.packageName, it.activityInfo.name) }
+        assertTrue("$home among $homes", home in homes)
+        Shell.apply(context, FakeCore.unlocked())
+        assertEquals(null, dpm.preferredHome)
+    }
+
+    @Test
+    fun `lock task allows only the system dialer and system input methods, not the user's defaults`() {
+        val telecom = shadowOf(context.getSystemService(android.telecom.TelecomManager::class.java))
+        telecom.setSystemDialerPackage("com.android.dialer")
+        telecom.setDefaultDialerPackage("com.example.userdialer")
+        android.provider.Settings.Secure.putString(
+            context.contentResolver,
+            android.provider.Settings.Secure.DEFAULT_INPUT_METHOD,
+            "com.example.userkeyboard/.Ime",
+        )
+        fun ime(pkg: String, system: Boolean): android.view.inputmethod.InputMethodInfo {
+            val info = android.content.pm.ResolveInfo().apply {
+                serviceInfo = android.content.pm.ServiceInfo().apply {
+                    packageName = pkg
+                    name = "$pkg.Ime"
+                    applicationInfo = android.content.pm.ApplicationInfo().apply {
+                        packageName = pkg
+                        flags = if (system) android.content.pm.ApplicationInfo.FLAG_SYSTEM else 0
+                    }
+                }
+            }
+            return android.view.inputmethod.InputMethodInfo(info, false, null, emptyList(), 0, false)
+        }
+        shadowOf(context.getSystemService(android.view.inputmethod.InputMethodManager::class.java))
+            .setInputMethodInfoList(listOf(ime("com.android.inputmethod.latin", true), ime("com.example.userkeyboard", false)))
+        Shell.apply(context, FakeCore.locked(LockReason.OVERDUE_PAYMENT))
+        val packages = frameworkDpm.getLockTaskPackages(admin).toList()
+        assertTrue(packages.toString(), "com.android.dialer" in packages)
+        assertTrue(packages.toString(), "com.android.inputmethod.latin" in packages)
+        assertFalse("the user's default dialer: $packages", "com.example.userdialer" in packages)
+        assertFalse("the user's keyboard: $packages", "com.example.userkeyboard" in packages)
+    }
+
+    @Test
     fun `an unlock restores exactly what was there before`() {
         frameworkDpm.setLockTaskPackages(admin, arrayOf("com.example.kiosk"))
         frameworkDpm.setLockTaskFeatures(admin, DevicePolicyManager.LOCK_TASK_FEATURE_HOME)
@@ -84,9 +196,9 @@ class EnforcementTest {
         Shell.apply(context, FakeCore.unlocked())
         assertEquals(listOf("com.example.kiosk"), frameworkDpm.getLockTaskPackages(admin).toList())
         assertEquals(DevicePolicyManager.LOCK_TASK_FEATURE_HOME, frameworkDpm.getLockTaskFeatures(admin))
-        assertFalse(userManager.hasUserRestriction(UserManager.DISALLOW_SAFE_BOOT))
-        assertFalse(userManager.hasUserRestriction(UserManager.DISALLOW_FACTORY_RESET))
-        assertTrue("kept: it was there before", userManager.hasUserRestriction(UserManager.DISALLOW_ADD_USER))
+        assertTrue("anti-tamper stays until release", userManager.hasUserRestriction(UserManager.DISALLOW_SAFE_BOOT))
+        assertTrue("anti-tamper stays until release", userManager.hasUserRestriction(UserManager.DISALLOW_FACTORY_RESET))
+        assertTrue(userManager.hasUserRestriction(UserManager.DISALLOW_ADD_USER))
         assertEquals(
             PackageManager.COMPONENT_ENABLED_STATE_DISABLED,
             context.packageManager.getComponentEnabledSetting(ComponentName(context, Lockdown.HOME_ALIAS)),
@@ -97,6 +209,7 @@ class EnforcementTest {
     fun `without device owner nothing is set and the overlay is the fallback`() {
         shadowOf(frameworkDpm).setDeviceOwner(null)
         assertFalse(Lockdown(context, dpm).engage())
+        assertFalse(Lockdown(context, dpm).protect())
         assertFalse(userManager.hasUserRestriction(UserManager.DISALLOW_SAFE_BOOT))
     }
 
@@ -162,6 +275,48 @@ class EnforcementTest {
         Shell.armNextWakeup(context)
         val alarm = shadowOf(context.getSystemService(AlarmManager::class.java)).scheduledAlarms.single()
         assertEquals(AlarmManager.ELAPSED_REALTIME_WAKEUP, alarm.type)
+        assertEquals(7_654_321L, alarm.triggerAtTime)
+    }
+
+    @Test
+    fun `a reminder the user would not see is not marked shown`() {
+        core.reminder = reminder(ReminderKind.OVERDUE, Severity.CRITICAL, persistent = true)
+        shadowOf(RuntimeEnvironment.getApplication()).denyPermissions(Manifest.permission.POST_NOTIFICATIONS)
+        Reminders.showDue(context)
+        assertTrue(notifications.allNotifications.isEmpty())
+        assertFalse("still due for the core", core.calls.any { it.startsWith("markReminderShown") })
+        // Allowed again, but the app's notices switched off: still not shown.
+        shadowOf(RuntimeEnvironment.getApplication()).grantPermissions(Manifest.permission.POST_NOTIFICATIONS)
+        notifications.setNotificationsEnabled(false)
+        Reminders.showDue(context)
+        assertFalse(core.calls.any { it.startsWith("markReminderShown") })
+        notifications.setNotificationsEnabled(true)
+        Reminders.showDue(context)
+        assertTrue(core.calls.contains("markReminderShown(r-OVERDUE)"))
+    }
+
+    @Test
+    fun `the device owner grants itself the notification permission once enrolled`() {
+        shadowOf(RuntimeEnvironment.getApplication()).denyPermissions(Manifest.permission.POST_NOTIFICATIONS)
+        Shell.apply(context, FakeCore.unlocked())
+        assertEquals(
+            DevicePolicyManager.PERMISSION_GRANT_STATE_GRANTED,
+            frameworkDpm.getPermissionGrantState(admin, context.packageName, Manifest.permission.POST_NOTIFICATIONS),
+        )
+    }
+
+    @Test
+    fun `allowing exact alarms re-arms the deadline exactly`() {
+        core.wakeup = Wakeup(FakeCore.moment(elapsed = 7_654_321L, delay = 6_654_321L), WakeReason.DECISION)
+        val shadowAlarms = shadowOf(context.getSystemService(AlarmManager::class.java))
+        ShadowAlarmManager.setCanScheduleExactAlarms(false)
+        Shell.armNextWakeup(context)
+        assertTrue("inexact without the permission", shadowAlarms.scheduledAlarms.single().windowLengthMs != AlarmManager.WINDOW_EXACT)
+        ShadowAlarmManager.setCanScheduleExactAlarms(true)
+        SystemEventReceiver().onReceive(context, Intent(AlarmManager.ACTION_SCHEDULE_EXACT_ALARM_PERMISSION_STATE_CHANGED))
+        ShadowLooper.idleMainLooper()
+        val alarm = shadowAlarms.scheduledAlarms.single()
+        assertEquals(AlarmManager.WINDOW_EXACT, alarm.windowLengthMs)
         assertEquals(7_654_321L, alarm.triggerAtTime)
     }
 

@@ -123,6 +123,34 @@ class LockScreenTest {
     }
 
     @Test
+    fun `before the first unlock the pages say to unlock first, and about this lock still opens`() {
+        shadowOf(context.getSystemService(android.os.UserManager::class.java)).setUserUnlocked(false)
+        val activity = launch(LockReason.OVERDUE_PAYMENT)
+        for (id in listOf(R.id.pay_now, R.id.support_link, R.id.terms_link)) {
+            activity.findViewById<Button>(id).performClick()
+            assertEquals("no page before unlock", null, shadowOf(activity).nextStartedActivity)
+            assertEquals(context.getString(R.string.needs_unlock), org.robolectric.shadows.ShadowToast.getTextOfLatestToast())
+        }
+        activity.findViewById<Button>(R.id.disclosure_link).performClick()
+        assertEquals(DisclosureActivity::class.java.name, shadowOf(activity).nextStartedActivity.component!!.className)
+        val disclosure = context.packageManager.getActivityInfo(
+            android.content.ComponentName(context, DisclosureActivity::class.java),
+            android.content.pm.PackageManager.MATCH_DIRECT_BOOT_AWARE or android.content.pm.PackageManager.MATCH_DIRECT_BOOT_UNAWARE,
+        )
+        assertTrue("the disclosure runs before the first unlock", disclosure.directBootAware)
+    }
+
+    @Test
+    fun `a launch the system refuses does not crash the lock screen`() {
+        val activity = launch(LockReason.OVERDUE_PAYMENT)
+        // Nothing resolves the dialer or the emergency dialer here: startActivity would throw.
+        shadowOf(RuntimeEnvironment.getApplication()).checkActivities(true)
+        activity.findViewById<Button>(R.id.emergency_call).performClick()
+        activity.findViewById<Button>(R.id.call_lender).performClick()
+        assertFalse(activity.isFinishing)
+    }
+
+    @Test
     fun `check now calls the core and shows that the device is unlocked`() {
         val activity = launch(LockReason.OVERDUE_PAYMENT)
         core.checkInResult = { FakeCore.unlocked() }

@@ -73,11 +73,12 @@ class RealCoreTest {
 
     @Test
     fun `a financed phone is locked when overdue, unlocked by payment and released when paid off`() {
-        // Enrolled and in good standing: nothing is restricted; one alarm, at the core's time.
+        // Enrolled and in good standing: not locked, only anti-tamper (ADR 0009); one alarm, at the core's time.
         val fresh = Shell.refresh(context)
         assertNotNull(fresh)
         assertFalse(fresh!!.locked)
-        assertFalse(userManager.hasUserRestriction(UserManager.DISALLOW_SAFE_BOOT))
+        assertFalse(lockEngaged())
+        assertTrue(userManager.hasUserRestriction(UserManager.DISALLOW_FACTORY_RESET))
         val wake = core.nextWakeup(now(), Shell.zoneId())
         assertNotNull(wake)
         val alarm = shadowOf(context.getSystemService(android.app.AlarmManager::class.java)).scheduledAlarms.single()
@@ -88,7 +89,7 @@ class RealCoreTest {
         val locked = Shell.refresh(context)
         assertTrue(locked!!.locked)
         assertEquals(LockReason.OVERDUE_PAYMENT, locked.reason)
-        assertTrue(userManager.hasUserRestriction(UserManager.DISALLOW_SAFE_BOOT))
+        assertTrue(lockEngaged())
         val started = shadowOf(RuntimeEnvironment.getApplication()).nextStartedActivity
         assertEquals(LockActivity::class.java.name, started.component?.className)
 
@@ -114,7 +115,7 @@ class RealCoreTest {
         activity.checkNow()
         assertEquals(context.getString(R.string.check_unlocked), activity.text(R.id.check_result))
         assertFalse(core.decision(now()).locked)
-        assertFalse(userManager.hasUserRestriction(UserManager.DISALLOW_SAFE_BOOT))
+        assertFalse(lockEngaged())
 
         // The last installment: released for good, every restriction gone, the app disabled.
         LocalServer.pay(deviceId, 1000)
@@ -152,8 +153,10 @@ class RealCoreTest {
         ShadowLooper.idleMainLooper()
         assertEquals("Code accepted. Unlocked for 2 days.", activity.text(R.id.code_result))
         assertFalse(core.decision(now()).locked)
-        assertFalse(userManager.hasUserRestriction(UserManager.DISALLOW_SAFE_BOOT))
+        assertFalse(lockEngaged())
     }
+
+    private fun lockEngaged() = Lockdown(context, FrameworkDpm(context)).engaged
 
     @Test
     fun `the core's reminder becomes one notification, shown once`() {

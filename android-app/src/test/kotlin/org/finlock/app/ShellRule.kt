@@ -1,5 +1,6 @@
 package org.finlock.app
 
+import android.Manifest
 import android.app.admin.DevicePolicyManager
 import android.content.Context
 import android.content.pm.ApplicationInfo
@@ -48,6 +49,9 @@ class ShellRule(
         ShadowLog.clear()
         val owner = if (deviceOwner) AdminReceiver.component(context) else null
         shadowOf(context.getSystemService(DevicePolicyManager::class.java)).setDeviceOwner(owner)
+        // As on a phone where the user (or the Device Owner, at enrollment) allowed notices;
+        // tests of the permission itself deny it first.
+        shadowOf(RuntimeEnvironment.getApplication()).grantPermissions(Manifest.permission.POST_NOTIFICATIONS)
         if (debugBuild) {
             context.applicationInfo.flags = context.applicationInfo.flags or ApplicationInfo.FLAG_DEBUGGABLE
             Robolectric.setupContentProvider(DebugSetup::class.java)
