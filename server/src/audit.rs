@@ -135,6 +135,16 @@ pub enum AuditEvent<'a> {
     },
     /// A new one-time enrollment code (the code itself is never logged).
     EnrollmentCodeReissued,
+    /// The lender approved a key asking to enroll by IMEI.
+    EnrollmentApproved {
+        request_id: &'a str,
+        key_thumbprint: &'a str,
+    },
+    /// The lender refused it.
+    EnrollmentRefused {
+        request_id: &'a str,
+        key_thumbprint: &'a str,
+    },
 }
 
 impl AuditEvent<'_> {
@@ -150,6 +160,8 @@ impl AuditEvent<'_> {
             AuditEvent::OfflineCodeIssued { .. } => "offline_code_issued",
             AuditEvent::OfflineCodeUsed { .. } => "offline_code_used",
             AuditEvent::EnrollmentCodeReissued => "enrollment_code_reissued",
+            AuditEvent::EnrollmentApproved { .. } => "enrollment_approved",
+            AuditEvent::EnrollmentRefused { .. } => "enrollment_refused",
         }
     }
 
@@ -193,6 +205,14 @@ impl AuditEvent<'_> {
                 json!({ "counter": counter, "days": days, "at": at })
             }
             AuditEvent::EnrollmentCodeReissued => json!({}),
+            AuditEvent::EnrollmentApproved {
+                request_id,
+                key_thumbprint,
+            }
+            | AuditEvent::EnrollmentRefused {
+                request_id,
+                key_thumbprint,
+            } => json!({ "request_id": request_id, "key_thumbprint": key_thumbprint }),
         }
     }
 }

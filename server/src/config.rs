@@ -54,7 +54,18 @@ pub struct ServeArgs {
     /// Database connections per node (PostgreSQL; SQLite uses one writer and a few readers).
     #[arg(long, env = "FINLOCK_DB_CONNECTIONS", default_value_t = 16)]
     pub db_connections: u32,
+    /// Take the client's address from the last `X-Forwarded-For` entry (set this only
+    /// behind a reverse proxy that writes it; otherwise anyone could choose their address
+    /// and escape the per-address limits).
+    #[arg(long, env = "FINLOCK_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+    /// Enrollment attempts allowed per client address per minute (0: no limit, for load
+    /// tests only); per IMEI the limit is fixed at 10 an hour.
+    #[arg(long, env = "FINLOCK_ENROLL_PER_ADDRESS", default_value_t = DEFAULT_ENROLL_PER_ADDRESS)]
+    pub enroll_per_address: u32,
 }
+
+pub const DEFAULT_ENROLL_PER_ADDRESS: u32 = 30;
 
 pub const DEFAULT_CHECKIN_MIN_INTERVAL_S: u64 = 10;
 pub const DEFAULT_ADMIN_COMPONENT: &str = "org.finlock.app/.admin.FinlockDeviceAdmin";
@@ -71,6 +82,8 @@ pub struct Config {
     pub apk_url: Option<String>,
     pub apk_checksum: Option<String>,
     pub db_connections: u32,
+    pub trust_forwarded_for: bool,
+    pub enroll_per_address: u32,
 }
 
 impl Config {
@@ -85,6 +98,8 @@ impl Config {
             apk_url: serve.apk_url,
             apk_checksum: serve.apk_checksum,
             db_connections: serve.db_connections,
+            trust_forwarded_for: serve.trust_forwarded_for,
+            enroll_per_address: serve.enroll_per_address,
         }
     }
 
@@ -100,6 +115,8 @@ impl Config {
             apk_url: None,
             apk_checksum: None,
             db_connections: 16,
+            trust_forwarded_for: false,
+            enroll_per_address: DEFAULT_ENROLL_PER_ADDRESS,
         }
     }
 }

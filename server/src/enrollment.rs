@@ -15,9 +15,11 @@ use crate::app::App;
 use crate::audit::{self, Actor, AuditEvent, EnrollKind, Subject};
 use crate::checkin::{body_text, check_header, remember, seen};
 use crate::db::queries::{self, DeviceRow};
+use crate::devices::approvals;
 use crate::error::{Error, Result};
 use crate::ids;
 use crate::issue::issue;
+use crate::rate_limit;
 
 /// A request whose signature verified with the key it carries.
 #[derive(Debug, Clone)]
@@ -55,17 +57,27 @@ pub struct Binding {
 /// and made a new key): a code is consumed by the first check-in, or after this window.
 pub const CODE_RETRY_WINDOW_S: i64 = 30 * 60;
 
+/// What vouches for an enrollment besides its own signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    /// The one-time code the lender issued for this device.
+    Code,
+    /// The lender approved this key for this device (enrollment by IMEI, which anyone
+    /// who knows an IMEI can send, is never bound without it; see [`enroll`]).
+    Approved,
+}
+
 /// Whether `enroll` may bind its key to `device` at `now`: pure.
 ///
-/// A device bound to another key takes a new one only: by IMEI with
-/// `auto_reprovision` (a factory-reset phone), or by code when the lender reissued the
-/// code after the current binding, or by code within [`CODE_RETRY_WINDOW_S`] of an
-/// enrollment whose key has never checked in.
-pub fn judge(enroll: &SignedEnroll, device: &DeviceRow, now: i64) -> Result<Binding> {
+/// A device bound to another key takes a new one only: with the lender's approval of
+/// that key, or by code when the device allows re-provisioning (`auto_reprovision`),
+/// when the lender reissued the code after the current binding, or within
+/// [`CODE_RETRY_WINDOW_S`] of an enrollment whose key has never checked in.
+pub fn judge(enroll: &SignedEnroll, device: &DeviceRow, proof: Proof, now: i64) -> Result<Binding> {
     if seen(&device.recent_nonces, &enroll.request.nonce) {
         return Err(Error::Replayed);
     }
-    let by_code = enroll.request.enrollment_code.is_some();
+    let by_code = proof == Proof::Code;
     let key_b64 = b64::encode(enroll.key.bytes());
     let binding = match device.device_key.as_deref() {
         None => Binding {
@@ -83,7 +95,7 @@ pub fn judge(enroll: &SignedEnroll, device: &DeviceRow, now: i64) -> Result<Bind
                 "this device is released; there is nothing to enroll",
             ));
         }
-        Some(_) if device.auto_reprovision => Binding {
+        Some(_) if proof == Proof::Approved || device.auto_reprovision => Binding {
             kind: EnrollKind::Reprovisioned,
             rebind: true,
         },
@@ -118,25 +130,95 @@ fn first_try_unused(device: &DeviceRow, now: i64) -> bool {
             .is_some_and(|bound| now.saturating_sub(bound) <= CODE_RETRY_WINDOW_S)
 }
 
-/// The registered device an enrollment names (by one-time code, or by IMEI hash).
-async fn find(app: &App, request: &EnrollRequest) -> Result<DeviceRow> {
-    match (&request.enrollment_code, &request.imei_sha256) {
-        (Some(code), _) => queries::device_by_code(&app.db.read, code).await?,
-        (None, Some(imei)) => queries::devices_by_imei(&app.db.read, imei)
-            .await?
-            .into_iter()
-            .next(),
-        (None, None) => None,
-    }
-    .ok_or(Error::NotFound)
+/// What the enroll endpoint answers.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    /// Bound: the first entitlement and the offline secret (§3.1).
+    Enrolled(EnrollResponse),
+    /// Not bound (yet): the same answer whether or not the IMEI is registered, so the
+    /// endpoint tells a stranger nothing.
+    Pending(PendingAnswer),
 }
 
-/// Enrolls: binds the device key, audits, answers with the first entitlement.
-pub async fn enroll(app: &App, body: &[u8]) -> Result<EnrollResponse> {
+/// `202 Accepted`: ask again later with the same key.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct PendingAnswer {
+    /// `pending_approval`
+    pub status: &'static str,
+    /// When to ask again (also the `Retry-After` header).
+    pub retry_after_s: u64,
+}
+
+/// How long a phone waiting for approval should wait before asking again.
+pub const PENDING_RETRY_S: u64 = 15 * 60;
+
+const PENDING: PendingAnswer = PendingAnswer {
+    status: "pending_approval",
+    retry_after_s: PENDING_RETRY_S,
+};
+
+/// Enrolls.
+///
+/// - By code: the code names the device; the binding is judged ([`judge`]).
+/// - By IMEI: anyone who knows a phone's IMEI can send this, so it binds only a key the
+///   lender approved. Any other key is recorded as a pending request for a registered
+///   device (and nothing is recorded for an unknown IMEI); both get the same
+///   [`Answer::Pending`], revealing nothing of the plan or the offline secret, and an
+///   enrolled phone keeps working meanwhile.
+///
+/// Attempts are limited per client address and per IMEI, in the database, so the
+/// limits hold across nodes.
+pub async fn enroll(app: &App, body: &[u8], client: Option<&str>) -> Result<Answer> {
     let signed = read(body_text(body)?)?;
-    let device = find(app, &signed.request).await?;
     let now = app.now();
-    let binding = judge(&signed, &device, now)?;
+    if let Some(addr) = client
+        && app.config.enroll_per_address > 0
+    {
+        let limit = rate_limit::enroll_per_address(app.config.enroll_per_address);
+        rate_limit::hit(&app.db, &limit, addr, now).await?;
+    }
+    let request = &signed.request;
+    let (device, proof) = match (&request.enrollment_code, &request.imei_sha256) {
+        (Some(code), _) => {
+            let device = queries::device_by_code(&app.db.read, code)
+                .await?
+                .ok_or(Error::NotFound)?;
+            (device, Proof::Code)
+        }
+        (None, Some(imei)) => {
+            rate_limit::hit(&app.db, &rate_limit::ENROLL_PER_IMEI, imei, now).await?;
+            let Some(device) = queries::devices_by_imei(&app.db.read, imei)
+                .await?
+                .into_iter()
+                .next()
+            else {
+                return Ok(Answer::Pending(PENDING));
+            };
+            let key_b64 = b64::encode(signed.key.bytes());
+            if device.device_key.as_deref() != Some(key_b64.as_str())
+                && !approvals::is_approved(app, &device, &key_b64).await?
+            {
+                approvals::record_pending(app, &device, &signed, now).await?;
+                return Ok(Answer::Pending(PENDING));
+            }
+            (device, Proof::Approved)
+        }
+        (None, None) => return Err(Error::NotFound),
+    };
+    let binding = judge(&signed, &device, proof, now)?;
+    bind(app, &signed, device, binding, now)
+        .await
+        .map(Answer::Enrolled)
+}
+
+/// Binds the key as judged, audits, answers with the first entitlement.
+async fn bind(
+    app: &App,
+    signed: &SignedEnroll,
+    device: DeviceRow,
+    binding: Binding,
+    now: i64,
+) -> Result<EnrollResponse> {
     let request = &signed.request;
     let (offline_secret, offline_counter) = match (&device.offline_secret, binding.rebind) {
         (Some(secret), false) => (secret.clone(), device.offline_counter),
@@ -168,6 +250,8 @@ pub async fn enroll(app: &App, body: &[u8]) -> Result<EnrollResponse> {
     )
     .await?
     .ok_or_else(|| Error::conflict("concurrent", "the device changed meanwhile; retry"))?;
+    // An approval is used once: the approved key is bound now.
+    approvals::mark_used(&mut tx, &device.device_id, &key_b64).await?;
     audit::append(
         &mut tx,
         Subject {
@@ -282,7 +366,13 @@ mod tests {
     #[test]
     fn the_first_key_binds() {
         let k = key();
-        let b = judge(&read(&body(&k, 1)).unwrap(), &device(None), NOW).unwrap();
+        let b = judge(
+            &read(&body(&k, 1)).unwrap(),
+            &device(None),
+            Proof::Code,
+            NOW,
+        )
+        .unwrap();
         assert_eq!(
             b,
             Binding {
@@ -295,7 +385,13 @@ mod tests {
     #[test]
     fn the_same_key_again_is_answered_again_without_rebinding() {
         let k = key();
-        let b = judge(&read(&body(&k, 2)).unwrap(), &device(Some(&k)), NOW).unwrap();
+        let b = judge(
+            &read(&body(&k, 2)).unwrap(),
+            &device(Some(&k)),
+            Proof::Code,
+            NOW,
+        )
+        .unwrap();
         assert_eq!(b.kind, EnrollKind::AnsweredAgain);
         assert!(!b.rebind);
     }
@@ -306,12 +402,12 @@ mod tests {
         let signed = read(&body(&k, 3)).unwrap();
         let mut d = device(Some(&old));
         d.last_checkin_at = Some(NOW - 60);
-        let e = judge(&signed, &d, NOW).unwrap_err();
+        let e = judge(&signed, &d, Proof::Code, NOW).unwrap_err();
         assert_eq!(e.slug(), "enrollment-code-used");
         let mut d = device(Some(&old));
         d.auto_reprovision = true;
         assert_eq!(
-            judge(&signed, &d, NOW).unwrap().kind,
+            judge(&signed, &d, Proof::Code, NOW).unwrap().kind,
             EnrollKind::Reprovisioned
         );
     }
@@ -322,7 +418,7 @@ mod tests {
         let mut d = device(Some(&old));
         d.released = true;
         d.auto_reprovision = true;
-        let e = judge(&read(&body(&k, 4)).unwrap(), &d, NOW).unwrap_err();
+        let e = judge(&read(&body(&k, 4)).unwrap(), &d, Proof::Code, NOW).unwrap_err();
         assert_eq!(e.slug(), "released");
     }
 
@@ -331,7 +427,7 @@ mod tests {
         let k = key();
         let mut d = device(Some(&k));
         d.recent_nonces = b64::encode([5; 16]);
-        let e = judge(&read(&body(&k, 5)).unwrap(), &d, NOW).unwrap_err();
+        let e = judge(&read(&body(&k, 5)).unwrap(), &d, Proof::Code, NOW).unwrap_err();
         assert!(matches!(e, Error::Replayed));
     }
 
@@ -341,20 +437,20 @@ mod tests {
         let signed = read(&body(&k, 6)).unwrap();
         let mut d = device(Some(&first));
         d.enrolled_at = Some(NOW - CODE_RETRY_WINDOW_S);
-        let b = judge(&signed, &d, NOW).unwrap();
+        let b = judge(&signed, &d, Proof::Code, NOW).unwrap();
         assert_eq!(b.kind, EnrollKind::Retried);
         assert!(b.rebind);
         // One second later the code is used up.
         d.enrolled_at = Some(NOW - CODE_RETRY_WINDOW_S - 1);
         assert_eq!(
-            judge(&signed, &d, NOW).unwrap_err().slug(),
+            judge(&signed, &d, Proof::Code, NOW).unwrap_err().slug(),
             "enrollment-code-used"
         );
         // A check-in under the first key consumes the code at once.
         d.enrolled_at = Some(NOW - 10);
         d.last_checkin_at = Some(NOW - 5);
         assert_eq!(
-            judge(&signed, &d, NOW).unwrap_err().slug(),
+            judge(&signed, &d, Proof::Code, NOW).unwrap_err().slug(),
             "enrollment-code-used"
         );
     }
@@ -366,29 +462,32 @@ mod tests {
         let mut d = device(Some(&old));
         d.last_checkin_at = Some(NOW - 60);
         d.code_issued_at = Some(NOW - 30);
-        assert_eq!(judge(&signed, &d, NOW).unwrap().kind, EnrollKind::Rebound);
+        assert_eq!(
+            judge(&signed, &d, Proof::Code, NOW).unwrap().kind,
+            EnrollKind::Rebound
+        );
         // Issued in the same second as the binding, it is not "after" it.
         d.code_issued_at = d.enrolled_at;
-        assert!(judge(&signed, &d, NOW).is_err());
+        assert!(judge(&signed, &d, Proof::Code, NOW).is_err());
     }
 
     #[test]
-    fn the_retry_and_reissue_rules_need_the_code_not_the_imei() {
+    fn an_approved_key_binds_even_without_auto_reprovision() {
         let (k, old) = (key(), key());
-        let public = k.public();
-        let payload = json!({ "v": 1, "imei_sha256": protocol::imei_sha256("356938035643809"),
-            "device_key": public.to_jwk(), "nonce": b64::encode([8; 16]),
-            "model": "Phone", "android_sdk": 34, "app_version": "1.0" });
-        let text = k.sign_as(
-            &public.thumbprint(),
-            typ::ENROLL,
-            payload.to_string().as_bytes(),
-        );
+        let signed = read(&body(&k, 8)).unwrap();
         let mut d = device(Some(&old));
-        d.code_issued_at = Some(NOW - 30);
+        d.last_checkin_at = Some(NOW - 60);
+        assert!(!d.auto_reprovision);
+        let b = judge(&signed, &d, Proof::Approved, NOW).unwrap();
+        assert_eq!(b.kind, EnrollKind::Reprovisioned);
+        assert!(b.rebind);
+        let b = judge(&signed, &device(None), Proof::Approved, NOW).unwrap();
+        assert_eq!(b.kind, EnrollKind::Enrolled);
+        // Approval never revives a released device.
+        d.released = true;
         assert_eq!(
-            judge(&read(&text).unwrap(), &d, NOW).unwrap_err().slug(),
-            "enrollment-code-used"
+            judge(&signed, &d, Proof::Approved, NOW).unwrap_err().slug(),
+            "released"
         );
     }
 }

@@ -44,6 +44,9 @@ pub enum Error {
     /// Check-ins more often than the per-device limit.
     #[error("check-ins are limited to one every {limit_s} s")]
     RateLimited { retry_after_s: u64, limit_s: u64 },
+    /// Too many attempts of one kind (enrollments from one address or for one IMEI).
+    #[error("too many attempts; try again later")]
+    TooManyAttempts { retry_after_s: u64 },
     /// The request conflicts with the resource's state.
     #[error("{detail}")]
     Conflict { slug: &'static str, detail: String },
@@ -128,6 +131,11 @@ impl Error {
                 "rate-limited",
                 "Too many check-ins",
             ),
+            Error::TooManyAttempts { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-attempts",
+                "Too many attempts",
+            ),
             Error::Conflict { slug, .. } => (StatusCode::CONFLICT, slug, "Conflict"),
             Error::Invalid { .. } => (
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -193,7 +201,9 @@ impl IntoResponse for Error {
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        if let Error::RateLimited { retry_after_s, .. } = self {
+        if let Error::RateLimited { retry_after_s, .. } | Error::TooManyAttempts { retry_after_s } =
+            self
+        {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s.max(1)));
         }
         if let Error::Unauthorized = self {

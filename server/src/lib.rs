@@ -33,6 +33,7 @@ pub mod lenders;
 pub mod metrics;
 pub mod policy;
 pub mod provisioning;
+pub mod rate_limit;
 
 use std::net::SocketAddr;
 
@@ -119,11 +120,14 @@ pub async fn spawn(config: Config, clock: SharedClock) -> Result<(SocketAddr, Se
     let (tx, rx) = oneshot::channel::<()>();
     let app = http::router(state.clone());
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = rx.await;
+        })
+        .await
     });
     Ok((
         addr,
@@ -146,10 +150,13 @@ pub async fn serve(config: Config, clock: SharedClock) -> Result<()> {
     println!("finlock listening on http://{addr}");
     tracing::info!(%addr, backend = ?state.db.backend, "listening");
     let db = state.db.clone();
-    axum::serve(listener, http::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| Error::Internal(format!("server: {e}")))?;
+    axum::serve(
+        listener,
+        http::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| Error::Internal(format!("server: {e}")))?;
     db.close().await;
     tracing::info!("stopped");
     Ok(())

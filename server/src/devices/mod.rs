@@ -14,10 +14,12 @@
 //! | [`register`] | register a financed device with its plan |
 //! | [`payments`] | record a payment (idempotent), list payments |
 //! | [`actions`] | lock, unlock, release |
+//! | [`approvals`] | enrollment requests by IMEI waiting for the lender's approval |
 //! | [`offline`] | answer an offline unlock challenge (PROTOCOL §6) |
 //! | [`view`] | how a device looks to its lender, one device or a filtered page |
 
 pub mod actions;
+pub mod approvals;
 pub mod offline;
 pub mod payments;
 pub mod register;

@@ -2,10 +2,13 @@
 //! protocol's rules live in [`crate::enrollment`] and [`crate::checkin`].
 
 use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
 use super::openapi::DeviceProblems;
-use super::{AppState, Body, Routes};
+use super::{AppState, Body, ClientAddr, Routes};
+use crate::enrollment::{Answer, PendingAnswer};
 use crate::error::{Error, Result};
 use crate::{checkin, enrollment};
 use finlock_core::protocol::{CheckinResponse, EnrollResponse};
@@ -21,9 +24,27 @@ pub fn router() -> Routes {
     request_body(content = String, content_type = "application/jose",
         description = "compact JWS (PROTOCOL.md §2)"),
     responses((status = 200, description = "enrolled",
-        body = super::openapi::EnrollAnswer), DeviceProblems))]
-pub async fn enroll(State(st): State<AppState>, body: Body) -> Result<axum::Json<EnrollResponse>> {
-    Ok(axum::Json(enrollment::enroll(&st, &body.0).await?))
+        body = super::openapi::EnrollAnswer),
+        (status = 202, description = "not bound (yet): enrollment by IMEI waits for the lender's approval; ask again with the same key after Retry-After",
+        body = PendingAnswer),
+        DeviceProblems))]
+pub async fn enroll(
+    State(st): State<AppState>,
+    client: ClientAddr,
+    body: Body,
+) -> Result<Response> {
+    Ok(
+        match enrollment::enroll(&st, &body.0, client.0.as_deref()).await? {
+            Answer::Enrolled(e) => axum::Json::<EnrollResponse>(e).into_response(),
+            Answer::Pending(p) => {
+                let retry = p.retry_after_s;
+                let mut r = (StatusCode::ACCEPTED, axum::Json(p)).into_response();
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry));
+                r
+            }
+        },
+    )
 }
 
 /// Check in (PROTOCOL §3.2).

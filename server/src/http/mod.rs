@@ -10,6 +10,7 @@
 //! | [`payments`] | a device's payments |
 //! | [`actions`] | lock, unlock, release, offline codes |
 //! | [`api_keys`] | the lender's API keys |
+//! | [`approvals`] | enrollment requests by IMEI waiting for the lender's approval |
 //! | [`ops`] | `/healthz`, `/metrics`, `/openapi.json` |
 //!
 //! [`auth`] holds the lender's extractors ([`auth::AuthLender`], [`auth::OwnedDevice`]),
@@ -17,6 +18,7 @@
 
 pub mod actions;
 pub mod api_keys;
+pub mod approvals;
 pub mod auth;
 pub mod device_api;
 pub mod devices;
@@ -86,6 +88,7 @@ fn routes() -> Routes {
         .merge(payments::router())
         .merge(actions::router())
         .merge(api_keys::router())
+        .merge(approvals::router())
 }
 
 /// Every (method, path) the router serves, for documentation checks.
@@ -186,21 +189,96 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     }
 }
 
-/// A path parameter; a malformed one is a 404 like any unknown resource.
+/// The path parameter `{id}`; a malformed one is a 404 like any unknown resource.
 pub struct PathId(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for PathId {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<PathId, Error> {
-        let axum::extract::Path(id) =
-            axum::extract::Path::<String>::from_request_parts(parts, state)
-                .await
-                .map_err(|_| Error::NotFound)?;
-        if finlock_core::protocol::is_valid_id(&id) {
-            Ok(PathId(id))
-        } else {
-            Err(Error::NotFound)
+        path_param(parts, state, "id").await.map(PathId)
+    }
+}
+
+/// The path parameter `{rid}` (a resource under a device).
+pub struct PathRid(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathRid {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<PathRid, Error> {
+        path_param(parts, state, "rid").await.map(PathRid)
+    }
+}
+
+/// A named path parameter holding a protocol id; anything else is a 404.
+async fn path_param<S: Send + Sync>(
+    parts: &mut Parts,
+    state: &S,
+    name: &str,
+) -> Result<String, Error> {
+    let axum::extract::Path(params) = axum::extract::Path::<
+        std::collections::HashMap<String, String>,
+    >::from_request_parts(parts, state)
+    .await
+    .map_err(|_| Error::NotFound)?;
+    match params.get(name) {
+        Some(id) if finlock_core::protocol::is_valid_id(id) => Ok(id.clone()),
+        _ => Err(Error::NotFound),
+    }
+}
+
+/// The last entry of `X-Forwarded-For` header values (the one the nearest proxy added;
+/// earlier ones are whatever the client claimed).
+fn last_forwarded<'a>(values: impl DoubleEndedIterator<Item = &'a str>) -> Option<&'a str> {
+    values
+        .rev()
+        .flat_map(|v| v.rsplit(','))
+        .map(str::trim)
+        .find(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+#[test]
+fn the_nearest_forwarded_address_counts() {
+    assert_eq!(
+        last_forwarded(["1.1.1.1, 2.2.2.2"].into_iter()),
+        Some("2.2.2.2")
+    );
+    assert_eq!(
+        last_forwarded(["9.9.9.9", "1.1.1.1,3.3.3.3 "].into_iter()),
+        Some("3.3.3.3")
+    );
+    assert_eq!(
+        last_forwarded(["4.4.4.4", " , "].into_iter()),
+        Some("4.4.4.4")
+    );
+    assert_eq!(last_forwarded(std::iter::empty()), None);
+}
+
+/// The client's address: the peer, or with `--trust-forwarded-for` the last
+/// `X-Forwarded-For` entry (what the lender's own proxy saw). `None` when unknown.
+pub struct ClientAddr(pub Option<String>);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<ClientAddr, Error> {
+        if st.config.trust_forwarded_for
+            && let Some(last) = last_forwarded(
+                parts
+                    .headers
+                    .get_all("x-forwarded-for")
+                    .iter()
+                    .filter_map(|v| v.to_str().ok()),
+            )
+        {
+            return Ok(ClientAddr(Some(last.to_string())));
         }
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        Ok(ClientAddr(peer))
     }
 }

@@ -323,7 +323,9 @@ async fn enrollment_retry_rebinding_and_one_time_codes() {
     )
     .await;
 
-    // With auto_reprovision, a factory-reset phone finds itself by IMEI and re-binds.
+    // A factory-reset phone asks by IMEI: without hardware proof it waits for the
+    // lender's approval (202, nothing revealed); the lender approves its key; the
+    // phone's next try binds.
     let imei = "356938035643809";
     let (id2, code2) = s
         .register(&lender, json!({ "imei": imei, "auto_reprovision": true }))
@@ -331,6 +333,28 @@ async fn enrollment_retry_rebinding_and_one_time_codes() {
     let mut before = SimDevice::new(&s, &lender);
     before.enroll(&s, &code2).await;
     let mut after_reset = SimDevice::new(&s, &lender);
+    let out = after_reset.enroll_body(None, Some(imei));
+    let r = s.post_jose("/v1/enroll", out.body).await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let requests: Value = s
+        .get(
+            &lender,
+            &format!("/v1/lender/devices/{id2}/enrollment-requests"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let rid = requests["requests"][0]["request_id"].as_str().unwrap();
+    let r = s
+        .post(
+            &lender,
+            &format!("/v1/lender/devices/{id2}/enrollment-requests/{rid}/approve"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    s.clock.advance(60);
     let out = after_reset.enroll_body(None, Some(imei));
     let r = s.post_jose("/v1/enroll", out.body).await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -352,7 +376,15 @@ async fn enrollment_retry_rebinding_and_one_time_codes() {
     .await;
     after_reset.checkin(&s).await;
     let actions = s.audit_actions(&lender, &id2).await;
-    assert_eq!(actions, ["registered", "enrolled", "reprovisioned"]);
+    assert_eq!(
+        actions,
+        [
+            "registered",
+            "enrolled",
+            "enrollment_approved",
+            "reprovisioned"
+        ]
+    );
 }
 
 /// A code survives a failed try (issue 12): a phone whose first answer was unusable

@@ -3,6 +3,7 @@
 
 mod device_api;
 mod flow;
+mod hijack;
 mod lender_api;
 mod nodes;
 mod ops;

@@ -2,7 +2,7 @@
 //! may let a device or a replay through that a single node would refuse.
 
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::start_two_nodes;
 use crate::common::{SimDevice, problem};
@@ -84,14 +84,34 @@ async fn a_re_provisioned_key_is_seen_by_every_node() {
     let (a, b, _keys) = start_two_nodes().await;
     let lender = a.lender("Acme").await;
     let imei = "356938035643809";
-    let (_, code) = a
+    let (id, code) = a
         .register(&lender, json!({ "imei": imei, "auto_reprovision": true }))
         .await;
     let mut old = SimDevice::new(&a, &lender);
     old.enroll(&a, &code).await;
     old.checkin(&a).await; // A now remembers the old key
-    // Factory reset; the phone re-enrolls through B.
+    // Factory reset; the phone asks through B, the lender approves through A, and the
+    // phone's next try through B binds.
     let mut new = SimDevice::new(&b, &lender);
+    let out = new.enroll_body(None, Some(imei));
+    let r = b.post_jose("/v1/enroll", out.body).await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let requests: Value = a
+        .get(
+            &lender,
+            &format!("/v1/lender/devices/{id}/enrollment-requests"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let rid = requests["requests"][0]["request_id"].as_str().unwrap();
+    let approve = format!("/v1/lender/devices/{id}/enrollment-requests/{rid}/approve");
+    assert_eq!(
+        a.post(&lender, &approve, json!({})).await.status(),
+        StatusCode::OK
+    );
+    b.clock.advance(1);
     let out = new.enroll_body(None, Some(imei));
     let r = b.post_jose("/v1/enroll", out.body).await;
     assert_eq!(r.status(), StatusCode::OK);
