@@ -63,6 +63,16 @@ pub struct ServeArgs {
     /// tests only); per IMEI the limit is fixed at 10 an hour.
     #[arg(long, env = "FINLOCK_ENROLL_PER_ADDRESS", default_value_t = DEFAULT_ENROLL_PER_ADDRESS)]
     pub enroll_per_address: u32,
+    /// Seconds a client has to send a request's headers (also how long an idle
+    /// keep-alive connection stays open).
+    #[arg(long, env = "FINLOCK_HEADER_READ_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub header_read_timeout: u64,
+    /// Seconds to answer a request, its body included (503 after that).
+    #[arg(long, env = "FINLOCK_REQUEST_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub request_timeout: u64,
+    /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C.
+    #[arg(long, env = "FINLOCK_SHUTDOWN_GRACE", default_value_t = 20, value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub shutdown_grace: u64,
 }
 
 pub const DEFAULT_ENROLL_PER_ADDRESS: u32 = 30;
@@ -84,6 +94,7 @@ pub struct Config {
     pub db_connections: u32,
     pub trust_forwarded_for: bool,
     pub enroll_per_address: u32,
+    pub limits: crate::serve::Limits,
 }
 
 impl Config {
@@ -100,6 +111,11 @@ impl Config {
             db_connections: serve.db_connections,
             trust_forwarded_for: serve.trust_forwarded_for,
             enroll_per_address: serve.enroll_per_address,
+            limits: crate::serve::Limits {
+                header_read: std::time::Duration::from_secs(serve.header_read_timeout),
+                request: std::time::Duration::from_secs(serve.request_timeout),
+                shutdown_grace: std::time::Duration::from_secs(serve.shutdown_grace),
+            },
         }
     }
 
@@ -117,6 +133,7 @@ impl Config {
             db_connections: 16,
             trust_forwarded_for: false,
             enroll_per_address: DEFAULT_ENROLL_PER_ADDRESS,
+            limits: crate::serve::Limits::default(),
         }
     }
 }

@@ -44,6 +44,9 @@ pub enum Error {
     /// Check-ins more often than the per-device limit.
     #[error("check-ins are limited to one every {limit_s} s")]
     RateLimited { retry_after_s: u64, limit_s: u64 },
+    /// The request was not answered in time (a slow client body or a slow database).
+    #[error("the request took too long; try again")]
+    Timeout,
     /// Too many attempts of one kind (enrollments from one address or for one IMEI).
     #[error("too many attempts; try again later")]
     TooManyAttempts { retry_after_s: u64 },
@@ -130,6 +133,11 @@ impl Error {
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate-limited",
                 "Too many check-ins",
+            ),
+            Error::Timeout => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                "Request timed out",
             ),
             Error::TooManyAttempts { .. } => (
                 StatusCode::TOO_MANY_REQUESTS,

@@ -34,6 +34,7 @@ pub mod metrics;
 pub mod policy;
 pub mod provisioning;
 pub mod rate_limit;
+pub mod serve;
 
 use std::net::SocketAddr;
 
@@ -119,12 +120,9 @@ pub async fn spawn(config: Config, clock: SharedClock) -> Result<(SocketAddr, Se
         .map_err(|e| Error::Internal(format!("local address: {e}")))?;
     let (tx, rx) = oneshot::channel::<()>();
     let app = http::router(state.clone());
+    let limits = state.config.limits;
     let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
+        serve::run(listener, app, limits, async {
             let _ = rx.await;
         })
         .await
@@ -150,13 +148,10 @@ pub async fn serve(config: Config, clock: SharedClock) -> Result<()> {
     println!("finlock listening on http://{addr}");
     tracing::info!(%addr, backend = ?state.db.backend, "listening");
     let db = state.db.clone();
-    axum::serve(
-        listener,
-        http::router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| Error::Internal(format!("server: {e}")))?;
+    let limits = state.config.limits;
+    serve::run(listener, http::router(state), limits, shutdown_signal())
+        .await
+        .map_err(|e| Error::Internal(format!("server: {e}")))?;
     db.close().await;
     tracing::info!("stopped");
     Ok(())

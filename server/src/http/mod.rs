@@ -102,6 +102,10 @@ pub fn router(state: AppState) -> Router {
         .into_router()
         .fallback(|| async { Error::NotFound })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            deadline,
+        ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
@@ -123,6 +127,20 @@ async fn track(
         .metrics
         .observe(route, response.status(), start.elapsed());
     response
+}
+
+/// Answers 503 (`timeout`) when a request, its body included, is not answered within
+/// the configured limit, so a slow client or a stuck database holds nothing for long.
+async fn deadline(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(state.config.limits.request, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => Error::Timeout.into_response(),
+    }
 }
 
 /// Routes as static labels (no per-request allocation, bounded label set).

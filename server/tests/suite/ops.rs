@@ -161,3 +161,103 @@ fn collect_refs(v: &Value, out: &mut Vec<String>) {
         _ => {}
     }
 }
+
+/// Reads from `stream` until the server closes it; how the server answered, if it did.
+async fn read_until_closed(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&seen).to_string()
+}
+
+/// Half-sent requests and idle connections are closed by the header-read timeout, and a
+/// request whose body never arrives gets a 503 problem within the request timeout (issue
+/// 13: five half-sent requests used to stay open for minutes).
+#[tokio::test]
+async fn slow_and_silent_clients_are_cut_off() {
+    use std::time::Duration;
+    use tokio::io::AsyncWriteExt;
+    let s = super::start_with(|c| {
+        c.limits.header_read = Duration::from_secs(1);
+        c.limits.request = Duration::from_secs(1);
+    })
+    .await;
+    let addr = s.handle.addr();
+    // Five clients that stop in the middle of their headers.
+    let mut half = Vec::new();
+    for _ in 0..5 {
+        let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        half.push(c);
+    }
+    // An idle keep-alive connection after one full request.
+    let mut idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    // A request whose announced body never comes.
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(
+        b"POST /v1/checkin HTTP/1.1\r\nHost: x\r\nContent-Type: application/jose\r\nContent-Length: 100\r\n\r\nabc",
+    )
+    .await
+    .unwrap();
+    let bound = Duration::from_secs(10);
+    for mut c in half {
+        let answer = tokio::time::timeout(bound, read_until_closed(&mut c))
+            .await
+            .expect("a half-sent request is closed");
+        assert!(!answer.contains("200 OK"), "{answer}");
+    }
+    let answer = tokio::time::timeout(bound, read_until_closed(&mut idle))
+        .await
+        .expect("an idle connection is closed");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let answer = tokio::time::timeout(bound, read_until_closed(&mut slow))
+        .await
+        .expect("a request without its body is answered");
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("urn:finlock:problem:timeout"), "{answer}");
+    // The server still serves everyone else.
+    let r = s
+        .http
+        .get(format!("{}/healthz", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+/// Shutdown finishes within its grace even with a client that never completes its
+/// request (SIGTERM used to wait forever for such a client).
+#[tokio::test]
+async fn shutdown_does_not_wait_forever_for_a_stuck_client() {
+    use std::time::Duration;
+    use tokio::io::AsyncWriteExt;
+    let s = super::start_with(|c| {
+        c.limits.header_read = Duration::from_secs(600);
+        c.limits.request = Duration::from_secs(600);
+        c.limits.shutdown_grace = Duration::from_secs(1);
+    })
+    .await;
+    let mut stuck = tokio::net::TcpStream::connect(s.handle.addr())
+        .await
+        .unwrap();
+    stuck
+        .write_all(b"POST /v1/checkin HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    tokio::time::timeout(Duration::from_secs(10), s.handle.shutdown())
+        .await
+        .expect("shutdown returns within its grace")
+        .expect("shutdown succeeds");
+}
