@@ -456,6 +456,29 @@ pub async fn payment_by_key(
     .transpose()
 }
 
+/// What the device owes as read inside the transaction about to change it:
+/// `(total_minor, paid_minor)`.
+pub async fn balance(tx: &mut Tx, device_id: &str) -> Result<(u64, u64)> {
+    let row = sqlx::query("SELECT total_minor, paid_minor FROM devices WHERE device_id = $1")
+        .bind(device_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok((
+        to_u64("total_minor", row.try_get("total_minor")?)?,
+        to_u64("paid_minor", row.try_get("paid_minor")?)?,
+    ))
+}
+
+/// Whether the device already has a payment with this reference.
+pub async fn reference_used(tx: &mut Tx, device_id: &str, reference: &str) -> Result<bool> {
+    let row = sqlx::query("SELECT 1 AS x FROM payments WHERE device_id = $1 AND reference = $2")
+        .bind(device_id)
+        .bind(reference)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(row.is_some())
+}
+
 /// Adds a payment to the device's total; releases it when paid in full.
 /// Returns `(paid_minor, released)` after the change.
 pub async fn add_payment(tx: &mut Tx, device_id: &str, amount: u64) -> Result<(u64, bool)> {

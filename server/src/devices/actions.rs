@@ -33,8 +33,17 @@ pub async fn lock(
     owned(app, &by.lender.lender_id, &device.device_id).await
 }
 
-/// Lifts a lender lock.
+/// Lifts a lender lock — and only that: a phone locked because an installment is
+/// overdue is unlocked by a payment (or an extension), never by a call that would answer
+/// "unlocked" and leave it locked.
 pub async fn unlock(app: &App, by: Caller<'_>, device: &DeviceRow) -> Result<DeviceRow> {
+    if !device.lender_locked {
+        return Err(Error::conflict(
+            "not-lender-locked",
+            "this phone has no lock of yours to lift; if it is locked for an overdue \
+             installment, record the payment and it unlocks at its next check-in",
+        ));
+    }
     let mut tx = app.db.write.begin().await?;
     set_lock_in(&mut tx, app.now(), by, device, None).await?;
     tx.commit().await?;

@@ -46,6 +46,14 @@ pub async fn answer(
     if device.released {
         return Err(Error::conflict("released", "this device is released"));
     }
+    if device.lender_locked {
+        // The phone honours an offline code only against an overdue or offline lock; a
+        // lock the lender set stays until the lender lifts it (PROTOCOL §6).
+        return Err(Error::conflict(
+            "lender-locked",
+            "an unlock code cannot lift a lock you set; unlock the device instead",
+        ));
+    }
     let secret = device
         .offline_secret
         .as_deref()

@@ -28,9 +28,14 @@ pub struct PaymentRequest {
     pub amount_minor: u64,
     /// The currency of the device's plan.
     pub currency: String,
-    /// The lender's own reference (receipt, transaction id), 1–128 characters.
+    /// The lender's own reference (receipt, transaction id), 1–128 printable
+    /// characters; one payment per reference and device.
     #[schema(max_length = 128)]
     pub reference: String,
+    /// Record an amount above what is still owed (refused unless this is `true`: a
+    /// mistyped amount must not release a phone for good).
+    #[serde(default)]
+    pub allow_overpayment: bool,
 }
 
 /// A recorded payment and the account after it.
@@ -83,6 +88,12 @@ pub fn validate<'r>(req: &'r PaymentRequest, device: &DeviceRow) -> Result<&'r s
     let reference = req.reference.trim();
     if reference.is_empty() || reference.chars().count() > 128 {
         return Err(Error::invalid("reference", "1 to 128 characters"));
+    }
+    if reference.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            "reference",
+            "printable characters only (no line breaks or control characters)",
+        ));
     }
     Ok(reference)
 }
@@ -173,6 +184,23 @@ pub async fn record_in(
         ));
     }
     let req = payment.request;
+    if queries::reference_used(tx, &device.device_id, payment.reference).await? {
+        return Err(Error::conflict(
+            "duplicate-reference",
+            "a payment with this reference is already recorded for this device",
+        ));
+    }
+    let (total, paid_before) = queries::balance(tx, &device.device_id).await?;
+    let owed = total.saturating_sub(paid_before);
+    if req.amount_minor > owed && !req.allow_overpayment {
+        return Err(Error::invalid(
+            "amount_minor",
+            format!(
+                "is more than the {owed} still owed; check the amount, or send \
+                 \"allow_overpayment\": true to record it anyway"
+            ),
+        ));
+    }
     let (paid, released) = queries::add_payment(tx, &device.device_id, req.amount_minor).await?;
     let payment_id = ids::row_id("pay")?;
     let answer = PaymentAnswer {

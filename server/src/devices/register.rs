@@ -58,15 +58,20 @@ pub struct Registered {
     pub enrollment_code: String,
 }
 
+/// Due dates a real plan can have: 2000-01-01T00:00:00Z to 2100-01-01T00:00:00Z
+/// (exclusive). The protocol takes any time below 2^53, but a due date in the year
+/// 285 million is a typo that would never lock anything.
+const EARLIEST_DUE: i64 = 946_684_800;
+const LATEST_DUE: i64 = 4_102_444_800;
 const MAX_GRACE_DAYS: u32 = 365;
 const MAX_OFFLINE_DAYS: u32 = 365;
 
 /// The plan's own rules (amounts, order, bounds): pure.
 pub fn validate_plan(p: &PlanRequest) -> Result<Plan> {
-    if p.currency.len() != 3 || !p.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+    if iso_currency::Currency::from_code(&p.currency).is_none() {
         return Err(Error::invalid(
             "plan.currency",
-            "three upper-case letters (ISO 4217)",
+            "an ISO 4217 currency code, e.g. KES, NGN, PHP, INR, BRL",
         ));
     }
     if p.grace_days > MAX_GRACE_DAYS {
@@ -86,10 +91,10 @@ pub fn validate_plan(p: &PlanRequest) -> Result<Plan> {
     let mut total: u64 = 0;
     let mut previous = i64::MIN;
     for (i, inst) in p.installments.iter().enumerate() {
-        if !(0..MAX_SAFE as i64).contains(&inst.due) {
+        if !(EARLIEST_DUE..LATEST_DUE).contains(&inst.due) {
             return Err(Error::invalid(
                 format!("plan.installments[{i}].due"),
-                "a Unix time in [0, 2^53)",
+                "a Unix time from 2000-01-01 to before 2100-01-01",
             ));
         }
         if inst.due < previous {
@@ -280,6 +285,9 @@ fn imei_taken() -> Error {
 mod tests {
     use super::*;
 
+    /// 2026-01-01.
+    const T: i64 = 1_767_225_600;
+
     fn plan(installments: Vec<(i64, u64)>) -> PlanRequest {
         PlanRequest {
             currency: "KES".into(),
@@ -301,15 +309,15 @@ mod tests {
 
     #[test]
     fn a_good_plan_is_kept_as_sent() {
-        let p = validate_plan(&plan(vec![(100, 5), (200, 6)])).unwrap();
+        let p = validate_plan(&plan(vec![(T, 5), (T + 100, 6)])).unwrap();
         assert_eq!(p.total_minor(), 11);
         assert_eq!(p.currency, "KES");
     }
 
     #[test]
-    fn the_currency_is_three_upper_case_letters() {
-        for bad in ["kes", "KE", "KESH", "K3S"] {
-            let mut p = plan(vec![(100, 5)]);
+    fn the_currency_is_an_iso_4217_code() {
+        for bad in ["kes", "KE", "KESH", "K3S", "XYZ", "AAA"] {
+            let mut p = plan(vec![(T, 5)]);
             p.currency = bad.into();
             assert_eq!(field_of(validate_plan(&p).unwrap_err()), "plan.currency");
         }
@@ -317,11 +325,11 @@ mod tests {
 
     #[test]
     fn grace_and_offline_days_are_bounded() {
-        let mut p = plan(vec![(100, 5)]);
+        let mut p = plan(vec![(T, 5)]);
         p.grace_days = 366;
         assert_eq!(field_of(validate_plan(&p).unwrap_err()), "plan.grace_days");
         for bad in [0, 366] {
-            let mut p = plan(vec![(100, 5)]);
+            let mut p = plan(vec![(T, 5)]);
             p.offline_lock_after_days = Some(bad);
             assert_eq!(
                 field_of(validate_plan(&p).unwrap_err()),
@@ -336,7 +344,7 @@ mod tests {
             field_of(validate_plan(&plan(vec![])).unwrap_err()),
             "plan.installments"
         );
-        let many = (0..121).map(|i| (100 + i, 1)).collect();
+        let many = (0..121).map(|i| (T + i, 1)).collect();
         assert_eq!(
             field_of(validate_plan(&plan(many)).unwrap_err()),
             "plan.installments"
@@ -345,12 +353,15 @@ mod tests {
 
     #[test]
     fn due_dates_are_times_in_order() {
+        for bad in [-1, 0, EARLIEST_DUE - 1, LATEST_DUE, (1 << 53) - 1] {
+            assert_eq!(
+                field_of(validate_plan(&plan(vec![(bad, 5)])).unwrap_err()),
+                "plan.installments[0].due"
+            );
+        }
+        assert!(validate_plan(&plan(vec![(EARLIEST_DUE, 5), (LATEST_DUE - 1, 5)])).is_ok());
         assert_eq!(
-            field_of(validate_plan(&plan(vec![(-1, 5)])).unwrap_err()),
-            "plan.installments[0].due"
-        );
-        assert_eq!(
-            field_of(validate_plan(&plan(vec![(200, 5), (100, 5)])).unwrap_err()),
+            field_of(validate_plan(&plan(vec![(T + 100, 5), (T, 5)])).unwrap_err()),
             "plan.installments[1].due"
         );
     }
@@ -358,12 +369,12 @@ mod tests {
     #[test]
     fn amounts_are_positive_and_the_total_stays_below_2_53() {
         assert_eq!(
-            field_of(validate_plan(&plan(vec![(100, 0)])).unwrap_err()),
+            field_of(validate_plan(&plan(vec![(T, 0)])).unwrap_err()),
             "plan.installments[0].amount_minor"
         );
         let half = MAX_SAFE / 2 + 1;
         assert_eq!(
-            field_of(validate_plan(&plan(vec![(100, half), (200, half)])).unwrap_err()),
+            field_of(validate_plan(&plan(vec![(T, half), (T + 100, half)])).unwrap_err()),
             "plan.installments"
         );
     }

@@ -140,7 +140,11 @@ impl ListFilter {
 
 /// A page of this lender's devices in device id order.
 pub async fn list(app: &App, lender_id: &str, filter: ListFilter) -> Result<DeviceList> {
-    let limit = filter.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE) as usize;
+    let limit = filter.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(Error::invalid("limit", "1 to 500 devices per page"));
+    }
+    let limit = limit as usize;
     let now = app.now();
     let mut cursor = filter.cursor.unwrap_or_default();
     let mut devices = Vec::new();

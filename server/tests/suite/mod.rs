@@ -5,6 +5,7 @@ mod device_api;
 mod flow;
 mod hijack;
 mod lender_api;
+mod money;
 mod nodes;
 mod ops;
 

@@ -1,0 +1,193 @@
+//! Money that is what the lender meant, and actions that do what they say (issue 13):
+//! each fault a lender's operations engineer found, over real HTTP, refused with the
+//! field or the reason named, and nothing stored changed.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use super::start;
+use crate::common::{DAY, SimDevice, T0, TestServer, problem};
+
+async fn pay(s: &TestServer, key: &str, api_key: &str, id: &str, body: Value) -> reqwest::Response {
+    s.http
+        .post(format!("{}/v1/lender/devices/{id}/payments", s.url))
+        .bearer_auth(api_key)
+        .header("Idempotency-Key", key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn payments_are_bounded_unique_and_printable() {
+    let s = start().await;
+    let lender = s.lender("Acme").await;
+    let (id, _) = s.register(&lender, json!({})).await; // 6 × 1000 KES
+    let before = s.device(&lender, &id).await;
+
+    // A mistyped overpayment (99,999,999 against 6,000 owed) does not release the phone.
+    let r = pay(
+        &s,
+        "k1",
+        &lender.api_key,
+        &id,
+        json!({ "amount_minor": 99_999_999, "currency": "KES", "reference": "MP-1" }),
+    )
+    .await;
+    let p = problem(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid-field").await;
+    assert!(p["detail"].as_str().unwrap().contains("6000"), "{p}");
+    // Control characters in a reference (CR/LF, NUL) are refused.
+    for bad in ["MP\r\n2", "MP\u{0}3", "\t"] {
+        let r = pay(
+            &s,
+            "k2",
+            &lender.api_key,
+            &id,
+            json!({ "amount_minor": 100, "currency": "KES", "reference": bad }),
+        )
+        .await;
+        problem(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid-field").await;
+    }
+    assert_eq!(s.device(&lender, &id).await, before);
+
+    // The same reference twice, with two Idempotency-Keys, counts once.
+    let body = json!({ "amount_minor": 1000, "currency": "KES", "reference": "MPESA-QX12" });
+    assert_eq!(
+        pay(&s, "a", &lender.api_key, &id, body.clone())
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    let r = pay(&s, "b", &lender.api_key, &id, body).await;
+    problem(r, StatusCode::CONFLICT, "duplicate-reference").await;
+    assert_eq!(s.device(&lender, &id).await["paid_minor"], 1000);
+
+    // An overpayment the lender means is recorded when it says so.
+    let r = pay(
+        &s,
+        "c",
+        &lender.api_key,
+        &id,
+        json!({ "amount_minor": 5500, "currency": "KES",
+        "reference": "MP-FINAL", "allow_overpayment": true }),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let answer: Value = r.json().await.unwrap();
+    assert_eq!(answer["paid_minor"], 6500);
+    assert_eq!(answer["released"], true);
+}
+
+#[tokio::test]
+async fn plans_are_real_currencies_and_dates() {
+    let s = start().await;
+    let lender = s.lender("Acme").await;
+    let register = |plan: Value| {
+        let s = &s;
+        let lender = &lender;
+        async move {
+            s.post(lender, "/v1/lender/devices", json!({ "plan": plan }))
+                .await
+        }
+    };
+    for (plan, field) in [
+        (
+            json!({ "currency": "XYZ", "grace_days": 7, "installments": [{ "due": T0 + DAY, "amount_minor": 5 }] }),
+            "plan.currency",
+        ),
+        (
+            json!({ "currency": "KES", "grace_days": 7, "installments": [{ "due": (1i64 << 53) - 1, "amount_minor": 5 }] }),
+            "plan.installments[0].due",
+        ),
+    ] {
+        let p = problem(
+            register(plan).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-field",
+        )
+        .await;
+        assert!(p["detail"].as_str().unwrap().starts_with(field), "{p}");
+    }
+    let listed: Value = s
+        .get(&lender, "/v1/lender/devices")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["devices"], json!([]));
+    // Page sizes outside 1..=500 are refused, not silently changed.
+    for limit in ["0", "501", "100000"] {
+        let r = s
+            .get(&lender, &format!("/v1/lender/devices?limit={limit}"))
+            .await;
+        let p = problem(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid-field").await;
+        assert!(p["detail"].as_str().unwrap().starts_with("limit"), "{p}");
+    }
+}
+
+#[tokio::test]
+async fn unlock_and_offline_codes_only_where_they_can_work() {
+    let s = start().await;
+    let lender = s.lender("Acme").await;
+    let (id, code) = s.register(&lender, json!({})).await;
+    let mut phone = SimDevice::new(&s, &lender);
+    phone.enroll(&s, &code).await;
+    // Overdue past grace: locked for an overdue payment.
+    s.clock.advance(40 * DAY);
+    phone.checkin(&s).await;
+    assert!(phone.locked(&s));
+    let audit_before = s.audit_actions(&lender, &id).await;
+    let r = s
+        .post(
+            &lender,
+            &format!("/v1/lender/devices/{id}/unlock"),
+            json!({}),
+        )
+        .await;
+    let p = problem(r, StatusCode::CONFLICT, "not-lender-locked").await;
+    assert!(
+        p["detail"].as_str().unwrap().contains("record the payment"),
+        "{p}"
+    );
+    assert_eq!(s.audit_actions(&lender, &id).await, audit_before);
+    s.clock.advance(60);
+    phone.checkin(&s).await;
+    assert!(phone.locked(&s), "unlock must not pretend");
+
+    // A lender lock: an offline code could not lift it, so none is issued.
+    let r = s
+        .post(
+            &lender,
+            &format!("/v1/lender/devices/{id}/lock"),
+            json!({ "reason": "Reported stolen" }),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let challenge = phone.state.offline_challenge().unwrap();
+    let r = s
+        .post(
+            &lender,
+            &format!("/v1/lender/devices/{id}/offline-code"),
+            json!({ "challenge": challenge, "days": 1 }),
+        )
+        .await;
+    problem(r, StatusCode::CONFLICT, "lender-locked").await;
+    // Lifting the lender's own lock works, and then a code can be issued again.
+    let r = s
+        .post(
+            &lender,
+            &format!("/v1/lender/devices/{id}/unlock"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = s
+        .post(
+            &lender,
+            &format!("/v1/lender/devices/{id}/offline-code"),
+            json!({ "challenge": challenge, "days": 1 }),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
