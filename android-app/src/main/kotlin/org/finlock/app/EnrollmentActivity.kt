@@ -122,9 +122,10 @@ class EnrollmentActivity : Activity() {
 
     private fun enrollParams(b: ProvisioningBundle) = EnrollParams(
         enrollmentCode = b.enrollmentCode,
-        // Hardware identifiers need a phone permission the shell does not ask for.
-        imei = null,
-        serial = null,
+        // From the setup wizard's GET_PROVISIONING_MODE (Android 12+; the shell holds no phone
+        // permission). Raw to the core, which sends only their hashes (PROTOCOL §1).
+        imei = UnfinishedSetup.imei(this),
+        serial = UnfinishedSetup.serial(this),
         model = Build.MODEL.orEmpty(),
         androidSdk = Build.VERSION.SDK_INT,
         appVersion = runCatching { packageManager.getPackageInfo(packageName, 0).versionName }.getOrNull() ?: "0",

@@ -54,6 +54,19 @@ class LockActivity : Activity() {
             SafeLaunch.start(this, Intent(this, DisclosureActivity::class.java))
         }
         find<View>(R.id.emergency_call).requestFocus()
+        // Recreated (rotation, language, a resized window): the last answers stay on screen.
+        savedInstanceState?.getCharSequence(KEY_CHECK_RESULT)?.let { showCheckResult(it.toString()) }
+        savedInstanceState?.getCharSequence(KEY_CODE_RESULT)?.let { showCodeResult(it.toString()) }
+    }
+
+    override fun onSaveInstanceState(outState: Bundle) {
+        super.onSaveInstanceState(outState)
+        fun keep(key: String, id: Int) {
+            val view = find<TextView>(id)
+            if (view.visibility == View.VISIBLE && view.text.isNotEmpty()) outState.putCharSequence(key, view.text)
+        }
+        keep(KEY_CHECK_RESULT, R.id.check_result)
+        keep(KEY_CODE_RESULT, R.id.code_result)
     }
 
     // Without Device Owner the overlay fallback steps aside while this screen (or a page it
@@ -83,7 +96,13 @@ class LockActivity : Activity() {
         }
         val owner = d.dpm.isDeviceOwner()
         if (owner) startLockTaskIfPermitted()
-        find<View>(R.id.weaker_notice).visibility = if (owner) View.GONE else View.VISIBLE
+        // Android 14+ phones financed through the platform's own kiosk (DeviceLock): its role
+        // holder wins lock task over any other device owner. Say so instead of failing silently.
+        val financed = owner && d.dpm.isDeviceFinanced()
+        find<TextView>(R.id.weaker_notice).apply {
+            setText(if (financed) R.string.financed_conflict else R.string.enforcement_weaker)
+            visibility = if (owner && !financed) View.GONE else View.VISIBLE
+        }
         find<TextView>(R.id.reason).text = getString(reasonText(s))
         LockScreenBinder.bind(this, window.decorView, s) { OverlayFallback.stepAside(this) }
         find<TextView>(R.id.challenge).text =
@@ -189,6 +208,8 @@ class LockActivity : Activity() {
     private fun <T : View> find(id: Int): T = findViewById(id)
 
     companion object {
+        private const val KEY_CHECK_RESULT = "check_result"
+        private const val KEY_CODE_RESULT = "code_result"
         val SWALLOWED_KEYS = setOf(KeyEvent.KEYCODE_BACK, KeyEvent.KEYCODE_HOME, KeyEvent.KEYCODE_APP_SWITCH)
 
         fun reasonText(s: LockScreen): Int = when {

@@ -83,6 +83,10 @@ object Shell {
             decision.released -> release(context)
             decision.locked -> {
                 val owner = lockdown.engage()
+                if (owner && d.dpm.isDeviceFinanced()) {
+                    // The platform's financed-device kiosk holds lock task first (Android 14+).
+                    Log.w(TAG, "device is financed through the platform's kiosk: lock task may not hold")
+                }
                 // Without Device Owner: the overlay, held by a foreground service.
                 if (!owner) OverlayFallback.engage(context)
                 context.startActivity(LockActivity.intent(context))

@@ -25,7 +25,25 @@ object UnfinishedSetup {
     private const val KEY_LENDER_KEYS = "enrollment.pending.lender_keys"
     private const val KEY_CODE = "enrollment.pending.code"
     private const val KEY_DEBUG_LOOPBACK = "enrollment.pending.debug_loopback"
-    private val KEYS = listOf(KEY_SERVER_URL, KEY_LENDER_KEYS, KEY_CODE, KEY_DEBUG_LOOPBACK)
+    private const val KEY_IMEI = "enrollment.pending.imei"
+    private const val KEY_SERIAL = "enrollment.pending.serial"
+    private val KEYS = listOf(KEY_SERVER_URL, KEY_LENDER_KEYS, KEY_CODE, KEY_DEBUG_LOOPBACK, KEY_IMEI, KEY_SERIAL)
+
+    /**
+     * The hardware identifiers the setup wizard gave with `GET_PROVISIONING_MODE` (Android
+     * 12+), kept with the bundle until enrollment is over. Raw here, never logged; the core
+     * sends only their hashes (PROTOCOL §1).
+     */
+    fun keepIdentifiers(context: Context, imei: String?, serial: String?) {
+        val edit = Prefs.of(context).edit()
+        imei?.trim()?.takeIf { it.isNotEmpty() }?.let { edit.putString(KEY_IMEI, it) } ?: edit.remove(KEY_IMEI)
+        serial?.trim()?.takeIf { it.isNotEmpty() }?.let { edit.putString(KEY_SERIAL, it) } ?: edit.remove(KEY_SERIAL)
+        edit.commit()
+    }
+
+    fun imei(context: Context): String? = runCatching { Prefs.of(context).getString(KEY_IMEI, null) }.getOrNull()
+
+    fun serial(context: Context): String? = runCatching { Prefs.of(context).getString(KEY_SERIAL, null) }.getOrNull()
 
     /** Keeps [bundle] (nothing when null: an incomplete bundle is not worth resuming).
      * [debugLoopback]: the debug receiver's plain-http permission, honoured by debug builds only. */

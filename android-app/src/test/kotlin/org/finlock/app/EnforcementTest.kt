@@ -187,6 +187,19 @@ class EnforcementTest {
     }
 
     @Test
+    fun `on a phone financed through the platform's kiosk the lock screen says that kiosk wins`() {
+        dpm.financed = true
+        core.decision = FakeCore.locked(LockReason.OVERDUE_PAYMENT)
+        val activity = org.robolectric.Robolectric.buildActivity(LockActivity::class.java).setup().get()
+        val notice = activity.findViewById<android.widget.TextView>(R.id.weaker_notice)
+        assertEquals(android.view.View.VISIBLE, notice.visibility)
+        assertEquals(context.getString(R.string.financed_conflict), notice.text.toString())
+        dpm.financed = false
+        activity.render()
+        assertEquals("an ordinary device owner: no notice", android.view.View.GONE, notice.visibility)
+    }
+
+    @Test
     fun `an unlock restores exactly what was there before`() {
         frameworkDpm.setLockTaskPackages(admin, arrayOf("com.example.kiosk"))
         frameworkDpm.setLockTaskFeatures(admin, DevicePolicyManager.LOCK_TASK_FEATURE_HOME)

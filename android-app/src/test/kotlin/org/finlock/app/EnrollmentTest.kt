@@ -74,6 +74,24 @@ class EnrollmentTest {
     }
 
     @Test
+    fun `the IMEI and serial the setup wizard gives are enrolled with, then forgotten`() {
+        Robolectric.buildActivity(
+            ProvisioningModeActivity::class.java,
+            withBundle(DevicePolicyManager.ACTION_GET_PROVISIONING_MODE, qrBundle())
+                .putExtra(DevicePolicyManager.EXTRA_PROVISIONING_IMEI, "490154203237518")
+                .putExtra(DevicePolicyManager.EXTRA_PROVISIONING_SERIAL_NUMBER, "R58N123ABC"),
+        ).setup()
+        UnfinishedSetup.keep(context, ProvisioningBundle(URL, KEYS, CODE))
+        val activity = enrollment(qrBundle())
+        activity.findViewById<Button>(R.id.enroll_accept).performClick()
+        ShadowLooper.idleMainLooper()
+        assertEquals("490154203237518", core.enrolledWith?.imei)
+        assertEquals("R58N123ABC", core.enrolledWith?.serial)
+        assertEquals("enrolled: nothing kept", null, UnfinishedSetup.imei(context))
+        assertEquals(null, UnfinishedSetup.serial(context))
+    }
+
+    @Test
     fun `a work profile only provisioning is refused`() {
         val intent = withBundle(DevicePolicyManager.ACTION_GET_PROVISIONING_MODE, qrBundle())
             .putIntegerArrayListExtra(

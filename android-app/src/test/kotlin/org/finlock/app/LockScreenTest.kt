@@ -162,6 +162,20 @@ class LockScreenTest {
     }
 
     @Test
+    fun `the check-now answer survives a configuration change`() {
+        core.decision = FakeCore.locked(LockReason.OVERDUE_PAYMENT)
+        val controller = Robolectric.buildActivity(LockActivity::class.java).setup()
+        core.checkInResult = { throw FinlockException.Network("network_unreachable", null, null) }
+        controller.get().findViewById<Button>(R.id.check_now).performClick()
+        ShadowLooper.idleMainLooper()
+        val said = controller.get().text(R.id.check_result)
+        assertTrue(said.isNotEmpty())
+        controller.recreate()
+        assertEquals(said, controller.get().text(R.id.check_result))
+        assertTrue(controller.get().shown(R.id.check_result))
+    }
+
+    @Test
     fun `check now shows progress while the core works`() {
         val activity = launch(LockReason.OVERDUE_PAYMENT)
         var progressDuringCall = false
@@ -248,7 +262,12 @@ class LockScreenTest {
 
     companion object {
         fun assertEveryControlDescribed(view: View) {
-            if (view is Button || view is EditText) {
+            if (view is EditText && view.visibility == View.VISIBLE) {
+                // TalkBack reads a field's content description instead of what was typed: a
+                // field is labelled by its hint, which is read only while it is empty.
+                assertEquals("field ${view.id} has no content description", null, view.contentDescription)
+                assertTrue("field ${view.id} has a hint", !view.hint.isNullOrBlank())
+            } else if (view is Button) {
                 if (view.visibility == View.VISIBLE) {
                     val label = view.contentDescription ?: (view as TextView).text
                     assertTrue("control ${view.id} has a description", !label.isNullOrBlank())

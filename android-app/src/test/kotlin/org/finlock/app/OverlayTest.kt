@@ -2,6 +2,7 @@ package org.finlock.app
 
 import android.app.Activity
 import android.app.Notification
+import android.app.Service
 import android.content.Context
 import android.content.Intent
 import android.media.AudioManager
@@ -98,6 +99,47 @@ class OverlayTest {
             shadowOf(app).nextStoppedService?.component?.className,
         )
         assertFalse(OverlayFallback.showing)
+    }
+
+    @Test
+    fun `restarted without the overlay permission, the service does not enter the foreground`() {
+        core.decision = FakeCore.locked(LockReason.OVERDUE_PAYMENT)
+        ShadowSettings.setCanDrawOverlays(false)
+        val service = Robolectric.buildService(OverlayService::class.java).create().get()
+        assertEquals(Service.START_NOT_STICKY, service.onStartCommand(null, 0, 1))
+        assertEquals("no foreground without a visible overlay (Android 15)", null, shadowOf(service).lastForegroundNotification)
+        assertTrue(shadowOf(service).isStoppedBySelf)
+        assertTrue("decided again", core.calls.contains("decision"))
+    }
+
+    @Test
+    fun `restarted with the overlay permission, the overlay is shown before the service enters the foreground`() {
+        core.decision = FakeCore.locked(LockReason.OVERDUE_PAYMENT)
+        var overlayWhenForeground: Boolean? = null
+        OverlayService.foregroundGuard = { overlayWhenForeground = OverlayFallback.showing }
+        try {
+            val service = Robolectric.buildService(OverlayService::class.java).create().get()
+            assertEquals(Service.START_STICKY, service.onStartCommand(null, 0, 1))
+            assertEquals(true, overlayWhenForeground)
+            assertNotNull(shadowOf(service).lastForegroundNotification)
+        } finally {
+            OverlayService.foregroundGuard = null
+        }
+    }
+
+    @Test
+    fun `a refused foreground start stops the service without crashing and keeps the overlay`() {
+        OverlayService.foregroundGuard = { throw android.app.ForegroundServiceStartNotAllowedException("background start") }
+        try {
+            val controller = Robolectric.buildService(OverlayService::class.java, Intent(context, OverlayService::class.java))
+            val service = controller.create().get()
+            assertEquals(Service.START_NOT_STICKY, service.onStartCommand(Intent(context, OverlayService::class.java), 0, 1))
+            assertTrue(shadowOf(service).isStoppedBySelf)
+            controller.destroy()
+            assertTrue("the window stays while the process lives", OverlayFallback.showing)
+        } finally {
+            OverlayService.foregroundGuard = null
+        }
     }
 
     @Test
