@@ -47,7 +47,14 @@ Runs, in order, stopping at the first failure:
   6. android the Android shell's Robolectric tests against the real native library
              (`cargo xtask android-test`; needs maven, Debian's aapt and
              android-framework-res; fetches Robolectric and android-all once)
-  7. jni-once, android-check  `cargo xtask check-android`: the bridge's Android-only code
+  7. server-lender-build  cargo check -p finlock-server --no-default-features --locked: a
+             lender's production build, without the device simulator (ADR 0008)
+  8. android-gradle  the Android (Gradle) build checked statically: the wrapper complete with
+             its distribution checksum pinned, repositories only in settings.gradle, the
+             verifier's AAR at Cargo.lock's version, 16 KB page alignment for every Android
+             target (linker flag, NDK r28+, and the ELF headers of any Android .so found; it
+             says when there is none to read)
+  9. jni-once, android-check  `cargo xtask check-android`: the bridge's Android-only code
              type-checked (clippy) for aarch64-linux-android; skipped, with the reason,
              where the Rust target is not installed
 then prints a summary with each step's result and time.
@@ -285,6 +292,18 @@ fn test_steps(cx: &Context, extra: Vec<OsString>) -> Vec<Step> {
         postgres_step(cx),
         jvm_step(cx),
         android_shell::test_step(),
+        // A lender's production build, without the device simulator (ADR 0008).
+        cx.cargo(
+            "server-lender-build",
+            [
+                "check",
+                "-p",
+                "finlock-server",
+                "--no-default-features",
+                "--locked",
+            ],
+        ),
+        android::step(),
     ];
     steps.extend(android::steps(cx, Vec::new()));
     steps
@@ -405,6 +424,10 @@ fn main() -> ExitCode {
     if command == android_shell::INTERNAL_SCREENS {
         let cx = Context::from_env();
         return android_shell::run_screens(&cx.root, &cx.cargo);
+    }
+    if command == android::INTERNAL_GRADLE_CHECK {
+        let cx = Context::from_env();
+        return android::run_gradle_check(&cx.root);
     }
     if command == INTERNAL_JVM_TESTS {
         let cx = Context::from_env();
