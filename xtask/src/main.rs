@@ -54,9 +54,11 @@ Runs, in order, stopping at the first failure:
              verifier's AAR at Cargo.lock's version, 16 KB page alignment for every Android
              target (linker flag, NDK r28+, and the ELF headers of any Android .so found; it
              says when there is none to read)
-  9. jni-once, android-check  `cargo xtask check-android`: the bridge's Android-only code
-             type-checked (clippy) for aarch64-linux-android; skipped, with the reason,
-             where the Rust target is not installed
+  9. jni-once, android-host-check, android-check  `cargo xtask check-android`: the bridge's
+             Android-only module compiled and linted for the host on every run (stand-ins for
+             the verifier's Android init and the bridge's runtime, which it names), then
+             type-checked (clippy) for aarch64-linux-android; that last one is skipped, with the
+             reason, where the Rust target is not installed
 then prints a summary with each step's result and time.
 
 ARGS after `--` go to `cargo test`, e.g.
@@ -113,6 +115,10 @@ a few others) through the bridge, printed, not asserted (target: under 50 µs)."
         summary: "type-check the bridge for aarch64-linux-android; one jni in the .so",
         details: "\
   1. jni-once  cargo tree -i jni for aarch64-linux-android: exactly one jni version in the .so
+  1b. android-host-check  rust-core/ffi/src/android.rs compiled and linted (clippy -D warnings)
+               for the host in a generated crate (target/android-host-check) against the real jni
+               and android_logger; rustls-platform-verifier's Android init and the bridge's
+               runtime are stand-ins, and it says so. Runs everywhere.
   2. android-check  cargo clippy -p finlock-ffi --target aarch64-linux-android -- -D warnings (the
                JNI init and everything under cfg(target_os = \"android\"))
 Step 2 needs the Rust target (rustup target add aarch64-linux-android) and a C compiler for
@@ -424,6 +430,10 @@ fn main() -> ExitCode {
     if command == android_shell::INTERNAL_SCREENS {
         let cx = Context::from_env();
         return android_shell::run_screens(&cx.root, &cx.cargo);
+    }
+    if command == android::INTERNAL_HOST_CHECK {
+        let cx = Context::from_env();
+        return android::run_host_check(&cx.root, &cx.cargo);
     }
     if command == android::INTERNAL_GRADLE_CHECK {
         let cx = Context::from_env();
