@@ -35,21 +35,37 @@ class LargeFontTest {
     }
 
     @Test
-    fun `at font scale 2 the emergency button is visible, first, and every action can be scrolled to`() {
+    fun `at font scale 2 the emergency button is visible, first, and every action can be scrolled to`() =
+        everyActionReachable(requireLongerThanScreen = true)
+
+    @Test
+    @Config(qualifiers = "w960dp-h540dp-land-mdpi")
+    fun `on a large landscape screen at font scale 2 the lock screen is not pinned to portrait and every action is reachable`() {
+        val info = context.packageManager.getActivityInfo(
+            android.content.ComponentName(context, LockActivity::class.java),
+            android.content.pm.PackageManager.MATCH_DIRECT_BOOT_AWARE,
+        )
+        assertEquals(android.content.pm.ActivityInfo.SCREEN_ORIENTATION_UNSPECIFIED, info.screenOrientation)
+        everyActionReachable(requireLongerThanScreen = false)
+    }
+
+    private fun everyActionReachable(requireLongerThanScreen: Boolean, fontScale: Float = 2.0f) {
         core.decision = FakeCore.locked(LockReason.OFFLINE)
         val activity = Robolectric.buildActivity(LockActivity::class.java).setup().visible().get()
         activity.findViewById<Button>(R.id.enter_code).performClick() // the code panel open too
         ShadowLooper.idleMainLooper()
         val emergency = activity.findViewById<Button>(R.id.emergency_call)
         val scaled = TypedValue.applyDimension(TypedValue.COMPLEX_UNIT_SP, 18f, activity.resources.displayMetrics)
-        assertEquals("the text is really scaled", 2.0f, activity.resources.configuration.fontScale)
+        assertEquals("the text is really scaled", fontScale, activity.resources.configuration.fontScale)
         assertEquals(scaled, emergency.textSize, 0.5f)
         assertTrue("emergency visible", fullyVisible(emergency))
         assertEquals(R.id.emergency_call, LockScreenTest.firstFocusable(activity.window.decorView)?.id)
 
         val scroll = activity.findViewById<View>(R.id.check_now).parent.parent as ScrollView
         val content = scroll.getChildAt(0)
-        assertTrue("the content is longer than the screen (${content.height} > ${scroll.height})", content.height > scroll.height)
+        if (requireLongerThanScreen) {
+            assertTrue("the content is longer than the screen (${content.height} > ${scroll.height})", content.height > scroll.height)
+        }
         val actions = listOf(
             R.id.check_now, R.id.pay_now, R.id.call_lender, R.id.enter_code, R.id.submit_code,
             R.id.code_input, R.id.support_link, R.id.terms_link, R.id.disclosure_link,
