@@ -141,25 +141,35 @@ class LockActivity : Activity() {
         }
     }
 
+    /** The code is checked off the main thread: a wrong one is counted on disk. */
     private fun submitCode() {
         val d = Shell.deps(this)
         val code = find<EditText>(R.id.code_input).text.toString()
-        val message = try {
-            val accepted = d.core.enterOfflineCode(code, d.clocks.now())
-            Shell.apply(this, accepted.decision)
-            resources.getQuantityString(R.plurals.code_accepted, accepted.days, accepted.days)
-        } catch (e: FinlockException.CodeWrong) {
-            getString(R.string.code_wrong) + " " +
-                resources.getQuantityString(R.plurals.tries_left, e.triesLeft, e.triesLeft)
-        } catch (e: FinlockException.CodeLockedOut) {
-            getString(R.string.code_locked_out)
-        } catch (e: FinlockException.InvalidInput) {
-            getString(R.string.code_invalid)
-        } catch (e: FinlockException) {
-            getString(R.string.check_failed)
+        val submit = find<Button>(R.id.submit_code)
+        submit.isEnabled = false
+        d.scope.launch {
+            var decision: org.finlock.core.Decision? = null
+            val message = try {
+                val accepted = d.core.enterOfflineCode(code, d.clocks.now())
+                decision = accepted.decision
+                resources.getQuantityString(R.plurals.code_accepted, accepted.days, accepted.days)
+            } catch (e: FinlockException.CodeWrong) {
+                getString(R.string.code_wrong) + " " +
+                    resources.getQuantityString(R.plurals.tries_left, e.triesLeft, e.triesLeft)
+            } catch (e: FinlockException.CodeLockedOut) {
+                getString(R.string.code_locked_out)
+            } catch (e: FinlockException.InvalidInput) {
+                getString(R.string.code_invalid)
+            } catch (e: FinlockException) {
+                getString(R.string.check_failed)
+            }
+            main.post {
+                decision?.let { Shell.apply(this@LockActivity, it) }
+                submit.isEnabled = true
+                showCodeResult(message)
+                render()
+            }
         }
-        showCodeResult(message)
-        render()
     }
 
     private fun showCheckResult(text: String) = find<TextView>(R.id.check_result).apply {

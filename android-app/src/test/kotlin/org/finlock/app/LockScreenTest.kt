@@ -238,6 +238,7 @@ class LockScreenTest {
         assertEquals("5 tries left", activity.text(R.id.tries_left))
         activity.findViewById<EditText>(R.id.code_input).setText("11112222")
         activity.findViewById<Button>(R.id.submit_code).performClick()
+        ShadowLooper.idleMainLooper()
         assertTrue(core.calls.contains("enterOfflineCode(11112222)"))
         assertEquals("Wrong code. 4 tries left", activity.text(R.id.code_result))
     }
@@ -249,6 +250,7 @@ class LockScreenTest {
         activity.findViewById<Button>(R.id.enter_code).performClick()
         activity.findViewById<EditText>(R.id.code_input).setText("87654321")
         activity.findViewById<Button>(R.id.submit_code).performClick()
+        ShadowLooper.idleMainLooper()
         assertEquals("Code accepted. Unlocked for 3 days.", activity.text(R.id.code_result))
         assertTrue(activity.isFinishing)
     }

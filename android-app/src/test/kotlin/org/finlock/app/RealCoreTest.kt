@@ -143,6 +143,8 @@ class RealCoreTest {
         // A wrong code costs a try, and the screen says how many are left.
         activity.findViewById<EditText>(R.id.code_input).setText("00000000")
         activity.findViewById<Button>(R.id.submit_code).performClick()
+        shell.awaitBackground()
+        ShadowLooper.idleMainLooper()
         assertTrue(activity.text(R.id.code_result), activity.text(R.id.code_result).startsWith("Wrong code. 4 tries left"))
         assertTrue(core.decision(now()).locked)
 
@@ -150,6 +152,7 @@ class RealCoreTest {
         val code = LocalServer.offlineCode(deviceId, challenge, 2)
         activity.findViewById<EditText>(R.id.code_input).setText(code)
         activity.findViewById<Button>(R.id.submit_code).performClick()
+        shell.awaitBackground()
         ShadowLooper.idleMainLooper()
         assertEquals("Code accepted. Unlocked for 2 days.", activity.text(R.id.code_result))
         assertFalse(core.decision(now()).locked)
