@@ -24,6 +24,7 @@ import android.provider.Settings
 object Permissions {
     const val REQUEST_NOTIFICATIONS = 7
     private const val KEY_ASKED_EXACT_ALARMS = "permissions.asked_exact_alarms"
+    private const val KEY_ASKED_NOTIFICATIONS = "permissions.asked_notifications"
 
     /** Device Owner, Android 13+: grants itself the notification permission (idempotent). */
     fun grantAsOwner(context: Context, dpm: DpmGateway) {
@@ -44,15 +45,18 @@ object Permissions {
         Build.VERSION.SDK_INT < 31 || context.getSystemService(AlarmManager::class.java).canScheduleExactAlarms()
 
     /**
-     * From a screen the user is looking at (the account screen, the end of enrollment): asks
-     * for what is missing — the notification permission (the system's dialog), and once, the
-     * exact-alarm page.
+     * From a screen the user is looking at (the account screen, the end of enrollment): asks,
+     * once each, for what is missing — the notification permission (the system's dialog) and
+     * the exact-alarm page. Never again on every visit: a user who said no is not nagged.
      */
     fun request(activity: Activity) {
-        if (Build.VERSION.SDK_INT >= 33 && !notificationPermission(activity)) {
+        val prefs = Prefs.of(activity)
+        if (Build.VERSION.SDK_INT >= 33 && !notificationPermission(activity) &&
+            !prefs.getBoolean(KEY_ASKED_NOTIFICATIONS, false)
+        ) {
+            prefs.edit().putBoolean(KEY_ASKED_NOTIFICATIONS, true).apply()
             activity.requestPermissions(arrayOf(Manifest.permission.POST_NOTIFICATIONS), REQUEST_NOTIFICATIONS)
         }
-        val prefs = Prefs.of(activity)
         if (Build.VERSION.SDK_INT >= 31 && !canScheduleExactAlarms(activity) &&
             !prefs.getBoolean(KEY_ASKED_EXACT_ALARMS, false)
         ) {
