@@ -78,7 +78,9 @@ pub struct ServeArgs {
 pub const DEFAULT_ENROLL_PER_ADDRESS: u32 = 30;
 
 pub const DEFAULT_CHECKIN_MIN_INTERVAL_S: u64 = 10;
-pub const DEFAULT_ADMIN_COMPONENT: &str = "org.finlock.app/.admin.FinlockDeviceAdmin";
+/// The app's device admin receiver (android-app's manifest: `.AdminReceiver` in the
+/// `org.finlock.app` namespace); a QR naming another component fails provisioning.
+pub const DEFAULT_ADMIN_COMPONENT: &str = "org.finlock.app/.AdminReceiver";
 
 /// Everything a running server needs.
 #[derive(Debug, Clone)]
@@ -97,7 +99,83 @@ pub struct Config {
     pub limits: crate::serve::Limits,
 }
 
+/// How logs are written.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LogArgs {
+    /// Log level: error, warn, info, debug or trace (FINLOCK_LOG or RUST_LOG, when set,
+    /// take a full filter instead). Default: info; for `demo`, warn unless -v.
+    #[arg(long, env = "FINLOCK_LOG_LEVEL", global = true,
+        value_parser = ["error", "warn", "info", "debug", "trace"])]
+    pub log_level: Option<String>,
+    /// Log format: text (colour only on a terminal and never with NO_COLOR) or json (one
+    /// object per line, for log collectors).
+    #[arg(long, env = "FINLOCK_LOG_FORMAT", global = true, default_value = "text",
+        value_parser = ["text", "json"])]
+    pub log_format: String,
+    /// More output: the server's logs beside the demo's story.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
 impl Config {
+    /// Refuses settings that would start "fine" and fail later (a QR Android rejects, a
+    /// public URL devices cannot use, keys nobody can read): each with a clear message.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        if let Some(url) = &self.public_url {
+            let ok = (url.starts_with("https://") || url.starts_with("http://"))
+                && url.len() > "https://".len()
+                && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+            if !ok {
+                return Err(format!(
+                    "--public-url {url:?} is not an http(s) URL devices can reach, e.g. https://lender.example"
+                ));
+            }
+        }
+        match (&self.apk_url, &self.apk_checksum) {
+            (Some(_), None) => {
+                return Err(
+                    "--apk-url needs --apk-checksum (Android refuses a download \
+                            without the signing certificate's SHA-256)"
+                        .into(),
+                );
+            }
+            (None, Some(_)) => {
+                return Err("--apk-checksum is only used with --apk-url".into());
+            }
+            (Some(url), Some(sum)) => {
+                if !url.starts_with("https://") {
+                    return Err(format!("--apk-url {url:?} must be https"));
+                }
+                if finlock_core::b64::decode_array::<32>(sum).is_none() {
+                    return Err(
+                        "--apk-checksum must be the base64url SHA-256 (43 characters) \
+                                of the app's signing certificate"
+                            .into(),
+                    );
+                }
+            }
+            (None, None) => {}
+        }
+        let (package, class) = self.admin_component.split_once('/').unwrap_or(("", ""));
+        let java_name = |s: &str| {
+            !s.is_empty()
+                && s.split('.').all(|p| {
+                    p.chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                        && p.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+                })
+        };
+        if !java_name(package) || !java_name(class.trim_start_matches('.')) {
+            return Err(format!(
+                "--admin-component {:?} is not package/class (e.g. {DEFAULT_ADMIN_COMPONENT})",
+                self.admin_component
+            ));
+        }
+        Ok(())
+    }
+
     pub fn new(storage: StorageArgs, serve: ServeArgs) -> Config {
         Config {
             db_url: storage.db,

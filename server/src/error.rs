@@ -44,6 +44,9 @@ pub enum Error {
     /// Check-ins more often than the per-device limit.
     #[error("check-ins are limited to one every {limit_s} s")]
     RateLimited { retry_after_s: u64, limit_s: u64 },
+    /// The database does not take writes (`/readyz`).
+    #[error("not ready: the database does not take writes")]
+    NotReady,
     /// The request was not answered in time (a slow client body or a slow database).
     #[error("the request took too long; try again")]
     Timeout,
@@ -134,6 +137,7 @@ impl Error {
                 "rate-limited",
                 "Too many check-ins",
             ),
+            Error::NotReady => (StatusCode::SERVICE_UNAVAILABLE, "not-ready", "Not ready"),
             Error::Timeout => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "timeout",

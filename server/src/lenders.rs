@@ -151,6 +151,49 @@ pub async fn create(db: &Db, keys_dir: &Path, new: &NewLender, now: i64) -> Resu
     })
 }
 
+/// At `finlock serve`: every lender's signing key must be readable, or its devices would
+/// get 500s at their next check-in. A missing keys directory is created (0700) when no
+/// lender exists yet. The error names what is wrong.
+pub async fn check_keys(db: &Db, keys_dir: &Path) -> std::result::Result<(), String> {
+    let lenders = list(db)
+        .await
+        .map_err(|e| format!("reading lenders: {e}"))?;
+    if !keys_dir.exists() {
+        if lenders.is_empty() {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            return builder
+                .create(keys_dir)
+                .map_err(|e| format!("creating the keys directory {}: {e}", keys_dir.display()));
+        }
+        return Err(format!(
+            "the keys directory {} does not exist, but the database has {} lender(s): \
+             point --keys at the directory that holds their .pk8 files",
+            keys_dir.display(),
+            lenders.len()
+        ));
+    }
+    for l in &lenders {
+        let path = key_path(keys_dir, &l.lender_id);
+        let pkcs8 = std::fs::read(&path).map_err(|e| {
+            format!(
+                "the signing key of lender {} ({}) cannot be read: {e}",
+                l.lender_id,
+                path.display()
+            )
+        })?;
+        LenderKey::from_pkcs8(&pkcs8, None).map_err(|e| {
+            format!(
+                "the signing key of lender {} is not valid: {e}",
+                l.lender_id
+            )
+        })?;
+    }
+    Ok(())
+}
+
 /// A lender as `finlock lender list` shows it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ListedLender {

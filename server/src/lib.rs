@@ -138,9 +138,22 @@ pub async fn spawn(config: Config, clock: SharedClock) -> Result<(SocketAddr, Se
     ))
 }
 
-/// Runs a server until SIGINT or SIGTERM (`finlock serve`).
-pub async fn serve(config: Config, clock: SharedClock) -> Result<()> {
+/// A setting that would start "fine" and fail later: `finlock serve` exits 2 with it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SettingsError(pub String);
+
+/// Runs a server until SIGINT or SIGTERM (`finlock serve`). Every setting is checked
+/// first ([`Config::validate`], the lenders' keys readable): a [`SettingsError`] then.
+pub async fn serve(
+    config: Config,
+    clock: SharedClock,
+) -> std::result::Result<(), Box<dyn std::error::Error>> {
+    config.validate().map_err(SettingsError)?;
     let (listener, state) = start(config, clock).await?;
+    lenders::check_keys(&state.db, &state.config.keys_dir)
+        .await
+        .map_err(SettingsError)?;
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Internal(format!("local address: {e}")))?;

@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand};
 
 use crate::api_keys;
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, ServeArgs, StorageArgs};
+use crate::config::{Config, LogArgs, ServeArgs, StorageArgs};
 use crate::db::Db;
 use crate::lenders::{self, NewLender};
 
@@ -27,6 +27,8 @@ use crate::lenders::{self, NewLender};
 pub struct Cli {
     #[command(flatten)]
     pub storage: StorageArgs,
+    #[command(flatten)]
+    pub log: LogArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -129,7 +131,7 @@ pub fn main() -> ExitCode {
     // The device simulator and the demo use reqwest with rustls; ring is its provider.
     #[cfg(feature = "simulator")]
     finlock_core::checkin::install_crypto_provider();
-    init_logging();
+    init_logging(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -142,6 +144,11 @@ pub fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        // A setting that would fail later: say so now, with the usage exit code.
+        Err(e) if e.downcast_ref::<crate::SettingsError>().is_some() => {
+            eprintln!("finlock: {e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("finlock: {e}");
             ExitCode::FAILURE
@@ -149,15 +156,40 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr; `FINLOCK_LOG` (or `RUST_LOG`) sets the filter, default `info`.
-fn init_logging() {
+/// Logs go to stderr. `FINLOCK_LOG` (or `RUST_LOG`), when set, is the filter; otherwise
+/// `--log-level`, by default `info` — and `warn` for `demo` unless `-v`, so a newcomer's
+/// first screen is the story, not log lines. Colour only on a terminal, never with
+/// `NO_COLOR`; `--log-format json` writes one JSON object per line.
+fn init_logging(cli: &Cli) {
+    use std::io::IsTerminal;
+    let quiet_by_default = is_demo(&cli.command) && !cli.log.verbose;
     let filter = std::env::var("FINLOCK_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
-        .try_init();
+        .unwrap_or_else(|_| match &cli.log.log_level {
+            Some(level) => level.clone(),
+            None if quiet_by_default => "warn".into(),
+            None => "info".into(),
+        });
+    let filter = tracing_subscriber::EnvFilter::new(filter);
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if cli.log.log_format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.with_ansi(colour).try_init()
+    };
+}
+
+#[cfg(feature = "simulator")]
+fn is_demo(command: &Command) -> bool {
+    matches!(command, Command::Demo(_))
+}
+
+#[cfg(not(feature = "simulator"))]
+fn is_demo(_: &Command) -> bool {
+    false
 }
 
 /// Runs one parsed command.

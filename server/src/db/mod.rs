@@ -66,6 +66,9 @@ impl Db {
         };
         let db = match backend {
             Backend::Sqlite => {
+                if let Some(path) = sqlite_path(url) {
+                    private_file(&path)?;
+                }
                 let url = sqlite_url(url);
                 let memory = url.contains(":memory:") || url.contains("mode=memory");
                 let write = sqlite_pool(&url, 1).await?;
@@ -110,6 +113,59 @@ impl Db {
         self.write.close().await;
         self.read.close().await;
     }
+}
+
+/// The file of a `sqlite:` URL, `None` for an in-memory database.
+fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or("");
+    (!path.is_empty() && !path.contains(":memory:") && !url.contains("mode=memory"))
+        .then(|| std::path::PathBuf::from(path))
+}
+
+/// The database holds every device's offline-code secret: it is created mode 0600, and
+/// an existing file readable by others is made 0600 (SQLite gives its WAL and shared-memory
+/// files the database file's mode).
+fn private_file(path: &std::path::Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let io = |what: &str, e: std::io::Error| {
+            Error::Internal(format!("{what} {}: {e}", path.display()))
+        };
+        match std::fs::metadata(path) {
+            Ok(meta) => {
+                if meta.permissions().mode() & 0o077 != 0 {
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                        .map_err(|e| io("making private", e))?;
+                    tracing::warn!(path = %path.display(), "database file was readable by others; now 0600");
+                }
+                for suffix in ["-wal", "-shm"] {
+                    let side = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+                    if let Ok(m) = std::fs::metadata(&side)
+                        && m.permissions().mode() & 0o077 != 0
+                    {
+                        std::fs::set_permissions(&side, std::fs::Permissions::from_mode(0o600))
+                            .map_err(|e| io("making private", e))?;
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(path)
+                    .map_err(|e| io("creating", e))?;
+            }
+            Err(e) => return Err(io("reading", e)),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// `sqlite://file.db` → `sqlite://file.db?mode=rwc` (create the file when missing).
@@ -157,6 +213,49 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sqlite_paths_are_read_from_urls() {
+        assert_eq!(
+            sqlite_path("sqlite://data/f.db?mode=rwc"),
+            Some(std::path::PathBuf::from("data/f.db"))
+        );
+        assert_eq!(sqlite_path("sqlite:f.db"), Some("f.db".into()));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("sqlite://x?mode=memory"), None);
+        assert_eq!(sqlite_path("postgres://h/db"), None);
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn database_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.db");
+        let db = Db::connect(&format!("sqlite://{}", path.display()), 1)
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (x BIGINT)")
+            .execute(&db.write)
+            .await
+            .unwrap();
+        for file in ["new.db", "new.db-wal", "new.db-shm"] {
+            let mode = std::fs::metadata(dir.path().join(file))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{file}");
+        }
+        db.close().await;
+        // An existing file readable by others is made private at the next start.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let db = Db::connect(&format!("sqlite://{}", path.display()), 1)
+            .await
+            .unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        db.close().await;
+    }
 
     #[test]
     fn sqlite_urls_create_the_file() {

@@ -121,11 +121,20 @@ async fn track(
         .extensions()
         .get::<MatchedPath>()
         .map_or("unmatched", |p| route_label(p.as_str()));
+    let method = req.method().clone();
     let start = Instant::now();
     let response = next.run(req).await;
-    state
-        .metrics
-        .observe(route, response.status(), start.elapsed());
+    let elapsed = start.elapsed();
+    state.metrics.observe(route, response.status(), elapsed);
+    // The access log names the route template, never the path: ids and codes stay out.
+    tracing::info!(
+        target: "finlock::access",
+        %method,
+        route,
+        status = response.status().as_u16(),
+        ms = elapsed.as_secs_f64() * 1000.0,
+        "request"
+    );
     response
 }
 

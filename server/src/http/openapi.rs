@@ -111,6 +111,7 @@ impl Modify for BearerKey {
     ),
     paths(
         super::ops::healthz,
+        super::ops::readyz,
         super::ops::metrics,
         super::ops::openapi,
         super::device_api::enroll,

@@ -261,3 +261,38 @@ async fn shutdown_does_not_wait_forever_for_a_stuck_client() {
         .expect("shutdown returns within its grace")
         .expect("shutdown succeeds");
 }
+
+/// `/readyz` says whether the database takes writes; `/healthz` only that the process
+/// and the database answer (issue 13: `/healthz` said ok on a read-only database).
+#[tokio::test]
+async fn readiness_needs_a_writable_database() {
+    let s = super::start().await;
+    let r = s
+        .http
+        .get(format!("{}/readyz", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    if s.handle.db().backend != finlock_server::db::Backend::Sqlite {
+        return; // A read-only PostgreSQL needs a server setting; SQLite shows the rule.
+    }
+    sqlx::query("PRAGMA query_only = ON")
+        .execute(&s.handle.db().write)
+        .await
+        .unwrap();
+    let r = s
+        .http
+        .get(format!("{}/readyz", s.url))
+        .send()
+        .await
+        .unwrap();
+    problem(r, StatusCode::SERVICE_UNAVAILABLE, "not-ready").await;
+    let r = s
+        .http
+        .get(format!("{}/healthz", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
