@@ -15,8 +15,10 @@ import org.robolectric.shadows.ShadowLooper
 import java.io.File
 
 /**
- * PNGs of the lock screen per reason and language, for people to look at
- * (`cargo xtask android-screens`, native graphics). Skipped in `android-test`.
+ * PNGs of the lock screen per reason and language, and of the account screen in good
+ * standing, for people to look at (`cargo xtask android-screens`, native graphics). Skipped in
+ * `android-test`. The status bar (and with it lock task's system info: signal, battery, clock)
+ * belongs to System UI, which Robolectric does not draw: docs/DEVICE-CHECKLIST.md, L1.
  */
 @RunWith(RobolectricTestRunner::class)
 @Config(qualifiers = "w360dp-h800dp-xhdpi")
@@ -28,7 +30,7 @@ class LockScreenshots {
     val shell = ShellRule(deviceOwner = true) { null }
 
     @Test
-    fun `lock screen for every reason in three languages`() {
+    fun `lock screen for every reason, and the account screen, in every language`() {
         assumeTrue("set finlock.screens.dir", dir != null)
         val context = RuntimeEnvironment.getApplication()
         val cases = listOf(
@@ -37,7 +39,8 @@ class LockScreenshots {
             "offline" to FakeCore.locked(LockReason.OFFLINE),
             "clock_suspect" to FakeCore.locked(LockReason.OVERDUE_PAYMENT, clockSuspect = true),
         )
-        for (language in listOf("en", "sw", "hi")) {
+        // Every language the app ships (values-*/strings.xml).
+        for (language in listOf("en", "es", "in", "pt-rBR", "sw", "fil", "hi")) {
             RuntimeEnvironment.setQualifiers("$language-w360dp-h800dp-xhdpi")
             for ((name, decision) in cases) {
                 val core = FakeCore()
@@ -79,6 +82,13 @@ class LockScreenshots {
             ShadowLooper.idleMainLooper()
             save(account.get().window.decorView, "account-unfinished-$language.png")
             account.pause().stop().destroy()
+            UnfinishedSetup.clear(context)
+            // Good standing: the account screen of an enrolled device, not locked.
+            Shell.install(ShellDeps(FakeCore(), FrameworkDpm(context), FIXED_CLOCK, Inline))
+            val good = Robolectric.buildActivity(AccountActivity::class.java).setup()
+            ShadowLooper.idleMainLooper()
+            save(good.get().window.decorView, "account-good-standing-$language.png")
+            good.pause().stop().destroy()
         }
     }
 
