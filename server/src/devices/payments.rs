@@ -165,17 +165,8 @@ pub async fn record_in(
     device: &DeviceRow,
     payment: NewPayment<'_>,
 ) -> Result<Attempt> {
-    if let Some(stored) = queries::payment_by_key(tx, &device.device_id, payment.key).await? {
-        if stored.request_sha256 != payment.fingerprint {
-            return Err(Error::conflict(
-                "idempotency-key-reused",
-                "this Idempotency-Key was used for a different payment",
-            ));
-        }
-        return Ok(Attempt::Done(Recorded {
-            status: stored.status,
-            body: stored.body,
-        }));
+    if let Some(first) = first_answer(tx, device, &payment).await? {
+        return Ok(first);
     }
     if queries::is_released(tx, &device.device_id).await? {
         return Err(Error::conflict(
@@ -185,6 +176,11 @@ pub async fn record_in(
     }
     let req = payment.request;
     if queries::reference_used(tx, &device.device_id, payment.reference).await? {
+        // A concurrent request with the same key may have committed since the check
+        // above (PostgreSQL reads what is committed at each statement): its answer wins.
+        if let Some(first) = first_answer(tx, device, &payment).await? {
+            return Ok(first);
+        }
         return Err(Error::conflict(
             "duplicate-reference",
             "a payment with this reference is already recorded for this device",
@@ -259,6 +255,28 @@ pub async fn record_in(
         status: CREATED,
         body,
     }))
+}
+
+/// The first answer given for this payment's Idempotency-Key, if any; the same key with
+/// another request is refused.
+async fn first_answer(
+    tx: &mut Tx,
+    device: &DeviceRow,
+    payment: &NewPayment<'_>,
+) -> Result<Option<Attempt>> {
+    let Some(stored) = queries::payment_by_key(tx, &device.device_id, payment.key).await? else {
+        return Ok(None);
+    };
+    if stored.request_sha256 != payment.fingerprint {
+        return Err(Error::conflict(
+            "idempotency-key-reused",
+            "this Idempotency-Key was used for a different payment",
+        ));
+    }
+    Ok(Some(Attempt::Done(Recorded {
+        status: stored.status,
+        body: stored.body,
+    })))
 }
 
 /// The device's payments, oldest first.
