@@ -135,6 +135,11 @@ pub enum AuditEvent<'a> {
     },
     /// A new one-time enrollment code (the code itself is never logged).
     EnrollmentCodeReissued,
+    /// A promise-to-pay extension: the lock moved to `until`.
+    Extended {
+        until: i64,
+        reason: &'a str,
+    },
     /// The lender approved a key asking to enroll by IMEI.
     EnrollmentApproved {
         request_id: &'a str,
@@ -160,6 +165,7 @@ impl AuditEvent<'_> {
             AuditEvent::OfflineCodeIssued { .. } => "offline_code_issued",
             AuditEvent::OfflineCodeUsed { .. } => "offline_code_used",
             AuditEvent::EnrollmentCodeReissued => "enrollment_code_reissued",
+            AuditEvent::Extended { .. } => "extended",
             AuditEvent::EnrollmentApproved { .. } => "enrollment_approved",
             AuditEvent::EnrollmentRefused { .. } => "enrollment_refused",
         }
@@ -205,6 +211,7 @@ impl AuditEvent<'_> {
                 json!({ "counter": counter, "days": days, "at": at })
             }
             AuditEvent::EnrollmentCodeReissued => json!({}),
+            AuditEvent::Extended { until, reason } => json!({ "until": until, "reason": reason }),
             AuditEvent::EnrollmentApproved {
                 request_id,
                 key_thumbprint,

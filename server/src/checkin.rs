@@ -306,6 +306,7 @@ async fn record(app: &App, text: &str, row: &DeviceRow, cached: bool) -> Result<
         released: issued.released,
         lender_locked: issued.lender_locked,
         lock_reason: lock_reason.clone(),
+        extended_until: issued.extended_until,
         app_version: Some(v.request.app_version.clone()),
         ..row.clone()
     });

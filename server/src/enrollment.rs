@@ -338,6 +338,7 @@ mod tests {
             seq_seen: 0,
             recent_nonces: String::new(),
             last_checkin_at: None,
+            extended_until: None,
         }
     }
 

@@ -46,6 +46,7 @@ pub async fn issue(
         released: issued.released,
         lender_lock: lock_reason.as_deref(),
         reminders: reminders.as_ref(),
+        extended_until: issued.extended_until,
     };
     let e = policy::entitlement(
         &facts,

@@ -178,9 +178,18 @@ pub struct DeviceFacts<'a> {
     /// `Some(reason)` while the lender has locked the device.
     pub lender_lock: Option<&'a str>,
     pub reminders: Option<&'a ReminderPolicy>,
+    /// A promise-to-pay extension: the lock is not before this time.
+    pub extended_until: Option<i64>,
 }
 
 impl DeviceFacts<'_> {
+    /// When the device locks unless paid: the plan's moment, or later with an extension.
+    pub fn lock_at(&self) -> Option<i64> {
+        self.plan
+            .lock_at(self.paid_minor)
+            .map(|t| t.max(self.extended_until.unwrap_or(t)))
+    }
+
     /// Released is terminal: once set it wins over everything else.
     pub fn is_released(&self) -> bool {
         self.released || self.plan.paid_in_full(self.paid_minor)
@@ -226,7 +235,7 @@ pub fn entitlement(facts: &DeviceFacts<'_>, ctx: &IssueContext<'_>) -> Entitleme
             None,
         )
     } else {
-        let lock_at = first_lock_at(plan, facts.paid_minor);
+        let lock_at = first_lock_at(plan, facts.paid_minor).max(facts.extended_until.unwrap_or(0));
         match facts.lender_lock {
             Some(reason) => (
                 EntitlementState::Locked,
@@ -298,14 +307,7 @@ pub fn status(facts: &DeviceFacts<'_>, now: i64) -> DeviceStatus {
         return DeviceStatus::Locked;
     }
     match facts.plan.first_unpaid(facts.paid_minor) {
-        Some(_)
-            if facts
-                .plan
-                .lock_at(facts.paid_minor)
-                .is_some_and(|t| now >= t) =>
-        {
-            DeviceStatus::Locked
-        }
+        Some(_) if facts.lock_at().is_some_and(|t| now >= t) => DeviceStatus::Locked,
         Some((inst, _)) if now > inst.due => DeviceStatus::Overdue,
         _ => DeviceStatus::Current,
     }
@@ -369,6 +371,7 @@ mod tests {
             released: false,
             lender_lock: None,
             reminders: None,
+            extended_until: None,
         }
     }
 
@@ -507,5 +510,31 @@ mod tests {
         assert_eq!(e.state, EntitlementState::Active);
         assert!(e.lock_at < T0 + 40 * DAY);
         assert_eq!(e.next_checkin, T0 + 40 * DAY + HOUR);
+    }
+
+    #[test]
+    fn an_extension_moves_the_lock_later_never_earlier() {
+        let p = plan();
+        let due_lock = T0 + 37 * DAY;
+        let later = DeviceFacts {
+            extended_until: Some(due_lock + 5 * DAY),
+            ..facts(&p, 0)
+        };
+        assert_eq!(later.lock_at(), Some(due_lock + 5 * DAY));
+        assert_eq!(issue(&later, due_lock + DAY).lock_at, due_lock + 5 * DAY);
+        assert_eq!(status(&later, due_lock + DAY), DeviceStatus::Overdue);
+        assert_eq!(status(&later, due_lock + 5 * DAY), DeviceStatus::Locked);
+        // An extension before the plan's moment changes nothing.
+        let earlier = DeviceFacts {
+            extended_until: Some(due_lock - DAY),
+            ..facts(&p, 0)
+        };
+        assert_eq!(issue(&earlier, T0).lock_at, due_lock);
+        // Paying the overdue installment moves the lock to the next one's, past the extension.
+        let paid = DeviceFacts {
+            extended_until: Some(due_lock + 5 * DAY),
+            ..facts(&p, 1000)
+        };
+        assert_eq!(paid.lock_at(), Some(T0 + 67 * DAY));
     }
 }

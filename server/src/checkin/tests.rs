@@ -52,6 +52,7 @@ fn row() -> DeviceRow {
         seq_seen: 2,
         recent_nonces: format!("{} {}", nonce(1), nonce(2)),
         last_checkin_at: Some(NOW - 60),
+        extended_until: None,
     }
 }
 

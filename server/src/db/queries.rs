@@ -106,12 +106,13 @@ pub struct DeviceRow {
     pub seq_seen: u64,
     pub recent_nonces: String,
     pub last_checkin_at: Option<i64>,
+    pub extended_until: Option<i64>,
 }
 
 const DEVICE_COLUMNS: &str = "device_id, lender_id, created_at, imei_sha256, auto_reprovision, \
      enrollment_code, currency, plan, reminders, total_minor, paid_minor, lender_locked, \
      lock_reason, released, device_key, offline_secret, offline_counter, enrolled_at, \
-     code_issued_at, app_version, seq, seq_seen, recent_nonces, last_checkin_at";
+     code_issued_at, app_version, seq, seq_seen, recent_nonces, last_checkin_at, extended_until";
 
 fn device_row(r: &AnyRow) -> Result<DeviceRow> {
     Ok(DeviceRow {
@@ -139,6 +140,7 @@ fn device_row(r: &AnyRow) -> Result<DeviceRow> {
         seq_seen: to_u64("seq_seen", r.try_get("seq_seen")?)?,
         recent_nonces: r.try_get("recent_nonces")?,
         last_checkin_at: r.try_get("last_checkin_at")?,
+        extended_until: r.try_get("extended_until")?,
     })
 }
 
@@ -150,9 +152,12 @@ pub struct Issued {
     pub paid_minor: u64,
     pub released: bool,
     pub lender_locked: bool,
+    /// A promise-to-pay extension of the lock.
+    pub extended_until: Option<i64>,
 }
 
-const ISSUED_COLUMNS: &str = "seq, paid_minor, released, lender_locked, lock_reason";
+const ISSUED_COLUMNS: &str =
+    "seq, paid_minor, released, lender_locked, lock_reason, extended_until";
 
 fn issued_row(r: &AnyRow) -> Result<(Issued, Option<String>)> {
     Ok((
@@ -161,6 +166,7 @@ fn issued_row(r: &AnyRow) -> Result<(Issued, Option<String>)> {
             paid_minor: to_u64("paid_minor", r.try_get("paid_minor")?)?,
             released: r.try_get::<i64, _>("released")? != 0,
             lender_locked: r.try_get::<i64, _>("lender_locked")? != 0,
+            extended_until: r.try_get("extended_until")?,
         },
         r.try_get("lock_reason")?,
     ))
@@ -380,6 +386,17 @@ pub async fn reissue_code(tx: &mut Tx, device_id: &str, code: &str, now: i64) ->
     .bind(now)
     .execute(&mut **tx)
     .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Moves the lock to `until` (a promise to pay); `false` when released (or missing).
+pub async fn extend(tx: &mut Tx, device_id: &str, until: i64) -> Result<bool> {
+    let done =
+        sqlx::query("UPDATE devices SET extended_until = $2 WHERE device_id = $1 AND released = 0")
+            .bind(device_id)
+            .bind(until)
+            .execute(&mut **tx)
+            .await?;
     Ok(done.rows_affected() == 1)
 }
 

@@ -34,14 +34,15 @@ pub async fn lock(
 }
 
 /// Lifts a lender lock — and only that: a phone locked because an installment is
-/// overdue is unlocked by a payment (or an extension), never by a call that would answer
-/// "unlocked" and leave it locked.
+/// overdue is unlocked by a payment or an [`extend`]ed lock, never by a call that would
+/// answer "unlocked" and leave it locked.
 pub async fn unlock(app: &App, by: Caller<'_>, device: &DeviceRow) -> Result<DeviceRow> {
     if !device.lender_locked {
         return Err(Error::conflict(
             "not-lender-locked",
             "this phone has no lock of yours to lift; if it is locked for an overdue \
-             installment, record the payment and it unlocks at its next check-in",
+             installment, record the payment or agree an extension (POST …/extension) and \
+             it unlocks at its next check-in",
         ));
     }
     let mut tx = app.db.write.begin().await?;
@@ -69,6 +70,56 @@ pub async fn set_lock_in(
         None => AuditEvent::Unlocked,
     };
     audit::append(tx, subject(device), now, by.actor, &event).await
+}
+
+/// The longest promise to pay: an extension ends at most this long after now.
+pub const MAX_EXTENSION_S: i64 = 90 * 86_400;
+
+/// A promise-to-pay extension: the lock moves to `until` (later than it is, at most
+/// [`MAX_EXTENSION_S`] from now), signed into the device's next entitlement. What lenders
+/// do instead of "unlocking" an overdue phone. Not for a lender-locked or released phone.
+pub async fn extend(
+    app: &App,
+    by: Caller<'_>,
+    device: &DeviceRow,
+    until: i64,
+    reason: &str,
+) -> Result<DeviceRow> {
+    check_reason(reason)?;
+    let now = app.now();
+    let view = super::view::view(device, now)?;
+    if device.lender_locked {
+        return Err(Error::conflict(
+            "lender-locked",
+            "this phone is locked by you; unlock it instead of extending",
+        ));
+    }
+    let Some(current) = view.lock_at else {
+        return Err(Error::conflict(
+            "released",
+            "this device is released; nothing is owed",
+        ));
+    };
+    if until <= current || until <= now {
+        return Err(Error::invalid(
+            "until",
+            format!("must be later than the current lock ({current}) and than now"),
+        ));
+    }
+    if until > now.saturating_add(MAX_EXTENSION_S) {
+        return Err(Error::invalid("until", "at most 90 days from now"));
+    }
+    let mut tx = app.db.write.begin().await?;
+    if !queries::extend(&mut tx, &device.device_id, until).await? {
+        return Err(Error::conflict(
+            "released",
+            "this device is released; nothing is owed",
+        ));
+    }
+    let event = AuditEvent::Extended { until, reason };
+    audit::append(&mut tx, subject(device), now, by.actor, &event).await?;
+    tx.commit().await?;
+    owned(app, &by.lender.lender_id, &device.device_id).await
 }
 
 /// Releases the phone for good (terminal); releasing again changes nothing.

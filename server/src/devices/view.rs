@@ -36,6 +36,8 @@ pub struct DeviceView {
     pub installments: Vec<InstallmentView>,
     pub lender_locked: bool,
     pub lock_reason: Option<String>,
+    /// A promise-to-pay extension: the lock is not before this time.
+    pub extended_until: Option<i64>,
     pub auto_reprovision: bool,
     pub imei_registered: bool,
     pub created_at: i64,
@@ -55,6 +57,7 @@ pub fn view(row: &DeviceRow, now: i64) -> Result<DeviceView> {
             .lender_locked
             .then_some(row.lock_reason.as_deref().unwrap_or("")),
         reminders: None,
+        extended_until: row.extended_until,
     };
     let state = policy::status(&facts, now);
     let account = plan.account(row.paid_minor, now);
@@ -63,11 +66,7 @@ pub fn view(row: &DeviceRow, now: i64) -> Result<DeviceView> {
         device_id: row.device_id.clone(),
         enrolled: row.device_key.is_some(),
         state,
-        lock_at: if released {
-            None
-        } else {
-            plan.lock_at(row.paid_minor)
-        },
+        lock_at: if released { None } else { facts.lock_at() },
         currency: plan.currency.clone(),
         total_minor: row.total_minor,
         paid_minor: row.paid_minor,
@@ -88,6 +87,7 @@ pub fn view(row: &DeviceRow, now: i64) -> Result<DeviceView> {
             .collect(),
         lender_locked: row.lender_locked,
         lock_reason: row.lock_reason.clone(),
+        extended_until: row.extended_until,
         auto_reprovision: row.auto_reprovision,
         imei_registered: row.imei_sha256.is_some(),
         created_at: row.created_at,

@@ -18,6 +18,7 @@ pub fn router() -> Routes {
         .post("/v1/lender/devices/{id}/lock", post(lock))
         .post("/v1/lender/devices/{id}/unlock", post(unlock))
         .post("/v1/lender/devices/{id}/release", post(release))
+        .post("/v1/lender/devices/{id}/extension", post(extend))
         .post("/v1/lender/devices/{id}/offline-code", post(offline_code))
 }
 
@@ -54,6 +55,32 @@ pub async fn unlock(
     owned: OwnedDevice,
 ) -> Result<axum::Json<DeviceView>> {
     let row = actions::unlock(&st, owned.caller(), &owned.device).await?;
+    Ok(axum::Json(view(&row, st.now())?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionRequest {
+    /// The new lock time (Unix seconds): later than the current one, at most 90 days
+    /// from now.
+    pub until: i64,
+    /// Why (audited; e.g. the promise the customer made): 1–350 characters.
+    #[schema(max_length = 350)]
+    pub reason: String,
+}
+
+/// A promise-to-pay extension: move the lock later.
+#[utoipa::path(post, path = "/v1/lender/devices/{id}/extension", tag = "lender",
+    params(("id" = String, Path, description = "device id")),
+    request_body = ExtensionRequest,
+    responses((status = 200, description = "the device", body = DeviceView), LenderProblems),
+    security(("apiKey" = [])))]
+pub async fn extend(
+    State(st): State<AppState>,
+    owned: OwnedDevice,
+    Json(req): Json<ExtensionRequest>,
+) -> Result<axum::Json<DeviceView>> {
+    let row = actions::extend(&st, owned.caller(), &owned.device, req.until, &req.reason).await?;
     Ok(axum::Json(view(&row, st.now())?))
 }
 

@@ -127,6 +127,7 @@ impl Modify for BearerKey {
         super::actions::lock,
         super::actions::unlock,
         super::actions::release,
+        super::actions::extend,
         super::actions::offline_code,
         super::api_keys::list,
         super::api_keys::create,

@@ -191,3 +191,63 @@ async fn unlock_and_offline_codes_only_where_they_can_work() {
         .await;
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+/// A promise to pay moves the lock later (issue 13): the overdue-locked phone unlocks at
+/// its next check-in and locks again when the extension ends; out-of-bounds extensions
+/// are refused with nothing changed.
+#[tokio::test]
+async fn an_extension_unlocks_until_the_promised_day() {
+    let s = start().await;
+    let lender = s.lender("Acme").await;
+    let (id, code) = s.register(&lender, json!({})).await;
+    let mut phone = SimDevice::new(&s, &lender);
+    phone.enroll(&s, &code).await;
+    s.clock.advance(40 * DAY);
+    phone.checkin(&s).await;
+    assert!(phone.locked(&s));
+    let now = s.now();
+    let extend = |until: i64, reason: &str| {
+        let body = json!({ "until": until, "reason": reason });
+        let path = format!("/v1/lender/devices/{id}/extension");
+        let s = &s;
+        let lender = &lender;
+        async move { s.post(lender, &path, body).await }
+    };
+    let before = s.device(&lender, &id).await;
+    for (until, field) in [
+        (now - 1, "until"),
+        (now + 91 * DAY, "until"),
+        (now + DAY, "reason"),
+    ] {
+        let reason = if field == "reason" {
+            ""
+        } else {
+            "promised Friday"
+        };
+        let p = problem(
+            extend(until, reason).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-field",
+        )
+        .await;
+        assert!(p["detail"].as_str().unwrap().starts_with(field), "{p}");
+    }
+    assert_eq!(s.device(&lender, &id).await, before);
+
+    let until = now + 3 * DAY;
+    let r = extend(until, "Promised to pay on Friday").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["lock_at"], until);
+    assert_eq!(v["state"], "overdue");
+    s.clock.advance(60);
+    let e = phone.checkin(&s).await;
+    assert_eq!(e.lock_at, until);
+    assert!(!phone.locked(&s), "the extension unlocks the phone");
+    // The promise is not kept: locked again when it ends.
+    s.clock.advance(3 * DAY);
+    phone.checkin(&s).await;
+    assert!(phone.locked(&s));
+    let actions = s.audit_actions(&lender, &id).await;
+    assert_eq!(actions.last().map(String::as_str), Some("extended"));
+}
