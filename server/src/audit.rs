@@ -280,13 +280,20 @@ pub async fn append(
     Ok(())
 }
 
-/// The device's log, oldest first.
-pub async fn list(pool: &sqlx::AnyPool, device_id: &str) -> Result<Vec<Entry>> {
+/// A page of the device's log, oldest first: the entries numbered after `after`.
+pub async fn list(
+    pool: &sqlx::AnyPool,
+    device_id: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Entry>> {
     let rows = sqlx::query(
         "SELECT n, at, actor, action, detail, api_key_id FROM audit WHERE device_id = $1 \
-         ORDER BY n",
+         AND n > $2 ORDER BY n LIMIT $3",
     )
     .bind(device_id)
+    .bind(after)
+    .bind(limit)
     .fetch_all(pool)
     .await?;
     rows.iter()

@@ -144,19 +144,31 @@ async fn payments_answered_2xx_survive_sigkill() {
 
     // Restart on the same file.
     let (mut child, url) = serve(dir.path());
-    let r = http
-        .get(format!("{url}/v1/lender/devices/{id}/payments"))
-        .bearer_auth(&api_key)
-        .send()
-        .await
-        .unwrap();
-    let listed: Value = r.json().await.unwrap();
+    // Every page of the stored payments.
     let mut by_reference: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for p in listed["payments"].as_array().unwrap() {
-        by_reference
-            .entry(p["reference"].as_str().unwrap().to_string())
-            .or_default()
-            .push(p["payment_id"].as_str().unwrap().to_string());
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut page_url = format!("{url}/v1/lender/devices/{id}/payments?limit=500");
+        if let Some(c) = &cursor {
+            page_url.push_str(&format!("&cursor={c}"));
+        }
+        let r = http
+            .get(page_url)
+            .bearer_auth(&api_key)
+            .send()
+            .await
+            .unwrap();
+        let listed: Value = r.json().await.unwrap();
+        for p in listed["payments"].as_array().unwrap() {
+            by_reference
+                .entry(p["reference"].as_str().unwrap().to_string())
+                .or_default()
+                .push(p["payment_id"].as_str().unwrap().to_string());
+        }
+        match listed["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
     }
     for (key, pid) in &acked {
         assert_eq!(

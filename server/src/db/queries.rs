@@ -558,12 +558,23 @@ pub struct PaymentRow {
     pub created_at: i64,
 }
 
-pub async fn payments(pool: &AnyPool, device_id: &str) -> Result<Vec<PaymentRow>> {
+/// A page of the device's payments in (created_at, payment_id) order, after `after`.
+pub async fn payments(
+    pool: &AnyPool,
+    device_id: &str,
+    after: Option<(i64, &str)>,
+    limit: i64,
+) -> Result<Vec<PaymentRow>> {
+    let (at, id) = after.unwrap_or((i64::MIN, ""));
     let rows = sqlx::query(
         "SELECT payment_id, amount_minor, currency, reference, created_at FROM payments \
-         WHERE device_id = $1 ORDER BY created_at, payment_id",
+         WHERE device_id = $1 AND (created_at > $2 OR (created_at = $2 AND payment_id > $3)) \
+         ORDER BY created_at, payment_id LIMIT $4",
     )
     .bind(device_id)
+    .bind(at)
+    .bind(id)
+    .bind(limit)
     .fetch_all(pool)
     .await?;
     rows.iter()

@@ -279,7 +279,41 @@ async fn first_answer(
     })))
 }
 
-/// The device's payments, oldest first.
-pub async fn list(app: &App, device: &DeviceRow) -> Result<Vec<PaymentRow>> {
-    queries::payments(&app.db.read, &device.device_id).await
+/// Payments per page unless asked otherwise, and the most.
+pub const DEFAULT_PAGE: u32 = 100;
+pub const MAX_PAGE: u32 = 500;
+
+/// A page size as asked: 1 to [`MAX_PAGE`], [`DEFAULT_PAGE`] when not given.
+pub fn page_size(limit: Option<u32>) -> Result<i64> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(Error::invalid("limit", "1 to 500 per page"));
+    }
+    Ok(i64::from(limit))
+}
+
+/// A page of the device's payments, oldest first, and the cursor of the next page
+/// (`<created_at>.<payment_id>`, opaque to callers) when there may be one.
+pub async fn list(
+    app: &App,
+    device: &DeviceRow,
+    cursor: Option<&str>,
+    limit: Option<u32>,
+) -> Result<(Vec<PaymentRow>, Option<String>)> {
+    let limit = page_size(limit)?;
+    let after = cursor
+        .map(|c| {
+            c.split_once('.')
+                .and_then(|(at, id)| Some((at.parse::<i64>().ok()?, id)))
+                .ok_or_else(|| Error::invalid("cursor", "a next_cursor from an earlier page"))
+        })
+        .transpose()?;
+    let page = queries::payments(&app.db.read, &device.device_id, after, limit).await?;
+    let next = (page.len() as i64 == limit)
+        .then(|| {
+            page.last()
+                .map(|p| format!("{}.{}", p.created_at, p.payment_id))
+        })
+        .flatten();
+    Ok((page, next))
 }

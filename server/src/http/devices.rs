@@ -103,28 +103,57 @@ pub async fn reissue_code(
     Ok(axum::Json(code))
 }
 
-/// A device's audit log.
+/// A page of a device's audit log.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditLog {
     pub device_id: String,
     /// Oldest first.
     pub entries: Vec<Entry>,
+    /// Pass as `after` for the next page; `null` on the last page.
+    pub next_after: Option<i64>,
 }
 
-/// Append-only audit log.
+/// `?limit=&after=`
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Per page: 1 to 500 (default 100).
+    #[serde(default)]
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    /// The entries numbered after this one (`next_after` of the previous page).
+    #[serde(default)]
+    #[param(minimum = 0)]
+    pub after: Option<i64>,
+}
+
+/// Append-only audit log, a page at a time.
 #[utoipa::path(get, path = "/v1/lender/devices/{id}/audit", tag = "lender",
-    params(("id" = String, Path, description = "device id")),
+    params(("id" = String, Path, description = "device id"), AuditQuery),
     responses((status = 200, description = "entries, oldest first", body = AuditLog),
         LenderProblems),
     security(("apiKey" = [])))]
 pub async fn audit_log(
     State(st): State<AppState>,
     owned: OwnedDevice,
+    Query(q): Query<AuditQuery>,
 ) -> Result<axum::Json<AuditLog>> {
-    let entries = audit::list(&st.db.read, &owned.device.device_id).await?;
+    let limit = crate::devices::payments::page_size(q.limit)?;
+    let entries = audit::list(
+        &st.db.read,
+        &owned.device.device_id,
+        q.after.unwrap_or(0).max(0),
+        limit,
+    )
+    .await?;
+    let next_after = (entries.len() as i64 == limit)
+        .then(|| entries.last().map(|e| e.n))
+        .flatten();
     Ok(axum::Json(AuditLog {
         device_id: owned.device.device_id,
         entries,
+        next_after,
     }))
 }
 

@@ -6,12 +6,12 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::auth::OwnedDevice;
 use super::openapi::LenderProblems;
-use super::{AppState, Json, Routes};
+use super::{AppState, Json, Query, Routes};
 use crate::db::queries::PaymentRow;
 use crate::devices::payments::{self, PaymentAnswer, PaymentRequest};
 use crate::error::{Error, Result};
@@ -65,17 +65,38 @@ pub async fn record(
 pub struct PaymentList {
     /// Oldest first.
     pub payments: Vec<PaymentRow>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
-/// The device's payments.
+/// `?limit=&cursor=`
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Per page: 1 to 500 (default 100).
+    #[serde(default)]
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+/// The device's payments, a page at a time.
 #[utoipa::path(get, path = "/v1/lender/devices/{id}/payments", tag = "lender",
-    params(("id" = String, Path, description = "device id")),
+    params(("id" = String, Path, description = "device id"), PageQuery),
     responses((status = 200, description = "payments", body = PaymentList), LenderProblems),
     security(("apiKey" = [])))]
 pub async fn list(
     State(st): State<AppState>,
     owned: OwnedDevice,
+    Query(q): Query<PageQuery>,
 ) -> Result<axum::Json<PaymentList>> {
-    let payments = payments::list(&st, &owned.device).await?;
-    Ok(axum::Json(PaymentList { payments }))
+    let (payments, next_cursor) =
+        payments::list(&st, &owned.device, q.cursor.as_deref(), q.limit).await?;
+    Ok(axum::Json(PaymentList {
+        payments,
+        next_cursor,
+    }))
 }

@@ -251,3 +251,64 @@ async fn an_extension_unlocks_until_the_promised_day() {
     let actions = s.audit_actions(&lender, &id).await;
     assert_eq!(actions.last().map(String::as_str), Some("extended"));
 }
+
+/// Payments and the audit log come a page at a time, with a documented maximum.
+#[tokio::test]
+async fn payments_and_audit_are_paginated() {
+    let s = start().await;
+    let lender = s.lender("Acme").await;
+    let (id, _) = s.register(&lender, json!({})).await;
+    for k in ["p1", "p2", "p3"] {
+        assert_eq!(
+            s.pay(&lender, &id, 100, k).await.status(),
+            StatusCode::CREATED
+        );
+        s.clock.advance(1);
+    }
+    let page: Value = s
+        .get(
+            &lender,
+            &format!("/v1/lender/devices/{id}/payments?limit=2"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["payments"].as_array().unwrap().len(), 2);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let rest: Value = s
+        .get(
+            &lender,
+            &format!("/v1/lender/devices/{id}/payments?limit=2&cursor={cursor}"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rest["payments"][0]["reference"], "ref-p3");
+    assert_eq!(rest["next_cursor"], Value::Null);
+    for bad in ["limit=0", "limit=501", "cursor=nonsense"] {
+        let r = s
+            .get(&lender, &format!("/v1/lender/devices/{id}/payments?{bad}"))
+            .await;
+        problem(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid-field").await;
+    }
+    // The log: registered + 3 payments = 4 entries.
+    let page: Value = s
+        .get(&lender, &format!("/v1/lender/devices/{id}/audit?limit=3"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["entries"].as_array().unwrap().len(), 3);
+    assert_eq!(page["next_after"], 3);
+    let rest: Value = s
+        .get(&lender, &format!("/v1/lender/devices/{id}/audit?after=3"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rest["entries"].as_array().unwrap().len(), 1);
+    assert_eq!(rest["entries"][0]["n"], 4);
+    assert_eq!(rest["next_after"], Value::Null);
+}
