@@ -59,22 +59,8 @@ pub async fn authenticate(db: &Db, secret: &str) -> Result<Option<(LenderRow, Ke
         return Ok(None);
     }
     let hash = ids::sha256_hex(secret.as_bytes());
-    let row = sqlx::query(
-        "SELECT lender_id, key_id, name FROM api_keys WHERE key_sha256 = $1 AND revoked_at IS NULL",
-    )
-    .bind(&hash)
-    .fetch_optional(&db.read)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let lender_id: String = row.try_get("lender_id")?;
-    let key = KeyRef {
-        key_id: row.try_get("key_id")?,
-        name: row.try_get("name")?,
-    };
-    let lender = queries::lender_by_id(&db.read, &lender_id)
-        .await?
-        .ok_or_else(|| Error::Internal("an API key names a missing lender".into()))?;
-    Ok(Some((lender, key)))
+    let found = queries::lender_by_api_key(&db.read, &hash).await?;
+    Ok(found.map(|(lender, key_id, name)| (lender, KeyRef { key_id, name })))
 }
 
 /// Creates a key for `lender_id`. `by` is who asked (`cli` or `key:<id>`).

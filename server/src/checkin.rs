@@ -17,7 +17,7 @@ use finlock_core::keys::PublicKey;
 use finlock_core::protocol::{self, CheckinRequest, CheckinResponse, Event};
 
 use crate::app::App;
-use crate::audit::{self, Actor, AuditEvent, Subject};
+use crate::audit::{self, Actor, AuditEvent};
 use crate::db::queries::{self, DeviceRow};
 use crate::error::{Error, Result};
 use crate::issue::issue;
@@ -274,10 +274,7 @@ async fn record(app: &App, text: &str, row: &DeviceRow, cached: bool) -> Result<
         let mut tx = app.db.write.begin().await?;
         let issued = queries::checkin(&mut *tx, &update).await?;
         if issued.is_some() {
-            let subject = Subject {
-                device_id: &row.device_id,
-                lender_id: &row.lender_id,
-            };
+            let subject = crate::devices::subject(row);
             for used in &v.codes_used {
                 let event = AuditEvent::OfflineCodeUsed {
                     counter: used.counter,

@@ -12,7 +12,7 @@ use finlock_core::keys::{Jwk, KeySet, PublicKey};
 use finlock_core::protocol::{self, EnrollRequest, EnrollResponse};
 
 use crate::app::App;
-use crate::audit::{self, Actor, AuditEvent, EnrollKind, Subject};
+use crate::audit::{self, Actor, AuditEvent, EnrollKind};
 use crate::checkin::{body_text, check_header, remember, seen};
 use crate::db::queries::{self, DeviceRow};
 use crate::devices::approvals;
@@ -254,10 +254,7 @@ async fn bind(
     approvals::mark_used(&mut tx, &device.device_id, &key_b64).await?;
     audit::append(
         &mut tx,
-        Subject {
-            device_id: &device.device_id,
-            lender_id: &device.lender_id,
-        },
+        crate::devices::subject(&device),
         now,
         Actor::Device,
         &AuditEvent::Enrollment {

@@ -67,6 +67,32 @@ pub async fn insert_lender(pool: &AnyPool, l: &LenderRow, api_key_sha256: &str) 
     Ok(())
 }
 
+/// The lender, key id and key name of an active (not revoked) API key with this hash, in
+/// one query: authentication runs on every lender request.
+pub async fn lender_by_api_key(
+    pool: &AnyPool,
+    key_sha256: &str,
+) -> Result<Option<(LenderRow, String, String)>> {
+    // LENDER_COLUMNS, qualified (both tables have lender_id and created_at).
+    let row = sqlx::query(
+        "SELECT l.lender_id, l.name, l.phone, l.email, l.payment_url, l.support_url, l.jwks, \
+         l.created_at, k.key_id, k.name AS key_name FROM api_keys k \
+         JOIN lenders l ON l.lender_id = k.lender_id \
+         WHERE k.key_sha256 = $1 AND k.revoked_at IS NULL",
+    )
+    .bind(key_sha256)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| {
+        Ok((
+            lender_row(&r)?,
+            r.try_get("key_id")?,
+            r.try_get("key_name")?,
+        ))
+    })
+    .transpose()
+}
+
 pub async fn lender_by_id(pool: &AnyPool, lender_id: &str) -> Result<Option<LenderRow>> {
     let row = sqlx::query(&format!(
         "SELECT {LENDER_COLUMNS} FROM lenders WHERE lender_id = $1"

@@ -59,6 +59,19 @@ pub fn subject(row: &DeviceRow) -> Subject<'_> {
     }
 }
 
+/// The largest page of any list (devices, payments, audit entries).
+pub const MAX_PAGE: u32 = 500;
+
+/// A page size as asked: 1 to [`MAX_PAGE`], `default` when not given; anything else is
+/// refused rather than silently changed.
+pub fn page_size(limit: Option<u32>, default: u32) -> Result<u32> {
+    let limit = limit.unwrap_or(default);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(Error::invalid("limit", "1 to 500 per page"));
+    }
+    Ok(limit)
+}
+
 /// A device of this lender; another lender's device is `NotFound` like a missing one.
 pub async fn owned(app: &App, lender_id: &str, device_id: &str) -> Result<DeviceRow> {
     queries::lender_device(&app.db.read, lender_id, device_id)

@@ -279,18 +279,8 @@ async fn first_answer(
     })))
 }
 
-/// Payments per page unless asked otherwise, and the most.
+/// Payments (and audit entries) per page unless asked otherwise.
 pub const DEFAULT_PAGE: u32 = 100;
-pub const MAX_PAGE: u32 = 500;
-
-/// A page size as asked: 1 to [`MAX_PAGE`], [`DEFAULT_PAGE`] when not given.
-pub fn page_size(limit: Option<u32>) -> Result<i64> {
-    let limit = limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(Error::invalid("limit", "1 to 500 per page"));
-    }
-    Ok(i64::from(limit))
-}
 
 /// A page of the device's payments, oldest first, and the cursor of the next page
 /// (`<created_at>.<payment_id>`, opaque to callers) when there may be one.
@@ -300,7 +290,7 @@ pub async fn list(
     cursor: Option<&str>,
     limit: Option<u32>,
 ) -> Result<(Vec<PaymentRow>, Option<String>)> {
-    let limit = page_size(limit)?;
+    let limit = i64::from(super::page_size(limit, DEFAULT_PAGE)?);
     let after = cursor
         .map(|c| {
             c.split_once('.')

@@ -241,18 +241,8 @@ pub async fn reissue_code(app: &App, by: Caller<'_>, device: &DeviceRow) -> Resu
             "this device is released; there is nothing to enroll",
         ));
     }
-    let subject = Subject {
-        device_id: &device.device_id,
-        lender_id: &device.lender_id,
-    };
-    audit::append(
-        &mut tx,
-        subject,
-        now,
-        by.actor,
-        &AuditEvent::EnrollmentCodeReissued,
-    )
-    .await?;
+    let event = AuditEvent::EnrollmentCodeReissued;
+    audit::append(&mut tx, super::subject(device), now, by.actor, &event).await?;
     tx.commit().await?;
     Ok(Registered {
         device_id: device.device_id.clone(),

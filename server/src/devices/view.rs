@@ -113,8 +113,6 @@ pub struct DeviceList {
 
 /// Devices per page unless asked otherwise.
 pub const DEFAULT_PAGE: u32 = 50;
-/// The largest page.
-pub const MAX_PAGE: u32 = 500;
 
 /// Which devices to list.
 #[derive(Debug, Clone, Default)]
@@ -140,11 +138,7 @@ impl ListFilter {
 
 /// A page of this lender's devices in device id order.
 pub async fn list(app: &App, lender_id: &str, filter: ListFilter) -> Result<DeviceList> {
-    let limit = filter.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(Error::invalid("limit", "1 to 500 devices per page"));
-    }
-    let limit = limit as usize;
+    let limit = super::page_size(filter.limit, DEFAULT_PAGE)? as usize;
     let now = app.now();
     let mut cursor = filter.cursor.unwrap_or_default();
     let mut devices = Vec::new();

@@ -139,7 +139,10 @@ pub async fn audit_log(
     owned: OwnedDevice,
     Query(q): Query<AuditQuery>,
 ) -> Result<axum::Json<AuditLog>> {
-    let limit = crate::devices::payments::page_size(q.limit)?;
+    let limit = i64::from(crate::devices::page_size(
+        q.limit,
+        crate::devices::payments::DEFAULT_PAGE,
+    )?);
     let entries = audit::list(
         &st.db.read,
         &owned.device.device_id,
