@@ -68,6 +68,7 @@ fn bench_decision(c: &mut Criterion) {
         offline_lock_after_s: Some(30 * DAY as u64),
         last_successful_checkin: T0 + 60 * DAY,
         offline_extension_until: 0,
+        release_at: None,
     };
     let now = T0 + 65 * DAY;
     c.bench_function("decision", |b| {

@@ -24,6 +24,9 @@ pub struct DecisionInput {
     pub last_successful_checkin: i64,
     /// `offline_code_extension_until`; 0 when no code was ever accepted.
     pub offline_extension_until: i64,
+    /// Paid in full and completing: released at this time unless a payment is voided
+    /// (ADR 0012). Nothing is owed, so the payment lock (rule 3) does not apply.
+    pub release_at: Option<i64>,
 }
 
 /// What the shell enforces.
@@ -37,6 +40,10 @@ pub struct Decision {
     pub clock_suspect: bool,
     /// Released for good: the shell removes every restriction and disables itself.
     pub released: bool,
+    /// Paid in full, not yet released: the device will be released at this time (unless
+    /// a payment is voided first). The shell says so, e.g. "Paid in full — this phone will
+    /// be released on 14 March". `None` when released, or when something is still owed.
+    pub release_at: Option<i64>,
     /// Trusted time at which the answer changes by itself, if it will.
     pub next_change: Option<i64>,
 }
@@ -47,6 +54,7 @@ impl Decision {
         reason: None,
         clock_suspect: false,
         released: false,
+        release_at: None,
         next_change: None,
     };
 }
@@ -68,6 +76,7 @@ pub fn decide(input: &DecisionInput, now: i64, verified_now: Option<i64>) -> Dec
             return Decision {
                 locked: true,
                 reason: Some(input.lock_reason.unwrap_or(LockReason::LenderRequest)),
+                release_at: input.release_at,
                 ..Decision::UNLOCKED_FOR_GOOD
             };
         }
@@ -75,7 +84,12 @@ pub fn decide(input: &DecisionInput, now: i64, verified_now: Option<i64>) -> Dec
     }
 
     let ext = input.offline_extension_until;
-    let overdue_at = input.lock_at.max(ext);
+    // Completing (paid in full): nothing is owed, so no payment lock; the offline lock
+    // still applies, so a voided payment reaches a phone that stays away.
+    let overdue_at = match input.release_at {
+        Some(_) => None,
+        None => Some(input.lock_at.max(ext)),
+    };
     let offline_at = input.offline_lock_after_s.map(|after| {
         input
             .last_successful_checkin
@@ -84,7 +98,7 @@ pub fn decide(input: &DecisionInput, now: i64, verified_now: Option<i64>) -> Dec
     });
 
     for (moment, reason) in [
-        (Some(overdue_at), LockReason::OverduePayment),
+        (overdue_at, LockReason::OverduePayment),
         (offline_at, LockReason::Offline),
     ] {
         let Some(moment) = moment else { continue };
@@ -98,7 +112,7 @@ pub fn decide(input: &DecisionInput, now: i64, verified_now: Option<i64>) -> Dec
             };
             // An offline lock turns into an overdue one when `lock_at` passes: the
             // screen's reason changes, so that moment counts too.
-            let reason_changes_at = (reason == LockReason::Offline).then_some(overdue_at);
+            let reason_changes_at = overdue_at.filter(|_| reason == LockReason::Offline);
             let next_change = [confirmed_at, reason_changes_at]
                 .into_iter()
                 .flatten()
@@ -108,17 +122,16 @@ pub fn decide(input: &DecisionInput, now: i64, verified_now: Option<i64>) -> Dec
                 reason: Some(reason),
                 clock_suspect,
                 released: false,
+                release_at: input.release_at,
                 next_change,
             };
         }
     }
 
-    let next_change = match offline_at {
-        Some(off) => overdue_at.min(off),
-        None => overdue_at,
-    };
+    let next_change = [overdue_at, offline_at].into_iter().flatten().min();
     Decision {
-        next_change: Some(next_change),
+        release_at: input.release_at,
+        next_change,
         ..Decision::UNLOCKED_FOR_GOOD
     }
 }
@@ -138,6 +151,7 @@ mod tests {
             offline_lock_after_s: Some(30 * DAY as u64),
             last_successful_checkin: 80 * DAY,
             offline_extension_until: 0,
+            release_at: None,
         }
     }
 
@@ -292,7 +306,83 @@ mod tests {
         assert!(d.locked && d.clock_suspect);
     }
 
+    #[test]
+    fn completing_is_unlocked_past_lock_at_and_says_when_it_is_released() {
+        // Paid in full: the signed lock_at means nothing while release_at is present.
+        let input = DecisionInput {
+            lock_at: 10 * DAY,
+            release_at: Some(102 * DAY),
+            ..active()
+        };
+        let d = decide(&input, 100 * DAY, Some(100 * DAY));
+        assert!(!d.locked && !d.released && d.reason.is_none());
+        assert_eq!(d.release_at, Some(102 * DAY));
+        // Only the offline lock can still change the answer by time alone.
+        assert_eq!(d.next_change, Some(110 * DAY));
+        // The date passing releases nothing by itself: the release is signed.
+        let after = decide(&input, 103 * DAY, Some(103 * DAY));
+        assert!(!after.locked && !after.released);
+        assert_eq!(after.release_at, Some(102 * DAY));
+    }
+
+    #[test]
+    fn completing_still_locks_offline_so_a_void_can_reach_the_phone() {
+        let input = DecisionInput {
+            lock_at: 10 * DAY,
+            release_at: Some(120 * DAY),
+            ..active()
+        };
+        let d = decide(&input, 110 * DAY, Some(110 * DAY));
+        assert!(d.locked && d.reason == Some(LockReason::Offline));
+        // No overdue lock behind it to change the reason later.
+        assert_eq!(d.next_change, None);
+        let no_policy = DecisionInput {
+            offline_lock_after_s: None,
+            ..input
+        };
+        let d = decide(&no_policy, 500 * DAY, Some(500 * DAY));
+        assert!(!d.locked && d.next_change.is_none());
+        assert_eq!(d.release_at, Some(120 * DAY));
+    }
+
+    #[test]
+    fn without_release_at_the_payment_lock_applies_as_before() {
+        // A void took the device back: the next entitlement has no release_at.
+        let d = decide(&active(), 100 * DAY, Some(100 * DAY));
+        assert!(d.locked && d.reason == Some(LockReason::OverduePayment));
+        assert_eq!(d.release_at, None);
+    }
+
+    #[test]
+    fn released_and_unenrolled_carry_no_release_date() {
+        for state in [Some(EntitlementState::Released), None] {
+            let input = DecisionInput {
+                state,
+                release_at: Some(5 * DAY),
+                ..active()
+            };
+            assert_eq!(decide(&input, 0, Some(0)).release_at, None);
+        }
+    }
+
     proptest! {
+        /// Completing never locks for payment, whatever lock_at and the clock say.
+        #[test]
+        fn completing_never_locks_for_payment(
+            lock_at in 0i64..1_000, release_at in 0i64..1_000, after in proptest::option::of(1u64..500),
+            last in 0i64..500, now in 0i64..2_000,
+        ) {
+            let input = DecisionInput {
+                state: Some(EntitlementState::Active), lock_at, lock_reason: None,
+                offline_lock_after_s: after, last_successful_checkin: last, offline_extension_until: 0,
+                release_at: Some(release_at),
+            };
+            let d = decide(&input, now, Some(now));
+            prop_assert!(d.reason != Some(LockReason::OverduePayment));
+            prop_assert_eq!(d.release_at, Some(release_at));
+            prop_assert!(!d.released);
+        }
+
         /// The answer does not change before `next_change`.
         #[test]
         fn answer_is_stable_until_next_change(
@@ -302,6 +392,7 @@ mod tests {
             let input = DecisionInput {
                 state: Some(EntitlementState::Active), lock_at, lock_reason: None,
                 offline_lock_after_s: after, last_successful_checkin: last, offline_extension_until: ext,
+                release_at: None,
             };
             let d = decide(&input, now, Some(now));
             let later = now + probe;
@@ -323,6 +414,7 @@ mod tests {
             let input = DecisionInput {
                 state: Some(EntitlementState::Active), lock_at, lock_reason: None,
                 offline_lock_after_s: after, last_successful_checkin: last, offline_extension_until: ext,
+                release_at: None,
             };
             if decide(&input, now, Some(now)).locked {
                 prop_assert!(decide(&input, now + later, Some(now + later)).locked);

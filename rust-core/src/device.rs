@@ -548,6 +548,7 @@ impl DeviceState {
 
     /// Enters an offline code at trusted time; an accepted one is reported at the next check-in.
     pub fn enter_offline_code(&mut self, code: &str, clock: &ClockInput) -> Result<AcceptedCode> {
+                release_at: None,
         let now = self.evaluate(clock).reading.now();
         let en = self.enrollment.as_mut().ok_or(Error::NotEnrolled)?;
         if en.entitlement.state == EntitlementState::Released {
@@ -556,6 +557,7 @@ impl DeviceState {
         let secret = en.offline_secret.bytes()?;
         let accepted = en.offline.enter(&secret, code, now)?;
         push_event(
+                release_at: en.entitlement.completing_until(),
             &mut en.pending_events,
             Event::OfflineCodeUsed {
                 counter: accepted.counter,

@@ -209,6 +209,69 @@ mod tests {
     }
 
     #[test]
+    fn accepts_a_completing_entitlement_and_a_void_after_it() {
+        // Paid in full: released at release_at unless a payment is voided (ADR 0012).
+        let pinned = fixtures::pinned_keys();
+        let mut e = next();
+        e.release_at = Some(T0 + 2 * 86_400);
+        let got = accept(&fixtures::sign(&e), &rules(&pinned)).unwrap();
+        assert_eq!(got.completing_until(), Some(T0 + 2 * 86_400));
+        // A void: the next entitlement no longer carries it, and is accepted.
+        let mut void = fixtures::entitlement(6, T0 + 3_600);
+        void.release_at = None;
+        let r = AcceptRules {
+            stored_seq: Some(5),
+            ..rules(&pinned)
+        };
+        assert_eq!(
+            accept(&fixtures::sign(&void), &r)
+                .unwrap()
+                .completing_until(),
+            None
+        );
+    }
+
+    #[test]
+    fn an_entitlement_without_release_at_keeps_verifying() {
+        // Signed by a server that predates ADR 0012: the member is simply absent.
+        let pinned = fixtures::pinned_keys();
+        let json = serde_json::to_value(next()).unwrap();
+        assert!(json.get("release_at").is_none());
+        let jws = fixtures::lender_key()
+            .sign_compact(jws::typ::ENTITLEMENT, &serde_json::to_vec(&json).unwrap());
+        assert_eq!(accept(&jws, &rules(&pinned)).unwrap().release_at, None);
+    }
+
+    #[test]
+    fn rejects_a_release_at_out_of_range_or_beside_released() {
+        let pinned = fixtures::pinned_keys();
+        for bad in [-1, 1 << 53] {
+            let mut e = next();
+            e.release_at = Some(bad);
+            match accept(&fixtures::sign(&e), &rules(&pinned)) {
+                Err(Error::InvalidField { field, .. }) => assert_eq!(field, "release_at"),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        let mut e = next();
+        e.state = EntitlementState::Released;
+        e.release_at = Some(T0);
+        assert!(matches!(
+            accept(&fixtures::sign(&e), &rules(&pinned)),
+            Err(Error::InvalidField { .. })
+        ));
+        // Not an integer: the shape is wrong.
+        let mut json = serde_json::to_value(next()).unwrap();
+        json["release_at"] = "1767225600".into();
+        let jws = fixtures::lender_key()
+            .sign_compact(jws::typ::ENTITLEMENT, &serde_json::to_vec(&json).unwrap());
+        assert!(matches!(
+            accept(&jws, &rules(&pinned)),
+            Err(Error::PayloadMalformed { .. })
+        ));
+    }
+
+    #[test]
     fn rejects_field_rule_violations() {
         let pinned = fixtures::pinned_keys();
         let mut e = next();

@@ -67,6 +67,7 @@ pub fn entitlement(seq: u64, iat: i64) -> Entitlement {
         state: EntitlementState::Active,
         lock_at: third_due + 7 * DAY,
         lock_reason: None,
+        release_at: None,
         next_checkin: iat + 6 * 3600,
         offline_lock_after_s: Some(30 * DAY as u64),
         offline_warning_s: Some(3 * DAY as u64),

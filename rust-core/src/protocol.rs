@@ -145,6 +145,12 @@ pub struct Entitlement {
     pub lock_at: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lock_reason: Option<LockReason>,
+    /// Paid in full, completing (ADR 0012): the device will be released at this time,
+    /// unless a payment is voided first. Nothing is owed meanwhile, so no payment lock
+    /// applies; the release itself still comes as a signed `released` entitlement.
+    /// Absent in every other case (and in entitlements that predate it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_at: Option<i64>,
     pub next_checkin: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offline_lock_after_s: Option<u64>,
@@ -173,6 +179,15 @@ impl Entitlement {
             check_b64_len("nonce", nonce, NONCE_LEN)?;
         }
         check_time("next_checkin", self.next_checkin)?;
+        if let Some(release_at) = self.release_at {
+            check_time("release_at", release_at)?;
+            if self.state == EntitlementState::Released {
+                return Err(Error::invalid(
+                    "release_at",
+                    "absent once released (released is already final)",
+                ));
+            }
+        }
         self.terms().validate()?;
         self.lender.validate(urls)?;
         if let Some(message) = &self.message {
@@ -189,6 +204,15 @@ impl Entitlement {
             lock_at: self.lock_at,
             offline_lock_after_s: self.offline_lock_after_s,
             offline_warning_s: self.offline_warning_s,
+        }
+    }
+
+    /// The release date of a paid-in-full device that is completing (ADR 0012): the
+    /// device stays unlocked and says when it will be released; `None` otherwise.
+    pub fn completing_until(&self) -> Option<i64> {
+        match self.state {
+            EntitlementState::Released => None,
+            _ => self.release_at,
         }
     }
 

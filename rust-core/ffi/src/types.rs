@@ -117,6 +117,13 @@ pub struct Decision {
     pub trusted_now_ms: i64,
     /// When the answer changes by the passage of time alone, if it will.
     pub next_change: Option<Moment>,
+    /// Paid in full, not yet released: the date (Unix ms) the phone will be released on,
+    /// unless the lender voids a payment first (ADR 0012). Show it ("Paid in full. This
+    /// phone will be released on …"); null when released or while something is owed.
+    /// Appended last with a default so Kotlin code that builds a `Decision` (test fakes)
+    /// still compiles; the core always fills it.
+    #[uniffi(default = None)]
+    pub release_at_ms: Option<i64>,
 }
 
 impl Decision {
@@ -128,6 +135,7 @@ impl Decision {
             released: d.released,
             trusted_now_ms: reading.now_ms,
             next_change: d.next_change.map(|at| Moment::at(at, reading, clock)),
+            release_at_ms: d.release_at.map(ms),
         }
     }
 

@@ -214,6 +214,10 @@ pub struct ScheduleInput<'a> {
 impl ScheduleInput<'_> {
     /// When the payment lock (§5.3) takes effect, if one is scheduled.
     pub fn payment_lock(&self) -> Option<i64> {
+        // Paid in full and completing (ADR 0012): nothing is owed, no payment lock.
+        if self.entitlement.completing_until().is_some() {
+            return None;
+        }
         // PROTOCOL §5.3 has no "no lock" value: `lock_at` 0 means locked already,
         // exactly as the decision reads it.
         Some(self.entitlement.lock_at.max(self.offline_extension_until))

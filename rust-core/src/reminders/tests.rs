@@ -907,3 +907,26 @@ fn a_small_step_back_of_trusted_time_repeats_nothing() {
             .is_some_and(|r| r.fire_at > first.fire_at)
     );
 }
+
+// ---- completing (ADR 0012) ----------------------------------------------------------------
+
+#[test]
+fn completing_has_no_payment_lock_and_no_final_warning() {
+    let due = ts("2026-03-15T17:00:00+08:00");
+    let mut e = plan(&[due]);
+    for inst in &mut e.account.installments {
+        inst.status = InstallmentStatus::Paid;
+    }
+    e.account.amount_due_minor = 0;
+    e.account.next_due = None;
+    e.lock_at = due + 3 * DAY;
+    let now = ts("2026-03-16T12:00:00+08:00");
+    // Without release_at, the (stale) lock_at still announces itself.
+    assert_eq!(
+        table(&e, "Asia/Manila", now, 9),
+        ["final_warning 2026-03-17T17:00+08:00"]
+    );
+    e.release_at = Some(now + 2 * DAY);
+    assert_eq!(input(&e).payment_lock(), None);
+    assert!(table(&e, "Asia/Manila", now, 9).is_empty());
+}

@@ -226,3 +226,27 @@ fn no_payee_before_enrollment() {
         Payee::new(&fixtures::entitlement(1, T0), "en")
     );
 }
+
+#[test]
+fn a_completing_device_is_unlocked_and_says_when_it_is_released_until_a_void() {
+    // Overdue (lock_at passed), then paid in full: completing until release_at.
+    let mut s = enrolled();
+    let lock_at = fixtures::entitlement(1, T0).lock_at;
+    let t = lock_at + DAY;
+    assert!(evaluation(&mut s, t).decision.locked);
+    let mut paid = fixtures::entitlement(2, t);
+    paid.release_at = Some(t + 2 * DAY);
+    check_in(&mut s, t + 10, paid);
+    let ev = evaluation(&mut s, t + 20);
+    assert!(!ev.decision.locked && !ev.decision.released);
+    assert_eq!(ev.decision.release_at, Some(t + 2 * DAY));
+    let screen = s.lock_screen(&ev, "en").unwrap();
+    assert_eq!(screen.evaluation.decision.release_at, Some(t + 2 * DAY));
+    // The offline code stays available: the phone is not released yet.
+    assert!(screen.offline.challenge.is_some());
+    // A payment voided in the window: the next entitlement takes it back (locked again).
+    check_in(&mut s, t + DAY, fixtures::entitlement(3, t + DAY));
+    let ev = evaluation(&mut s, t + DAY + 10);
+    assert!(ev.decision.locked);
+    assert_eq!(ev.decision.release_at, None);
+}
