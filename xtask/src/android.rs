@@ -17,7 +17,7 @@
 
 use std::env;
 use std::ffi::OsString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::Context;
@@ -488,14 +488,29 @@ fn min_load_alignment(elf: &[u8]) -> Result<u64, String> {
 /// The hidden command behind the `android-host-check` step.
 pub const INTERNAL_HOST_CHECK: &str = "__android-host-check";
 
+/// What `android-host-check` compiles and lints, and what it cannot (printed with each run).
+const HOST_CHECKED: &str = "rust-core/ffi/src/android.rs (JNI_OnLoad, FinlockNative.init: \
+     logcat logger, verifier init, runtime) compiled and clippy-linted for the host with \
+     finlock-ffi's `android-host` feature, against the real jni, android_logger and the bridge's \
+     runtime; rustls-platform-verifier's own Android init compiled for the host from its source \
+     at Cargo.lock's version, and its type checked equal to the host stand-in's";
+const HOST_NOT_CHECKED: &str = "the host build calls a stand-in instead of the verifier's init \
+     (the types match; the call itself runs only on Android), android_logger's liblog is not \
+     linked, nothing is linked or run for Android (that is `android-check`, with the Android \
+     Rust target, and the device checklist)";
+
 /// The bridge's Android-only module, compiled and linted (clippy, `-D warnings`) for the
-/// host on every run, where the Android target cannot be installed: a generated crate
-/// includes `rust-core/ffi/src/android.rs` itself (`#[path]`) against the real `jni` and
-/// `android_logger` at Cargo.lock's versions. Two things are stand-ins, and the step says so:
-/// `crate::runtime::runtime` (the bridge's, which pulls in the whole core) and
-/// rustls-platform-verifier's `android::init_with_env` (compiled by that crate for Android
-/// only; the stand-in has its 0.7 signature). Linking, and the real verifier call, are left to
-/// `android-check` where the Android target exists.
+/// host on every run, where the Android target cannot be installed:
+///  1. `cargo clippy -p finlock-ffi --features android-host`: `android.rs` itself, with the
+///     real `jni`, `android_logger` and the bridge's runtime. One stand-in is left: the
+///     verifier compiles its `android` module for Android only, so on the host `android.rs`
+///     calls `android/host_verifier.rs` (same signature, does nothing);
+///  2. a generated crate compiles the verifier's own `src/android.rs` (the source Cargo.lock
+///     pins, from cargo's registry) on the host and checks that its `init_with_env` and the
+///     stand-in have one type: a verifier upgrade that changes the call fails here.
+///
+/// Linking, and running the real verifier call, are left to `android-check` (where the
+/// Android target exists) and the device checklist; the step prints what it did not check.
 pub fn host_check_step() -> Step {
     let exe = env::current_exe().unwrap_or_else(|_| "xtask".into());
     Step::new("android-host-check", exe, [INTERNAL_HOST_CHECK])
@@ -504,12 +519,8 @@ pub fn host_check_step() -> Step {
 pub fn run_host_check(root: &Path, cargo: &OsString) -> std::process::ExitCode {
     match host_check(root, cargo) {
         Ok(()) => {
-            println!(
-                "android-host-check: rust-core/ffi/src/android.rs compiled and linted for the host \
-                 against jni and android_logger at Cargo.lock's versions; NOT checked here: \
-                 rustls-platform-verifier's Android init (a stand-in with its signature), the \
-                 bridge's runtime (a stand-in), linking for Android"
-            );
+            println!("android-host-check: checked: {HOST_CHECKED}");
+            println!("android-host-check: NOT checked here: {HOST_NOT_CHECKED}");
             std::process::ExitCode::SUCCESS
         }
         Err(why) => {
@@ -520,11 +531,48 @@ pub fn run_host_check(root: &Path, cargo: &OsString) -> std::process::ExitCode {
 }
 
 fn host_check(root: &Path, cargo: &OsString) -> Result<(), String> {
+    // 1. The bridge's Android module, for the host, with the real crates.
+    let status = Command::new(cargo)
+        .current_dir(root)
+        .args([
+            "clippy",
+            "--locked",
+            "--quiet",
+            "-p",
+            "finlock-ffi",
+            "--features",
+            "android-host",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ])
+        .status()
+        .map_err(|e| format!("cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "cargo clippy -p finlock-ffi --features android-host failed ({status})"
+        ));
+    }
+    verifier_signature_check(root, cargo)
+}
+
+/// Step 2 of [`host_check_step`]: the verifier's Android init and the host stand-in agree.
+fn verifier_signature_check(root: &Path, cargo: &OsString) -> Result<(), String> {
     let lock = read(root, "Cargo.lock")?;
     let version = |name: &str| {
         locked_version(&lock, name).ok_or_else(|| format!("{name} is not in Cargo.lock"))
     };
-    let (jni, logger, log) = (version("jni")?, version("android_logger")?, version("log")?);
+    let (jni, once_cell, verifier) = (
+        version("jni")?,
+        version("once_cell")?,
+        version("rustls-platform-verifier")?,
+    );
+    let source = verifier_source(root, cargo, &verifier)?.join("src/android.rs");
+    if !source.is_file() {
+        return Err(format!("{}: not found", source.display()));
+    }
+    let stand_in = root.join("rust-core/ffi/src/android/host_verifier.rs");
     let dir = root.join("target/android-host-check");
     let write = |rel: &str, text: &str| -> Result<(), String> {
         let path = dir.join(rel);
@@ -543,57 +591,72 @@ fn host_check(root: &Path, cargo: &OsString) -> Result<(), String> {
             "# Generated by `cargo xtask` (android-host-check); not part of the workspace.\n\
              [workspace]\n\n[package]\nname = \"finlock-android-host-check\"\nversion = \"0.0.0\"\n\
              edition = \"2024\"\npublish = false\n\n[lib]\npath = \"src/lib.rs\"\n\n[dependencies]\n\
-             jni = \"={jni}\"\nandroid_logger = \"={logger}\"\nlog = \"={log}\"\n\
-             rustls-platform-verifier = {{ path = \"verifier-stand-in\" }}\n"
+             jni = {{ version = \"={jni}\", default-features = false }}\nonce_cell = \"={once_cell}\"\n"
         ),
     )?;
-    let android_rs = root.join("rust-core/ffi/src/android.rs");
     write(
         "src/lib.rs",
         &format!(
-            "//! Generated by `cargo xtask` (android-host-check): the bridge's Android-only module,\n\
-             //! compiled for the host. Only `runtime` below is a stand-in.\n\n\
-             mod runtime {{\n    \
-                 /// Stand-in for finlock-ffi's `runtime::runtime` (the same shape of result).\n    \
-                 pub fn runtime() -> Result<&'static (), std::fmt::Error> {{\n        Ok(&())\n    }}\n\
-             }}\n\n\
-             #[path = {path:?}]\nmod android;\n",
-            path = android_rs.display().to_string()
+            "//! Generated by `cargo xtask` (android-host-check): rustls-platform-verifier {verifier}'s\n\
+             //! own Android module and finlock-ffi's host stand-in for its init, compiled for the\n\
+             //! host; the two `init_with_env` must have one type.\n\n\
+             #[allow(dead_code, unused_imports, clippy::all)]\n#[path = {source:?}]\nmod verifier;\n\n\
+             #[path = {stand_in:?}]\nmod stand_in;\n\n\
+             type Init = fn(&mut jni::Env, jni::objects::JObject) -> Result<(), jni::errors::Error>;\n\n\
+             /// Both coerce to [`Init`]: the stand-in has the verifier's signature.\n\
+             pub const SAME_TYPE: [Init; 2] = [verifier::init_with_env, stand_in::init_with_env];\n",
+            source = source.display().to_string(),
+            stand_in = stand_in.display().to_string(),
         ),
     )?;
-    write(
-        "verifier-stand-in/Cargo.toml",
-        &format!(
-            "[package]\nname = \"rustls-platform-verifier\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\
-             publish = false\n\n[dependencies]\njni = \"={jni}\"\n"
-        ),
-    )?;
-    write(
-        "verifier-stand-in/src/lib.rs",
-        "//! Stand-in for rustls-platform-verifier's Android module (which that crate compiles for\n\
-         //! Android only): the signature of `android::init_with_env` in 0.7.\n\n\
-         pub mod android {\n    \
-             pub fn init_with_env(\n        _env: &mut jni::Env,\n        _context: jni::objects::JObject,\n    \
-             ) -> Result<(), jni::errors::Error> {\n        Ok(())\n    }\n}\n",
-    )?;
-    // The workspace's lock file: the same jni and android_logger, resolved offline.
+    // The workspace's lock file: the same jni and once_cell, resolved offline.
     if !dir.join("Cargo.lock").exists() {
         write("Cargo.lock", &lock)?;
     }
     let status = Command::new(cargo)
         .current_dir(root)
-        .args(["clippy", "--offline", "--quiet", "--manifest-path"])
+        .args(["check", "--offline", "--quiet", "--manifest-path"])
         .arg(dir.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(dir.join("target"))
-        .args(["--", "-D", "warnings"])
         .status()
         .map_err(|e| format!("cargo: {e}"))?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!("cargo clippy failed ({status})"))
+        Err(format!(
+            "rustls-platform-verifier {verifier}'s android::init_with_env and \
+             rust-core/ffi/src/android/host_verifier.rs do not compile to one type ({status})"
+        ))
     }
+}
+
+/// The source directory of rustls-platform-verifier `version` (cargo's registry copy), from
+/// `cargo metadata`, which lists every platform's packages.
+fn verifier_source(root: &Path, cargo: &OsString, version: &str) -> Result<PathBuf, String> {
+    let out = Command::new(cargo)
+        .current_dir(root)
+        .args(["metadata", "--locked", "--offline", "--format-version", "1"])
+        .output()
+        .map_err(|e| format!("cargo metadata: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("cargo metadata failed ({})", out.status));
+    }
+    manifest_dir(
+        &String::from_utf8_lossy(&out.stdout),
+        "rustls-platform-verifier",
+        version,
+    )
+    .ok_or_else(|| format!("rustls-platform-verifier {version}: no source in cargo metadata"))
+}
+
+/// The directory of `name-version/Cargo.toml` among `cargo metadata`'s `manifest_path`s.
+fn manifest_dir(metadata: &str, name: &str, version: &str) -> Option<PathBuf> {
+    let tail = format!("{name}-{version}/Cargo.toml\"");
+    let end = metadata.find(&tail)? + tail.len() - 1;
+    let start = metadata[..end].rfind('"')? + 1;
+    let manifest = PathBuf::from(metadata[start..end].replace("\\\\", "\\"));
+    manifest.parent().map(Path::to_path_buf)
 }
 
 #[cfg(test)]
@@ -668,6 +731,21 @@ mod gradle_check_tests {
         );
         assert!(!page_size_problems(&good.replace("28.2", "27.2")).is_empty());
         assert!(!page_size_problems(&good.replace("max-page-size=16384", "")).is_empty());
+    }
+
+    #[test]
+    fn the_verifier_source_is_found_in_cargo_metadata() {
+        let json = r#"{"packages":[{"name":"x","manifest_path":"/r/x-1.0.0/Cargo.toml"},{"name":"rustls-platform-verifier","manifest_path":"/home/u/.cargo/registry/src/i/rustls-platform-verifier-0.7.1/Cargo.toml"}]}"#;
+        assert_eq!(
+            manifest_dir(json, "rustls-platform-verifier", "0.7.1"),
+            Some(PathBuf::from(
+                "/home/u/.cargo/registry/src/i/rustls-platform-verifier-0.7.1"
+            ))
+        );
+        assert_eq!(
+            manifest_dir(json, "rustls-platform-verifier", "0.7.2"),
+            None
+        );
     }
 
     #[test]

@@ -19,6 +19,10 @@
 //!
 //! This module and rustls-platform-verifier use the same `jni` (0.22): `cargo xtask
 //! check-android` checks that the .so links exactly one.
+//!
+//! With the `android-host` feature this module is compiled for the host too (lints only),
+//! against the real `jni`, `android_logger` and this crate's runtime; only the verifier's
+//! init is [`host_verifier`]'s stand-in there (the verifier has no Android module on the host).
 
 use std::ffi::c_void;
 use std::sync::OnceLock;
@@ -27,6 +31,13 @@ use jni::errors::ThrowRuntimeExAndDefault;
 use jni::objects::{JClass, JObject};
 use jni::sys::{JNI_VERSION_1_6, jint};
 use jni::{EnvUnowned, JavaVM};
+
+#[cfg(target_os = "android")]
+use rustls_platform_verifier::android as verifier;
+
+#[cfg(not(target_os = "android"))]
+#[path = "android/host_verifier.rs"]
+mod verifier;
 
 static VM: OnceLock<JavaVM> = OnceLock::new();
 
@@ -60,7 +71,7 @@ pub extern "system" fn Java_org_finlock_core_FinlockNative_init<'caller>(
                     .with_tag("finlock")
                     .with_max_level(log::LevelFilter::Info),
             );
-            rustls_platform_verifier::android::init_with_env(env, context)?;
+            verifier::init_with_env(env, context)?;
             if let Err(e) = crate::runtime::runtime() {
                 log::error!("finlock runtime did not start: {e}");
             }

@@ -20,7 +20,8 @@
 //! - **No panic crosses the boundary.** Every export runs in [`runtime::guard`] or
 //!   [`runtime::spawn`]; a panic comes out as `FinlockException.Internal`.
 //!
-//! On Android, `android` adds `JNI_OnLoad` and `FinlockNative.init(context)`.
+//! On Android, `android` adds `JNI_OnLoad` and `FinlockNative.init(context)` (compiled on
+//! the host too, for lints only, with the `android-host` feature).
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -32,7 +33,7 @@ use finlock_core::device::Device;
 use finlock_core::keys::KeySet;
 use ring::rand::SystemRandom;
 
-#[cfg(target_os = "android")]
+#[cfg(any(target_os = "android", feature = "android-host"))]
 mod android;
 pub mod error;
 pub mod runtime;
