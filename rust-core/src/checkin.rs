@@ -22,9 +22,10 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
 use crate::clock::ClockInput;
+use crate::device::attested::AttestationProof;
 use crate::device::{Device, EnrollParams, Evaluation, Outgoing};
 use crate::error::{Error, Result};
-use crate::protocol::{self, UrlPolicy};
+use crate::protocol::{self, EnrollAnswer, UrlPolicy};
 
 /// The whole exchange must finish within this (PROTOCOL issue 5: 10 s deadline).
 pub const DEADLINE: Duration = Duration::from_secs(10);
@@ -96,25 +97,61 @@ impl Client {
 
     /// POSTs a compact JWS and returns the body of a usable 200 answer.
     pub async fn post_jws(&self, path: &str, jws: String) -> Result<Vec<u8>> {
+        let (_, body) = self.post(path, Some(jws), &[200]).await?;
+        Ok(body)
+    }
+
+    /// POSTs an enroll request (§3.1): a `200` is the body to judge, a `202
+    /// pending_approval` a typed wait ([`EnrollAnswer::Pending`]), anything else an error
+    /// as for [`Client::post_jws`].
+    pub async fn post_enroll(&self, jws: String) -> Result<EnrollAnswer> {
+        match self.post("/v1/enroll", Some(jws), &[200, 202]).await? {
+            (
+                Answered {
+                    status: 202,
+                    retry_after_s,
+                },
+                body,
+            ) => EnrollAnswer::pending(&body, retry_after_s),
+            (_, body) => Ok(EnrollAnswer::Bound(body)),
+        }
+    }
+
+    /// Asks the server for a single-use attestation challenge (`POST
+    /// /v1/enroll/challenge`, §3.1).
+    pub async fn enroll_challenge(&self) -> Result<EnrollChallenge> {
+        let (_, body) = self.post("/v1/enroll/challenge", None, &[200]).await?;
+        EnrollChallenge::read(&body)
+    }
+
+    /// One POST within the deadline; only a status in `accepted` with an
+    /// `application/json` body of at most [`MAX_ANSWER_LEN`] bytes is read.
+    async fn post(
+        &self,
+        path: &str,
+        jws: Option<String>,
+        accepted: &[u16],
+    ) -> Result<(Answered, Vec<u8>)> {
         let exchange = async {
-            let response = self
+            let mut request = self
                 .http
                 .post(format!("{}{path}", self.base))
-                .header(reqwest::header::CONTENT_TYPE, "application/jose")
-                .header(reqwest::header::ACCEPT, "application/json")
-                .body(jws)
-                .send()
-                .await
-                .map_err(|e| Error::ServerUnreachable {
-                    reason: classify(&e),
-                })?;
+                .header(reqwest::header::ACCEPT, "application/json");
+            if let Some(jws) = jws {
+                request = request
+                    .header(reqwest::header::CONTENT_TYPE, "application/jose")
+                    .body(jws);
+            }
+            let response = request.send().await.map_err(|e| Error::ServerUnreachable {
+                reason: classify(&e),
+            })?;
             let status = response.status().as_u16();
-            if status != 200 {
-                let retry_after_s = response
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok());
+            let retry_after_s = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            if !accepted.contains(&status) {
                 return Err(Error::ServerStatus {
                     status,
                     retry_after_s,
@@ -139,7 +176,14 @@ impl Client {
                     reason: "answer too large",
                 });
             }
-            read_bounded(response).await
+            let body = read_bounded(response).await?;
+            Ok((
+                Answered {
+                    status,
+                    retry_after_s,
+                },
+                body,
+            ))
         };
         match tokio::time::timeout(self.deadline, exchange).await {
             Ok(result) => result,
@@ -161,6 +205,21 @@ impl Client {
         let out = begin_enroll(device, params, &SystemRandom::new())?;
         let answer = self.post_jws("/v1/enroll", out.body).await;
         finish_enroll(device, answer, &clock())
+    }
+
+    /// Enrolls, with a hardware proof when there is one (ADR 0011), and reports a `202`
+    /// as [`EnrollOutcome::PendingApproval`] rather than a failure. As with
+    /// [`Client::enroll`], a failure keeps the pending key and changes nothing else.
+    pub async fn enroll_with(
+        &self,
+        device: &mut Device,
+        params: &EnrollParams,
+        proof: Option<&AttestationProof>,
+        clock: impl Fn() -> ClockInput,
+    ) -> Result<EnrollOutcome> {
+        let out = begin_enroll_with(device, params, proof, &SystemRandom::new())?;
+        let answer = self.post_enroll(out.body).await;
+        finish_enroll_outcome(device, answer, &clock())
     }
 
     /// One check-in. `check_now` is the user's "I have paid — check now": it skips
@@ -192,6 +251,103 @@ pub fn begin_enroll(
     rng: &dyn SecureRandom,
 ) -> Result<Outgoing> {
     device.update(|s| s.enroll_request(params, rng))
+}
+
+/// [`begin_enroll`] with the hardware proof of an enrollment by IMEI: its challenge must
+/// be the one [`attestation_binding`] bound (else `invalid_field` `attestation.challenge`).
+pub fn begin_enroll_with(
+    device: &mut Device,
+    params: &EnrollParams,
+    proof: Option<&AttestationProof>,
+    rng: &dyn SecureRandom,
+) -> Result<Outgoing> {
+    device.update(|s| s.enroll_request_with(params, proof, rng))
+}
+
+/// The exact bytes the attested key must sign for `challenge` (§3.1); fixes and stores the
+/// enrollment key and the next request's nonce ([`crate::device::DeviceState::attestation_binding`]).
+pub fn attestation_binding(
+    device: &mut Device,
+    challenge: &[u8],
+    rng: &dyn SecureRandom,
+) -> Result<Vec<u8>> {
+    device.update(|s| s.attestation_binding(challenge, rng))
+}
+
+/// How an enrollment ended that did not fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnrollOutcome {
+    /// Bound: the first entitlement was accepted and stored.
+    Enrolled(Evaluation),
+    /// `202 pending_approval`: the key is not bound (yet). The phone shows that it waits
+    /// for its lender, with the key's thumbprint (the lender sees the same), and asks
+    /// again with the same key after `retry_after_s`.
+    PendingApproval {
+        retry_after_s: u64,
+        key_thumbprint: String,
+    },
+}
+
+/// [`finish_enroll`] for an answer read by [`Client::post_enroll`]: a `202` is a typed
+/// wait, not a failure; nothing stored changes then (the pending key stays).
+pub fn finish_enroll_outcome(
+    device: &mut Device,
+    answer: Result<EnrollAnswer>,
+    clock: &ClockInput,
+) -> Result<EnrollOutcome> {
+    match answer? {
+        EnrollAnswer::Bound(body) => {
+            finish_enroll(device, Ok(body), clock).map(EnrollOutcome::Enrolled)
+        }
+        EnrollAnswer::Pending { retry_after_s } => {
+            let key_thumbprint = device
+                .state()
+                .pending_key_thumbprint()
+                .ok_or(Error::NotEnrolled)?;
+            Ok(EnrollOutcome::PendingApproval {
+                retry_after_s,
+                key_thumbprint,
+            })
+        }
+    }
+}
+
+/// A single-use attestation challenge from `POST /v1/enroll/challenge` (§3.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrollChallenge {
+    /// 32 bytes: the attested key is generated with this as its attestation challenge.
+    pub challenge: Vec<u8>,
+    /// Server time (Unix s) after which the server no longer accepts it.
+    pub expires_at: i64,
+}
+
+impl EnrollChallenge {
+    /// Reads `{"challenge": b64url(32 bytes), "expires_at": t}`.
+    pub fn read(body: &[u8]) -> Result<EnrollChallenge> {
+        #[derive(serde::Deserialize)]
+        struct Wire {
+            challenge: String,
+            expires_at: i64,
+        }
+        let invalid = || Error::ServerAnswerInvalid {
+            reason: "not an attestation challenge",
+        };
+        let wire: Wire = serde_json::from_slice(body).map_err(|_| invalid())?;
+        let challenge =
+            crate::b64::decode_array::<{ protocol::ATTESTATION_CHALLENGE_LEN }>(&wire.challenge)
+                .ok_or_else(invalid)?;
+        Ok(EnrollChallenge {
+            challenge: challenge.to_vec(),
+            expires_at: wire.expires_at,
+        })
+    }
+}
+
+/// What [`Client::post`] saw besides the body.
+#[derive(Debug, Clone, Copy)]
+struct Answered {
+    status: u16,
+    retry_after_s: Option<u64>,
 }
 
 /// An enrollment's last step, with what the exchange gave: the answer is judged and, only
@@ -463,6 +619,64 @@ mod tests {
             .unwrap()
             .clone();
         assert_eq!(en.device_id, fixtures::DEVICE_ID);
+    }
+
+    #[test]
+    fn a_pending_answer_is_a_typed_wait_with_the_key_to_show_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut d = provisioned(dir.path());
+        let rng = SystemRandom::new();
+        let out = begin_enroll(&mut d, &fixtures::enroll_params(), &rng).unwrap();
+        let stored = d.state().clone();
+        let thumbprint = stored.pending_key_thumbprint().unwrap();
+        let clock = fixtures::clock_at(T0);
+        let pending = EnrollAnswer::pending(
+            br#"{"status":"pending_approval","retry_after_s":900}"#,
+            None,
+        );
+        assert_eq!(
+            finish_enroll_outcome(&mut d, pending, &clock).unwrap(),
+            EnrollOutcome::PendingApproval {
+                retry_after_s: 900,
+                key_thumbprint: thumbprint.clone(),
+            }
+        );
+        assert_eq!(Device::open(dir.path()).unwrap().state(), &stored);
+        // A failed exchange is still an error, and a 200 still enrolls.
+        let failed = Err(Error::ServerStatus {
+            status: 429,
+            retry_after_s: Some(30),
+        });
+        assert!(finish_enroll_outcome(&mut d, failed, &clock).is_err());
+        let answer = fixtures::enroll_answer(&out.nonce, fixtures::entitlement(1, T0));
+        let outcome =
+            finish_enroll_outcome(&mut d, Ok(EnrollAnswer::Bound(answer)), &clock).unwrap();
+        assert!(matches!(outcome, EnrollOutcome::Enrolled(_)));
+        assert!(d.state().enrolled().is_ok());
+    }
+
+    #[test]
+    fn a_challenge_answer_is_read_strictly() {
+        let ok = EnrollChallenge::read(
+            format!(
+                r#"{{"challenge":"{}","expires_at":1767225900,"ttl_s":300}}"#,
+                b64::encode([3u8; 32])
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(ok.challenge, vec![3u8; 32]);
+        assert_eq!(ok.expires_at, 1_767_225_900);
+        for bad in [
+            String::from("{}"),
+            format!(
+                r#"{{"challenge":"{}","expires_at":1}}"#,
+                b64::encode([3u8; 31])
+            ),
+            String::from("<html>"),
+        ] {
+            assert!(EnrollChallenge::read(bad.as_bytes()).is_err(), "{bad}");
+        }
     }
 
     #[test]

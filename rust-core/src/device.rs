@@ -79,6 +79,10 @@ impl Provisioning {
 pub struct PendingEnrollment {
     pub device_key: Secret,
     pub nonce: String,
+    /// The attestation challenge `nonce` was bound to ([`DeviceState::attestation_binding`]):
+    /// the next enroll request carrying that challenge's proof reuses `nonce`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound_challenge: Option<String>,
 }
 
 /// The bound relationship with the lender, from enrollment on.
@@ -230,6 +234,18 @@ impl DeviceState {
         params: &EnrollParams,
         rng: &dyn SecureRandom,
     ) -> Result<Outgoing> {
+        self.enroll_request_with(params, None, rng)
+    }
+
+    /// [`DeviceState::enroll_request`], with the hardware proof of an enrollment by IMEI
+    /// when there is one (§3.1, ADR 0011): its challenge must be the one the last
+    /// [`DeviceState::attestation_binding`] bound, whose nonce the request then carries.
+    pub fn enroll_request_with(
+        &mut self,
+        params: &EnrollParams,
+        proof: Option<&attested::AttestationProof>,
+        rng: &dyn SecureRandom,
+    ) -> Result<Outgoing> {
         if self.enrollment.is_some() {
             return Err(Error::AlreadyEnrolled);
         }
@@ -248,7 +264,10 @@ impl DeviceState {
                 DeviceKey::from_seed(&seed, None)?
             }
         };
-        let nonce = fresh_nonce(rng)?;
+        let (nonce, attestation) = match proof {
+            None => (fresh_nonce(rng)?, None),
+            Some(p) => attested::bound_nonce(self.pending_enrollment.as_ref(), p)?,
+        };
         let request = EnrollRequest {
             v: protocol::VERSION,
             enrollment_code: params.enrollment_code.clone(),
@@ -259,14 +278,22 @@ impl DeviceState {
             model: params.model.clone(),
             android_sdk: params.android_sdk,
             app_version: params.app_version.clone(),
+            attestation,
         };
         request.validate()?;
         let body = protocol::sign_payload(&request, jws::typ::ENROLL, |typ, bytes| {
             key.sign_compact(typ, bytes)
         })?;
+        // A request without proof draws a new nonce: the binding's is gone.
+        let bound_challenge = proof.and_then(|_| {
+            self.pending_enrollment
+                .as_ref()
+                .and_then(|p| p.bound_challenge.clone())
+        });
         self.pending_enrollment = Some(PendingEnrollment {
             device_key: Secret::from_bytes(key.pkcs8()),
             nonce: nonce.clone(),
+            bound_challenge,
         });
         Ok(Outgoing {
             body,
@@ -700,5 +727,6 @@ impl Device {
     }
 }
 
+pub mod attested;
 #[cfg(test)]
 mod tests;

@@ -396,6 +396,9 @@ pub struct EnrollRequest {
     pub model: String,
     pub android_sdk: u32,
     pub app_version: String,
+    /// Hardware proof for an enrollment by IMEI (§3.1, ADR 0011).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<EnrollAttestation>,
 }
 
 impl EnrollRequest {
@@ -427,6 +430,15 @@ impl EnrollRequest {
             return Err(Error::invalid("android_sdk", "out of range"));
         }
         check_text("app_version", &self.app_version, 1, 32, false)?;
+        if let Some(attestation) = &self.attestation {
+            if self.imei_sha256.is_none() {
+                return Err(Error::invalid(
+                    "attestation",
+                    "only with imei_sha256: it proves the IMEI",
+                ));
+            }
+            attestation.decode()?;
+        }
         Ok(())
     }
 }
@@ -872,10 +884,19 @@ pub fn is_acceptable_url(url: &str, policy: UrlPolicy) -> bool {
     check_url("url", url, policy).is_ok()
 }
 
+mod attestation;
+mod enroll_answer;
 #[cfg(test)]
 mod rule_tests;
 #[cfg(test)]
 mod tests;
+
+pub use attestation::{
+    ATTESTATION_CHALLENGE_LEN, BINDING_LABEL, BINDING_LEN, DecodedAttestation, EnrollAttestation,
+    MAX_ATTESTATION_CHAIN, MAX_ATTESTATION_CHAIN_BYTES, MAX_ATTESTATION_SIGNATURE,
+    MIN_ATTESTATION_CHAIN, binding_message,
+};
+pub use enroll_answer::{EnrollAnswer, MAX_PENDING_RETRY_S, MIN_PENDING_RETRY_S, PendingApproval};
 
 /// Serializes and signs a payload as a compact JWS of type `typ`.
 pub fn sign_payload<T: Serialize>(

@@ -30,11 +30,20 @@ pub struct Inner {
     /// Per-node memory of devices between check-ins.
     pub devices: DeviceCache,
     pub metrics: Metrics,
+    /// Attested enrollment's verifier, loaded once from `config.attestation`.
+    pub attestation: crate::attestation::Verifier,
 }
 
 impl App {
     pub fn new(db: Db, clock: SharedClock, config: Config, public_url: String) -> App {
+        // `finlock serve` refused to start with settings that do not load
+        // (`Config::validate`); an in-process server with bad ones trusts no attestation.
+        let attestation = config.attestation.load().unwrap_or_else(|e| {
+            tracing::error!("attested enrollment is off: {e}");
+            crate::attestation::Verifier::unusable()
+        });
         App(Arc::new(Inner {
+            attestation,
             db,
             clock,
             config,

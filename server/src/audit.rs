@@ -78,6 +78,12 @@ pub enum EnrollKind {
     Retried,
     /// A new key with a code the lender reissued after the last binding.
     Rebound,
+    /// The first key of a never-enrolled device, proven by hardware attestation of its
+    /// IMEI (an OEM preload's first start; ADR 0011).
+    EnrolledAttested,
+    /// A new key replacing the old one, proven by hardware attestation of the IMEI
+    /// (a factory-reset phone with `auto_reprovision`; ADR 0011).
+    ReprovisionedAttested,
 }
 
 impl EnrollKind {
@@ -88,6 +94,8 @@ impl EnrollKind {
             EnrollKind::Reprovisioned => "reprovisioned",
             EnrollKind::Retried => "enrollment_retried",
             EnrollKind::Rebound => "enrolled_with_reissued_code",
+            EnrollKind::EnrolledAttested => "enrolled_attested",
+            EnrollKind::ReprovisionedAttested => "reprovisioned_attested",
         }
     }
 }

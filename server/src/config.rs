@@ -70,6 +70,19 @@ pub struct ServeArgs {
     /// Seconds to answer a request, its body included (503 after that).
     #[arg(long, env = "FINLOCK_REQUEST_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub request_timeout: u64,
+    /// A directory of `*.pem` files whose certificates are trusted as attestation roots
+    /// beside Google's (an OEM's root) for attested enrollment by IMEI (ADR 0011).
+    #[arg(long, env = "FINLOCK_ATTESTATION_ROOTS")]
+    pub attestation_roots: Option<PathBuf>,
+    /// Google's attestation status list (JSON, downloaded by the deployment): attestation
+    /// certificates it names are refused. Without it nothing is revoked.
+    #[arg(long, env = "FINLOCK_ATTESTATION_REVOCATIONS")]
+    pub attestation_revocations: Option<PathBuf>,
+    /// The lowest security level an attested enrollment may prove: tee or strongbox
+    /// (many low-end phones have no StrongBox).
+    #[arg(long, env = "FINLOCK_ATTESTATION_SECURITY_LEVEL", default_value = "tee",
+        value_parser = ["tee", "strongbox"])]
+    pub attestation_security_level: String,
     /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C.
     #[arg(long, env = "FINLOCK_SHUTDOWN_GRACE", default_value_t = 20, value_parser = clap::value_parser!(u64).range(0..=600))]
     pub shutdown_grace: u64,
@@ -97,6 +110,8 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     pub enroll_per_address: u32,
     pub limits: crate::serve::Limits,
+    /// Attested enrollment's roots, revocation list and security level (ADR 0011).
+    pub attestation: crate::attestation::Settings,
 }
 
 /// How logs are written.
@@ -173,6 +188,7 @@ impl Config {
                 self.admin_component
             ));
         }
+        self.attestation.load()?;
         Ok(())
     }
 
@@ -189,6 +205,15 @@ impl Config {
             db_connections: serve.db_connections,
             trust_forwarded_for: serve.trust_forwarded_for,
             enroll_per_address: serve.enroll_per_address,
+            attestation: crate::attestation::Settings {
+                extra_roots_dir: serve.attestation_roots,
+                revocation_file: serve.attestation_revocations,
+                // clap allows only tee and strongbox; anything else is the default.
+                min_security_level: crate::attestation::parse_security_level(
+                    &serve.attestation_security_level,
+                )
+                .unwrap_or(crate::attestation::SecurityLevel::TrustedEnvironment),
+            },
             limits: crate::serve::Limits {
                 header_read: std::time::Duration::from_secs(serve.header_read_timeout),
                 request: std::time::Duration::from_secs(serve.request_timeout),
@@ -212,6 +237,7 @@ impl Config {
             trust_forwarded_for: false,
             enroll_per_address: DEFAULT_ENROLL_PER_ADDRESS,
             limits: crate::serve::Limits::default(),
+            attestation: crate::attestation::Settings::default(),
         }
     }
 }

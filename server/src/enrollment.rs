@@ -5,6 +5,10 @@
 //! The key that signs an enrollment is in its payload (its `kid` is that key's RFC 7638
 //! thumbprint): the payload is read, then verified with that key, before anything
 //! else it says is believed.
+//!
+//! Enrollment by IMEI binds only with the lender's approval or with hardware proof that
+//! the phone has that IMEI (ADR 0010, ADR 0011); whatever fails, the answer is the same
+//! `202` whether or not the IMEI is registered.
 
 use finlock_core::b64;
 use finlock_core::jws::{self, typ};
@@ -12,6 +16,7 @@ use finlock_core::keys::{Jwk, KeySet, PublicKey};
 use finlock_core::protocol::{self, EnrollRequest, EnrollResponse};
 
 use crate::app::App;
+use crate::attestation::{self, Proven};
 use crate::audit::{self, Actor, AuditEvent, EnrollKind};
 use crate::checkin::{body_text, check_header, remember, seen};
 use crate::db::queries::{self, DeviceRow};
@@ -63,8 +68,25 @@ pub enum Proof {
     /// The one-time code the lender issued for this device.
     Code,
     /// The lender approved this key for this device (enrollment by IMEI, which anyone
-    /// who knows an IMEI can send, is never bound without it; see [`enroll`]).
+    /// who knows an IMEI can send, is never bound without it or [`Proof::Attested`];
+    /// see [`enroll`]).
     Approved,
+    /// Hardware attestation proved the registered IMEI, and the device allows it
+    /// ([`attested_may_bind`]; ADR 0011).
+    Attested,
+}
+
+/// Whether a proof that passed may bind a new key to `device` without the lender: the
+/// device is not released, was never enrolled (an OEM preload's first start) or allows
+/// re-provisioning (`auto_reprovision`), and the hardware attested its registered IMEI.
+/// Pure.
+pub fn attested_may_bind(device: &DeviceRow, proven: &Proven) -> bool {
+    !device.released
+        && (device.device_key.is_none() || device.auto_reprovision)
+        && device
+            .imei_sha256
+            .as_deref()
+            .is_some_and(|registered| proven.proves(registered))
 }
 
 /// Whether `enroll` may bind its key to `device` at `now`: pure.
@@ -95,6 +117,14 @@ pub fn judge(enroll: &SignedEnroll, device: &DeviceRow, proof: Proof, now: i64) 
                 "this device is released; there is nothing to enroll",
             ));
         }
+        Some(_) if proof == Proof::Attested && !device.auto_reprovision => {
+            // An attestation never overrides a device that does not allow re-provisioning
+            // (`attested_may_bind` keeps such requests pending before this).
+            return Err(Error::conflict(
+                "enrollment-code-used",
+                "this device is already enrolled with another key",
+            ));
+        }
         Some(_) if proof == Proof::Approved || device.auto_reprovision => Binding {
             kind: EnrollKind::Reprovisioned,
             rebind: true,
@@ -114,7 +144,17 @@ pub fn judge(enroll: &SignedEnroll, device: &DeviceRow, proof: Proof, now: i64) 
             ));
         }
     };
-    Ok(binding)
+    Ok(match (proof, binding.kind) {
+        (Proof::Attested, EnrollKind::Enrolled) => Binding {
+            kind: EnrollKind::EnrolledAttested,
+            ..binding
+        },
+        (Proof::Attested, EnrollKind::Reprovisioned) => Binding {
+            kind: EnrollKind::ReprovisionedAttested,
+            ..binding
+        },
+        _ => binding,
+    })
 }
 
 /// The lender reissued the code after the device's current key was bound.
@@ -187,6 +227,9 @@ pub async fn enroll(app: &App, body: &[u8], client: Option<&str>) -> Result<Answ
         }
         (None, Some(imei)) => {
             rate_limit::hit(&app.db, &rate_limit::ENROLL_PER_IMEI, imei, now).await?;
+            // Before the IMEI is looked up, so a registered and an unregistered IMEI cost
+            // the same work and consume the challenge alike (ADR 0011).
+            let proven = attested(app, &signed, now).await?;
             let Some(device) = queries::devices_by_imei(&app.db.read, imei)
                 .await?
                 .into_iter()
@@ -195,13 +238,28 @@ pub async fn enroll(app: &App, body: &[u8], client: Option<&str>) -> Result<Answ
                 return Ok(Answer::Pending(PENDING));
             };
             let key_b64 = b64::encode(signed.key.bytes());
-            if device.device_key.as_deref() != Some(key_b64.as_str())
-                && !approvals::is_approved(app, &device, &key_b64).await?
+            if device.device_key.as_deref() == Some(key_b64.as_str())
+                || approvals::is_approved(app, &device, &key_b64).await?
             {
+                (device, Proof::Approved)
+            } else if let Some(p) = proven.as_ref().filter(|p| attested_may_bind(&device, p)) {
+                tracing::info!(
+                    device_id = %device.device_id,
+                    anchor = %p.anchor_fingerprint,
+                    security_level = p.security_level.as_str(),
+                    "hardware attestation proves the registered IMEI"
+                );
+                (device, Proof::Attested)
+            } else {
+                if proven.is_some() {
+                    tracing::info!(
+                        device_id = %device.device_id,
+                        "attested enrollment not allowed for this device (IMEI or re-provisioning); pending"
+                    );
+                }
                 approvals::record_pending(app, &device, &signed, now).await?;
                 return Ok(Answer::Pending(PENDING));
             }
-            (device, Proof::Approved)
         }
         (None, None) => return Err(Error::NotFound),
     };
@@ -209,6 +267,34 @@ pub async fn enroll(app: &App, body: &[u8], client: Option<&str>) -> Result<Answ
     bind(app, &signed, device, binding, now)
         .await
         .map(Answer::Enrolled)
+}
+
+/// The hardware proof the request carries, if any, when it passes (ADR 0011): the
+/// challenge is consumed first (it was issued here, has not expired, is used once), and
+/// only then is the chain verified, so the cryptography runs only for a live challenge.
+/// A refusal is logged by its rule's code (no IMEI, no key) and is `None`: the caller
+/// answers as if no proof had come.
+async fn attested(app: &App, signed: &SignedEnroll, now: i64) -> Result<Option<Proven>> {
+    let Some(attestation) = &signed.request.attestation else {
+        return Ok(None);
+    };
+    // `read` validated it; a failure here would be a bug, answered as no proof.
+    let Ok(proof) = attestation.decode() else {
+        return Ok(None);
+    };
+    let verdict = if attestation::challenges::consume(&app.db, &proof.challenge, now).await? {
+        app.attestation
+            .verify_enroll(&proof, &signed.request.nonce, &signed.key.thumbprint(), now)
+    } else {
+        Err(attestation::AttestationError::ChallengeNotIssued)
+    };
+    match verdict {
+        Ok(proven) => Ok(Some(proven)),
+        Err(e) => {
+            tracing::info!(code = e.code(), "attestation refused; the enrollment waits for approval");
+            Ok(None)
+        }
+    }
 }
 
 /// Binds the key as judged, audits, answers with the first entitlement.

@@ -102,6 +102,20 @@ pub enum AttestationError {
     #[error("the signature does not verify under the attested key")]
     KeySignatureInvalid,
 
+    // ---- the enrollment it was sent with (ADR 0011) -------------------------------
+    /// The request's challenge was not issued by this server, has expired or was used.
+    #[error("the attestation challenge was not issued, has expired or was already used")]
+    ChallengeNotIssued,
+    /// The hardware attested no IMEI (no ID attestation, or the app may not request it).
+    #[error("the attestation carries no hardware-attested IMEI")]
+    ImeiNotAttested,
+    /// The attested IMEIs are not the one the lender registered for this device.
+    #[error("the attested IMEI is not the registered one")]
+    ImeiMismatch,
+    /// The attestation settings could not be loaded, so nothing is trusted.
+    #[error("attestation is unavailable: its settings could not be loaded")]
+    VerifierUnavailable,
+
     // ---- configuration -----------------------------------------------------------
     /// Trust anchors given as PEM could not be read.
     #[error("trust anchors: {detail}")]
@@ -140,6 +154,10 @@ impl AttestationError {
             E::BootloaderUnlocked => "attestation_bootloader_unlocked",
             E::BootNotVerified { .. } => "attestation_boot_not_verified",
             E::KeySignatureInvalid => "attestation_key_signature_invalid",
+            E::ChallengeNotIssued => "attestation_challenge_not_issued",
+            E::ImeiNotAttested => "attestation_imei_not_attested",
+            E::ImeiMismatch => "attestation_imei_mismatch",
+            E::VerifierUnavailable => "attestation_verifier_unavailable",
             E::AnchorsMalformed { .. } => "attestation_anchors_malformed",
             E::RevocationListMalformed { .. } => "attestation_revocation_list_malformed",
         }

@@ -68,14 +68,19 @@
 //!   devices' chains do not conform to RFC 5280; Google's verifier does not enforce them
 //!   either). The chain's integrity rests on signatures, names and the extension rule.
 //! - Whether the attested IMEI is the registered one, and whether a challenge was
-//!   already used, are the caller's decisions: this module reports what was attested.
+//!   already used, are the caller's decisions: [`verify_chain`] reports what was
+//!   attested. For enrollment, [`Verifier::verify_enroll`] adds the binding signature
+//!   and hashes the attested IMEIs, `challenges` issues and consumes the challenges (the
+//!   one part with I/O), and `crate::enrollment` compares with the registered IMEI.
 //! - Attestation application id, key purposes, patch levels: parsed where needed, not
 //!   judged.
 
 mod chain;
+pub mod challenges;
 mod der;
 mod error;
 mod key_description;
+mod settings;
 mod trust;
 
 #[cfg(test)]
@@ -89,6 +94,7 @@ use ring::signature::UnparsedPublicKey;
 
 pub use error::AttestationError;
 pub use key_description::{AttestedIds, RootOfTrust, SecurityLevel, VerifiedBootState};
+pub use settings::{Proven, Settings, Verifier, parse_security_level};
 pub use trust::{RevocationEntry, RevocationList, TrustAnchors};
 
 use chain::KeyKind;

@@ -764,6 +764,10 @@ fn error_codes_are_distinct() {
             state: VerifiedBootState::Failed,
         },
         E::KeySignatureInvalid,
+        E::ChallengeNotIssued,
+        E::ImeiNotAttested,
+        E::ImeiMismatch,
+        E::VerifierUnavailable,
         E::AnchorsMalformed {
             detail: String::new(),
         },

@@ -1,5 +1,6 @@
-//! The device-facing API (PROTOCOL §3): `POST /v1/enroll`, `POST /v1/checkin`. The
-//! protocol's rules live in [`crate::enrollment`] and [`crate::checkin`].
+//! The device-facing API (PROTOCOL §3): `POST /v1/enroll/challenge`, `POST /v1/enroll`,
+//! `POST /v1/checkin`. The protocol's rules live in [`crate::enrollment`],
+//! [`crate::attestation::challenges`] and [`crate::checkin`].
 
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -8,6 +9,7 @@ use axum::routing::post;
 
 use super::openapi::DeviceProblems;
 use super::{AppState, Body, ClientAddr, Routes};
+use crate::attestation::challenges::{self, IssuedChallenge};
 use crate::enrollment::{Answer, PendingAnswer};
 use crate::error::{Error, Result};
 use crate::{checkin, enrollment};
@@ -15,8 +17,32 @@ use finlock_core::protocol::{CheckinResponse, EnrollResponse};
 
 pub fn router() -> Routes {
     Routes::default()
+        .post("/v1/enroll/challenge", post(enroll_challenge))
         .post("/v1/enroll", post(enroll))
         .post("/v1/checkin", post(check_in))
+}
+
+/// A single-use attestation challenge for an attested enrollment by IMEI (PROTOCOL §3.1,
+/// ADR 0011): valid 5 minutes, limited per client address like enrollments.
+#[utoipa::path(post, path = "/v1/enroll/challenge", tag = "device",
+    responses((status = 200, description = "a fresh challenge",
+        body = crate::attestation::challenges::IssuedChallenge),
+        (status = 429, description = "too many challenges from this address (Retry-After)",
+            content_type = "application/problem+json", body = crate::error::Problem),
+        (status = 500, description = "a server fault",
+            content_type = "application/problem+json", body = crate::error::Problem)))]
+pub async fn enroll_challenge(
+    State(st): State<AppState>,
+    client: ClientAddr,
+) -> Result<axum::Json<IssuedChallenge>> {
+    let issued = challenges::issue(
+        &st.db,
+        client.0.as_deref(),
+        st.config.enroll_per_address,
+        st.now(),
+    )
+    .await?;
+    Ok(axum::Json(issued))
 }
 
 /// Enroll a device (PROTOCOL §3.1).

@@ -114,6 +114,7 @@ impl Modify for BearerKey {
         super::ops::readyz,
         super::ops::metrics,
         super::ops::openapi,
+        super::device_api::enroll_challenge,
         super::device_api::enroll,
         super::device_api::check_in,
         super::devices::create,

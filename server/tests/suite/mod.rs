@@ -1,6 +1,7 @@
 //! The black-box suite, written once and run by `api_sqlite` and `api_postgres`.
 //! Each test starts its own server (fresh database, `ManualClock` at T0).
 
+mod attested;
 mod device_api;
 mod flow;
 mod hijack;
