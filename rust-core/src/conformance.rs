@@ -6,6 +6,10 @@
 //! `reject` with the stable error code of the rule broken). Another implementation
 //! of the protocol, in any language, can run itself against `rust-core/tests/vectors/`.
 //!
+//! A vector may also carry `keys`, a chain of `finlock-keys+jws` sets (ADR 0007) the
+//! answer brought along: a device applies them first and judges the entitlement against
+//! the set they lead to (`pinned_keys` names its own `keys_seq`, absent for set 0).
+//!
 //! The vectors are generated here (deterministic keys, deterministic Ed25519) by
 //! `cargo xtask vectors`, and a test fails if the committed files drift from this code.
 
@@ -16,6 +20,7 @@ use crate::entitlement::{self, AcceptRules};
 use crate::fixtures::{self, DEVICE_ID, LENDER_ID, T0};
 use crate::jws;
 use crate::keys::{Jwks, KeySet, LenderKey};
+use crate::keyset::{self, ChainRules, KeySetPayload};
 use crate::protocol::{Entitlement, EntitlementState, UrlPolicy};
 
 /// What the device knows when the message arrives.
@@ -39,6 +44,9 @@ pub enum Expected {
         seq: u64,
         state: EntitlementState,
         lock_at: i64,
+        /// The pinned set's `keys_seq` afterwards, for vectors with a key chain.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        keys_seq: Option<u64>,
     },
     Reject {
         error: String,
@@ -50,17 +58,39 @@ pub struct Vector {
     pub name: String,
     pub description: String,
     pub context: Context,
+    /// Key sets that came with the entitlement, oldest first (ADR 0007).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<String>,
     pub jws: String,
     pub expected: Expected,
 }
 
-/// Runs one vector through [`entitlement::accept`]; `Err` describes a mismatch.
+/// Runs one vector through [`keyset::apply_chain`] and [`entitlement::accept`]; `Err`
+/// describes a mismatch.
 pub fn check(v: &Vector) -> Result<(), String> {
     let pinned =
         KeySet::from_jwks(&v.context.pinned_keys).map_err(|e| format!("bad pinned keys: {e}"))?;
+    let applied = keyset::apply_chain(
+        &v.keys,
+        &ChainRules {
+            pinned: &pinned,
+            lender_id: v.context.lender_id.as_deref(),
+            stored_state: v.context.stored_state,
+        },
+    );
+    let applied = match (&v.expected, applied) {
+        (_, Ok(applied)) => applied,
+        (Expected::Reject { error }, Err(e)) if e.code() == error => return Ok(()),
+        (expected, Err(e)) => {
+            return Err(format!(
+                "expected {expected:?}, the key chain failed with {}",
+                e.code()
+            ));
+        }
+    };
     let rules = AcceptRules {
-        pinned: &pinned,
-        lender_id: v.context.lender_id.as_deref(),
+        pinned: &applied.keys,
+        lender_id: v.context.lender_id.as_deref().or(applied.iss.as_deref()),
         device_id: &v.context.device_id,
         stored_seq: v.context.stored_seq,
         stored_state: v.context.stored_state,
@@ -76,15 +106,19 @@ pub fn check(v: &Vector) -> Result<(), String> {
                 seq,
                 state,
                 lock_at,
+                keys_seq,
             },
             Ok(e),
         ) => {
-            if (e.seq, e.state, e.lock_at) == (*seq, *state, *lock_at) {
+            let pinned_seq = applied.keys.keys_seq();
+            if (e.seq, e.state, e.lock_at) == (*seq, *state, *lock_at)
+                && keys_seq.unwrap_or(0) == pinned_seq
+            {
                 Ok(())
             } else {
                 Err(format!(
-                    "accepted with different facts: seq {} state {:?} lock_at {}",
-                    e.seq, e.state, e.lock_at
+                    "accepted with different facts: seq {} state {:?} lock_at {} keys_seq {}",
+                    e.seq, e.state, e.lock_at, pinned_seq
                 ))
             }
         }
@@ -156,10 +190,23 @@ impl Builder {
         jws: String,
         expected: Expected,
     ) {
+        self.push_chained(name, description, context, Vec::new(), jws, expected);
+    }
+
+    fn push_chained(
+        &mut self,
+        name: &str,
+        description: &str,
+        context: Context,
+        keys: Vec<String>,
+        jws: String,
+        expected: Expected,
+    ) {
         self.out.push(Vector {
             name: format!("{:03}-{name}", self.out.len() + 1),
             description: description.into(),
             context,
+            keys,
             jws,
             expected,
         });
@@ -177,6 +224,7 @@ impl Builder {
             seq: e.seq,
             state: e.state,
             lock_at: e.lock_at,
+            keys_seq: None,
         };
         self.push(name, description, context, jws, expected);
     }
@@ -786,7 +834,341 @@ pub fn vectors() -> Vec<Vector> {
         good,
         "already_released",
     );
+    key_rotation(&mut b);
     b.out
+}
+
+/// The entitlement of [`base`] signed by `key`.
+fn signed_by(key: &LenderKey) -> String {
+    base().sign(key).unwrap_or_default()
+}
+
+/// A key set payload naming `keys` by their thumbprints.
+fn set_payload(keys_seq: u64, keys: &[&LenderKey]) -> KeySetPayload {
+    KeySetPayload {
+        v: 1,
+        iss: LENDER_ID.into(),
+        keys_seq,
+        iat: T0,
+        keys: keys
+            .iter()
+            .map(|k| crate::keys::Jwk {
+                kid: Some(k.public().thumbprint()),
+                ..k.public().to_jwk()
+            })
+            .collect(),
+    }
+}
+
+/// A key-set link from an arbitrary payload value, signed by `key` as `typ`.
+fn link_from(key: &LenderKey, typ: &str, payload: &serde_json::Value) -> String {
+    key.sign_compact(typ, &bytes(payload))
+}
+
+/// Lender key rotation (ADR 0007): chains that lead to a new set, and each rule that
+/// refuses one.
+fn key_rotation(b: &mut Builder) {
+    let k0 = fixtures::lender_key();
+    let (k1, k2, k3) = (
+        fixtures::rotated_key(1),
+        fixtures::rotated_key(2),
+        fixtures::rotated_key(3),
+    );
+    let chain1 = fixtures::rotation_chain(1);
+    let accept = |keys_seq| Expected::Accept {
+        seq: base().seq,
+        state: base().state,
+        lock_at: base().lock_at,
+        keys_seq: Some(keys_seq),
+    };
+    let reject = |error: &str| Expected::Reject {
+        error: error.into(),
+    };
+    b.push_chained(
+        "keys-accept-one-rotation",
+        "Set 1 = [new key, the pinned key] signed by the pinned key; the entitlement is signed by the new key.",
+        context(),
+        chain1.clone(),
+        signed_by(&k1),
+        accept(1),
+    );
+    b.push_chained(
+        "keys-accept-three-rotations",
+        "A device three rotations behind applies sets 1, 2, 3 in one answer.",
+        context(),
+        fixtures::rotation_chain(3),
+        signed_by(&k3),
+        accept(3),
+    );
+    b.push_chained(
+        "keys-accept-old-key-still-in-the-set",
+        "After an ordinary rotation the key that signed the new set is still in it (by its thumbprint, as every key of a rotated set): an answer signed just before the rotation verifies.",
+        context(),
+        chain1.clone(),
+        signed_by(&fixtures::lender_key_by_thumbprint()),
+        accept(1),
+    );
+    b.push_chained(
+        "keys-accept-retire",
+        "Retiring a compromised key: set 1 holds only a fresh key.",
+        context(),
+        vec![fixtures::key_set(1, &[&k1], &k0)],
+        signed_by(&k1),
+        accept(1),
+    );
+    {
+        let pinned_at_2 = KeySet::new(vec![k2.public(), k1.public()])
+            .unwrap_or_default()
+            .with_keys_seq(2);
+        b.push_chained(
+            "keys-accept-from-set-2",
+            "A device pinned at set 2 (its QR was printed then) takes set 3.",
+            Context {
+                pinned_keys: pinned_at_2.to_jwks(),
+                ..context()
+            },
+            vec![fixtures::key_set(3, &[&k3, &k2], &k2)],
+            signed_by(&k3),
+            accept(3),
+        );
+    }
+    b.push_chained(
+        "keys-accept-stale-qr-enrollment",
+        "Enrolling from a QR printed before two rotations: the chain comes with the first entitlement.",
+        Context {
+            lender_id: None,
+            stored_seq: None,
+            stored_state: None,
+            ..context()
+        },
+        fixtures::rotation_chain(2),
+        signed_by(&k2),
+        accept(2),
+    );
+    b.push_chained(
+        "keys-entitlement-by-new-key-without-chain",
+        "An entitlement signed by a key the device has not been led to.",
+        context(),
+        Vec::new(),
+        signed_by(&k1),
+        reject("jws_unknown_kid"),
+    );
+    b.push_chained(
+        "keys-entitlement-by-retired-key",
+        "After a retire set, the retired key signs nothing the device accepts.",
+        context(),
+        vec![fixtures::key_set(1, &[&k1], &k0)],
+        fixtures::sign(&base()),
+        reject("jws_unknown_kid"),
+    );
+    b.push_chained(
+        "keys-signed-by-unpinned-key",
+        "A set signed by a key that is not in the pinned set.",
+        context(),
+        vec![fixtures::key_set(1, &[&k1], &fixtures::other_lender_key())],
+        signed_by(&k1),
+        reject("jws_unknown_kid"),
+    );
+    b.push_chained(
+        "keys-impostor-same-kid",
+        "A set signed by another key claiming the pinned kid.",
+        context(),
+        vec![fixtures::key_set(1, &[&k1], &fixtures::impostor_key())],
+        signed_by(&k1),
+        reject("jws_bad_signature"),
+    );
+    b.push_chained(
+        "keys-second-link-by-dropped-key",
+        "Set 2 signed by the pinned key, which set 1 no longer holds.",
+        context(),
+        vec![
+            fixtures::key_set(1, &[&k1], &k0),
+            fixtures::key_set(2, &[&k2], &k0),
+        ],
+        signed_by(&k2),
+        reject("jws_unknown_kid"),
+    );
+    b.push_chained(
+        "keys-wrong-typ",
+        "A key set must be typ finlock-keys+jws.",
+        context(),
+        vec![link_from(
+            &k0,
+            jws::typ::ENTITLEMENT,
+            &serde_json::to_value(set_payload(1, &[&k1])).unwrap_or_default(),
+        )],
+        signed_by(&k1),
+        reject("jws_wrong_typ"),
+    );
+    b.push_chained(
+        "keys-seq-gap",
+        "Set 2 where set 1 is next: every link is exactly the next one.",
+        context(),
+        vec![fixtures::key_set(2, &[&k2], &k0)],
+        signed_by(&k2),
+        reject("keys_seq_not_next"),
+    );
+    {
+        let pinned_at_1 = KeySet::new(vec![k1.public(), k0.public()])
+            .unwrap_or_default()
+            .with_keys_seq(1);
+        b.push_chained(
+            "keys-seq-replayed",
+            "Set 1 again at set 1: a replayed rotation.",
+            Context {
+                pinned_keys: pinned_at_1.to_jwks(),
+                ..context()
+            },
+            vec![fixtures::key_set(1, &[&k2], &k1)],
+            signed_by(&k2),
+            reject("keys_seq_not_next"),
+        );
+    }
+    {
+        let mut p = set_payload(1, &[&k1]);
+        p.iss = "other-lender".into();
+        b.push_chained(
+            "keys-wrong-issuer",
+            "A set naming another lender.",
+            context(),
+            vec![p.sign(&k0).unwrap_or_default()],
+            signed_by(&k1),
+            reject("wrong_issuer"),
+        );
+    }
+    let field = |b: &mut Builder,
+                 name: &str,
+                 description: &str,
+                 mutate: &dyn Fn(&mut serde_json::Value),
+                 error: &str| {
+        let mut p = serde_json::to_value(set_payload(1, &[&k1, &k0])).unwrap_or_default();
+        mutate(&mut p);
+        b.push_chained(
+            name,
+            description,
+            context(),
+            vec![link_from(&k0, jws::typ::KEYS, &p)],
+            signed_by(&k1),
+            reject(error),
+        );
+    };
+    field(
+        b,
+        "keys-kid-not-thumbprint",
+        "Every key of a rotated set is named by its RFC 7638 thumbprint.",
+        &|p| p["keys"][0]["kid"] = "acme-2027".into(),
+        "invalid_field",
+    );
+    field(
+        b,
+        "keys-five-keys",
+        "A rotated set holds 1 to 4 keys.",
+        &|p| {
+            p["keys"] = (0..5u8)
+                .map(|i| {
+                    let k = fixtures::rotated_key(20 + i);
+                    serde_json::to_value(crate::keys::Jwk {
+                        kid: Some(k.public().thumbprint()),
+                        ..k.public().to_jwk()
+                    })
+                    .unwrap_or_default()
+                })
+                .collect()
+        },
+        "invalid_field",
+    );
+    field(
+        b,
+        "keys-empty",
+        "A set without keys.",
+        &|p| p["keys"] = serde_json::json!([]),
+        "invalid_field",
+    );
+    field(
+        b,
+        "keys-duplicate-key",
+        "The same key twice.",
+        &|p| p["keys"][1] = p["keys"][0].clone(),
+        "invalid_field",
+    );
+    field(
+        b,
+        "keys-not-ed25519",
+        "Only Ed25519 OKP keys.",
+        &|p| p["keys"][0]["crv"] = "X25519".into(),
+        "invalid_field",
+    );
+    field(
+        b,
+        "keys-v2",
+        "v must be 1.",
+        &|p| p["v"] = 2.into(),
+        "unsupported_version",
+    );
+    field(
+        b,
+        "keys-missing-keys",
+        "keys is required.",
+        &|p| {
+            if let Some(o) = p.as_object_mut() {
+                o.remove("keys");
+            }
+        },
+        "payload_malformed",
+    );
+    field(
+        b,
+        "keys-seq-float",
+        "keys_seq is an integer.",
+        &|p| p["keys_seq"] = serde_json::json!(1.0),
+        "payload_malformed",
+    );
+    {
+        let p = serde_json::to_value(set_payload(1, &[&k1])).unwrap_or_default();
+        let text = bytes(&p);
+        let text = String::from_utf8_lossy(&text).replacen(r#""v":1"#, r#""v":1,"v":1"#, 1);
+        let header = format!(
+            r#"{{"alg":"Ed25519","typ":"{}","kid":"{}"}}"#,
+            jws::typ::KEYS,
+            fixtures::LENDER_KID
+        );
+        b.push_chained(
+            "keys-duplicate-member",
+            "A set payload with a duplicate member.",
+            context(),
+            vec![raw(&k0, &header, text.as_bytes())],
+            signed_by(&k1),
+            reject("duplicate_key"),
+        );
+    }
+    {
+        let mut links = Vec::new();
+        let mut signer = fixtures::lender_key();
+        for seq in 1..=9u8 {
+            let next = fixtures::rotated_key(seq);
+            links.push(fixtures::key_set(u64::from(seq), &[&next], &signer));
+            signer = next;
+        }
+        b.push_chained(
+            "keys-chain-too-long",
+            "More than 8 sets in one answer: a device that far behind re-provisions.",
+            context(),
+            links,
+            signed_by(&fixtures::rotated_key(9)),
+            reject("keys_chain_too_long"),
+        );
+    }
+    b.push_chained(
+        "keys-after-release",
+        "Released is terminal: not even a key set is accepted afterwards.",
+        Context {
+            stored_state: Some(EntitlementState::Released),
+            ..context()
+        },
+        chain1,
+        signed_by(&k1),
+        reject("already_released"),
+    );
 }
 
 /// The file name of a vector.

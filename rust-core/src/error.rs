@@ -92,6 +92,12 @@ pub enum Error {
     AlreadyReleased,
 
     // ---- keys --------------------------------------------------------------------
+    /// An answer carries more key sets than a device applies at once (ADR 0007).
+    #[error("{len} key sets in one answer; at most 8")]
+    KeysChainTooLong { len: usize },
+    /// A key set's `keys_seq` is not the one after the pinned set's.
+    #[error("key set {found} where {expected} was expected")]
+    KeysSeqNotNext { expected: u64, found: u64 },
     /// A key (JWK or PKCS#8) could not be used.
     #[error("key rejected: {reason}")]
     KeyRejected { reason: &'static str },
@@ -189,6 +195,8 @@ impl Error {
             Error::NonceMismatch => "nonce_mismatch",
             Error::AlreadyReleased => "already_released",
             Error::KeyRejected { .. } => "key_rejected",
+            Error::KeysChainTooLong { .. } => "keys_chain_too_long",
+            Error::KeysSeqNotNext { .. } => "keys_seq_not_next",
             Error::OfflineCodeMalformed => "offline_code_malformed",
             Error::OfflineCodeWrong { .. } => "offline_code_wrong",
             Error::OfflineCodeLockedOut { .. } => "offline_code_locked_out",

@@ -163,3 +163,49 @@ pub fn enrolled(first: Entitlement) -> crate::device::DeviceState {
         .expect("fixture enrollment completes");
     s
 }
+
+/// The pinned lender key under the name rotated sets give it: its thumbprint.
+pub fn lender_key_by_thumbprint() -> LenderKey {
+    LenderKey::from_seed(&[0x11; 32], None).expect("fixed seed")
+}
+
+/// The lender's key after `n` rotations (ADR 0007), known by its thumbprint like every
+/// key of a rotated set.
+pub fn rotated_key(n: u8) -> LenderKey {
+    LenderKey::from_seed(&[0x60_u8.wrapping_add(n); 32], None).expect("fixed seed")
+}
+
+/// A `finlock-keys+jws` message: set `keys_seq` holding `keys`, signed by `signer`.
+pub fn key_set(keys_seq: u64, keys: &[&LenderKey], signer: &LenderKey) -> String {
+    crate::keyset::KeySetPayload {
+        v: VERSION,
+        iss: LENDER_ID.into(),
+        keys_seq,
+        iat: T0,
+        // A rotated set names every key by its thumbprint, whatever `kid` it had before.
+        keys: keys
+            .iter()
+            .map(|k| crate::keys::Jwk {
+                kid: Some(k.public().thumbprint()),
+                ..k.public().to_jwk()
+            })
+            .collect(),
+    }
+    .sign(signer)
+    .expect("fixture serializes")
+}
+
+/// `n` ordinary rotations from the pinned set: set *k* = [key *k*, key *k − 1*], signed
+/// by key *k − 1* (the pinned key for set 1).
+pub fn rotation_chain(n: u8) -> Vec<String> {
+    (1..=n)
+        .map(|k| {
+            let signer = if k == 1 {
+                lender_key()
+            } else {
+                rotated_key(k - 1)
+            };
+            key_set(u64::from(k), &[&rotated_key(k), &signer], &signer)
+        })
+        .collect()
+}

@@ -122,16 +122,27 @@ fn validate_kid(kid: &str) -> Result<()> {
 }
 
 /// A set of public keys, found by `kid`: the lender keys a device pins, or the
-/// device keys a server has registered.
+/// device keys a server has registered. A lender's set has a place in its rotation
+/// chain, `keys_seq` (ADR 0007): 0 for the set a lender started with.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct KeySet {
     keys: Vec<PublicKey>,
+    keys_seq: u64,
 }
 
-/// The JWKS document (`{"keys":[…]}`) form of a [`KeySet`].
+/// The JWKS document (`{"keys":[…]}`) form of a [`KeySet`]. `keys_seq` is an additional
+/// JWK Set member (RFC 7517 §5 lets readers ignore it), written only when not 0, so a
+/// provisioning QR printed after rotations pins the set at its place in the chain and a
+/// JWKS without it is set 0.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Jwks {
     pub keys: Vec<Jwk>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub keys_seq: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// How many keys one pinned set may hold: a current key plus a few in rotation.
@@ -151,16 +162,33 @@ impl KeySet {
                 });
             }
         }
-        Ok(KeySet { keys })
+        Ok(KeySet { keys, keys_seq: 0 })
+    }
+
+    /// The same keys at place `keys_seq` of the lender's rotation chain.
+    pub fn with_keys_seq(mut self, keys_seq: u64) -> KeySet {
+        self.keys_seq = keys_seq;
+        self
+    }
+
+    /// This set's place in the lender's rotation chain (0: never rotated).
+    pub fn keys_seq(&self) -> u64 {
+        self.keys_seq
     }
 
     pub fn from_jwks(jwks: &Jwks) -> Result<KeySet> {
-        KeySet::new(
+        if jwks.keys_seq >= crate::protocol::MAX_SAFE {
+            return Err(Error::KeyRejected {
+                reason: "keys_seq must be below 2^53",
+            });
+        }
+        Ok(KeySet::new(
             jwks.keys
                 .iter()
                 .map(PublicKey::from_jwk)
                 .collect::<Result<_>>()?,
-        )
+        )?
+        .with_keys_seq(jwks.keys_seq))
     }
 
     /// Parses a JWKS document strictly (duplicate keys rejected like any signed input).
@@ -171,6 +199,7 @@ impl KeySet {
     pub fn to_jwks(&self) -> Jwks {
         Jwks {
             keys: self.keys.iter().map(PublicKey::to_jwk).collect(),
+            keys_seq: self.keys_seq,
         }
     }
 
@@ -423,6 +452,24 @@ mod tests {
         assert_eq!(set.find("other"), None);
         let json = serde_json::to_vec(&set).unwrap();
         assert_eq!(KeySet::from_json(&json).unwrap(), set);
+    }
+
+    #[test]
+    fn key_set_json_carries_keys_seq_only_when_rotated() {
+        let set = KeySet::new(vec![rfc_key().public()]).unwrap();
+        let json = serde_json::to_string(&set).unwrap();
+        assert!(!json.contains("keys_seq"), "{json}");
+        let rotated = set.clone().with_keys_seq(3);
+        let json = serde_json::to_string(&rotated).unwrap();
+        assert!(json.ends_with(r#""keys_seq":3}"#), "{json}");
+        let back = KeySet::from_json(json.as_bytes()).unwrap();
+        assert_eq!(back.keys_seq(), 3);
+        assert_eq!(back, rotated);
+        assert_ne!(back, set);
+        let huge = json.replace(r#""keys_seq":3"#, r#""keys_seq":9007199254740992"#);
+        assert!(KeySet::from_json(huge.as_bytes()).is_err());
+        let float = json.replace(r#""keys_seq":3"#, r#""keys_seq":3.0"#);
+        assert!(KeySet::from_json(float.as_bytes()).is_err());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! function in this crate over stored state and trusted time. The Android shell only
 //! shows and enforces what comes out.
 //!
-//! Pure modules (no I/O): [`protocol`], [`jws`], [`keys`], [`entitlement`], [`clock`],
+//! Pure modules (no I/O): [`protocol`], [`jws`], [`keys`], [`keyset`], [`entitlement`], [`clock`],
 //! [`decision`], [`offline_code`], [`reminders`], [`schedule`]. I/O at the edges:
 //! [`store`] and, with feature `net`, `checkin`. [`device`] ties them together into the
 //! operations a device performs; [`view`] is what the device shows of its state (the lock
@@ -33,6 +33,7 @@ pub mod hex;
 mod json;
 pub mod jws;
 pub mod keys;
+pub mod keyset;
 pub mod offline_code;
 pub mod protocol;
 pub mod reminders;

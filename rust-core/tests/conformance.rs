@@ -85,6 +85,8 @@ fn vectors_cover_every_acceptance_rule() {
         "stale_seq",
         "nonce_mismatch",
         "already_released",
+        "keys_chain_too_long",
+        "keys_seq_not_next",
     ] {
         assert!(codes.contains(rule), "no vector for {rule}");
     }

@@ -136,7 +136,9 @@ impl From<Error> for FinlockError {
             | Error::StaleSeq { .. }
             | Error::NonceMismatch
             | Error::AlreadyReleased
-            | Error::KeyRejected { .. } => FinlockError::Rejected { code },
+            | Error::KeyRejected { .. }
+            | Error::KeysChainTooLong { .. }
+            | Error::KeysSeqNotNext { .. } => FinlockError::Rejected { code },
         }
     }
 }
