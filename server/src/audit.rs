@@ -23,6 +23,9 @@ pub enum Actor<'a> {
         lender_id: &'a str,
         key_id: Option<&'a str>,
     },
+    /// A lender's staff on the server's command line (`finlock lender device …`), working
+    /// on the database directly rather than through an API key.
+    Cli { lender_id: &'a str },
     /// The device itself (enrollment, check-in events).
     Device,
     /// The server itself (e.g. released because the last payment arrived).
@@ -38,10 +41,11 @@ impl Actor<'_> {
         }
     }
 
-    /// The stored form: `lender:<id>`, `device`, `system`.
+    /// The stored form: `lender:<id>`, `cli:<lender id>`, `device`, `system`.
     pub fn label(&self) -> String {
         match self {
             Actor::Lender { lender_id, .. } => format!("lender:{lender_id}"),
+            Actor::Cli { lender_id } => format!("cli:{lender_id}"),
             Actor::Device => "device".into(),
             Actor::System => "system".into(),
         }
@@ -246,7 +250,8 @@ pub struct Entry {
     pub n: i64,
     /// Server time, Unix seconds.
     pub at: i64,
-    /// `lender:<id>`, `device` or `system`.
+    /// `lender:<id>` (the API), `cli:<lender id>` (the server's command line), `device`
+    /// or `system`.
     pub actor: String,
     pub action: String,
     #[schema(value_type = Object)]
@@ -333,6 +338,8 @@ mod tests {
         assert_eq!(by_key.label(), "lender:lnd-1");
         assert_eq!(by_key.key_id(), Some("key-1"));
         assert_eq!(Actor::Device.label(), "device");
+        let cli = Actor::Cli { lender_id: "lnd-1" };
+        assert_eq!((cli.label().as_str(), cli.key_id()), ("cli:lnd-1", None));
         assert_eq!(Actor::System.label(), "system");
     }
 

@@ -20,7 +20,7 @@ use finlock_core::protocol::UrlPolicy;
 use serde_json::{Value, json};
 
 use crate::clock::ManualClock;
-use crate::config::{Config, StorageArgs};
+use crate::config::Config;
 use crate::lenders::NewLender;
 
 #[derive(Debug, clap::Args)]
@@ -158,7 +158,7 @@ impl Lender {
     }
 }
 
-pub async fn run(_storage: &StorageArgs, args: DemoArgs) -> Result<(), DemoError> {
+pub async fn run(args: DemoArgs) -> Result<(), DemoError> {
     let dir = scratch_dir()?;
     let result = live(&dir, &args).await;
     let _ = std::fs::remove_dir_all(&dir);

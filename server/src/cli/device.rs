@@ -11,23 +11,37 @@
 
 use std::path::PathBuf;
 
-use finlock_core::checkin::{Client, ClientConfig};
+use finlock_core::checkin::{self as net, Client, ClientConfig};
 use finlock_core::clock::ClockInput;
 use finlock_core::device::{Device, DeviceState, EnrollParams};
 use finlock_core::keys::KeySet;
 use finlock_core::protocol::{LockReason, UrlPolicy};
 use serde_json::json;
 
-use crate::config::StorageArgs;
-
 /// What the simulator reports as its app version.
 pub const APP_VERSION: &str = concat!("sim-", env!("CARGO_PKG_VERSION"));
 
+/// The simulator's own options, before or after the subcommand.
 #[derive(Debug, clap::Args)]
 pub struct DeviceArgs {
     /// The simulated device's state directory (created when missing).
-    #[arg(long, env = "FINLOCK_DEVICE_STATE")]
-    pub state: PathBuf,
+    #[arg(long, env = "FINLOCK_DEVICE_STATE", global = true, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+    /// The phone's time zone (IANA id, e.g. Africa/Nairobi) for printed times and
+    /// reminders. Default: this machine's zone, else UTC.
+    #[arg(long, env = "FINLOCK_DEVICE_TZ", global = true, value_name = "ZONE")]
+    pub tz: Option<String>,
+    /// Move the phone's clock as if this much time had passed (wall clock and uptime
+    /// together): +3d, -2h, +90m, +1d12h. Going back gains nothing on a phone: the
+    /// trusted time never moves back.
+    #[arg(
+        long,
+        env = "FINLOCK_CLOCK_SHIFT",
+        global = true,
+        value_name = "SHIFT",
+        allow_hyphen_values = true
+    )]
+    pub clock_shift: Option<String>,
     #[command(subcommand)]
     pub command: DeviceCommand,
 }
@@ -59,6 +73,7 @@ pub enum DeviceCommand {
     },
     /// The decision and what the lock screen would show.
     Status {
+        /// One JSON object (times as Unix seconds, and in the zone under "local").
         #[arg(long)]
         json: bool,
     },
@@ -66,11 +81,8 @@ pub enum DeviceCommand {
     Challenge,
     /// Enter an offline unlock code.
     Code { code: String },
-    /// The upcoming reminders in a time zone.
+    /// The upcoming reminders, in the phone's zone (--tz).
     Reminders {
-        /// IANA time zone id (default UTC).
-        #[arg(long, default_value = "UTC")]
-        tz: String,
         #[arg(long)]
         json: bool,
     },
@@ -85,6 +97,21 @@ pub enum SimError {
     Input { what: &'static str, detail: String },
     #[error("the device is locked ({0})")]
     StillLocked(String),
+    /// The server refused, with its problem detail (RFC 9457) — what the lender's server
+    /// says, not only its status code.
+    #[error("the server refused ({status} {code}): {detail}")]
+    Refused {
+        status: u16,
+        code: String,
+        detail: String,
+    },
+}
+
+impl SimError {
+    /// Input the simulator refuses before doing anything (exit 2).
+    pub fn is_usage(&self) -> bool {
+        matches!(self, SimError::Input { .. })
+    }
 }
 
 fn input(what: &'static str, detail: impl ToString) -> SimError {
@@ -182,9 +209,96 @@ fn system_clock() -> ClockInput {
     }
 }
 
-pub async fn run(_storage: &StorageArgs, args: DeviceArgs) -> Result<(), SimError> {
-    let clock = clock_now()?;
-    let mut device = Device::open(&args.state)?;
+/// `+3d`, `-2h`, `90m`, `+1d12h`, `30s` → milliseconds (at most ten years either way).
+pub fn parse_shift(spec: &str) -> Result<i64, SimError> {
+    let trimmed = spec.trim();
+    let (sign, rest) = match trimmed.strip_prefix('-') {
+        Some(rest) => (-1i64, rest),
+        None => (1, trimmed.strip_prefix('+').unwrap_or(trimmed)),
+    };
+    super::when::duration_s(rest)
+        .map(|s| sign * s * 1000)
+        .ok_or_else(|| {
+            input(
+                "--clock-shift",
+                format!("{spec:?} is not a shift like +3d, -2h, +90m, +1d12h or 30s"),
+            )
+        })
+}
+
+/// The clock inputs moved by a shift: the wall clock and the uptime together, as if the
+/// time had passed (uptime does not go below zero).
+pub fn shifted(clock: ClockInput, shift_ms: i64) -> ClockInput {
+    ClockInput {
+        wall_ms: clock.wall_ms.saturating_add(shift_ms),
+        uptime_ms: clock.uptime_ms.saturating_add_signed(shift_ms),
+        boot: clock.boot,
+    }
+}
+
+/// The zone times are printed in: `--tz`, else this machine's zone, else UTC.
+pub struct Zone {
+    pub name: String,
+    zone: jiff::tz::TimeZone,
+}
+
+impl Zone {
+    pub fn new(tz: Option<&str>) -> Result<Zone, SimError> {
+        match tz {
+            Some(name) => {
+                let zone = jiff::tz::TimeZone::get(name).map_err(|_| {
+                    input(
+                        "--tz",
+                        format!("{name:?} is not an IANA time zone (e.g. Africa/Nairobi, UTC)"),
+                    )
+                })?;
+                Ok(Zone {
+                    name: name.to_string(),
+                    zone,
+                })
+            }
+            None => {
+                let system = jiff::tz::TimeZone::try_system().ok();
+                match system
+                    .as_ref()
+                    .and_then(|z| z.iana_name().map(String::from))
+                {
+                    Some(name) => Ok(Zone {
+                        name,
+                        zone: system.unwrap_or(jiff::tz::TimeZone::UTC),
+                    }),
+                    None => Ok(Zone {
+                        name: "UTC".into(),
+                        zone: jiff::tz::TimeZone::UTC,
+                    }),
+                }
+            }
+        }
+    }
+
+    /// ISO 8601 with the zone's offset, e.g. `2027-01-04T10:00:00+03:00`.
+    pub fn iso(&self, t: i64) -> String {
+        match jiff::Timestamp::from_second(t) {
+            Ok(ts) => ts
+                .to_zoned(self.zone.clone())
+                .strftime("%Y-%m-%dT%H:%M:%S%:z")
+                .to_string(),
+            Err(_) => format!("{t} (not a time)"),
+        }
+    }
+}
+
+pub async fn run(args: DeviceArgs) -> Result<(), SimError> {
+    let state = args.state.ok_or_else(|| {
+        input(
+            "--state",
+            "the simulated device's state directory is required (or FINLOCK_DEVICE_STATE)",
+        )
+    })?;
+    let zone = Zone::new(args.tz.as_deref())?;
+    let shift_ms = args.clock_shift.as_deref().map(parse_shift).transpose()?;
+    let clock = shifted(clock_now()?, shift_ms.unwrap_or(0));
+    let mut device = Device::open(&state)?;
     match args.command {
         DeviceCommand::Enroll {
             server,
@@ -196,6 +310,7 @@ pub async fn run(_storage: &StorageArgs, args: DeviceArgs) -> Result<(), SimErro
             let jwks = std::fs::read(&lender_keys).map_err(|e| input("--lender-keys", e))?;
             let keys = KeySet::from_json(&jwks)?;
             // The simulator is a debug device: plain http is fine to loopback, nowhere else.
+            let transport = Transport::new(&server)?;
             // Provision unless this very provisioning is already in place (re-provisioning
             // would drop the key of an enrollment whose answer was lost).
             let same = device
@@ -206,7 +321,6 @@ pub async fn run(_storage: &StorageArgs, args: DeviceArgs) -> Result<(), SimErro
             if !same {
                 device.update(|s| s.provision(&server, keys, true))?;
             }
-            let client = Client::new(&server, UrlPolicy::DEBUG, &ClientConfig::default())?;
             let params = EnrollParams {
                 enrollment_code: code,
                 imei,
@@ -215,7 +329,10 @@ pub async fn run(_storage: &StorageArgs, args: DeviceArgs) -> Result<(), SimErro
                 android_sdk: 0,
                 app_version: APP_VERSION.into(),
             };
-            let eval = client.enroll(&mut device, &params, || clock).await?;
+            let out = net::begin_enroll(&mut device, &params, &ring::rand::SystemRandom::new())?;
+            let (answer, problem) = transport.post("/v1/enroll", out.body).await;
+            let eval =
+                net::finish_enroll(&mut device, answer, &clock).map_err(|e| explain(e, problem))?;
             let en = device.state().enrolled()?;
             println!(
                 "enrolled as {} with {} ({})",
@@ -235,10 +352,12 @@ pub async fn run(_storage: &StorageArgs, args: DeviceArgs) -> Result<(), SimErro
                 .as_ref()
                 .map(|p| p.server_url.clone())
                 .ok_or(finlock_core::Error::NotEnrolled)?;
-            let client = Client::new(&server, UrlPolicy::DEBUG, &ClientConfig::default())?;
-            let eval = client
-                .check_in(&mut device, || clock, APP_VERSION, now)
-                .await?;
+            let transport = Transport::new(&server)?;
+            let rng = ring::rand::SystemRandom::new();
+            let out = net::begin_check_in(&mut device, &clock, APP_VERSION, now, &rng)?;
+            let (answer, problem) = transport.post("/v1/checkin", out.body.clone()).await;
+            let eval = net::finish_check_in(&mut device, &out, answer, &clock, &rng)
+                .map_err(|e| explain(e, problem))?;
             println!(
                 "checked in: seq {}, {}",
                 device.state().enrolled()?.entitlement.seq,
@@ -247,7 +366,7 @@ pub async fn run(_storage: &StorageArgs, args: DeviceArgs) -> Result<(), SimErro
         }
         DeviceCommand::Status { json } => {
             let eval = device.evaluate(&clock)?;
-            let status = status_json(device.state(), &eval)?;
+            let status = status_json(device.state(), &eval, &zone)?;
             if json {
                 println!("{status}");
             } else {
@@ -267,9 +386,9 @@ pub async fn run(_storage: &StorageArgs, args: DeviceArgs) -> Result<(), SimErro
                 describe(&eval.decision)
             );
         }
-        DeviceCommand::Reminders { tz, json } => {
+        DeviceCommand::Reminders { json } => {
             let now = device.evaluate(&clock)?.reading.now();
-            let list = device.state().reminders(&tz, now)?;
+            let list = device.state().reminders(&zone.name, now)?;
             if json {
                 println!(
                     "{}",
@@ -281,7 +400,7 @@ pub async fn run(_storage: &StorageArgs, args: DeviceArgs) -> Result<(), SimErro
                 for r in list {
                     println!(
                         "{}  {:<15} {} {:.2}{}",
-                        local_time(r.fire_at, &tz),
+                        zone.iso(r.fire_at),
                         r.kind.as_str(),
                         r.currency,
                         r.amount_minor as f64 / 100.0,
@@ -292,6 +411,153 @@ pub async fn run(_storage: &StorageArgs, args: DeviceArgs) -> Result<(), SimErro
         }
     }
     Ok(())
+}
+
+/// A refusal the server explained: its problem detail instead of "HTTP 409".
+fn explain(e: finlock_core::Error, problem: Option<Problem>) -> SimError {
+    match (&e, problem) {
+        (finlock_core::Error::ServerStatus { status, .. }, Some(p)) => SimError::Refused {
+            status: *status,
+            code: p.code,
+            detail: p.detail,
+        },
+        _ => SimError::Core(e),
+    }
+}
+
+/// What a refusal's `application/problem+json` body said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub code: String,
+    pub detail: String,
+}
+
+/// The largest problem body read (a problem is a few hundred bytes).
+const MAX_PROBLEM_LEN: usize = 4096;
+
+/// Moves the simulator's requests. The core's [`Client`] is what the phone uses and it
+/// keeps only the status of a refusal (the phone shows its own texts); the simulator, a
+/// tool for testers, also shows what the server said. Everything else is the phone's:
+/// the URL rule, no proxy, no redirects, HTTP/1.1, the deadline and the answer's bounds,
+/// and the answer is judged by the core (`finish_enroll`, `finish_check_in`).
+struct Transport {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Transport {
+    fn new(server_url: &str) -> Result<Transport, SimError> {
+        // The phone's rule for the URL (and TLS set-up), checked by the phone's own client.
+        Client::new(server_url, UrlPolicy::DEBUG, &ClientConfig::default())?;
+        finlock_core::checkin::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .timeout(net::DEADLINE)
+            .connect_timeout(net::DEADLINE)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .http1_only()
+            .user_agent(concat!("finlock-simulator/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|_| finlock_core::Error::ServerUnreachable {
+                reason: "could not set up the HTTP client",
+            })?;
+        Ok(Transport {
+            http,
+            base: server_url.trim_end_matches('/').to_string(),
+        })
+    }
+
+    /// POSTs a compact JWS: the body of a usable 200 answer, or the failure as the core
+    /// names it and, for a refusal, the server's problem detail.
+    async fn post(
+        &self,
+        path: &str,
+        jws: String,
+    ) -> (Result<Vec<u8>, finlock_core::Error>, Option<Problem>) {
+        use finlock_core::Error as E;
+        let sent = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/jose")
+            .header(reqwest::header::ACCEPT, "application/json")
+            .body(jws)
+            .send()
+            .await;
+        let mut response = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                let reason = if e.is_timeout() {
+                    "deadline passed"
+                } else if e.is_connect() {
+                    "connection failed"
+                } else {
+                    "transport error"
+                };
+                return (Err(E::ServerUnreachable { reason }), None);
+            }
+        };
+        let status = response.status().as_u16();
+        let is_json = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase());
+        if status != 200 {
+            let retry_after_s = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            let body = read_bounded(&mut response, MAX_PROBLEM_LEN).await.ok();
+            let problem = body.and_then(|b| parse_problem(&b));
+            return (
+                Err(E::ServerStatus {
+                    status,
+                    retry_after_s,
+                }),
+                problem,
+            );
+        }
+        if is_json.as_deref() != Some("application/json") {
+            let reason = "not application/json";
+            return (Err(E::ServerAnswerInvalid { reason }), None);
+        }
+        match read_bounded(&mut response, net::MAX_ANSWER_LEN).await {
+            Ok(body) => (Ok(body), None),
+            Err(reason) => (Err(E::ServerAnswerInvalid { reason }), None),
+        }
+    }
+}
+
+async fn read_bounded(
+    response: &mut reqwest::Response,
+    max: usize,
+) -> Result<Vec<u8>, &'static str> {
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) if body.len() + chunk.len() > max => return Err("answer too large"),
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) => return Ok(body),
+            Err(_) => return Err("answer cut short"),
+        }
+    }
+}
+
+/// `detail` and `code` of a problem body, as printable text (a hostile server could send
+/// anything: control characters are dropped, the length bounded).
+pub fn parse_problem(body: &[u8]) -> Option<Problem> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let clean = |s: &str, max: usize| -> String {
+        s.chars().filter(|c| !c.is_control()).take(max).collect()
+    };
+    let detail = v.get("detail")?.as_str()?;
+    let code = v.get("code").and_then(|c| c.as_str()).unwrap_or("problem");
+    Some(Problem {
+        code: clean(code, 64),
+        detail: clean(detail, 500),
+    })
 }
 
 /// "unlocked", "locked (overdue_payment)", "released".
@@ -328,6 +594,7 @@ fn reason_str(r: Option<LockReason>) -> &'static str {
 pub fn status_json(
     s: &DeviceState,
     eval: &finlock_core::device::Evaluation,
+    zone: &Zone,
 ) -> Result<serde_json::Value, SimError> {
     let status = s.status(eval);
     let d = &status.evaluation.decision;
@@ -360,6 +627,15 @@ pub fn status_json(
         out["offline_tries_left"] = json!(screen.offline.tries_left);
         out["pending_events"] = json!(en.pending_events);
     }
+    let local = |key: &str| out[key].as_i64().map(|t| zone.iso(t));
+    out["local"] = json!({
+        "tz": zone.name,
+        "trusted_now": local("trusted_now"),
+        "next_change": local("next_change"),
+        "next_checkin": local("next_checkin"),
+        "lock_at": local("lock_at"),
+        "next_due": local("next_due"),
+    });
     Ok(out)
 }
 
@@ -375,13 +651,14 @@ fn print_status(v: &serde_json::Value) {
     } else {
         "unlocked".to_string()
     };
+    let local = |key: &str| v["local"][key].as_str().unwrap_or("-").to_string();
     println!(
-        "device   {}  seq {}",
+        "device       {}  seq {}",
         v["device_id"].as_str().unwrap_or("?"),
         v["seq"]
     );
     println!(
-        "state    {state}{}",
+        "state        {state}{}",
         if v["clock_suspect"] == json!(true) {
             " — check the date and time"
         } else {
@@ -389,32 +666,30 @@ fn print_status(v: &serde_json::Value) {
         }
     );
     println!(
-        "lender   {}  {}",
+        "lender       {}  {}",
         v["lender"]["name"].as_str().unwrap_or("?"),
         v["lender"]["phone"].as_str().unwrap_or("?")
     );
     let due = v["amount_due_minor"].as_u64().unwrap_or(0);
     println!(
-        "due      {} {}.{:02}",
+        "due          {} {}.{:02}",
         v["currency"].as_str().unwrap_or("?"),
         due / 100,
         due % 100
     );
     println!(
-        "pay at   {}",
+        "pay at       {}",
         v["lender"]["payment_url"].as_str().unwrap_or("?")
     );
-    println!("lock_at  {}", v["lock_at"]);
-}
-
-fn local_time(t: i64, tz: &str) -> String {
-    let Ok(ts) = jiff::Timestamp::from_second(t) else {
-        return t.to_string();
-    };
-    match jiff::tz::TimeZone::get(tz) {
-        Ok(zone) => ts.to_zoned(zone).strftime("%Y-%m-%d %H:%M %Z").to_string(),
-        Err(_) => ts.strftime("%Y-%m-%d %H:%M UTC").to_string(),
-    }
+    println!("now          {}", local("trusted_now"));
+    println!("next due     {}", local("next_due"));
+    println!("locks at     {}", local("lock_at"));
+    println!("next change  {}", local("next_change"));
+    println!("next check-in {}", local("next_checkin"));
+    println!(
+        "time zone    {}",
+        v["local"]["tz"].as_str().unwrap_or("UTC")
+    );
 }
 
 #[cfg(test)]
@@ -438,5 +713,66 @@ mod tests {
         ] {
             assert!(parse_clock(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn clock_shifts_parse_with_sign_and_units() {
+        assert_eq!(parse_shift("+3d").unwrap(), 3 * 86_400_000);
+        assert_eq!(parse_shift("3d").unwrap(), 3 * 86_400_000);
+        assert_eq!(parse_shift("-2h").unwrap(), -2 * 3_600_000);
+        assert_eq!(parse_shift("+90m").unwrap(), 90 * 60_000);
+        assert_eq!(parse_shift("1d12h").unwrap(), 36 * 3_600_000);
+        assert_eq!(parse_shift("30s").unwrap(), 30_000);
+        for bad in [
+            "",
+            "+",
+            "3",
+            "3x",
+            "d",
+            "+-3d",
+            "3d4",
+            "99999999999999999999d",
+            "3651d",
+        ] {
+            assert!(parse_shift(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_shift_moves_wall_and_uptime_together() {
+        let c = ClockInput {
+            wall_ms: 1_000_000,
+            uptime_ms: 5_000,
+            boot: 7,
+        };
+        let later = shifted(c, 60_000);
+        assert_eq!(
+            (later.wall_ms, later.uptime_ms, later.boot),
+            (1_060_000, 65_000, 7)
+        );
+        let earlier = shifted(c, -60_000);
+        assert_eq!((earlier.wall_ms, earlier.uptime_ms), (940_000, 0));
+    }
+
+    #[test]
+    fn times_are_iso_8601_in_the_zone() {
+        let nairobi = Zone::new(Some("Africa/Nairobi")).unwrap();
+        assert_eq!(nairobi.iso(1_799_020_800), "2027-01-04T03:00:00+03:00");
+        let utc = Zone::new(Some("UTC")).unwrap();
+        assert_eq!(utc.iso(0), "1970-01-01T00:00:00+00:00");
+        assert!(Zone::new(Some("Mars/Olympus")).is_err());
+        assert!(!Zone::new(None).unwrap().name.is_empty());
+    }
+
+    #[test]
+    fn a_problem_body_gives_its_detail_as_printable_text() {
+        let p = parse_problem(
+            br#"{"type":"urn:finlock:problem:released","code":"released","detail":"this device is released\u001b[31m"}"#,
+        )
+        .unwrap();
+        assert_eq!(p.code, "released");
+        assert_eq!(p.detail, "this device is released[31m");
+        assert!(parse_problem(b"<html>").is_none());
+        assert!(parse_problem(br#"{"code":"x"}"#).is_none());
     }
 }

@@ -1,12 +1,17 @@
-//! The `finlock` command line. `serve`, `lender add` and `keys show` share one
-//! storage configuration (`--db`, `--keys`, or `FINLOCK_DB`, `FINLOCK_KEYS`);
-//! `device` and `demo` are the device simulator and the walkthrough (feature
-//! `simulator`, on by default; see ADR 0008).
+//! The `finlock` command line. The server's commands (`serve`, `lender …`, `keys …`,
+//! `backup`) take one storage configuration (`--db`, `--keys`, or `FINLOCK_DB`,
+//! `FINLOCK_KEYS`; see [`storage`]); `device` and `demo` are the device simulator and the
+//! walkthrough (feature `simulator`, on by default; see ADR 0008) and take only their own
+//! options.
 
+pub mod backup;
 #[cfg(feature = "simulator")]
 pub mod demo;
 #[cfg(feature = "simulator")]
 pub mod device;
+pub mod lender_device;
+pub mod storage;
+pub mod when;
 
 use std::process::ExitCode;
 
@@ -14,9 +19,10 @@ use clap::{Parser, Subcommand};
 
 use crate::api_keys;
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, LogArgs, ServeArgs, StorageArgs};
+use crate::config::{Config, LogArgs, ServeArgs};
 use crate::db::Db;
 use crate::lenders::{self, NewLender};
+use storage::{LeadingStorageOpts, StorageOpts};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -26,7 +32,7 @@ use crate::lenders::{self, NewLender};
 )]
 pub struct Cli {
     #[command(flatten)]
-    pub storage: StorageArgs,
+    pub storage: LeadingStorageOpts,
     #[command(flatten)]
     pub log: LogArgs,
     #[command(subcommand)]
@@ -36,19 +42,43 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the lender server (device API, lender API, /metrics, /openapi.json).
-    Serve(ServeArgs),
-    /// Manage lenders.
-    #[command(subcommand)]
-    Lender(LenderCommand),
+    Serve(ServeCommand),
+    /// Manage lenders, their API keys and their financed devices.
+    Lender(LenderArgs),
     /// Show lender keys.
-    #[command(subcommand)]
-    Keys(KeysCommand),
+    Keys(KeysArgs),
+    /// Copy the SQLite database consistently while the server runs (PostgreSQL: pg_dump).
+    Backup(backup::BackupArgs),
     /// A simulated phone running the phone's own core, against a lender server.
     #[cfg(feature = "simulator")]
     Device(device::DeviceArgs),
     /// Start a server and live through a financed phone's months in seconds.
     #[cfg(feature = "simulator")]
     Demo(demo::DemoArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeCommand {
+    #[command(flatten)]
+    pub storage: StorageOpts,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LenderArgs {
+    #[command(flatten)]
+    pub storage: StorageOpts,
+    #[command(subcommand)]
+    pub command: LenderCommand,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct KeysArgs {
+    #[command(flatten)]
+    pub storage: StorageOpts,
+    #[command(subcommand)]
+    pub command: KeysCommand,
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,6 +95,9 @@ pub enum LenderCommand {
     /// Manage a lender's API keys (one per integration or staff member).
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// A lender's financed devices: register, show, code, qr, lock, unlock, pay, extend,
+    /// release, offline-code, audit, list (on the database directly; audited as `cli`).
+    Device(lender_device::LenderDeviceArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -144,15 +177,32 @@ pub fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
-        // A setting that would fail later: say so now, with the usage exit code.
-        Err(e) if e.downcast_ref::<crate::SettingsError>().is_some() => {
-            eprintln!("finlock: {e}");
-            ExitCode::from(2)
-        }
         Err(e) => {
             eprintln!("finlock: {e}");
-            ExitCode::FAILURE
+            if is_usage_error(e.as_ref()) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
+    }
+}
+
+/// A setting that would fail later, or input the command refuses (a rule broken, an
+/// unknown device, a state that forbids it): the usage exit code 2, and nothing stored
+/// changed. Everything else (the database unreachable, a bug) is 1.
+fn is_usage_error(e: &(dyn std::error::Error + 'static)) -> bool {
+    if e.downcast_ref::<crate::SettingsError>().is_some() {
+        return true;
+    }
+    #[cfg(feature = "simulator")]
+    if let Some(sim) = e.downcast_ref::<device::SimError>() {
+        return sim.is_usage();
+    }
+    match e.downcast_ref::<crate::Error>() {
+        Some(crate::Error::Db(_) | crate::Error::Internal(_)) => false,
+        Some(_) => true,
+        None => false,
     }
 }
 
@@ -194,16 +244,67 @@ fn is_demo(_: &Command) -> bool {
 
 /// Runs one parsed command.
 pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let leading = cli.storage;
     match cli.command {
-        Command::Serve(args) => {
-            let config = Config::new(cli.storage, args);
+        Command::Serve(ServeCommand { storage, serve }) => {
+            let config = Config::new(storage::resolve(&leading, &storage), serve);
             crate::serve(config, std::sync::Arc::new(SystemClock)).await?;
         }
-        Command::Lender(LenderCommand::Add(args)) => {
-            let db = Db::connect(&cli.storage.db, 2).await?;
+        Command::Lender(LenderArgs {
+            storage: own,
+            command,
+        }) => lender_command(&storage::resolve(&leading, &own), command).await?,
+        Command::Keys(KeysArgs {
+            storage: own,
+            command: KeysCommand::Show { lender },
+        }) => {
+            let storage = storage::resolve(&leading, &own);
+            let db = Db::connect(&storage.db, 2).await?;
+            let jwks = lenders::jwks(&db, &lender).await;
+            db.close().await;
+            println!("{}", serde_json::to_string_pretty(&jwks?)?);
+        }
+        Command::Backup(args) => {
+            backup::run(&storage::resolve(&leading, &args.storage), &args).await?;
+        }
+        #[cfg(feature = "simulator")]
+        Command::Device(args) => {
+            not_for_the_simulator(&leading, "device")?;
+            device::run(args).await?;
+        }
+        #[cfg(feature = "simulator")]
+        Command::Demo(args) => {
+            not_for_the_simulator(&leading, "demo")?;
+            demo::run(args).await?;
+        }
+    }
+    Ok(())
+}
+
+/// `finlock --db … device …`: the simulator has no database; say so instead of ignoring it.
+#[cfg(feature = "simulator")]
+fn not_for_the_simulator(
+    leading: &LeadingStorageOpts,
+    command: &str,
+) -> Result<(), crate::SettingsError> {
+    if leading.given() {
+        return Err(crate::SettingsError(format!(
+            "--db and --keys are the server's options; `finlock {command}` does not use them"
+        )));
+    }
+    Ok(())
+}
+
+async fn lender_command(
+    storage: &crate::config::StorageArgs,
+    command: LenderCommand,
+) -> Result<(), Box<dyn std::error::Error>> {
+    match command {
+        LenderCommand::Add(args) => {
+            let db = Db::connect(&storage.db, 2).await?;
             let created = lenders::create(
                 &db,
-                &cli.storage.keys,
+                &storage.keys,
                 &NewLender {
                     name: args.name,
                     phone: args.phone,
@@ -227,8 +328,8 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 println!("jwks:      {}", serde_json::to_string(&created.jwks)?);
             }
         }
-        Command::Lender(LenderCommand::List { json }) => {
-            let db = Db::connect(&cli.storage.db, 2).await?;
+        LenderCommand::List { json } => {
+            let db = Db::connect(&storage.db, 2).await?;
             let listed = lenders::list(&db).await;
             db.close().await;
             let listed = listed?;
@@ -243,22 +344,13 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
         }
-        Command::Lender(LenderCommand::ApiKey(command)) => {
-            let db = Db::connect(&cli.storage.db, 2).await?;
+        LenderCommand::ApiKey(command) => {
+            let db = Db::connect(&storage.db, 2).await?;
             let done = api_key_command(&db, command).await;
             db.close().await;
             done?;
         }
-        Command::Keys(KeysCommand::Show { lender }) => {
-            let db = Db::connect(&cli.storage.db, 2).await?;
-            let jwks = lenders::jwks(&db, &lender).await;
-            db.close().await;
-            println!("{}", serde_json::to_string_pretty(&jwks?)?);
-        }
-        #[cfg(feature = "simulator")]
-        Command::Device(args) => device::run(&cli.storage, args).await?,
-        #[cfg(feature = "simulator")]
-        Command::Demo(args) => demo::run(&cli.storage, args).await?,
+        LenderCommand::Device(args) => lender_device::run(storage, args).await?,
     }
     Ok(())
 }
@@ -330,6 +422,6 @@ mod tests {
     fn every_flag_has_an_environment_fallback_for_serve() {
         let cli = Cli::try_parse_from(["finlock", "serve", "--listen", "127.0.0.1:0"]).unwrap();
         assert!(matches!(cli.command, Command::Serve(_)));
-        assert_eq!(cli.storage.db, "sqlite://finlock.db");
+        assert!(!cli.storage.given());
     }
 }

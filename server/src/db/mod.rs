@@ -115,8 +115,129 @@ impl Db {
     }
 }
 
+/// What a backup holds: the counts an operator compares with the live server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct BackupSummary {
+    pub lenders: i64,
+    pub devices: i64,
+    pub payments: i64,
+    pub audit_entries: i64,
+    pub bytes: u64,
+}
+
+/// How to back up PostgreSQL, where `finlock backup` does not apply.
+pub const PG_DUMP_GUIDANCE: &str = "finlock backup copies SQLite databases; for PostgreSQL \
+     use its own tools, which take a consistent snapshot while the servers run: \
+     pg_dump --format=custom --file=finlock.dump \"$FINLOCK_DB\" (restore into an empty \
+     database with pg_restore --dbname=URL finlock.dump), and keep the keys directory with it";
+
+impl Db {
+    /// A consistent copy of the SQLite database in a new file `to` (mode 0600), taken while
+    /// the server runs: `VACUUM INTO` reads one snapshot, the committed transactions still
+    /// in the WAL included (a file copy of the database alone would miss them). `to` must
+    /// not exist: a backup never replaces a file. The copy is checked
+    /// (`PRAGMA integrity_check`) and its rows counted before this returns.
+    pub async fn backup_to(&self, to: &std::path::Path) -> Result<BackupSummary> {
+        if self.backend != Backend::Sqlite {
+            return Err(Error::BadRequest(PG_DUMP_GUIDANCE.into()));
+        }
+        let target = to.to_str().ok_or_else(|| {
+            Error::invalid(
+                "PATH",
+                "must be valid UTF-8 (SQLite takes a text file name)",
+            )
+        })?;
+        create_private_empty(to)?;
+        let copied = async {
+            // On the readers: a read transaction, which never blocks the writer.
+            sqlx::query("VACUUM INTO $1")
+                .bind(target)
+                .execute(&self.read)
+                .await?;
+            std::fs::File::open(to)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| Error::Internal(format!("syncing {}: {e}", to.display())))?;
+            if let Some(dir) = to.parent().filter(|d| !d.as_os_str().is_empty()) {
+                // The new directory entry survives a power loss too (best effort).
+                let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+            }
+            check_backup(to).await
+        }
+        .await;
+        if copied.is_err() {
+            let _ = std::fs::remove_file(to);
+        }
+        copied
+    }
+}
+
+/// Creates `path` empty and private; an existing file is refused (`VACUUM INTO` writes
+/// into an empty file and keeps its mode).
+fn create_private_empty(path: &std::path::Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::invalid(
+            "PATH",
+            format!(
+                "{} exists already; a backup never replaces a file",
+                path.display()
+            ),
+        )),
+        Err(e) => Err(Error::invalid(
+            "PATH",
+            format!("cannot create {}: {e}", path.display()),
+        )),
+    }
+}
+
+/// Opens the copy read-only on its own, checks it and counts what it holds.
+async fn check_backup(path: &std::path::Path) -> Result<BackupSummary> {
+    use sqlx::{Connection, Row};
+    let url = format!("sqlite://{}?mode=ro", path.display());
+    let options: AnyConnectOptions = url.parse()?;
+    let mut conn = sqlx::AnyConnection::connect_with(&options.disable_statement_logging()).await?;
+    let check: String = sqlx::query("PRAGMA integrity_check")
+        .fetch_one(&mut conn)
+        .await?
+        .try_get(0)?;
+    if check != "ok" {
+        return Err(Error::Internal(format!(
+            "the copy fails its integrity check: {check}"
+        )));
+    }
+    let mut counts = [0i64; 4];
+    for (count, table) in counts
+        .iter_mut()
+        .zip(["lenders", "devices", "payments", "audit"])
+    {
+        *count = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+            .fetch_one(&mut conn)
+            .await?
+            .try_get("n")?;
+    }
+    conn.close().await?;
+    let bytes = std::fs::metadata(path)
+        .map(|m| m.len())
+        .map_err(|e| Error::Internal(format!("reading {}: {e}", path.display())))?;
+    let [lenders, devices, payments, audit_entries] = counts;
+    Ok(BackupSummary {
+        lenders,
+        devices,
+        payments,
+        audit_entries,
+        bytes,
+    })
+}
+
 /// The file of a `sqlite:` URL, `None` for an in-memory database.
-fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;
@@ -255,6 +376,65 @@ mod tests {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         db.close().await;
+    }
+
+    /// A backup holds what is committed but still only in the WAL, is private, and never
+    /// replaces a file.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_backup_is_a_consistent_private_copy() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("live.db");
+        let db = Db::connect(&format!("sqlite://{}", path.display()), 1)
+            .await
+            .unwrap();
+        // Keep the WAL from being checkpointed into the main file.
+        sqlx::query("PRAGMA wal_autocheckpoint = 0")
+            .execute(&db.write)
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (x TEXT)")
+            .execute(&db.write)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO t (x) VALUES ('committed')")
+            .execute(&db.write)
+            .await
+            .unwrap();
+        let wal = std::fs::metadata(dir.path().join("live.db-wal"))
+            .unwrap()
+            .len();
+        assert!(wal > 0, "the row is in the WAL");
+        let copy = dir.path().join("copy.db");
+        let summary = db.backup_to(&copy).await.unwrap();
+        assert_eq!((summary.lenders, summary.devices), (0, 0));
+        assert_eq!(summary.bytes, std::fs::metadata(&copy).unwrap().len());
+        let mode = std::fs::metadata(&copy).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // An existing file is refused and left alone.
+        std::fs::write(dir.path().join("taken.db"), b"keep").unwrap();
+        let err = db
+            .backup_to(&dir.path().join("taken.db"))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("exists already"), "{err}");
+        assert_eq!(std::fs::read(dir.path().join("taken.db")).unwrap(), b"keep");
+        db.close().await;
+        // The copy is a database of its own with the row.
+        let restored = Db::connect(&format!("sqlite://{}", copy.display()), 1)
+            .await
+            .unwrap();
+        let n: i64 = sqlx::Row::try_get(
+            &sqlx::query("SELECT COUNT(*) AS n FROM t WHERE x = 'committed'")
+                .fetch_one(&restored.read)
+                .await
+                .unwrap(),
+            "n",
+        )
+        .unwrap();
+        assert_eq!(n, 1);
+        restored.close().await;
     }
 
     #[test]
