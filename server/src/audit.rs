@@ -162,6 +162,26 @@ pub enum AuditEvent<'a> {
         request_id: &'a str,
         key_thumbprint: &'a str,
     },
+    /// The plan was rescheduled: the new terms in full, and the lock before and after.
+    Rescheduled {
+        reason: &'a str,
+        total_minor: u64,
+        grace_days: u32,
+        offline_lock_after_days: Option<u32>,
+        installments: &'a [crate::policy::PlanInstallment],
+        lock_at_before: i64,
+        lock_at_after: i64,
+        /// The lender explicitly allowed an earlier (or sooner offline) lock.
+        earlier_lock: bool,
+    },
+    /// Re-provisioning by IMEI after a factory reset turned on or off.
+    AutoReprovisionSet {
+        auto_reprovision: bool,
+    },
+    /// A sale cancelled before its phone enrolled (the device is released, its IMEI free).
+    Cancelled {
+        reason: &'a str,
+    },
 }
 
 impl AuditEvent<'_> {
@@ -180,6 +200,9 @@ impl AuditEvent<'_> {
             AuditEvent::Extended { .. } => "extended",
             AuditEvent::EnrollmentApproved { .. } => "enrollment_approved",
             AuditEvent::EnrollmentRefused { .. } => "enrollment_refused",
+            AuditEvent::Rescheduled { .. } => "rescheduled",
+            AuditEvent::AutoReprovisionSet { .. } => "auto_reprovision_set",
+            AuditEvent::Cancelled { .. } => "cancelled",
         }
     }
 
@@ -232,6 +255,23 @@ impl AuditEvent<'_> {
                 request_id,
                 key_thumbprint,
             } => json!({ "request_id": request_id, "key_thumbprint": key_thumbprint }),
+            AuditEvent::Rescheduled {
+                reason,
+                total_minor,
+                grace_days,
+                offline_lock_after_days,
+                installments,
+                lock_at_before,
+                lock_at_after,
+                earlier_lock,
+            } => json!({ "reason": reason, "total_minor": total_minor,
+                "grace_days": grace_days, "offline_lock_after_days": offline_lock_after_days,
+                "installments": installments, "lock_at_before": lock_at_before,
+                "lock_at_after": lock_at_after, "earlier_lock": earlier_lock }),
+            AuditEvent::AutoReprovisionSet { auto_reprovision } => {
+                json!({ "auto_reprovision": auto_reprovision })
+            }
+            AuditEvent::Cancelled { reason } => json!({ "reason": reason }),
         }
     }
 }

@@ -267,6 +267,7 @@ async fn record(app: &App, text: &str, row: &DeviceRow, cached: bool) -> Result<
         seq_seen: v.seq_seen,
         offline_counter: v.offline_counter,
         app_version: &v.request.app_version,
+        seq: row.seq,
     };
     let issued = if v.codes_used.is_empty() {
         queries::checkin(&app.db.write, &update).await?

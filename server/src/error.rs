@@ -162,6 +162,18 @@ impl Error {
         }
     }
 
+    /// What a client is told: the error's text, with a device message's shape problem
+    /// put in the same plain words as a lender's (no parser vocabulary).
+    fn plain_detail(&self) -> String {
+        match self {
+            Error::Protocol(finlock_core::Error::PayloadMalformed { detail }) => format!(
+                "the payload does not fit the protocol: {}",
+                crate::http::rejection::core_payload(detail)
+            ),
+            other => other.to_string(),
+        }
+    }
+
     /// The stable slug (`type` is `urn:finlock:problem:<slug>`), also used as a metrics label.
     pub fn slug(&self) -> &'static str {
         self.kind().1
@@ -195,7 +207,7 @@ impl IntoResponse for Error {
             tracing::error!(correlation_id = %id, error = ?self, "internal error");
             format!("internal error; correlation id {id}")
         } else {
-            self.to_string()
+            self.plain_detail()
         };
         let rule = match &self {
             Error::Protocol(e) => Some(e.code()),

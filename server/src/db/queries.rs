@@ -369,11 +369,16 @@ pub struct Checkin<'a> {
     pub seq_seen: u64,
     pub offline_counter: u64,
     pub app_version: &'a str,
+    /// The device's `seq` as read: it also moves when the lender changes what the
+    /// entitlement is computed from beyond the returned columns (a reschedule), so a copy
+    /// read before that loses the swap.
+    pub seq: u64,
 }
 
 /// Records a check-in and issues the next seq, in one statement. The `WHERE` makes
 /// it a compare-and-swap: the same key, the nonce list as read (replay memory), and
-/// the rate limit — so several nodes can answer the same device without a lock.
+/// the rate limit, and the `seq` (see [`Checkin::seq`]) — so several nodes can answer the
+/// same device without a lock.
 /// `None` when the guard failed (rate limited or a concurrent check-in).
 pub async fn checkin(
     executor: impl sqlx::Executor<'_, Database = Any>,
@@ -383,7 +388,7 @@ pub async fn checkin(
         "UPDATE devices SET seq = seq + 1, last_checkin_at = $2, recent_nonces = $3, \
          seq_seen = $4, offline_counter = $5, app_version = $6 \
          WHERE device_id = $1 AND device_key = $7 AND recent_nonces = $8 \
-         AND (last_checkin_at IS NULL OR last_checkin_at <= $9) \
+         AND (last_checkin_at IS NULL OR last_checkin_at <= $9) AND seq = $10 \
          RETURNING {ISSUED_COLUMNS}"
     ))
     .bind(c.device_id)
@@ -395,6 +400,7 @@ pub async fn checkin(
     .bind(c.device_key)
     .bind(c.old_nonces)
     .bind(c.allowed_if_last_before)
+    .bind(to_i64(c.seq)?)
     .fetch_optional(executor)
     .await?;
     row.as_ref().map(issued_row).transpose()

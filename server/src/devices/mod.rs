@@ -14,6 +14,7 @@
 //! | [`register`] | register a financed device with its plan |
 //! | [`payments`] | record a payment (idempotent), list payments |
 //! | [`actions`] | lock, unlock, release |
+//! | [`update`] | reschedule, re-provisioning on or off, cancel an unenrolled sale |
 //! | [`approvals`] | enrollment requests by IMEI waiting for the lender's approval |
 //! | [`offline`] | answer an offline unlock challenge (PROTOCOL §6) |
 //! | [`view`] | how a device looks to its lender, one device or a filtered page |
@@ -23,6 +24,7 @@ pub mod approvals;
 pub mod offline;
 pub mod payments;
 pub mod register;
+pub mod update;
 pub mod view;
 
 use crate::app::App;

@@ -1,10 +1,10 @@
-//! `/v1/lender/devices…`: register a device, read one or a page, its audit log and
-//! its provisioning QR.
+//! `/v1/lender/devices…`: register a device, read one or a page, change it (reschedule,
+//! re-provisioning, cancel), its audit log and its provisioning QR.
 
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -13,6 +13,7 @@ use super::openapi::LenderProblems;
 use super::{AppState, Json, Query, Routes};
 use crate::audit::{self, Entry};
 use crate::devices::register::{self, Registered, Registration};
+use crate::devices::update::{self as updates, Cancellation, DeviceUpdate};
 use crate::devices::view::{self, DeviceList, DeviceView, ListFilter};
 use crate::error::{Error, Result};
 use crate::provisioning::{self, QrFormat};
@@ -22,6 +23,8 @@ pub fn router() -> Routes {
         .post("/v1/lender/devices", post(create))
         .get("/v1/lender/devices", get(list))
         .get("/v1/lender/devices/{id}", get(one))
+        .patch("/v1/lender/devices/{id}", patch(update))
+        .post("/v1/lender/devices/{id}/cancel", post(cancel))
         .get("/v1/lender/devices/{id}/audit", get(audit_log))
         .get("/v1/lender/devices/{id}/provisioning", get(provisioning_qr))
         .post(
@@ -49,9 +52,9 @@ pub async fn create(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// current, overdue, locked or released.
+    /// current, overdue, locked, completing or released.
     #[serde(default)]
-    #[param(pattern = "^(current|overdue|locked|released)$")]
+    #[param(pattern = "^(current|overdue|locked|completing|released)$")]
     pub state: Option<String>,
     /// Devices per page (default 50).
     #[serde(default)]
@@ -88,6 +91,41 @@ pub async fn list(
     security(("apiKey" = [])))]
 pub async fn one(State(st): State<AppState>, owned: OwnedDevice) -> Result<axum::Json<DeviceView>> {
     Ok(axum::Json(view::view(&owned.device, st.now())?))
+}
+
+/// Change a device: reschedule its plan (with a reason; a plan that would lock the phone
+/// earlier than it has been told needs `allow_earlier_lock`), turn re-provisioning on or
+/// off. Each change is audited; a new plan reaches the phone at its next check-in.
+#[utoipa::path(patch, path = "/v1/lender/devices/{id}", tag = "lender",
+    params(("id" = String, Path, description = "device id")),
+    request_body = DeviceUpdate,
+    responses((status = 200, description = "the device after the change", body = DeviceView),
+        LenderProblems),
+    security(("apiKey" = [])))]
+pub async fn update(
+    State(st): State<AppState>,
+    owned: OwnedDevice,
+    Json(req): Json<DeviceUpdate>,
+) -> Result<axum::Json<DeviceView>> {
+    let row = updates::update(&st, owned.caller(), &owned.device, &req).await?;
+    Ok(axum::Json(view::view(&row, st.now())?))
+}
+
+/// Cancel a sale whose phone never enrolled: the device is released, its enrollment code
+/// stops working and its IMEI is free again. An enrolled phone answers 409: release it.
+#[utoipa::path(post, path = "/v1/lender/devices/{id}/cancel", tag = "lender",
+    params(("id" = String, Path, description = "device id")),
+    request_body = Cancellation,
+    responses((status = 200, description = "the device, released", body = DeviceView),
+        LenderProblems),
+    security(("apiKey" = [])))]
+pub async fn cancel(
+    State(st): State<AppState>,
+    owned: OwnedDevice,
+    Json(req): Json<Cancellation>,
+) -> Result<axum::Json<DeviceView>> {
+    let row = updates::cancel(&st, owned.caller(), &owned.device, &req.reason).await?;
+    Ok(axum::Json(view::view(&row, st.now())?))
 }
 
 /// Issue a new one-time enrollment code (the old one stops working).

@@ -25,6 +25,7 @@ pub mod devices;
 pub mod openapi;
 pub mod ops;
 pub mod payments;
+pub(crate) mod rejection;
 
 use std::time::Instant;
 
@@ -59,6 +60,11 @@ impl Routes {
 
     pub fn post(mut self, path: &'static str, handler: MethodRouter<AppState>) -> Routes {
         self.entries.push(("post", path, handler));
+        self
+    }
+
+    pub fn patch(mut self, path: &'static str, handler: MethodRouter<AppState>) -> Routes {
+        self.entries.push(("patch", path, handler));
         self
     }
 
@@ -172,7 +178,7 @@ impl<S: Send + Sync> FromRequest<S> for Body {
         match Bytes::from_request(req, state).await {
             Ok(bytes) => Ok(Body(bytes)),
             Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(Error::PayloadTooLarge),
-            Err(r) => Err(Error::BadRequest(r.body_text())),
+            Err(_) => Err(Error::BadRequest("the request body could not be read".into())),
         }
     }
 }
@@ -189,17 +195,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     }
 }
 
+/// Reads a JSON body; a body that does not fit is a 400 whose detail names the field and
+/// the rule in plain words ([`rejection`]).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
-        if path == "." {
-            Error::BadRequest(format!("invalid JSON body: {inner}"))
-        } else {
-            Error::BadRequest(format!("invalid JSON body at {path}: {inner}"))
-        }
-    })
+        Error::BadRequest(rejection::json_body(bytes, &path, e.inner()))
+    })?;
+    // Anything after the value (`{…} x`) is not JSON either.
+    de.end()
+        .map_err(|e| Error::BadRequest(rejection::json_body(bytes, ".", &e)))?;
+    Ok(value)
 }
 
 /// Query parameters; errors become problem+json.
@@ -212,7 +219,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Query(q.0))
-            .map_err(|r| Error::BadRequest(r.body_text()))
+            .map_err(|r| Error::BadRequest(rejection::query(&r.body_text())))
     }
 }
 

@@ -123,6 +123,8 @@ impl Modify for BearerKey {
         super::devices::audit_log,
         super::devices::provisioning_qr,
         super::devices::reissue_code,
+        super::devices::update,
+        super::devices::cancel,
         super::payments::record,
         super::payments::list,
         super::actions::lock,
