@@ -495,3 +495,224 @@ fn the_demo_lives_through_lock_code_payment_and_release() {
         assert!(lines.contains(shown), "lock screen lacks {shown}: {lines}");
     }
 }
+
+/// `finlock …` with the server's storage in the environment and nothing else set.
+fn finlock(dir: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.env(
+        "FINLOCK_DB",
+        format!("sqlite://{}?mode=rwc", dir.join("finlock.db").display()),
+    )
+    .env("FINLOCK_KEYS", dir.join("keys"))
+    .env("FINLOCK_LOG", "warn")
+    .env_remove("FINLOCK_CLOCK")
+    .env_remove("FINLOCK_CLOCK_SHIFT")
+    .env_remove("FINLOCK_DEVICE_STATE")
+    .env_remove("FINLOCK_DEVICE_TZ")
+    .env_remove("FINLOCK_LENDER");
+    c
+}
+
+fn usage_error(out: &Output, says: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains(says), "wanted {says:?} in {err}");
+}
+
+#[test]
+fn the_simulator_takes_only_its_own_options_anywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("phone");
+    let state = state.to_str().unwrap();
+    let help = ok(&finlock(dir.path())
+        .args(["device", "--help"])
+        .output()
+        .unwrap());
+    for own in ["--state", "--tz", "--clock-shift"] {
+        assert!(help.contains(own), "{own} missing from {help}");
+    }
+    for servers in ["--db", "--keys"] {
+        assert!(!help.contains(servers), "{servers} in {help}");
+    }
+    let sub_help = ok(&finlock(dir.path())
+        .args(["device", "status", "--help"])
+        .output()
+        .unwrap());
+    assert!(
+        sub_help.contains("--state") && !sub_help.contains("--db"),
+        "{sub_help}"
+    );
+
+    // --state before or after the subcommand, or from the environment.
+    for args in [
+        vec!["device", "--state", state, "status", "--json"],
+        vec!["device", "status", "--json", "--state", state],
+        vec!["device", "status", "--state", state, "--json"],
+    ] {
+        let v: Value =
+            serde_json::from_str(&ok(&finlock(dir.path()).args(&args).output().unwrap())).unwrap();
+        assert_eq!(v["enrolled"], json!(false), "{args:?}");
+    }
+    ok(&finlock(dir.path())
+        .args(["device", "status"])
+        .env("FINLOCK_DEVICE_STATE", state)
+        .output()
+        .unwrap());
+
+    // What it refuses, with exit 2 and the option's name.
+    let run = |args: &[&str]| finlock(dir.path()).args(args).output().unwrap();
+    usage_error(&run(&["device", "status"]), "--state");
+    usage_error(
+        &run(&[
+            "--db",
+            "sqlite://x.db",
+            "device",
+            "status",
+            "--state",
+            state,
+        ]),
+        "server's options",
+    );
+    usage_error(
+        &run(&["device", "status", "--state", state, "--tz", "Mars/Olympus"]),
+        "--tz",
+    );
+    usage_error(
+        &run(&[
+            "device",
+            "status",
+            "--state",
+            state,
+            "--clock-shift",
+            "soon",
+        ]),
+        "--clock-shift",
+    );
+    let out = run(&[
+        "device",
+        "status",
+        "--state",
+        state,
+        "--db",
+        "sqlite://x.db",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "clap refuses an unknown option");
+}
+
+/// The zone for printed times (ISO 8601 with the offset, never epoch seconds), a shifted
+/// clock, the lender CLI acting on the serving database, and the server's own words for a
+/// refusal.
+#[test]
+fn times_in_the_zone_a_shifted_clock_and_the_servers_words() {
+    let s = setup();
+    let dir = s.state.parent().unwrap().to_path_buf();
+    let state = s.state.to_str().unwrap().to_string();
+    let jwks = s.jwks.to_str().unwrap().to_string();
+    let lender = |args: &[&str]| {
+        let mut all = vec!["lender", "device"];
+        all.extend_from_slice(args);
+        finlock(&dir).args(&all).output().unwrap()
+    };
+    // Registered on the command line while the server runs.
+    let reg: Value = serde_json::from_str(&ok(&lender(&[
+        "register",
+        "--currency",
+        "KES",
+        "--grace-days",
+        "1",
+        "--installment",
+        "+2d=500000",
+        "--installment",
+        "+32d=500000",
+        "--json",
+    ])))
+    .unwrap();
+    let (id, code) = (
+        reg["device_id"].as_str().unwrap(),
+        reg["enrollment_code"].as_str().unwrap(),
+    );
+    let sim = |args: &[&str]| {
+        let mut all = vec!["device"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--state", &state]);
+        finlock(&dir).args(&all).output().unwrap()
+    };
+    let out = ok(&sim(&[
+        "enroll",
+        "--server",
+        &s.server.url,
+        "--lender-keys",
+        &jwks,
+        "--code",
+        code,
+    ]));
+    assert!(out.contains(id), "{out}");
+
+    let st: Value =
+        serde_json::from_str(&ok(&sim(&["status", "--json", "--tz", "Africa/Nairobi"]))).unwrap();
+    let lock_at = st["lock_at"].as_i64().unwrap();
+    let nairobi = jiff::tz::TimeZone::get("Africa/Nairobi").unwrap();
+    let expected = jiff::Timestamp::from_second(lock_at)
+        .unwrap()
+        .to_zoned(nairobi)
+        .strftime("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string();
+    assert_eq!(st["local"]["lock_at"], json!(expected));
+    assert_eq!(st["local"]["tz"], json!("Africa/Nairobi"));
+    let text = ok(&sim(&["status", "--tz", "Africa/Nairobi"]));
+    assert!(text.contains(&expected), "{text}");
+    assert!(
+        !text.contains(&lock_at.to_string()),
+        "raw epoch seconds in {text}"
+    );
+    assert!(text.contains("KES 5,000.00"), "{text}");
+    let reminders = ok(&sim(&["reminders", "--tz", "Asia/Manila"]));
+    assert!(reminders.contains("+08:00"), "{reminders}");
+
+    // Going back gains nothing; going ahead past lock_at locks, and the clock is not suspect
+    // (wall clock and uptime moved together).
+    let back: Value =
+        serde_json::from_str(&ok(&sim(&["status", "--json", "--clock-shift=-2h"]))).unwrap();
+    assert_eq!(back["locked"], json!(false));
+    assert!(back["trusted_now"].as_i64().unwrap() >= st["trusted_now"].as_i64().unwrap());
+    let ahead: Value =
+        serde_json::from_str(&ok(&sim(&["--clock-shift", "+4d", "status", "--json"]))).unwrap();
+    assert_eq!(ahead["locked"], json!(true));
+    assert_eq!(ahead["reason"], json!("overdue_payment"));
+    assert_eq!(ahead["clock_suspect"], json!(false));
+
+    // The lender locks on the command line; the phone's check-in brings it.
+    ok(&lender(&[
+        "lock",
+        id,
+        "--reason",
+        "Call Acme about your account",
+    ]));
+    let out = ok(&sim(&["checkin"]));
+    assert!(out.contains("LOCKED (lender_request)"), "{out}");
+    ok(&lender(&["unlock", id]));
+
+    // A second phone with the same code: the server's problem detail, not "HTTP 409".
+    let other = dir.join("other-phone");
+    let out = finlock(&dir)
+        .args([
+            "device",
+            "enroll",
+            "--server",
+            &s.server.url,
+            "--lender-keys",
+            &jwks,
+            "--code",
+            code,
+            "--state",
+        ])
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("409 enrollment-code-used"), "{err}");
+    assert!(err.contains("already enrolled with another key"), "{err}");
+    assert!(!err.contains("HTTP 409"), "{err}");
+}

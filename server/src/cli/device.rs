@@ -653,12 +653,12 @@ fn print_status(v: &serde_json::Value) {
     };
     let local = |key: &str| v["local"][key].as_str().unwrap_or("-").to_string();
     println!(
-        "device       {}  seq {}",
+        "device        {}  seq {}",
         v["device_id"].as_str().unwrap_or("?"),
         v["seq"]
     );
     println!(
-        "state        {state}{}",
+        "state         {state}{}",
         if v["clock_suspect"] == json!(true) {
             " — check the date and time"
         } else {
@@ -666,28 +666,28 @@ fn print_status(v: &serde_json::Value) {
         }
     );
     println!(
-        "lender       {}  {}",
+        "lender        {}  {}",
         v["lender"]["name"].as_str().unwrap_or("?"),
         v["lender"]["phone"].as_str().unwrap_or("?")
     );
-    let due = v["amount_due_minor"].as_u64().unwrap_or(0);
     println!(
-        "due          {} {}.{:02}",
-        v["currency"].as_str().unwrap_or("?"),
-        due / 100,
-        due % 100
+        "due           {}",
+        super::lender_device::money(
+            v["amount_due_minor"].as_u64().unwrap_or(0),
+            v["currency"].as_str().unwrap_or("?")
+        )
     );
     println!(
-        "pay at       {}",
+        "pay at        {}",
         v["lender"]["payment_url"].as_str().unwrap_or("?")
     );
-    println!("now          {}", local("trusted_now"));
-    println!("next due     {}", local("next_due"));
-    println!("locks at     {}", local("lock_at"));
-    println!("next change  {}", local("next_change"));
+    println!("now           {}", local("trusted_now"));
+    println!("next due      {}", local("next_due"));
+    println!("locks at      {}", local("lock_at"));
+    println!("next change   {}", local("next_change"));
     println!("next check-in {}", local("next_checkin"));
     println!(
-        "time zone    {}",
+        "time zone     {}",
         v["local"]["tz"].as_str().unwrap_or("UTC")
     );
 }
