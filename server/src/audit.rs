@@ -179,6 +179,20 @@ pub enum AuditEvent<'a> {
         auto_reprovision: bool,
     },
     /// A sale cancelled before its phone enrolled (the device is released, its IMEI free).
+    /// Paid in full: completing, released at `release_at` unless a payment is voided
+    /// first (ADR 0012).
+    Completing {
+        release_at: i64,
+    },
+    /// The lender voided a payment: it no longer counts (`paid_minor` after it);
+    /// `release_at` is the new release date if still paid in full, else `None`.
+    PaymentVoided {
+        payment_id: &'a str,
+        amount_minor: u64,
+        reason: &'a str,
+        paid_minor: u64,
+        release_at: Option<i64>,
+    },
     Cancelled {
         reason: &'a str,
     },
@@ -220,6 +234,8 @@ impl AuditEvent<'_> {
             } => json!({ "currency": currency, "total_minor": total_minor,
                 "installments": installments, "grace_days": grace_days,
                 "offline_lock_after_days": offline_lock_after_days,
+            AuditEvent::Completing { .. } => "completing",
+            AuditEvent::PaymentVoided { .. } => "payment_voided",
                 "imei_registered": imei_registered, "auto_reprovision": auto_reprovision }),
             AuditEvent::Enrollment {
                 key_thumbprint,
@@ -290,6 +306,15 @@ pub struct Entry {
     pub n: i64,
     /// Server time, Unix seconds.
     pub at: i64,
+            AuditEvent::Completing { release_at } => json!({ "release_at": release_at }),
+            AuditEvent::PaymentVoided {
+                payment_id,
+                amount_minor,
+                reason,
+                paid_minor,
+                release_at,
+            } => json!({ "payment_id": payment_id, "amount_minor": amount_minor,
+                "reason": reason, "paid_minor": paid_minor, "release_at": release_at }),
     /// `lender:<id>` (the API), `cli:<lender id>` (the server's command line), `device`
     /// or `system`.
     pub actor: String,
@@ -441,6 +466,23 @@ mod tests {
     }
 
     #[test]
+            (
+                AuditEvent::Completing { release_at: 9 },
+                "completing",
+                json!({ "release_at": 9 }),
+            ),
+            (
+                AuditEvent::PaymentVoided {
+                    payment_id: "pay-1",
+                    amount_minor: 5,
+                    reason: "bounced",
+                    paid_minor: 0,
+                    release_at: None,
+                },
+                "payment_voided",
+                json!({ "payment_id": "pay-1", "amount_minor": 5, "reason": "bounced",
+                    "paid_minor": 0, "release_at": null }),
+            ),
     fn no_event_detail_has_a_secret_field() {
         let payment = AuditEvent::Payment {
             payment_id: "pay-1",

@@ -291,7 +291,10 @@ async fn attested(app: &App, signed: &SignedEnroll, now: i64) -> Result<Option<P
     match verdict {
         Ok(proven) => Ok(Some(proven)),
         Err(e) => {
-            tracing::info!(code = e.code(), "attestation refused; the enrollment waits for approval");
+            tracing::info!(
+                code = e.code(),
+                "attestation refused; the enrollment waits for approval"
+            );
             Ok(None)
         }
     }
@@ -553,6 +556,66 @@ mod tests {
         // Issued in the same second as the binding, it is not "after" it.
         d.code_issued_at = d.enrolled_at;
         assert!(judge(&signed, &d, Proof::Code, NOW).is_err());
+    }
+
+    fn proven(imei: &str) -> Proven {
+        Proven::of_imei_hashes(vec![finlock_core::protocol::imei_sha256(imei)])
+    }
+
+    #[test]
+    fn an_attestation_binds_only_a_registered_imei_of_a_device_that_allows_it() {
+        let (k, old) = (key(), key());
+        let imei = "490154203237518";
+        let registered = |bound: Option<&DeviceKey>, auto: bool| DeviceRow {
+            imei_sha256: Some(finlock_core::protocol::imei_sha256(imei)),
+            auto_reprovision: auto,
+            ..device(bound)
+        };
+        // Never enrolled (an OEM preload's first start): yes.
+        assert!(attested_may_bind(&registered(None, false), &proven(imei)));
+        // Enrolled, with auto_reprovision (a factory reset): yes.
+        assert!(attested_may_bind(
+            &registered(Some(&old), true),
+            &proven(imei)
+        ));
+        // Enrolled without auto_reprovision: no.
+        assert!(!attested_may_bind(
+            &registered(Some(&old), false),
+            &proven(imei)
+        ));
+        // Another IMEI attested: no.
+        assert!(!attested_may_bind(
+            &registered(Some(&old), true),
+            &proven("356938035643809")
+        ));
+        // No IMEI registered: no.
+        assert!(!attested_may_bind(&device(None), &proven(imei)));
+        // Released: no.
+        let mut released = registered(Some(&old), true);
+        released.released = true;
+        assert!(!attested_may_bind(&released, &proven(imei)));
+
+        // Judged, it is audited as attested.
+        let signed = read(&body(&k, 9)).unwrap();
+        assert_eq!(
+            judge(&signed, &registered(None, false), Proof::Attested, NOW)
+                .unwrap()
+                .kind,
+            EnrollKind::EnrolledAttested
+        );
+        let b = judge(&signed, &registered(Some(&old), true), Proof::Attested, NOW).unwrap();
+        assert_eq!(b.kind, EnrollKind::ReprovisionedAttested);
+        assert!(b.rebind);
+        // And judge alone never lets an attestation replace the key of a device without
+        // auto_reprovision, even within a code's retry window.
+        let e = judge(
+            &signed,
+            &registered(Some(&old), false),
+            Proof::Attested,
+            NOW,
+        )
+        .unwrap_err();
+        assert_eq!(e.slug(), "enrollment-code-used");
     }
 
     #[test]

@@ -47,6 +47,7 @@ pub async fn issue(
         lender_lock: lock_reason.as_deref(),
         reminders: reminders.as_ref(),
         extended_until: issued.extended_until,
+        release_at: issued.release_at,
     };
     let e = policy::entitlement(
         &facts,
@@ -64,6 +65,20 @@ pub async fn issue(
     // the bug it is. Loopback http is tolerated for local lenders (debug devices).
     e.validate(UrlPolicy::DEBUG)
         .map_err(|err| Error::Internal(format!("issued entitlement is invalid: {err}")))?;
-    e.sign(&lender.key)
-        .map_err(|err| Error::Internal(format!("signing: {err}")))
+    let signed = e
+        .sign(&lender.key)
+        .map_err(|err| Error::Internal(format!("signing: {err}")))?;
+    // Released by time (the completing window has passed): store it once, with its
+    // entry, as the device is told (ADR 0012).
+    if !issued.released && issued.release_at.is_some_and(|t| now >= t) {
+        let row = DeviceRow {
+            release_at: issued.release_at,
+            ..row.clone()
+        };
+        // The answer stands either way: the next look at the device stores it.
+        if let Err(err) = crate::devices::completing::settle(app, &row).await {
+            tracing::warn!(device_id = %row.device_id, "storing a release: {err}");
+        }
+    }
+    Ok(signed)
 }

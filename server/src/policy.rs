@@ -5,14 +5,17 @@
 //! in) — so every rule below is a unit test away from being checked:
 //! - payments apply to installments in order, partial payments accumulate;
 //! - `lock_at` = due date of the first unpaid installment + grace days;
-//! - paid in full → `released`, which is terminal;
+//! - paid in full → *completing* until the time it was paid in full plus the lender's
+//!   window ([`Money`], ADR 0012): unlocked, the entitlement says `release_at`; a void
+//!   in the window takes it back; only after a full window with nothing voided is it
+//!   `released`, which is terminal;
 //! - a lender lock → `locked` (`lender_request`), unless released;
 //! - `next_checkin` every 6 h ± 10 %, hourly when `lock_at` is within 72 h or the
 //!   device is locked, never later than a future `lock_at`.
 
 use finlock_core::protocol::{
     Account, Entitlement, EntitlementState, Installment, InstallmentStatus, LenderInfo, LockReason,
-    ReminderPolicy, VERSION,
+    MAX_SAFE, ReminderPolicy, VERSION,
 };
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +31,122 @@ pub const URGENT_WITHIN_S: i64 = 72 * HOUR;
 pub const JITTER_FRACTION: f64 = 0.10;
 /// The offline warning never starts earlier than this before an offline lock.
 pub const MAX_OFFLINE_WARNING_S: u64 = 3 * DAY as u64;
+/// The completing window when the lender set none: 48 hours, as Knox Guard does.
+pub const DEFAULT_COMPLETING_WINDOW_S: i64 = 48 * HOUR;
+/// The longest completing window a lender may set: a paid-up customer waits at most this.
+pub const MAX_COMPLETING_WINDOW_S: i64 = 30 * DAY;
+/// The `lock_at` of a completing entitlement: the largest time of the protocol, so that a
+/// device predating `release_at` (which ignores it) does not lock for payment either.
+pub const COMPLETING_LOCK_AT: i64 = MAX_SAFE as i64 - 1;
+
+/// Where a device's money stands, as stored (ADR 0012). The transitions below are the
+/// only way it changes; the database applies their result as a compare-and-swap.
+///
+/// Invariants: `paid_minor` is the sum of the payments that are not voided;
+/// `release_at` is set exactly while paid in full and not yet released; released is
+/// reached only at `release_at`, i.e. a full window after the last payment or void that
+/// left the device paid in full; nothing changes a released device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Money {
+    pub total_minor: u64,
+    pub paid_minor: u64,
+    /// Completing until then.
+    pub release_at: Option<i64>,
+    /// Released for good (stored once the window passed, or by the lender).
+    pub released: bool,
+}
+
+/// Why a change of money is refused (nothing changes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoneyRefusal {
+    /// Released (terminal): nothing is owed and nothing can be taken back.
+    Released,
+    /// More than is still owed, without `allow_overpayment`.
+    Overpayment { owed: u64 },
+    /// The amounts do not add up (a stored total out of range).
+    OutOfRange,
+}
+
+impl Money {
+    /// Released at `now`: for good, or because the window has passed.
+    pub fn is_released(&self, now: i64) -> bool {
+        self.released || self.release_at.is_some_and(|t| now >= t)
+    }
+
+    /// The release date while completing at `now`; `None` when owing or released.
+    pub fn completing(&self, now: i64) -> Option<i64> {
+        self.release_at.filter(|_| !self.is_released(now))
+    }
+
+    pub fn owed(&self) -> u64 {
+        self.total_minor.saturating_sub(self.paid_minor)
+    }
+
+    /// A payment of `amount` at `now`. Paying in full starts the window; a payment while
+    /// completing (only with `allow_overpayment`: nothing is owed) does not move it.
+    pub fn pay(
+        self,
+        amount: u64,
+        allow_overpayment: bool,
+        now: i64,
+        window_s: i64,
+    ) -> Result<Money, MoneyRefusal> {
+        if self.is_released(now) {
+            return Err(MoneyRefusal::Released);
+        }
+        if amount > self.owed() && !allow_overpayment {
+            return Err(MoneyRefusal::Overpayment { owed: self.owed() });
+        }
+        let paid_minor = self
+            .paid_minor
+            .checked_add(amount)
+            .filter(|p| *p < MAX_SAFE)
+            .ok_or(MoneyRefusal::OutOfRange)?;
+        let release_at = match self.release_at {
+            Some(t) => Some(t),
+            None => (paid_minor >= self.total_minor).then(|| now.saturating_add(window_s)),
+        };
+        Ok(Money {
+            paid_minor,
+            release_at,
+            ..self
+        })
+    }
+
+    /// Voids a recorded payment of `amount` at `now`. Still paid in full afterwards, the
+    /// window starts again (released only after a full window with nothing voided);
+    /// otherwise the device owes again.
+    pub fn void(self, amount: u64, now: i64, window_s: i64) -> Result<Money, MoneyRefusal> {
+        if self.is_released(now) {
+            return Err(MoneyRefusal::Released);
+        }
+        let paid_minor = self
+            .paid_minor
+            .checked_sub(amount)
+            .ok_or(MoneyRefusal::OutOfRange)?;
+        let release_at = (paid_minor >= self.total_minor).then(|| now.saturating_add(window_s));
+        Ok(Money {
+            paid_minor,
+            release_at,
+            ..self
+        })
+    }
+
+    /// What is stored once the window has passed: released for good. `None` when there is
+    /// nothing to settle (owing, completing, or released already).
+    pub fn settle(self, now: i64) -> Option<Money> {
+        (!self.released && self.is_released(now)).then_some(Money {
+            released: true,
+            ..self
+        })
+    }
+}
+
+/// A lender's completing window as asked: 0 (released at once, no corrections) to
+/// [`MAX_COMPLETING_WINDOW_S`].
+pub fn check_completing_window(window_s: i64) -> bool {
+    (0..=MAX_COMPLETING_WINDOW_S).contains(&window_s)
+}
 
 /// One installment as the lender registered it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -180,6 +299,8 @@ pub struct DeviceFacts<'a> {
     pub reminders: Option<&'a ReminderPolicy>,
     /// A promise-to-pay extension: the lock is not before this time.
     pub extended_until: Option<i64>,
+    /// Paid in full: completing until then, released from then on ([`Money`]).
+    pub release_at: Option<i64>,
 }
 
 impl DeviceFacts<'_> {
@@ -190,9 +311,24 @@ impl DeviceFacts<'_> {
             .map(|t| t.max(self.extended_until.unwrap_or(t)))
     }
 
-    /// Released is terminal: once set it wins over everything else.
-    pub fn is_released(&self) -> bool {
-        self.released || self.plan.paid_in_full(self.paid_minor)
+    /// Released is terminal: once set (or once the completing window has passed) it
+    /// wins over everything else.
+    pub fn is_released(&self, now: i64) -> bool {
+        self.money().is_released(now)
+    }
+
+    /// The release date while completing at `now`.
+    pub fn completing(&self, now: i64) -> Option<i64> {
+        self.money().completing(now)
+    }
+
+    fn money(&self) -> Money {
+        Money {
+            total_minor: self.plan.total_minor(),
+            paid_minor: self.paid_minor,
+            release_at: self.release_at,
+            released: self.released,
+        }
     }
 }
 
@@ -226,7 +362,8 @@ pub fn entitlement(facts: &DeviceFacts<'_>, ctx: &IssueContext<'_>) -> Entitleme
     let account = plan.account(facts.paid_minor, ctx.now);
     let last_due = plan.installments.last().map_or(ctx.now, |i| i.due);
     let grace = i64::from(plan.grace_days) * DAY;
-    let (state, lock_at, lock_reason, message) = if facts.is_released() {
+    let completing = facts.completing(ctx.now);
+    let (state, lock_at, lock_reason, message) = if facts.is_released(ctx.now) {
         // lock_at is meaningless once released; the last due date keeps it a valid time.
         (
             EntitlementState::Released,
@@ -235,7 +372,11 @@ pub fn entitlement(facts: &DeviceFacts<'_>, ctx: &IssueContext<'_>) -> Entitleme
             None,
         )
     } else {
-        let lock_at = first_lock_at(plan, facts.paid_minor).max(facts.extended_until.unwrap_or(0));
+        let lock_at = match completing {
+            // Nothing is owed: no payment lock, for devices that predate release_at too.
+            Some(_) => COMPLETING_LOCK_AT,
+            None => first_lock_at(plan, facts.paid_minor).max(facts.extended_until.unwrap_or(0)),
+        };
         match facts.lender_lock {
             Some(reason) => (
                 EntitlementState::Locked,
@@ -253,6 +394,11 @@ pub fn entitlement(facts: &DeviceFacts<'_>, ctx: &IssueContext<'_>) -> Entitleme
     } else {
         plan.offline_policy()
     };
+    // Completing: call again when the window ends, to be released then.
+    let mut next_checkin = next_checkin(ctx.now, lock_at, locked, ctx.jitter);
+    if let Some(release_at) = completing {
+        next_checkin = next_checkin.min(release_at).max(ctx.now.saturating_add(1));
+    }
     Entitlement {
         v: VERSION,
         iss: ctx.lender_id.to_string(),
@@ -263,7 +409,8 @@ pub fn entitlement(facts: &DeviceFacts<'_>, ctx: &IssueContext<'_>) -> Entitleme
         state,
         lock_at: lock_at.max(0),
         lock_reason,
-        next_checkin: next_checkin(ctx.now, lock_at, locked, ctx.jitter),
+        release_at: completing,
+        next_checkin,
         offline_lock_after_s,
         offline_warning_s,
         account,
@@ -283,7 +430,9 @@ pub enum DeviceStatus {
     Overdue,
     /// Locked: by the lender, or because `lock_at` has passed.
     Locked,
-    /// Paid in full or released by the lender; terminal.
+    /// Paid in full, released at `release_at` unless a payment is voided first.
+    Completing,
+    /// Paid in full (and the completing window over) or released by the lender; terminal.
     Released,
 }
 
@@ -293,6 +442,7 @@ impl DeviceStatus {
             "current" => Some(DeviceStatus::Current),
             "overdue" => Some(DeviceStatus::Overdue),
             "locked" => Some(DeviceStatus::Locked),
+            "completing" => Some(DeviceStatus::Completing),
             "released" => Some(DeviceStatus::Released),
             _ => None,
         }
@@ -300,11 +450,14 @@ impl DeviceStatus {
 }
 
 pub fn status(facts: &DeviceFacts<'_>, now: i64) -> DeviceStatus {
-    if facts.is_released() {
+    if facts.is_released(now) {
         return DeviceStatus::Released;
     }
     if facts.lender_lock.is_some() {
         return DeviceStatus::Locked;
+    }
+    if facts.completing(now).is_some() {
+        return DeviceStatus::Completing;
     }
     match facts.plan.first_unpaid(facts.paid_minor) {
         Some(_) if facts.lock_at().is_some_and(|t| now >= t) => DeviceStatus::Locked,
@@ -312,6 +465,9 @@ pub fn status(facts: &DeviceFacts<'_>, now: i64) -> DeviceStatus {
         _ => DeviceStatus::Current,
     }
 }
+
+#[cfg(test)]
+mod money_props;
 
 #[cfg(test)]
 mod tests {
@@ -372,6 +528,7 @@ mod tests {
             lender_lock: None,
             reminders: None,
             extended_until: None,
+            release_at: None,
         }
     }
 
@@ -411,13 +568,113 @@ mod tests {
     }
 
     #[test]
-    fn paid_in_full_is_released() {
+    fn paid_in_full_completes_then_is_released_after_the_window() {
         let p = plan();
-        let e = issue(&facts(&p, 6_000), T0);
-        assert_eq!(e.state, EntitlementState::Released);
-        assert_eq!(e.offline_lock_after_s, None);
+        let release_at = T0 + 2 * DAY;
+        let f = DeviceFacts {
+            release_at: Some(release_at),
+            ..facts(&p, 6_000)
+        };
+        // Completing: unlocked, told the date, nothing owed, no payment lock, and asked
+        // to call again when the window ends.
+        assert_eq!(issue(&f, T0).next_checkin, T0 + CHECKIN_EVERY_S);
+        let e = issue(&f, release_at - HOUR);
+        assert_eq!(e.state, EntitlementState::Active);
+        assert_eq!(e.release_at, Some(release_at));
+        assert_eq!(e.lock_at, COMPLETING_LOCK_AT);
         assert_eq!(e.account.amount_due_minor, 0);
         assert_eq!(e.account.next_due, None);
+        assert_eq!(e.offline_lock_after_s, Some(30 * DAY as u64));
+        assert_eq!(e.next_checkin, release_at);
+        assert_eq!(status(&f, release_at - 1), DeviceStatus::Completing);
+        // The window over: released (terminal), signed as before.
+        let e = issue(&f, release_at);
+        assert_eq!(e.state, EntitlementState::Released);
+        assert_eq!(e.release_at, None);
+        assert_eq!(e.offline_lock_after_s, None);
+        assert_eq!(status(&f, release_at), DeviceStatus::Released);
+    }
+
+    #[test]
+    fn a_completing_device_that_was_overdue_is_unlocked_on_the_phone() {
+        let p = plan();
+        let now = T0 + 100 * DAY; // far past the first lock
+        let f = DeviceFacts {
+            release_at: Some(now + 2 * DAY),
+            ..facts(&p, 6_000)
+        };
+        let e = issue(&f, now);
+        let input = finlock_core::decision::DecisionInput {
+            state: Some(e.state),
+            lock_at: e.lock_at,
+            lock_reason: e.lock_reason,
+            offline_lock_after_s: e.offline_lock_after_s,
+            last_successful_checkin: now,
+            offline_extension_until: 0,
+            release_at: e.completing_until(),
+        };
+        let d = finlock_core::decision::decide(&input, now, Some(now));
+        assert!(!d.locked && d.release_at == Some(now + 2 * DAY));
+        // A device that ignores release_at (it predates it) does not lock for payment.
+        let old = finlock_core::decision::DecisionInput {
+            release_at: None,
+            ..input
+        };
+        let later = now + 20 * DAY;
+        assert!(!finlock_core::decision::decide(&old, later, Some(later)).locked);
+        let much_later = now + 365 * DAY;
+        let d = finlock_core::decision::decide(&old, much_later, Some(much_later));
+        assert_ne!(d.reason, Some(LockReason::OverduePayment));
+    }
+
+    #[test]
+    fn money_pays_in_full_then_voids_back_or_restarts_the_window() {
+        let w = 2 * DAY;
+        let m = Money {
+            total_minor: 6_000,
+            paid_minor: 5_000,
+            release_at: None,
+            released: false,
+        };
+        assert_eq!(
+            m.pay(2_000, false, T0, w),
+            Err(MoneyRefusal::Overpayment { owed: 1_000 })
+        );
+        let full = m.pay(1_000, false, T0, w).unwrap();
+        assert_eq!(full.release_at, Some(T0 + w));
+        assert_eq!(full.completing(T0 + w - 1), Some(T0 + w));
+        // Nothing is owed while completing: another payment is an overpayment.
+        assert_eq!(
+            full.pay(1, false, T0 + 10, w),
+            Err(MoneyRefusal::Overpayment { owed: 0 })
+        );
+        let extra = full.pay(500, true, T0 + 10, w).unwrap();
+        assert_eq!(
+            extra.release_at,
+            Some(T0 + w),
+            "an extra payment does not move it"
+        );
+        // Voiding the extra keeps it paid in full: a full window starts again.
+        let again = extra.void(500, T0 + DAY, w).unwrap();
+        assert_eq!(again.paid_minor, 6_000);
+        assert_eq!(again.release_at, Some(T0 + DAY + w));
+        // Voiding a real payment: owing again.
+        let back = again.void(1_000, T0 + DAY + 1, w).unwrap();
+        assert_eq!((back.paid_minor, back.release_at), (5_000, None));
+        assert_eq!(back.settle(T0 + 100 * DAY), None);
+        // The window over: settled as released; nothing changes it afterwards.
+        let done = full.settle(T0 + w).unwrap();
+        assert!(done.released);
+        assert_eq!(full.settle(T0 + w - 1), None);
+        assert_eq!(done.settle(T0 + 10 * w), None);
+        assert_eq!(full.void(1_000, T0 + w, w), Err(MoneyRefusal::Released));
+        assert_eq!(done.pay(1, true, T0 + w, w), Err(MoneyRefusal::Released));
+        // A window of 0 releases at once, as before ADR 0012.
+        assert!(m.pay(1_000, false, T0, 0).unwrap().is_released(T0));
+        assert!(check_completing_window(0) && check_completing_window(MAX_COMPLETING_WINDOW_S));
+        assert!(
+            !check_completing_window(-1) && !check_completing_window(MAX_COMPLETING_WINDOW_S + 1)
+        );
     }
 
     #[test]
@@ -500,7 +757,12 @@ mod tests {
         assert_eq!(status(&f, T0), DeviceStatus::Current);
         assert_eq!(status(&f, T0 + 31 * DAY), DeviceStatus::Overdue);
         assert_eq!(status(&f, T0 + 37 * DAY), DeviceStatus::Locked);
-        assert_eq!(status(&facts(&p, 6_000), T0), DeviceStatus::Released);
+        let paid = DeviceFacts {
+            release_at: Some(T0 + 2 * DAY),
+            ..facts(&p, 6_000)
+        };
+        assert_eq!(status(&paid, T0), DeviceStatus::Completing);
+        assert_eq!(status(&paid, T0 + 2 * DAY), DeviceStatus::Released);
     }
 
     #[test]

@@ -35,10 +35,12 @@ use ring::rand::SystemRandom;
 
 #[cfg(any(target_os = "android", feature = "android-host"))]
 mod android;
+pub mod enroll;
 pub mod error;
 pub mod runtime;
 pub mod types;
 
+pub use enroll::{AttestationProof, EnrollChallenge, EnrollOutcome};
 pub use error::FinlockError;
 pub use types::{
     Clock, Decision, EnrollParams, EntitlementState, FinlockConfig, LockReason, LockScreen, Moment,

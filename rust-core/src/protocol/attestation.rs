@@ -227,6 +227,60 @@ mod tests {
         assert!(binding_message(&[0x11; 32], &nonce, "not-a-thumbprint").is_err());
     }
 
+    /// The bounds keep the largest enroll request the rules allow inside §2's 16 KiB: every
+    /// field at its longest (model and app version in 4-byte characters), a chain of 8
+    /// certificates with 7168 bytes of DER, a 512-byte signature.
+    #[test]
+    fn the_largest_attested_enroll_request_fits_the_envelope() {
+        let key = crate::keys::DeviceKey::generate().unwrap();
+        let public = key.public();
+        let attestation = EnrollAttestation::from_bytes(
+            &[0xff; 32],
+            &vec![
+                vec![0xff; MAX_ATTESTATION_CHAIN_BYTES / MAX_ATTESTATION_CHAIN];
+                MAX_ATTESTATION_CHAIN
+            ],
+            &[0xff; MAX_ATTESTATION_SIGNATURE],
+        );
+        attestation.decode().unwrap();
+        let payload = serde_json::json!({
+            "v": 1,
+            "enrollment_code": "A".repeat(64),
+            "device_key": public.to_jwk(),
+            "nonce": b64::encode([0xff; 16]),
+            "imei_sha256": "f".repeat(64),
+            "serial_sha256": "f".repeat(64),
+            "model": "\u{1D11E}".repeat(64),
+            "android_sdk": 1000,
+            "app_version": "\u{1D11E}".repeat(32),
+            "keys_seq": 9_007_199_254_740_991_u64,
+            "attestation": attestation,
+        });
+        let request: crate::protocol::EnrollRequest =
+            serde_json::from_value(payload.clone()).unwrap();
+        request.validate().unwrap();
+        let jws = key.sign_as(
+            &public.thumbprint(),
+            crate::jws::typ::ENROLL,
+            payload.to_string().as_bytes(),
+        );
+        assert!(jws.len() <= crate::jws::MAX_JWS_LEN, "{} bytes", jws.len());
+        // What a typical request costs: a 4-certificate TEE chain of 3.7 KiB and a DER
+        // ECDSA P-256 signature.
+        let typical = EnrollAttestation::from_bytes(
+            &[0xff; 32],
+            &[
+                vec![0xff; 800],
+                vec![0xff; 560],
+                vec![0xff; 985],
+                vec![0xff; 1380],
+            ],
+            &[0xff; 71],
+        );
+        let size = serde_json::to_string(&typical).unwrap().len();
+        assert!((5_000..5_200).contains(&size), "{size}");
+    }
+
     #[test]
     fn debug_prints_no_certificate_bytes() {
         let d = proof(2, 40, 8).decode().unwrap();

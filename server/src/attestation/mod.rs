@@ -84,6 +84,8 @@ mod settings;
 mod trust;
 
 #[cfg(test)]
+mod enroll_tests;
+#[cfg(test)]
 mod testing;
 #[cfg(test)]
 mod tests;

@@ -65,9 +65,8 @@ impl Settings {
                         path.display()
                     )
                 })?;
-                RevocationList::from_json(&bytes).map_err(|e| {
-                    format!("--attestation-revocations {}: {e}", path.display())
-                })?
+                RevocationList::from_json(&bytes)
+                    .map_err(|e| format!("--attestation-revocations {}: {e}", path.display()))?
             }
         };
         Ok(Verifier {
@@ -142,6 +141,18 @@ impl Proven {
         self.imei_sha256
             .iter()
             .any(|h| constant_time_eq(h.as_bytes(), registered_imei_sha256.as_bytes()))
+    }
+}
+
+#[cfg(test)]
+impl Proven {
+    /// What a proof of these IMEI hashes establishes (tests of the callers).
+    pub fn of_imei_hashes(imei_sha256: Vec<String>) -> Proven {
+        Proven {
+            imei_sha256,
+            anchor_fingerprint: String::new(),
+            security_level: SecurityLevel::TrustedEnvironment,
+        }
     }
 }
 

@@ -53,6 +53,7 @@ fn row() -> DeviceRow {
         recent_nonces: format!("{} {}", nonce(1), nonce(2)),
         last_checkin_at: Some(NOW - 60),
         extended_until: None,
+        release_at: None,
     }
 }
 

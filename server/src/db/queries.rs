@@ -133,12 +133,16 @@ pub struct DeviceRow {
     pub recent_nonces: String,
     pub last_checkin_at: Option<i64>,
     pub extended_until: Option<i64>,
+    /// Paid in full and completing: released at this time unless a payment is voided
+    /// (ADR 0012); `None` while something is owed.
+    pub release_at: Option<i64>,
 }
 
 const DEVICE_COLUMNS: &str = "device_id, lender_id, created_at, imei_sha256, auto_reprovision, \
      enrollment_code, currency, plan, reminders, total_minor, paid_minor, lender_locked, \
      lock_reason, released, device_key, offline_secret, offline_counter, enrolled_at, \
-     code_issued_at, app_version, seq, seq_seen, recent_nonces, last_checkin_at, extended_until";
+     code_issued_at, app_version, seq, seq_seen, recent_nonces, last_checkin_at, extended_until, \
+     release_at";
 
 fn device_row(r: &AnyRow) -> Result<DeviceRow> {
     Ok(DeviceRow {
@@ -167,6 +171,7 @@ fn device_row(r: &AnyRow) -> Result<DeviceRow> {
         recent_nonces: r.try_get("recent_nonces")?,
         last_checkin_at: r.try_get("last_checkin_at")?,
         extended_until: r.try_get("extended_until")?,
+        release_at: r.try_get("release_at")?,
     })
 }
 
@@ -180,10 +185,12 @@ pub struct Issued {
     pub lender_locked: bool,
     /// A promise-to-pay extension of the lock.
     pub extended_until: Option<i64>,
+    /// Completing until then (ADR 0012).
+    pub release_at: Option<i64>,
 }
 
 const ISSUED_COLUMNS: &str =
-    "seq, paid_minor, released, lender_locked, lock_reason, extended_until";
+    "seq, paid_minor, released, lender_locked, lock_reason, extended_until, release_at";
 
 fn issued_row(r: &AnyRow) -> Result<(Issued, Option<String>)> {
     Ok((
@@ -193,6 +200,7 @@ fn issued_row(r: &AnyRow) -> Result<(Issued, Option<String>)> {
             released: r.try_get::<i64, _>("released")? != 0,
             lender_locked: r.try_get::<i64, _>("lender_locked")? != 0,
             extended_until: r.try_get("extended_until")?,
+            release_at: r.try_get("release_at")?,
         },
         r.try_get("lock_reason")?,
     ))
@@ -505,19 +513,6 @@ pub async fn payment_by_key(
     .transpose()
 }
 
-/// What the device owes as read inside the transaction about to change it:
-/// `(total_minor, paid_minor)`.
-pub async fn balance(tx: &mut Tx, device_id: &str) -> Result<(u64, u64)> {
-    let row = sqlx::query("SELECT total_minor, paid_minor FROM devices WHERE device_id = $1")
-        .bind(device_id)
-        .fetch_one(&mut **tx)
-        .await?;
-    Ok((
-        to_u64("total_minor", row.try_get("total_minor")?)?,
-        to_u64("paid_minor", row.try_get("paid_minor")?)?,
-    ))
-}
-
 /// Whether the device already has a payment with this reference.
 pub async fn reference_used(tx: &mut Tx, device_id: &str, reference: &str) -> Result<bool> {
     let row = sqlx::query("SELECT 1 AS x FROM payments WHERE device_id = $1 AND reference = $2")
@@ -526,25 +521,6 @@ pub async fn reference_used(tx: &mut Tx, device_id: &str, reference: &str) -> Re
         .fetch_optional(&mut **tx)
         .await?;
     Ok(row.is_some())
-}
-
-/// Adds a payment to the device's total; releases it when paid in full.
-/// Returns `(paid_minor, released)` after the change.
-pub async fn add_payment(tx: &mut Tx, device_id: &str, amount: u64) -> Result<(u64, bool)> {
-    let row = sqlx::query(
-        "UPDATE devices SET paid_minor = paid_minor + $2, \
-         released = CASE WHEN paid_minor + $2 >= total_minor THEN 1 ELSE released END, \
-         lender_locked = CASE WHEN paid_minor + $2 >= total_minor THEN 0 ELSE lender_locked END \
-         WHERE device_id = $1 RETURNING paid_minor, released",
-    )
-    .bind(device_id)
-    .bind(to_i64(amount)?)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok((
-        to_u64("paid_minor", row.try_get("paid_minor")?)?,
-        row.try_get::<i64, _>("released")? != 0,
-    ))
 }
 
 pub struct NewPayment<'a> {
@@ -588,6 +564,10 @@ pub struct PaymentRow {
     pub currency: String,
     pub reference: String,
     pub created_at: i64,
+    /// When the lender voided it (it no longer counts); `null` while it counts.
+    pub voided_at: Option<i64>,
+    /// Why it was voided.
+    pub void_reason: Option<String>,
 }
 
 /// A page of the device's payments in (created_at, payment_id) order, after `after`.
@@ -599,7 +579,8 @@ pub async fn payments(
 ) -> Result<Vec<PaymentRow>> {
     let (at, id) = after.unwrap_or((i64::MIN, ""));
     let rows = sqlx::query(
-        "SELECT payment_id, amount_minor, currency, reference, created_at FROM payments \
+        "SELECT payment_id, amount_minor, currency, reference, created_at, voided_at, \
+         void_reason FROM payments \
          WHERE device_id = $1 AND (created_at > $2 OR (created_at = $2 AND payment_id > $3)) \
          ORDER BY created_at, payment_id LIMIT $4",
     )
@@ -617,7 +598,139 @@ pub async fn payments(
                 currency: r.try_get("currency")?,
                 reference: r.try_get("reference")?,
                 created_at: r.try_get("created_at")?,
+                voided_at: r.try_get("voided_at")?,
+                void_reason: r.try_get("void_reason")?,
             })
         })
         .collect()
+}
+
+// ---- completing and voids (ADR 0012) ---------------------------------------------------
+
+/// Where the device's money stands, read inside the transaction about to change it:
+/// `(total_minor, paid_minor, release_at, released)`.
+pub async fn money(tx: &mut Tx, device_id: &str) -> Result<(u64, u64, Option<i64>, bool)> {
+    let row = sqlx::query(
+        "SELECT total_minor, paid_minor, release_at, released FROM devices WHERE device_id = $1",
+    )
+    .bind(device_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok((
+        to_u64("total_minor", row.try_get("total_minor")?)?,
+        to_u64("paid_minor", row.try_get("paid_minor")?)?,
+        row.try_get("release_at")?,
+        row.try_get::<i64, _>("released")? != 0,
+    ))
+}
+
+/// The money as it was read, and what it becomes.
+pub struct MoneyChange {
+    pub paid_minor: (u64, u64),
+    pub release_at: (Option<i64>, Option<i64>),
+    pub released: (bool, bool),
+    /// Paying in full lifts a lender lock (as releasing always did).
+    pub lift_lender_lock: bool,
+}
+
+/// Stores a change of money as a compare-and-swap on what was read: `false` when a
+/// concurrent change landed in between (the caller rolls back and tries again).
+pub async fn store_money(tx: &mut Tx, device_id: &str, c: &MoneyChange) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE devices SET paid_minor = $2, release_at = $3, released = $4, \
+         lender_locked = CASE WHEN $5 = 1 THEN 0 ELSE lender_locked END, \
+         lock_reason = CASE WHEN $5 = 1 THEN NULL ELSE lock_reason END \
+         WHERE device_id = $1 AND paid_minor = $6 AND COALESCE(release_at, -1) = $7 \
+         AND released = $8",
+    )
+    .bind(device_id)
+    .bind(to_i64(c.paid_minor.1)?)
+    .bind(c.release_at.1)
+    .bind(i64::from(c.released.1))
+    .bind(i64::from(c.lift_lender_lock))
+    .bind(to_i64(c.paid_minor.0)?)
+    .bind(c.release_at.0.unwrap_or(-1))
+    .bind(i64::from(c.released.0))
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Marks released a device whose completing window has passed; `true` when it changed.
+pub async fn settle_release(tx: &mut Tx, device_id: &str, now: i64) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE devices SET released = 1, lender_locked = 0, lock_reason = NULL \
+         WHERE device_id = $1 AND released = 0 AND release_at IS NOT NULL AND release_at <= $2",
+    )
+    .bind(device_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// One payment of a device, for a void: `(amount_minor, voided_at, void_response)`.
+pub async fn payment_for_void(
+    tx: &mut Tx,
+    device_id: &str,
+    payment_id: &str,
+) -> Result<Option<(u64, Option<i64>, Option<String>)>> {
+    let row = sqlx::query(
+        "SELECT amount_minor, voided_at, void_response FROM payments \
+         WHERE device_id = $1 AND payment_id = $2",
+    )
+    .bind(device_id)
+    .bind(payment_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|r| {
+        Ok((
+            to_u64("amount_minor", r.try_get("amount_minor")?)?,
+            r.try_get("voided_at")?,
+            r.try_get("void_response")?,
+        ))
+    })
+    .transpose()
+}
+
+/// Marks a payment voided (once): `false` when it already was.
+pub async fn void_payment(
+    tx: &mut Tx,
+    payment_id: &str,
+    now: i64,
+    reason: &str,
+    response: &str,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE payments SET voided_at = $2, void_reason = $3, void_response = $4 \
+         WHERE payment_id = $1 AND voided_at IS NULL",
+    )
+    .bind(payment_id)
+    .bind(now)
+    .bind(reason)
+    .bind(response)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The lender's completing window in seconds (ADR 0012).
+pub async fn completing_window(
+    executor: impl sqlx::Executor<'_, Database = Any>,
+    lender_id: &str,
+) -> Result<i64> {
+    let row = sqlx::query("SELECT completing_window_s FROM lenders WHERE lender_id = $1")
+        .bind(lender_id)
+        .fetch_one(executor)
+        .await?;
+    Ok(row.try_get("completing_window_s")?)
+}
+
+pub async fn set_completing_window(pool: &AnyPool, lender_id: &str, window_s: i64) -> Result<()> {
+    sqlx::query("UPDATE lenders SET completing_window_s = $2 WHERE lender_id = $1")
+        .bind(lender_id)
+        .bind(window_s)
+        .execute(pool)
+        .await?;
+    Ok(())
 }

@@ -13,6 +13,8 @@
 //! |---|---|
 //! | [`register`] | register a financed device with its plan |
 //! | [`payments`] | record a payment (idempotent), list payments |
+//! | [`voids`] | void a payment before the device is released (ADR 0012) |
+//! | [`completing`] | the lender's completing window; storing a release when it has passed |
 //! | [`actions`] | lock, unlock, release |
 //! | [`update`] | reschedule, re-provisioning on or off, cancel an unenrolled sale |
 //! | [`approvals`] | enrollment requests by IMEI waiting for the lender's approval |
@@ -21,9 +23,11 @@
 
 pub mod actions;
 pub mod approvals;
+pub mod completing;
 pub mod offline;
 pub mod payments;
 pub mod register;
+pub mod voids;
 pub mod update;
 pub mod view;
 
@@ -75,8 +79,18 @@ pub fn page_size(limit: Option<u32>, default: u32) -> Result<u32> {
 }
 
 /// A device of this lender; another lender's device is `NotFound` like a missing one.
+/// A device whose completing window has passed is stored as released first
+/// ([`completing::settle`]), so every operation sees it released.
 pub async fn owned(app: &App, lender_id: &str, device_id: &str) -> Result<DeviceRow> {
-    queries::lender_device(&app.db.read, lender_id, device_id)
-        .await?
-        .ok_or(Error::NotFound)
+    let read = || async {
+        queries::lender_device(&app.db.read, lender_id, device_id)
+            .await?
+            .ok_or(Error::NotFound)
+    };
+    let row = read().await?;
+    if completing::due(&row, app.now()) {
+        completing::settle(app, &row).await?;
+        return read().await;
+    }
+    Ok(row)
 }

@@ -1,6 +1,7 @@
 //! Payments: recorded once per `Idempotency-Key` (the same key never counts twice and
-//! always returns the first answer), applied to the installments in order, and the
-//! device released when paid in full.
+//! always returns the first answer), applied to the installments in order. Paid in full,
+//! the device is *completing* for its lender's window and released only after it
+//! (ADR 0012; [`super::voids`] takes a payment back meanwhile).
 //!
 //! The key is unique per device in the database, so this holds across retries,
 //! concurrent requests and nodes: a concurrent request with the same key may win the
@@ -13,12 +14,13 @@ use utoipa::ToSchema;
 
 use super::{Caller, subject};
 use crate::app::App;
-use crate::audit::{self, Actor, AuditEvent, ReleaseReason};
+use crate::audit::{self, Actor, AuditEvent};
 use crate::db::is_unique_violation;
-use crate::db::queries::{self, DeviceRow, PaymentRow, Tx};
+use crate::db::queries::{self, DeviceRow, MoneyChange, PaymentRow, Tx};
 use crate::error::{Error, Result};
 use crate::ids;
 use crate::issue::stored_plan;
+use crate::policy::{Money, MoneyRefusal};
 
 /// `POST …/{id}/payments`
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -50,6 +52,10 @@ pub struct PaymentAnswer {
     pub created_at: i64,
     pub paid_minor: u64,
     pub amount_due_minor: u64,
+    /// Paid in full: released on this date unless a payment is voided first (ADR 0012);
+    /// `null` while something is owed.
+    pub release_at: Option<i64>,
+    /// Released for good (a lender whose completing window is 0).
     pub released: bool,
 }
 
@@ -140,9 +146,10 @@ pub async fn record(
         request: req,
         reference: validate(req, device)?,
     };
+    let window = queries::completing_window(&app.db.read, &device.lender_id).await?;
     for _ in 0..3 {
         let mut tx = app.db.write.begin().await?;
-        match record_in(&mut tx, app.now(), by, device, payment).await? {
+        match record_in(&mut tx, app.now(), window, by, device, payment).await? {
             Attempt::Done(recorded) => {
                 tx.commit().await?;
                 return Ok(recorded);
@@ -157,22 +164,19 @@ pub async fn record(
 }
 
 /// One attempt at recording `payment` inside `tx`: the payment, the device's totals
-/// and the audit entries, or the first answer for this key.
+/// (a compare-and-swap on what was read: `KeyRace` when another change landed) and the
+/// audit entries, or the first answer for this key. `window_s` is the lender's
+/// completing window.
 pub async fn record_in(
     tx: &mut Tx,
     now: i64,
+    window_s: i64,
     by: Caller<'_>,
     device: &DeviceRow,
     payment: NewPayment<'_>,
 ) -> Result<Attempt> {
     if let Some(first) = first_answer(tx, device, &payment).await? {
         return Ok(first);
-    }
-    if queries::is_released(tx, &device.device_id).await? {
-        return Err(Error::conflict(
-            "released",
-            "this device is released; nothing is owed",
-        ));
     }
     let req = payment.request;
     if queries::reference_used(tx, &device.device_id, payment.reference).await? {
@@ -186,18 +190,56 @@ pub async fn record_in(
             "a payment with this reference is already recorded for this device",
         ));
     }
-    let (total, paid_before) = queries::balance(tx, &device.device_id).await?;
-    let owed = total.saturating_sub(paid_before);
-    if req.amount_minor > owed && !req.allow_overpayment {
-        return Err(Error::invalid(
-            "amount_minor",
-            format!(
-                "is more than the {owed} still owed; check the amount, or send \
-                 \"allow_overpayment\": true to record it anyway"
-            ),
-        ));
+    let (total_minor, paid_minor, release_at, released) =
+        queries::money(tx, &device.device_id).await?;
+    let before = Money {
+        total_minor,
+        paid_minor,
+        release_at,
+        released,
+    };
+    let after = match before.pay(req.amount_minor, req.allow_overpayment, now, window_s) {
+        Ok(after) => after,
+        Err(MoneyRefusal::Released) => {
+            return Err(Error::conflict(
+                "released",
+                "this device is released; nothing is owed",
+            ));
+        }
+        Err(MoneyRefusal::Overpayment { owed }) => {
+            let what = if before.completing(now).is_some() {
+                "is more than the 0 still owed (the device is paid in full and completing)"
+                    .to_string()
+            } else {
+                format!("is more than the {owed} still owed")
+            };
+            return Err(Error::invalid(
+                "amount_minor",
+                format!(
+                    "{what}; check the amount, or send \"allow_overpayment\": true to record \
+                     it anyway"
+                ),
+            ));
+        }
+        Err(MoneyRefusal::OutOfRange) => {
+            return Err(Error::invalid(
+                "amount_minor",
+                "the payments would add up to 2^53 or more",
+            ));
+        }
+    };
+    let completes = before.release_at.is_none() && after.release_at.is_some();
+    let change = MoneyChange {
+        paid_minor: (before.paid_minor, after.paid_minor),
+        release_at: (before.release_at, after.release_at),
+        released: (before.released, after.released),
+        lift_lender_lock: completes,
+    };
+    if !queries::store_money(tx, &device.device_id, &change).await? {
+        return Ok(Attempt::KeyRace);
     }
-    let (paid, released) = queries::add_payment(tx, &device.device_id, req.amount_minor).await?;
+    let paid = after.paid_minor;
+    let released = after.is_released(now);
     let payment_id = ids::row_id("pay")?;
     let answer = PaymentAnswer {
         payment_id: payment_id.clone(),
@@ -207,11 +249,12 @@ pub async fn record_in(
         reference: payment.reference.to_string(),
         created_at: now,
         paid_minor: paid,
-        amount_due_minor: if released {
+        amount_due_minor: if after.release_at.is_some() {
             0
         } else {
             stored_plan(device)?.account(paid, now).amount_due_minor
         },
+        release_at: after.completing(now),
         released,
     };
     let body =
@@ -245,12 +288,13 @@ pub async fn record_in(
         paid_minor: paid,
     };
     audit::append(tx, subject(device), now, by.actor, &event).await?;
-    if released {
-        let event = AuditEvent::Released {
-            reason: ReleaseReason::PaidInFull,
-        };
+    if let (true, Some(release_at)) = (completes, after.release_at) {
+        // The server's consequence of the payment, like the release that follows it.
+        let event = AuditEvent::Completing { release_at };
         audit::append(tx, subject(device), now, Actor::System, &event).await?;
     }
+    // A window of 0: released at once, with its entry (as before ADR 0012).
+    super::completing::settle_in(tx, now, device).await?;
     Ok(Attempt::Done(Recorded {
         status: CREATED,
         body,

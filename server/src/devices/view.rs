@@ -38,6 +38,9 @@ pub struct DeviceView {
     pub lock_reason: Option<String>,
     /// A promise-to-pay extension: the lock is not before this time.
     pub extended_until: Option<i64>,
+    /// `completing` (paid in full): released on this date unless a payment is voided
+    /// first (ADR 0012); `null` otherwise.
+    pub release_at: Option<i64>,
     pub auto_reprovision: bool,
     pub imei_registered: bool,
     pub created_at: i64,
@@ -58,6 +61,7 @@ pub fn view(row: &DeviceRow, now: i64) -> Result<DeviceView> {
             .then_some(row.lock_reason.as_deref().unwrap_or("")),
         reminders: None,
         extended_until: row.extended_until,
+        release_at: row.release_at,
     };
     let state = policy::status(&facts, now);
     let account = plan.account(row.paid_minor, now);
@@ -88,6 +92,7 @@ pub fn view(row: &DeviceRow, now: i64) -> Result<DeviceView> {
         lender_locked: row.lender_locked,
         lock_reason: row.lock_reason.clone(),
         extended_until: row.extended_until,
+        release_at: facts.completing(now),
         auto_reprovision: row.auto_reprovision,
         imei_registered: row.imei_sha256.is_some(),
         created_at: row.created_at,
@@ -129,7 +134,10 @@ impl ListFilter {
         state
             .map(|s| {
                 DeviceStatus::parse(s).ok_or_else(|| {
-                    Error::invalid("state", "one of current, overdue, locked, released")
+                    Error::invalid(
+                        "state",
+                        "one of current, overdue, locked, completing, released",
+                    )
                 })
             })
             .transpose()

@@ -68,6 +68,11 @@ impl Routes {
         self
     }
 
+    pub fn put(mut self, path: &'static str, handler: MethodRouter<AppState>) -> Routes {
+        self.entries.push(("put", path, handler));
+        self
+    }
+
     pub fn merge(mut self, other: Routes) -> Routes {
         self.entries.extend(other.entries);
         self

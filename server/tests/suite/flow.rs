@@ -101,11 +101,13 @@ async fn the_whole_lender_flow() {
     assert_eq!(phone.checkin(&s).await.state, EntitlementState::Active);
     assert!(!phone.locked(&s));
 
-    // Paid in full: released, terminal.
+    // Paid in full: completing for the lender's window (48 h, ADR 0012), then released,
+    // terminal.
     let r = s.pay(&lender, &id, 4000, "p3").await;
     let p: Value = r.json().await.unwrap();
-    assert_eq!(p["released"], true);
-    s.clock.advance(60);
+    assert_eq!(p["released"], false);
+    assert_eq!(p["release_at"], s.now() + 48 * 3600);
+    s.clock.advance(48 * 3600);
     let e7 = phone.checkin(&s).await;
     assert_eq!(e7.state, EntitlementState::Released);
     let v = s.device(&lender, &id).await;
@@ -163,6 +165,7 @@ async fn the_whole_lender_flow() {
             "locked",
             "unlocked",
             "payment",
+            "completing",
             "released"
         ]
     );

@@ -98,6 +98,8 @@ async fn every_route_is_in_the_openapi_document() {
         let url = format!("{}{}", s.url, path.replace("{id}", "dev-x"));
         let r = match method.as_str() {
             "get" => s.http.get(url),
+            "put" => s.http.put(url),
+            "patch" => s.http.patch(url),
             _ => s.http.post(url),
         }
         .send()
