@@ -495,6 +495,7 @@ impl DeviceState {
                 offline_lock_after_s: None,
                 last_successful_checkin: 0,
                 offline_extension_until: 0,
+                release_at: None,
             },
             Some(en) => DecisionInput {
                 state: Some(en.entitlement.state),
@@ -503,6 +504,7 @@ impl DeviceState {
                 offline_lock_after_s: en.entitlement.offline_lock_after_s,
                 last_successful_checkin: en.last_successful_checkin,
                 offline_extension_until: en.offline.extension_until,
+                release_at: en.entitlement.completing_until(),
             },
         }
     }
@@ -575,7 +577,6 @@ impl DeviceState {
 
     /// Enters an offline code at trusted time; an accepted one is reported at the next check-in.
     pub fn enter_offline_code(&mut self, code: &str, clock: &ClockInput) -> Result<AcceptedCode> {
-                release_at: None,
         let now = self.evaluate(clock).reading.now();
         let en = self.enrollment.as_mut().ok_or(Error::NotEnrolled)?;
         if en.entitlement.state == EntitlementState::Released {
@@ -584,7 +585,6 @@ impl DeviceState {
         let secret = en.offline_secret.bytes()?;
         let accepted = en.offline.enter(&secret, code, now)?;
         push_event(
-                release_at: en.entitlement.completing_until(),
             &mut en.pending_events,
             Event::OfflineCodeUsed {
                 counter: accepted.counter,
