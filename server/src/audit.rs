@@ -162,6 +162,20 @@ pub enum AuditEvent<'a> {
         request_id: &'a str,
         key_thumbprint: &'a str,
     },
+    /// Paid in full: completing, released at `release_at` unless a payment is voided
+    /// first (ADR 0012).
+    Completing {
+        release_at: i64,
+    },
+    /// The lender voided a payment: it no longer counts (`paid_minor` after it);
+    /// `release_at` is the new release date if still paid in full, else `None`.
+    PaymentVoided {
+        payment_id: &'a str,
+        amount_minor: u64,
+        reason: &'a str,
+        paid_minor: u64,
+        release_at: Option<i64>,
+    },
     /// The plan was rescheduled: the new terms in full, and the lock before and after.
     Rescheduled {
         reason: &'a str,
@@ -179,20 +193,6 @@ pub enum AuditEvent<'a> {
         auto_reprovision: bool,
     },
     /// A sale cancelled before its phone enrolled (the device is released, its IMEI free).
-    /// Paid in full: completing, released at `release_at` unless a payment is voided
-    /// first (ADR 0012).
-    Completing {
-        release_at: i64,
-    },
-    /// The lender voided a payment: it no longer counts (`paid_minor` after it);
-    /// `release_at` is the new release date if still paid in full, else `None`.
-    PaymentVoided {
-        payment_id: &'a str,
-        amount_minor: u64,
-        reason: &'a str,
-        paid_minor: u64,
-        release_at: Option<i64>,
-    },
     Cancelled {
         reason: &'a str,
     },
@@ -214,6 +214,8 @@ impl AuditEvent<'_> {
             AuditEvent::Extended { .. } => "extended",
             AuditEvent::EnrollmentApproved { .. } => "enrollment_approved",
             AuditEvent::EnrollmentRefused { .. } => "enrollment_refused",
+            AuditEvent::Completing { .. } => "completing",
+            AuditEvent::PaymentVoided { .. } => "payment_voided",
             AuditEvent::Rescheduled { .. } => "rescheduled",
             AuditEvent::AutoReprovisionSet { .. } => "auto_reprovision_set",
             AuditEvent::Cancelled { .. } => "cancelled",
@@ -234,8 +236,6 @@ impl AuditEvent<'_> {
             } => json!({ "currency": currency, "total_minor": total_minor,
                 "installments": installments, "grace_days": grace_days,
                 "offline_lock_after_days": offline_lock_after_days,
-            AuditEvent::Completing { .. } => "completing",
-            AuditEvent::PaymentVoided { .. } => "payment_voided",
                 "imei_registered": imei_registered, "auto_reprovision": auto_reprovision }),
             AuditEvent::Enrollment {
                 key_thumbprint,
@@ -271,6 +271,15 @@ impl AuditEvent<'_> {
                 request_id,
                 key_thumbprint,
             } => json!({ "request_id": request_id, "key_thumbprint": key_thumbprint }),
+            AuditEvent::Completing { release_at } => json!({ "release_at": release_at }),
+            AuditEvent::PaymentVoided {
+                payment_id,
+                amount_minor,
+                reason,
+                paid_minor,
+                release_at,
+            } => json!({ "payment_id": payment_id, "amount_minor": amount_minor,
+                "reason": reason, "paid_minor": paid_minor, "release_at": release_at }),
             AuditEvent::Rescheduled {
                 reason,
                 total_minor,
@@ -306,15 +315,6 @@ pub struct Entry {
     pub n: i64,
     /// Server time, Unix seconds.
     pub at: i64,
-            AuditEvent::Completing { release_at } => json!({ "release_at": release_at }),
-            AuditEvent::PaymentVoided {
-                payment_id,
-                amount_minor,
-                reason,
-                paid_minor,
-                release_at,
-            } => json!({ "payment_id": payment_id, "amount_minor": amount_minor,
-                "reason": reason, "paid_minor": paid_minor, "release_at": release_at }),
     /// `lender:<id>` (the API), `cli:<lender id>` (the server's command line), `device`
     /// or `system`.
     pub actor: String,
@@ -432,6 +432,23 @@ mod tests {
             ),
             (AuditEvent::Unlocked, "unlocked", json!({})),
             (
+                AuditEvent::Completing { release_at: 9 },
+                "completing",
+                json!({ "release_at": 9 }),
+            ),
+            (
+                AuditEvent::PaymentVoided {
+                    payment_id: "pay-1",
+                    amount_minor: 5,
+                    reason: "bounced",
+                    paid_minor: 0,
+                    release_at: None,
+                },
+                "payment_voided",
+                json!({ "payment_id": "pay-1", "amount_minor": 5, "reason": "bounced",
+                    "paid_minor": 0, "release_at": null }),
+            ),
+            (
                 AuditEvent::OfflineCodeIssued {
                     counter: 3,
                     days: 7,
@@ -466,23 +483,6 @@ mod tests {
     }
 
     #[test]
-            (
-                AuditEvent::Completing { release_at: 9 },
-                "completing",
-                json!({ "release_at": 9 }),
-            ),
-            (
-                AuditEvent::PaymentVoided {
-                    payment_id: "pay-1",
-                    amount_minor: 5,
-                    reason: "bounced",
-                    paid_minor: 0,
-                    release_at: None,
-                },
-                "payment_voided",
-                json!({ "payment_id": "pay-1", "amount_minor": 5, "reason": "bounced",
-                    "paid_minor": 0, "release_at": null }),
-            ),
     fn no_event_detail_has_a_secret_field() {
         let payment = AuditEvent::Payment {
             payment_id: "pay-1",

@@ -425,6 +425,7 @@ mod tests {
             recent_nonces: String::new(),
             last_checkin_at: None,
             extended_until: None,
+            release_at: None,
         }
     }
 
