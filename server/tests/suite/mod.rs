@@ -9,6 +9,7 @@ mod lender_api;
 mod money;
 mod nodes;
 mod ops;
+mod problems;
 mod updates;
 
 use crate::common::{self, TestServer};
