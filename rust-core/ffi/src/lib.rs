@@ -461,6 +461,7 @@ mod test_hooks {
                 delay_ms: 0,
                 elapsed_realtime_ms: value,
             }),
+            release_at_ms: None,
         }
     }
 
