@@ -2,6 +2,8 @@
 //! the copy taken while the server runs, with committed rows still in the WAL, restores to a
 //! server that answers the lender exactly as before, and the phone keeps checking in.
 
+#![cfg(feature = "simulator")]
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -227,6 +227,32 @@ fn register_show_code_qr_list_and_audit() {
     assert_eq!(current["devices"], json!([]));
     assert!(ok(&run(dir.path(), &["lender", "device", "list"])).contains(&id));
 
+    // For scripts: only the id.
+    assert_eq!(
+        ok(&run(dir.path(), &["lender", "list", "-q"])).trim(),
+        lender
+    );
+    let quiet = ok(&run(
+        dir.path(),
+        &[
+            "lender",
+            "device",
+            "register",
+            "--currency",
+            "KES",
+            "--grace-days",
+            "0",
+            "--installment",
+            "+5d=100",
+            "-q",
+        ],
+    ));
+    assert!(
+        quiet.trim().starts_with("dev") && !quiet.trim().contains(char::is_whitespace),
+        "{quiet}"
+    );
+    assert_eq!(show(dir.path(), quiet.trim())["total_minor"], json!(100));
+
     // Audited as the command line, for this lender.
     let entries = audit(dir.path(), &id);
     let got: Vec<(&str, &str)> = entries

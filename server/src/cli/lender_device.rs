@@ -160,8 +160,11 @@ pub struct RegisterArgs {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["currency", "grace_days", "installments", "offline_lock_after_days", "imei", "auto_reprovision"])]
     pub plan: Option<PathBuf>,
     /// One JSON object `{ "device_id", "enrollment_code" }`.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "quiet")]
     pub json: bool,
+    /// Print only the device id (for scripts: `DEVICE=$(finlock lender device register … -q)`).
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -305,6 +308,8 @@ async fn command(app: &App, lender: &LenderRow, command: LenderDeviceCommand) ->
             let created = register::register(app, by, &registration).await?;
             if args.json {
                 print_json(&created)?;
+            } else if args.quiet {
+                println!("{}", created.device_id);
             } else {
                 println!("device_id:       {}", created.device_id);
                 println!("enrollment_code: {}", created.enrollment_code);

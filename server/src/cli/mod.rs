@@ -89,8 +89,11 @@ pub enum LenderCommand {
     /// List the lenders: id, name, active API keys.
     List {
         /// One JSON array for scripts.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "quiet")]
         json: bool,
+        /// Only the lender ids, one a line (`finlock keys show "$(finlock lender list -q)"`).
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Manage a lender's API keys (one per integration or staff member).
     #[command(subcommand, name = "api-key")]
@@ -328,13 +331,17 @@ async fn lender_command(
                 println!("jwks:      {}", serde_json::to_string(&created.jwks)?);
             }
         }
-        LenderCommand::List { json } => {
+        LenderCommand::List { json, quiet } => {
             let db = Db::connect(&storage.db, 2).await?;
             let listed = lenders::list(&db).await;
             db.close().await;
             let listed = listed?;
             if json {
                 println!("{}", serde_json::to_string(&listed)?);
+            } else if quiet {
+                for l in listed {
+                    println!("{}", l.lender_id);
+                }
             } else {
                 for l in listed {
                     println!(
