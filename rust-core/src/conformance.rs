@@ -47,6 +47,9 @@ pub enum Expected {
         /// The pinned set's `keys_seq` afterwards, for vectors with a key chain.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         keys_seq: Option<u64>,
+        /// The release date of a completing entitlement (ADR 0012); absent otherwise.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        release_at: Option<i64>,
     },
     Reject {
         error: String,
@@ -107,18 +110,21 @@ pub fn check(v: &Vector) -> Result<(), String> {
                 state,
                 lock_at,
                 keys_seq,
+                release_at,
             },
             Ok(e),
         ) => {
             let pinned_seq = applied.keys.keys_seq();
             if (e.seq, e.state, e.lock_at) == (*seq, *state, *lock_at)
                 && keys_seq.unwrap_or(0) == pinned_seq
+                && e.release_at == *release_at
             {
                 Ok(())
             } else {
                 Err(format!(
-                    "accepted with different facts: seq {} state {:?} lock_at {} keys_seq {}",
-                    e.seq, e.state, e.lock_at, pinned_seq
+                    "accepted with different facts: seq {} state {:?} lock_at {} keys_seq {} \
+                     release_at {:?}",
+                    e.seq, e.state, e.lock_at, pinned_seq, e.release_at
                 ))
             }
         }
@@ -225,6 +231,7 @@ impl Builder {
             state: e.state,
             lock_at: e.lock_at,
             keys_seq: None,
+            release_at: e.release_at,
         };
         self.push(name, description, context, jws, expected);
     }
@@ -835,7 +842,89 @@ pub fn vectors() -> Vec<Vector> {
         "already_released",
     );
     key_rotation(&mut b);
+    completing(&mut b);
     b.out
+}
+
+/// The number of the first completing vector: they come after the enrollment vectors
+/// (097–109, `conformance/enroll.rs`), which were numbered first; numbers are never reused.
+const COMPLETING_FIRST_NUMBER: usize = 110;
+
+/// Paid in full, completing (ADR 0012): `release_at` and its rules, numbered from
+/// [`COMPLETING_FIRST_NUMBER`].
+fn completing(b: &mut Builder) {
+    let first = b.out.len();
+    completing_vectors(b);
+    for (i, v) in b.out[first..].iter_mut().enumerate() {
+        let rest = v.name.split_once('-').map_or("", |(_, rest)| rest);
+        v.name = format!("{:03}-{rest}", COMPLETING_FIRST_NUMBER + i);
+    }
+}
+
+fn completing_vectors(b: &mut Builder) {
+    let release_at = T0 + 3_600 + 2 * 86_400;
+    let completing = || {
+        let mut e = base();
+        // What a server signs while completing: nothing owed, no payment lock.
+        e.release_at = Some(release_at);
+        e.lock_at = crate::protocol::MAX_SAFE as i64 - 1;
+        e.account.amount_due_minor = 0;
+        e.account.next_due = None;
+        for inst in &mut e.account.installments {
+            inst.status = crate::protocol::InstallmentStatus::Paid;
+        }
+        e
+    };
+    b.accept(
+        "completing-accept",
+        "Paid in full: released at release_at unless a payment is voided first (ADR 0012).",
+        context(),
+        &completing(),
+        fixtures::sign(&completing()),
+    );
+    {
+        let mut e = completing();
+        e.state = EntitlementState::Locked;
+        b.accept(
+            "completing-accept-lender-locked",
+            "A completing phone the lender locks keeps its release date.",
+            context(),
+            &e,
+            fixtures::sign(&e),
+        );
+    }
+    b.reject_field(
+        "completing-release-at-negative",
+        "release_at is a time in [0, 2^53).",
+        "invalid_field",
+        |e| e.release_at = Some(-1),
+    );
+    b.reject_field(
+        "completing-release-at-2-pow-53",
+        "release_at is a time in [0, 2^53).",
+        "invalid_field",
+        |e| e.release_at = Some(1 << 53),
+    );
+    b.reject_field(
+        "completing-release-at-with-released",
+        "Released is final: release_at must be absent.",
+        "invalid_field",
+        |e| {
+            e.state = EntitlementState::Released;
+            e.release_at = Some(release_at);
+        },
+    );
+    {
+        let mut v = json(&base());
+        v["release_at"] = serde_json::json!(release_at.to_string());
+        b.reject(
+            "completing-release-at-string",
+            "release_at is a JSON integer.",
+            context(),
+            raw(&fixtures::lender_key(), &header("Ed25519"), &bytes(&v)),
+            "payload_malformed",
+        );
+    }
 }
 
 /// The entitlement of [`base`] signed by `key`.
@@ -880,6 +969,7 @@ fn key_rotation(b: &mut Builder) {
         state: base().state,
         lock_at: base().lock_at,
         keys_seq: Some(keys_seq),
+        release_at: None,
     };
     let reject = |error: &str| Expected::Reject {
         error: error.into(),

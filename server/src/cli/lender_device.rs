@@ -244,7 +244,7 @@ fn qr_config(storage: &StorageArgs, q: &QrArgs) -> Result<Config> {
     config.admin_component.clone_from(&q.admin_component);
     config.apk_url.clone_from(&q.apk_url);
     config.apk_checksum.clone_from(&q.apk_checksum);
-    config.validate().map_err(Error::BadRequest)?;
+    config.validate().map_err(|e| Error::BadRequest(e))?;
     Ok(config)
 }
 
@@ -666,7 +666,7 @@ pub fn money(minor: u64, currency: &str) -> String {
     let units = (minor / scale).to_string();
     let mut grouped = String::new();
     for (i, c) in units.chars().enumerate() {
-        if i > 0 && (units.len() - i).is_multiple_of(3) {
+        if i > 0 && (units.len() - i) % 3 == 0 {
             grouped.push(',');
         }
         grouped.push(c);
@@ -718,7 +718,7 @@ fn print_view(v: &DeviceView) {
             "  {}  {}  {}",
             when::iso_utc(i.due),
             money(i.amount_minor, &v.currency),
-            serde_json::to_value(i.status)
+            serde_json::to_value(&i.status)
                 .ok()
                 .and_then(|s| s.as_str().map(String::from))
                 .unwrap_or_default()
