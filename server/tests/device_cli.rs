@@ -265,7 +265,16 @@ fn full_lifecycle_through_the_simulator() {
     assert_eq!(st["locked"], json!(false));
     assert!(st["lock_at"].as_i64().unwrap() > lock_at);
 
-    // The last payment releases the phone for good.
+    // The last payment releases the phone for good: at once with a completing window of
+    // 0 (the default 48 h window, in which a payment can still be voided, is ADR 0012's
+    // and tested over HTTP in the suite).
+    lender(
+        &s.server.url,
+        &s.api_key,
+        "PUT",
+        "/v1/lender/settings/completing-window",
+        json!({ "completing_window_s": 0 }),
+    );
     lender(
         &s.server.url,
         &s.api_key,
