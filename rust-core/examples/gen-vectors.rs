@@ -29,13 +29,10 @@ fn write_all(dir: &std::path::Path) -> std::io::Result<()> {
             std::fs::remove_file(path)?;
         }
     }
-    let vectors = finlock_core::conformance::vectors();
-    for v in &vectors {
-        std::fs::write(
-            dir.join(finlock_core::conformance::file_name(v)),
-            finlock_core::conformance::render(v),
-        )?;
+    let files = finlock_core::conformance::files();
+    for (name, text) in &files {
+        std::fs::write(dir.join(name), text)?;
     }
-    println!("wrote {} vectors to {}", vectors.len(), dir.display());
+    println!("wrote {} vectors to {}", files.len(), dir.display());
     Ok(())
 }

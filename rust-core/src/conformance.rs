@@ -1272,3 +1272,29 @@ pub fn render(v: &Vector) -> String {
     text.push('\n');
     text
 }
+
+pub mod enroll;
+
+/// Every vector file the generator writes, entitlement and enrollment vectors alike:
+/// (file name, exact contents).
+pub fn files() -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = vectors()
+        .iter()
+        .map(|v| (file_name(v), render(v)))
+        .collect();
+    out.extend(
+        enroll::vectors()
+            .iter()
+            .map(|v| (enroll::file_name(v), enroll::render(v))),
+    );
+    out
+}
+
+/// Runs a committed vector file of either kind (an enrollment vector names its `kind`).
+pub fn check_file(text: &str) -> Result<(), String> {
+    if enroll::is_enroll_vector(text) {
+        return enroll::check_text(text);
+    }
+    let v: Vector = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    check(&v)
+}
