@@ -1,7 +1,10 @@
 package org.finlock.app
 
+import org.finlock.core.AttestationProof
 import org.finlock.core.Clock
 import org.finlock.core.Decision
+import org.finlock.core.EnrollChallenge
+import org.finlock.core.EnrollOutcome
 import org.finlock.core.EnrollParams
 import org.finlock.core.LockScreen
 import org.finlock.core.OfflineCodeAccepted
@@ -41,4 +44,22 @@ interface CoreGateway {
 
     /** Network: suspends until the lender answers (call it in the shell's [ShellDeps.scope]). */
     suspend fun enroll(params: EnrollParams, clock: Clock): Decision
+
+    /** Network: a fresh, single-use attestation challenge from the lender's server. */
+    suspend fun enrollChallenge(): EnrollChallenge
+
+    /**
+     * The exact bytes the attested key signs for [challenge]; fixes (and keeps) the device's
+     * enrollment key and the next request's nonce. Once per challenge; no network.
+     */
+    fun attestationBinding(challenge: ByteArray): ByteArray
+
+    /**
+     * Network: enrolls with the hardware [proof] or without it (null). Enrolled, or waiting
+     * for the lender's approval (not an error: show it and ask again after `retryAfterS`).
+     */
+    suspend fun requestEnrollment(params: EnrollParams, proof: AttestationProof?, clock: Clock): EnrollOutcome
+
+    /** The thumbprint of this device's key that waits for the lender's approval, or null. */
+    fun pendingKeyThumbprint(): String?
 }

@@ -1,6 +1,8 @@
 package org.finlock.app
 
 import android.content.ComponentName
+import android.security.keystore.KeyGenParameterSpec
+import java.security.PrivateKey
 
 /**
  * Every DevicePolicyManager call the shell makes, behind one small interface so tests can
@@ -52,4 +54,28 @@ interface DpmGateway {
 
     /** Gives up device ownership (only on release). */
     fun clearDeviceOwner()
+
+    /**
+     * Whether this phone can put its identifiers (IMEI, serial) in a key's attestation:
+     * `DevicePolicyManager.isDeviceIdAttestationSupported` on Android 11+, the
+     * `device_id_attestation` feature on 10; on 9 nothing says, so true (the key generation
+     * itself answers).
+     */
+    fun isDeviceIdAttestationSupported(): Boolean
+
+    /**
+     * `DevicePolicyManager.generateKeyPair` as this admin: a Keystore key made by [spec] (its
+     * attestation challenge set), with the device identifiers [idAttestationFlags] names in
+     * its attestation. Null when the platform answered no key or no chain. Throws as the
+     * platform does: `UnsupportedOperationException` (no ID attestation here),
+     * `SecurityException` (not the Device Owner), `IllegalArgumentException` (a bad spec),
+     * `StrongBoxUnavailableException` / `ProviderException` (the Keystore refused).
+     */
+    fun generateAttestedKey(algorithm: String, spec: KeyGenParameterSpec, idAttestationFlags: Int): AttestedKey?
+
+    /** Deletes the key generated under [alias] (`DevicePolicyManager.removeKeyPair`). */
+    fun removeKeyPair(alias: String): Boolean
 }
+
+/** A key the Keystore made, and its attestation certificate chain (DER, leaf first). */
+class AttestedKey(val privateKey: PrivateKey, val chain: List<ByteArray>)

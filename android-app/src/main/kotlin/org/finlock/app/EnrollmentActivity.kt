@@ -10,11 +10,13 @@ import android.os.Bundle
 import android.os.Handler
 import android.os.Looper
 import android.os.PersistableBundle
+import android.os.SystemClock
 import android.util.Log
 import android.view.View
 import android.widget.Button
 import android.widget.TextView
 import kotlinx.coroutines.launch
+import org.finlock.core.EnrollOutcome
 import org.finlock.core.EnrollParams
 import org.finlock.core.FinlockException
 
@@ -24,13 +26,32 @@ import org.finlock.core.FinlockException
  * the lender's server and keys and enrolls, off the main thread, with progress and a result.
  * Opened with the bundle (the hand-off) or without (resuming: the [UnfinishedSetup]'s bundle). When
  * enrollment succeeds or is refused for good the kept bundle is deleted; after a network
- * or other passing error it stays, to be resumed later.
+ * or other passing error, or while the lender has not approved yet, it stays, to be resumed.
+ *
+ * Enrollment by IMEI (no code: an OEM preload, or the phone back after a factory reset) goes
+ * with hardware proof where the phone can give one ([AttestedEnrollment]). Without a proof the
+ * lender accepts, the server answers "waiting for the lender's approval": the screen says so,
+ * shows the device key's thumbprint a call-centre agent compares with the console's list, and
+ * asks again by itself after the time the server gave (without proof: the same device key, so
+ * the lender's approval binds it). Opened again later, it goes straight back to waiting.
  */
 class EnrollmentActivity : Activity() {
-    enum class Stage { DISCLOSURE, WORKING, DONE, RETRY, FAILED }
+    enum class Stage { DISCLOSURE, WORKING, WAITING, DONE, RETRY, FAILED }
 
     private val main = Handler(Looper.getMainLooper())
+    private val reads = CoreReads(this)
     private var bundle: ProvisioningBundle? = null
+
+    /** Waiting for the lender's approval: the thumbprint of the key the lender approves. */
+    var waitingKey: String? = null
+        private set
+
+    /** When the waiting screen asks again ([SystemClock.elapsedRealtime]). */
+    private var retryAt = 0L
+    private val retry = Runnable { send(attest = false) }
+
+    /** A request is on its way: no second one (a tap, the timed retry) meanwhile. */
+    private var sending = false
 
     /** Plain http to the emulator's host: only when the debug receiver opened this screen,
      * and only in a debuggable build (QR provisioning always gets the production rule). */
@@ -58,12 +79,31 @@ class EnrollmentActivity : Activity() {
         find<Button>(R.id.enroll_retry).setOnClickListener { start() }
         find<Button>(R.id.enroll_finish).setOnClickListener { finish() }
         val b = bundle
-        if (b == null) {
-            show(Stage.FAILED, getString(R.string.enroll_bad_bundle))
-        } else {
-            find<TextView>(R.id.enroll_server).text = getString(R.string.enroll_server, b.serverUrl)
-            show(Stage.DISCLOSURE, null)
+        val waiting = savedInstanceState?.getString(KEY_WAITING_KEY)
+        when {
+            b == null -> show(Stage.FAILED, getString(R.string.enroll_bad_bundle))
+            // Recreated while waiting: still waiting, asking again when it was going to.
+            waiting != null -> {
+                find<TextView>(R.id.enroll_server).text = getString(R.string.enroll_server, b.serverUrl)
+                waitForApproval(waiting, savedInstanceState.getLong(KEY_RETRY_AT) - SystemClock.elapsedRealtime())
+            }
+            else -> {
+                find<TextView>(R.id.enroll_server).text = getString(R.string.enroll_server, b.serverUrl)
+                show(Stage.DISCLOSURE, null)
+                // Opened again while a request waits for the lender (the disclosure was
+                // accepted then): back to waiting, and ask at once.
+                if (savedInstanceState == null) {
+                    reads.read({ d -> d.core.pendingKeyThumbprint() }) { key ->
+                        if (key != null && stage == Stage.DISCLOSURE) waitForApproval(key, 0)
+                    }
+                }
+            }
         }
+    }
+
+    override fun onDestroy() {
+        main.removeCallbacks(retry)
+        super.onDestroy()
     }
 
     /** Back here: the "finish setting up" notice has done its job. */
@@ -82,42 +122,95 @@ class EnrollmentActivity : Activity() {
     override fun onSaveInstanceState(outState: Bundle) {
         super.onSaveInstanceState(outState)
         outState.putBoolean(KEY_PROVISIONED, provisioned)
+        if (stage == Stage.WAITING) {
+            outState.putString(KEY_WAITING_KEY, waitingKey)
+            outState.putLong(KEY_RETRY_AT, retryAt)
+        }
     }
 
-    private fun start() {
+    /** "I understand, continue" and "Try again": with hardware proof where it can be given. */
+    private fun start() = send(attest = true)
+
+    /** The core's answer to one enrollment request, for the main thread. */
+    private sealed interface Answer {
+        class Over(val stage: Stage, val message: Int) : Answer
+
+        class Waiting(val key: String, val retryAfterMs: Long) : Answer
+    }
+
+    /**
+     * Sends one enrollment request off the main thread: by code, or by IMEI with a proof when
+     * [attest] (the first try; the waiting screen's retries go without, keeping the device key
+     * the lender is asked to approve).
+     */
+    private fun send(attest: Boolean) {
         val b = bundle ?: return
+        if (sending) return
+        sending = true
+        main.removeCallbacks(retry)
         val d = Shell.deps(this)
-        show(Stage.WORKING, getString(R.string.enroll_working))
+        val wasWaiting = waitingKey.takeIf { stage == Stage.WAITING }
+        if (wasWaiting == null) show(Stage.WORKING, getString(R.string.enroll_working))
         val params = enrollParams(b)
         d.scope.launch {
-            val (stage, message) = try {
+            val answer: Answer = try {
                 if (!provisioned) {
                     d.core.provision(b.serverUrl, b.lenderKeys, allowLoopback)
                     provisioned = true
                 }
-                d.core.enroll(params, d.clocks.now())
-                runCatching { Shell.refresh(this@EnrollmentActivity) }
-                Stage.DONE to R.string.enroll_done
+                val proof = if (attest && params.enrollmentCode == null) AttestedEnrollment.prove(d.core, d.dpm) else null
+                when (val outcome = d.core.requestEnrollment(params, proof, d.clocks.now())) {
+                    is EnrollOutcome.Enrolled -> {
+                        runCatching { Shell.refresh(this@EnrollmentActivity) }
+                        Answer.Over(Stage.DONE, R.string.enroll_done)
+                    }
+                    is EnrollOutcome.WaitingForApproval ->
+                        Answer.Waiting(outcome.keyThumbprint, outcome.retryAfterS * 1000)
+                }
             } catch (e: FinlockException.InvalidInput) {
-                Stage.FAILED to R.string.enroll_bad_bundle
+                Answer.Over(Stage.FAILED, R.string.enroll_bad_bundle)
             } catch (e: FinlockException.AlreadyEnrolled) {
-                Stage.DONE to R.string.enroll_already
+                Answer.Over(Stage.DONE, R.string.enroll_already)
             } catch (e: FinlockException.Network) {
-                Stage.RETRY to R.string.enroll_network
+                // Waiting already: keep waiting, and ask again when the server said (or later).
+                if (wasWaiting != null) {
+                    Answer.Waiting(wasWaiting, (e.retryAfterS ?: NETWORK_RETRY_S) * 1000)
+                } else {
+                    Answer.Over(Stage.RETRY, R.string.enroll_network)
+                }
             } catch (e: FinlockException.Rejected) {
-                Stage.FAILED to R.string.enroll_rejected
+                Answer.Over(Stage.FAILED, R.string.enroll_rejected)
             } catch (e: FinlockException) {
                 Log.w(TAG, "enroll: ${e.javaClass.simpleName}")
-                Stage.RETRY to R.string.enroll_failed
+                Answer.Over(Stage.RETRY, R.string.enroll_failed)
             }
-            // Over (enrolled, or refused for good): nothing left to resume. RETRY keeps it.
-            if (stage != Stage.RETRY) UnfinishedSetup.clear(this@EnrollmentActivity)
+            // Over (enrolled, or refused for good): nothing left to resume. RETRY and
+            // waiting for the lender keep it.
+            if (answer is Answer.Over && answer.stage != Stage.RETRY) UnfinishedSetup.clear(this@EnrollmentActivity)
             main.post {
-                show(stage, getString(message))
-                // Enrolled: ask for what reminders and the deadline need (Permissions).
-                if (stage == Stage.DONE) Permissions.request(this@EnrollmentActivity)
+                sending = false
+                if (isDestroyed) return@post
+                when (answer) {
+                    is Answer.Waiting -> waitForApproval(answer.key, answer.retryAfterMs)
+                    is Answer.Over -> {
+                        waitingKey = null
+                        show(answer.stage, getString(answer.message))
+                        // Enrolled: ask for what reminders and the deadline need (Permissions).
+                        if (answer.stage == Stage.DONE) Permissions.request(this@EnrollmentActivity)
+                    }
+                }
             }
         }
+    }
+
+    /** Waiting for the lender's approval of [key]; asks again in [delayMs]. */
+    private fun waitForApproval(key: String, delayMs: Long) {
+        val delay = delayMs.coerceAtLeast(0)
+        waitingKey = key
+        retryAt = SystemClock.elapsedRealtime() + delay
+        show(Stage.WAITING, getString(R.string.enroll_waiting))
+        main.removeCallbacks(retry)
+        main.postDelayed(retry, delay)
     }
 
     private fun enrollParams(b: ProvisioningBundle) = EnrollParams(
@@ -138,7 +231,10 @@ class EnrollmentActivity : Activity() {
         }
         visible(R.id.enroll_disclosure, stage == Stage.DISCLOSURE || stage == Stage.WORKING)
         visible(R.id.enroll_accept, stage == Stage.DISCLOSURE)
-        visible(R.id.enroll_progress, stage == Stage.WORKING)
+        visible(R.id.enroll_progress, stage == Stage.WORKING || stage == Stage.WAITING)
+        visible(R.id.enroll_key, stage == Stage.WAITING)
+        find<TextView>(R.id.enroll_key).text =
+            waitingKey?.takeIf { stage == Stage.WAITING }?.let { getString(R.string.enroll_key, Format.thumbprint(it)) }.orEmpty()
         visible(R.id.enroll_retry, stage == Stage.RETRY)
         visible(R.id.enroll_finish, stage == Stage.DONE || stage == Stage.FAILED)
         visible(R.id.enroll_server, bundle != null && stage != Stage.FAILED)
@@ -153,6 +249,11 @@ class EnrollmentActivity : Activity() {
     companion object {
         private const val TAG = "finlock"
         private const val KEY_PROVISIONED = "provisioned"
+        private const val KEY_WAITING_KEY = "waiting_key"
+        private const val KEY_RETRY_AT = "retry_at"
+
+        /** Waiting, and the server could not be reached: ask again after this (seconds). */
+        const val NETWORK_RETRY_S = 60L
         const val EXTRA_DEBUG_LOOPBACK = "org.finlock.app.debug.ALLOW_LOOPBACK"
 
         /** The enrollment screen for [adminExtras] (null: the screen says the bundle is bad). */

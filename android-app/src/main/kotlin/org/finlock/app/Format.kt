@@ -46,4 +46,10 @@ object Format {
 
     /** "1234 5678": easier to read out over the phone. */
     fun challenge(code: String) = if (code.length == 8) code.substring(0, 4) + " " + code.substring(4) else code
+
+    /**
+     * A key thumbprint (RFC 7638, base64url, 43 characters) in groups of four, as an agent
+     * reads it out and compares it with the lender's console: the same characters, in order.
+     */
+    fun thumbprint(t: String) = t.chunked(4).joinToString(" ")
 }

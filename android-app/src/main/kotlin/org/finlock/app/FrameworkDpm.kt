@@ -8,6 +8,7 @@ import android.content.IntentFilter
 import android.content.pm.PackageManager
 import android.os.Build
 import android.os.UserManager
+import android.security.keystore.KeyGenParameterSpec
 
 /** The real [DpmGateway]: DevicePolicyManager as this app's device admin ([AdminReceiver]). */
 class FrameworkDpm(private val context: Context) : DpmGateway {
@@ -77,4 +78,21 @@ class FrameworkDpm(private val context: Context) : DpmGateway {
         @Suppress("DEPRECATION")
         dpm.clearDeviceOwnerApp(context.packageName)
     }
+
+    override fun isDeviceIdAttestationSupported(): Boolean = when {
+        Build.VERSION.SDK_INT >= 30 -> dpm.isDeviceIdAttestationSupported
+        Build.VERSION.SDK_INT >= 29 ->
+            context.packageManager.hasSystemFeature(PackageManager.FEATURE_DEVICE_ID_ATTESTATION)
+        else -> true
+    }
+
+    override fun generateAttestedKey(algorithm: String, spec: KeyGenParameterSpec, idAttestationFlags: Int): AttestedKey? {
+        val generated = dpm.generateKeyPair(admin, algorithm, spec, idAttestationFlags) ?: return null
+        val key = generated.keyPair?.private ?: return null
+        // Null or empty when the Keystore gave no valid chain.
+        val chain = generated.attestationRecord.orEmpty().map { it.encoded }
+        return if (chain.isEmpty()) null else AttestedKey(key, chain)
+    }
+
+    override fun removeKeyPair(alias: String): Boolean = dpm.removeKeyPair(admin, alias)
 }

@@ -8,6 +8,7 @@ import android.os.Bundle
 import android.os.Handler
 import android.os.Looper
 import android.telecom.TelecomManager
+import android.util.Log
 import android.view.KeyEvent
 import android.view.View
 import android.widget.Button
@@ -26,6 +27,9 @@ import org.finlock.core.LockScreen
  */
 class LockActivity : Activity() {
     private val main = Handler(Looper.getMainLooper())
+    private val reads = CoreReads(this)
+
+    /** The core's last answer on screen (null: none yet, the placeholder). */
     private var screen: LockScreen? = null
 
     override fun onCreate(savedInstanceState: Bundle?) {
@@ -54,6 +58,8 @@ class LockActivity : Activity() {
             SafeLaunch.start(this, Intent(this, DisclosureActivity::class.java))
         }
         find<View>(R.id.emergency_call).requestFocus()
+        // Recreated: the last answer at once (then read again); first start: the placeholder.
+        (lastNonConfigurationInstance as? LockScreen)?.takeIf { it.decision.locked }?.let { show(it) } ?: showPlaceholder()
         // Recreated (rotation, language, a resized window): the last answers stay on screen.
         savedInstanceState?.getCharSequence(KEY_CHECK_RESULT)?.let { showCheckResult(it.toString()) }
         savedInstanceState?.getCharSequence(KEY_CODE_RESULT)?.let { showCodeResult(it.toString()) }
@@ -69,33 +75,82 @@ class LockActivity : Activity() {
         keep(KEY_CODE_RESULT, R.id.code_result)
     }
 
+    /** Recreated (rotation, language, a resized window): the last answer, shown at once. */
+    override fun onRetainNonConfigurationInstance(): Any? = screen
+
     // Without Device Owner the overlay fallback steps aside while this screen (or a page it
     // opened) is in front and comes back when the user leaves it any other way: OverlayFallback
     // follows the activity lifecycle.
     override fun onResume() {
         super.onResume()
+        // Opened because the core said locked: lock task holds from the first frame, before
+        // the core's lock screen is read; an answer that says otherwise ends it.
+        if (screen?.decision?.locked != false && Shell.deps(this).dpm.isDeviceOwner()) startLockTaskIfPermitted()
         render()
     }
 
-    /** Reads the core's lock screen again and shows it; leaves when no longer locked. */
+    /**
+     * Reads the core's lock screen again, off the main thread (it may read the state file),
+     * and shows it when it comes; meanwhile the screen keeps what it shows (the last answer,
+     * or the neutral [showPlaceholder]). Leaves when no longer locked.
+     */
     fun render() {
-        val d = Shell.deps(this)
-        val s = try {
-            d.core.lockScreen(d.clocks.now(), Shell.localeTag(this))
-        } catch (e: FinlockException) {
-            null
+        reads.read({ d -> read(d) }) { answer ->
+            when (answer) {
+                is Read.Screen -> show(answer.screen)
+                Read.NotEnrolled -> {
+                    stopLockTaskIfRunning()
+                    finish()
+                }
+                // The core could not answer: nothing it did not say is shown, the lock stays
+                // (the last answer, or the placeholder); "check now" reads again.
+                Read.Failed -> {}
+            }
         }
+    }
+
+    private fun read(d: ShellDeps): Read = try {
+        Read.Screen(d.core.lockScreen(d.clocks.now(), Shell.localeTag(this)))
+    } catch (e: FinlockException.NotEnrolled) {
+        Read.NotEnrolled
+    } catch (e: FinlockException) {
+        Log.w(TAG, "lock screen not readable: ${e.javaClass.simpleName}")
+        Read.Failed
+    }
+
+    /** The core's answer to one read. */
+    private sealed interface Read {
+        class Screen(val screen: LockScreen) : Read
+
+        object NotEnrolled : Read
+
+        object Failed : Read
+    }
+
+    /**
+     * Before the core's first answer: "This device is locked" and what works in every state
+     * (emergency call, check now, about this lock); no reason, lender details or code yet.
+     */
+    private fun showPlaceholder() {
+        find<TextView>(R.id.reason).text = ""
+        for (id in AccountActivity.LENDER_DETAILS + listOf(R.id.enter_code, R.id.code_panel)) {
+            find<View>(id).visibility = View.GONE
+        }
+    }
+
+    private fun show(s: LockScreen) {
         screen = s
-        if (s == null || !s.decision.locked) {
+        if (!s.decision.locked) {
             // No longer locked (the core's answer moved on by itself): enforce that answer too,
             // so nothing (lock task, overlay) outlives the lock.
-            if (s != null) Shell.apply(this, s.decision)
+            Shell.apply(this, s.decision)
             stopLockTaskIfRunning()
             finish()
             return
         }
+        // Lock task: started in onResume (only a resumed activity may start it).
+        val d = Shell.deps(this)
         val owner = d.dpm.isDeviceOwner()
-        if (owner) startLockTaskIfPermitted()
         // Android 14+ phones financed through the platform's own kiosk (DeviceLock): its role
         // holder wins lock task over any other device owner. Say so instead of failing silently.
         val financed = owner && d.dpm.isDeviceFinanced()
@@ -104,6 +159,7 @@ class LockActivity : Activity() {
             visibility = if (owner && !financed) View.GONE else View.VISIBLE
         }
         find<TextView>(R.id.reason).text = getString(reasonText(s))
+        for (id in listOf(R.id.pay_now, R.id.call_lender)) find<View>(id).visibility = View.VISIBLE
         LockScreenBinder.bind(this, window.decorView, s) { OverlayFallback.stepAside(this) }
         find<TextView>(R.id.challenge).text =
             s.offlineChallenge?.let { getString(R.string.challenge, Format.challenge(it)) } ?: ""
@@ -210,7 +266,8 @@ class LockActivity : Activity() {
     /** Home or recents pressed outside lock task (no Device Owner): come straight back. */
     override fun onUserLeaveHint() {
         super.onUserLeaveHint()
-        if (screen?.decision?.locked == true && !Shell.deps(this).dpm.isDeviceOwner()) {
+        // Not known yet counts as locked: this screen is opened only when the core said so.
+        if (screen?.decision?.locked != false && !Shell.deps(this).dpm.isDeviceOwner()) {
             SafeLaunch.start(this, Intent(this, LockActivity::class.java).addFlags(Intent.FLAG_ACTIVITY_REORDER_TO_FRONT))
         }
     }
@@ -218,6 +275,7 @@ class LockActivity : Activity() {
     private fun <T : View> find(id: Int): T = findViewById(id)
 
     companion object {
+        private const val TAG = "finlock"
         private const val KEY_CHECK_RESULT = "check_result"
         private const val KEY_CODE_RESULT = "code_result"
         val SWALLOWED_KEYS = setOf(KeyEvent.KEYCODE_BACK, KeyEvent.KEYCODE_HOME, KeyEvent.KEYCODE_APP_SWITCH)

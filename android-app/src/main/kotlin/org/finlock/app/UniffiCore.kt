@@ -1,5 +1,6 @@
 package org.finlock.app
 
+import org.finlock.core.AttestationProof
 import org.finlock.core.Clock
 import org.finlock.core.EnrollParams
 import org.finlock.core.FinlockConfig
@@ -35,4 +36,13 @@ class UniffiCore(stateDir: String, appVersion: String) : CoreGateway {
         core.setServerUrl(serverUrl, allowInsecureLoopback)
 
     override suspend fun enroll(params: EnrollParams, clock: Clock) = core.enroll(params, clock)
+
+    override suspend fun enrollChallenge() = core.enrollChallenge()
+
+    override fun attestationBinding(challenge: ByteArray) = core.attestationBinding(challenge)
+
+    override suspend fun requestEnrollment(params: EnrollParams, proof: AttestationProof?, clock: Clock) =
+        core.requestEnrollment(params, proof, clock)
+
+    override fun pendingKeyThumbprint() = core.pendingKeyThumbprint()
 }

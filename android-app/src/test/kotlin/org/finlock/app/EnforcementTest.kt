@@ -196,6 +196,7 @@ class EnforcementTest {
         assertEquals(context.getString(R.string.financed_conflict), notice.text.toString())
         dpm.financed = false
         activity.render()
+        org.robolectric.shadows.ShadowLooper.idleMainLooper()
         assertEquals("an ordinary device owner: no notice", android.view.View.GONE, notice.visibility)
     }
 

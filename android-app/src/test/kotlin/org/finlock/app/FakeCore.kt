@@ -1,7 +1,10 @@
 package org.finlock.app
 
+import org.finlock.core.AttestationProof
 import org.finlock.core.Clock
 import org.finlock.core.Decision
+import org.finlock.core.EnrollChallenge
+import org.finlock.core.EnrollOutcome
 import org.finlock.core.EnrollParams
 import org.finlock.core.FinlockException
 import org.finlock.core.LockReason
@@ -11,6 +14,7 @@ import org.finlock.core.OfflineCodeAccepted
 import org.finlock.core.Reminder
 import org.finlock.core.Status
 import org.finlock.core.Wakeup
+import java.util.Collections
 
 /** A core that answers what the test set, and records what the shell asked. */
 class FakeCore : CoreGateway {
@@ -24,6 +28,39 @@ class FakeCore : CoreGateway {
     var enrollResult: () -> Decision = { decision }
     var enrolledWith: EnrollParams? = null
 
+    /** What `enrollChallenge` answers (32 bytes from the server, in the real core). */
+    var challenge = ByteArray(32) { (it * 3 + 1).toByte() }
+    var challengeResult: () -> EnrollChallenge = { EnrollChallenge(challenge, NOW + 300_000) }
+
+    /** What `attestationBinding` answers, and the challenges it was asked for. */
+    var binding = ByteArray(110) { (it * 7 + 5).toByte() }
+    val bindingsFor = mutableListOf<ByteArray>()
+
+    /** What `requestEnrollment` answers for a proof (or none); by default [enrollResult]'s decision. */
+    var enrollOutcome: (AttestationProof?) -> EnrollOutcome = { EnrollOutcome.Enrolled(enrollResult()) }
+
+    /** The proofs `requestEnrollment` was sent, in order (null: none). */
+    val proofs: MutableList<AttestationProof?> = Collections.synchronizedList(mutableListOf())
+
+    /** The key waiting for the lender's approval (set by a waiting answer, cleared by enrolling). */
+    @Volatile
+    var pendingThumbprint: String? = null
+
+    /** Thrown by [lockScreen] when set (a core that cannot read its state). */
+    var screenError: FinlockException? = null
+
+    /** The threads the core's reads (decision, lockScreen, status) ran on, in order. */
+    val readThreads: MutableList<Thread> = Collections.synchronizedList(mutableListOf())
+
+    /** Runs as each read starts: a test blocks here to look at a screen before the answer. */
+    @Volatile
+    var beforeRead: () -> Unit = {}
+
+    private fun reading() {
+        readThreads += Thread.currentThread()
+        beforeRead()
+    }
+
     /** False: the calls that need an enrolled device answer NotEnrolled (a successful enroll sets it). */
     var enrolled = true
     val calls = mutableListOf<String>()
@@ -34,13 +71,16 @@ class FakeCore : CoreGateway {
 
     override fun decision(clock: Clock): Decision {
         calls += "decision"
+        reading()
         requireEnrolled()
         return decision
     }
 
     override fun lockScreen(clock: Clock, locale: String): LockScreen {
         calls += "lockScreen($locale)"
+        reading()
         requireEnrolled()
+        screenError?.let { throw it }
         return screen.copy(decision = decision)
     }
 
@@ -69,7 +109,10 @@ class FakeCore : CoreGateway {
         return decision
     }
 
-    override fun status(clock: Clock): Status = throw FinlockException.NotEnrolled("not_enrolled")
+    override fun status(clock: Clock): Status {
+        reading()
+        throw FinlockException.NotEnrolled("not_enrolled")
+    }
 
     override fun provision(serverUrl: String, lenderKeysJson: String, allowInsecureLoopback: Boolean) {
         calls += "provision($serverUrl, $lenderKeysJson, $allowInsecureLoopback)"
@@ -88,6 +131,43 @@ class FakeCore : CoreGateway {
             enrolled = true
         }
     }
+
+    override suspend fun enrollChallenge(): EnrollChallenge {
+        calls += "challenge"
+        return challengeResult()
+    }
+
+    override fun attestationBinding(challenge: ByteArray): ByteArray {
+        calls += "attestationBinding"
+        bindingsFor += challenge
+        return binding
+    }
+
+    /** Recorded as `enroll(code)`, like [enroll]: the shell's one way to enroll. */
+    override suspend fun requestEnrollment(params: EnrollParams, proof: AttestationProof?, clock: Clock): EnrollOutcome {
+        calls += "enroll(${params.enrollmentCode})"
+        enrolledWith = params
+        proofs += proof
+        return enrollOutcome(proof).also {
+            when (it) {
+                is EnrollOutcome.Enrolled -> {
+                    decision = it.decision
+                    enrolled = true
+                    pendingThumbprint = null
+                }
+                is EnrollOutcome.WaitingForApproval -> pendingThumbprint = it.keyThumbprint
+            }
+        }
+    }
+
+    /** A read, not a request: counted apart from [calls] ("nothing sent" stays empty). */
+    override fun pendingKeyThumbprint(): String? {
+        thumbprintReads.incrementAndGet()
+        reading()
+        return pendingThumbprint
+    }
+
+    val thumbprintReads = java.util.concurrent.atomic.AtomicInteger()
 
     companion object {
         const val NOW = 1_767_225_600_000L // 2026-01-01T00:00:00Z

@@ -15,8 +15,8 @@ import org.robolectric.shadows.ShadowLooper
 import java.io.File
 
 /**
- * PNGs of the lock screen per reason and language, and of the account screen in good
- * standing, for people to look at (`cargo xtask android-screens`, native graphics). Skipped in
+ * PNGs of the lock screen per reason and language, of enrollment (the disclosure, and
+ * waiting for the lender's approval), and of the account screen in good standing, for people to look at (`cargo xtask android-screens`, native graphics). Skipped in
  * `android-test`. The status bar (and with it lock task's system info: signal, battery, clock)
  * belongs to System UI, which Robolectric does not draw: docs/DEVICE-CHECKLIST.md, L1.
  */
@@ -75,6 +75,24 @@ class LockScreenshots {
                 bitmap.compress(Bitmap.CompressFormat.PNG, 100, it)
             }
             controller.pause().stop().destroy()
+            // Enrollment by IMEI waiting for the lender's approval, with the device key.
+            val byImei = android.os.PersistableBundle().apply {
+                putString(ProvisioningBundle.KEY_SERVER_URL, EnrollmentTest.URL)
+                putString(ProvisioningBundle.KEY_LENDER_KEYS, EnrollmentTest.KEYS)
+            }
+            val waitingCore = FakeCore().apply {
+                enrollOutcome = {
+                    org.finlock.core.EnrollOutcome.WaitingForApproval(300, AttestedEnrollmentTest.THUMBPRINT)
+                }
+            }
+            Shell.install(ShellDeps(waitingCore, FrameworkDpm(context), FIXED_CLOCK, Inline))
+            val waiting = Robolectric.buildActivity(EnrollmentActivity::class.java, EnrollmentActivity.intent(context, byImei))
+                .setup()
+            waiting.get().findViewById<android.widget.Button>(R.id.enroll_accept).performClick()
+            ShadowLooper.idleMainLooper()
+            save(waiting.get().window.decorView, "enroll-waiting-$language.png")
+            waiting.pause().stop().destroy()
+            UnfinishedSetup.clear(context)
             // The account screen of a device whose enrollment was left unfinished.
             UnfinishedSetup.keep(context, ProvisioningBundle.from(bundle))
             Shell.install(ShellDeps(FakeCore().apply { enrolled = false }, FrameworkDpm(context), FIXED_CLOCK, Inline))

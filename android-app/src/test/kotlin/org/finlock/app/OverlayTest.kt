@@ -290,6 +290,7 @@ class OverlayTest {
         lock.pause().stop()
         assertTrue("still locked as far as the shell knew", OverlayFallback.showing)
         lock.restart().resume() // render: the core says unlocked
+        ShadowLooper.idleMainLooper() // the core's answer, read off the main thread, shown
         assertTrue(lock.get().isFinishing)
         lock.pause().stop()
         assertFalse(OverlayFallback.engaged)

@@ -30,6 +30,11 @@ import org.robolectric.RobolectricTestRunner
 import org.robolectric.RuntimeEnvironment
 import org.robolectric.Shadows.shadowOf
 import org.robolectric.shadows.ShadowLooper
+import java.net.URI
+import java.net.http.HttpClient
+import java.net.http.HttpRequest
+import java.net.http.HttpResponse
+import java.time.Duration
 import java.util.concurrent.Executors
 
 /**
@@ -69,6 +74,29 @@ class RealCoreTest {
 
     private fun now(): Clock = phone.now()
 
+    /** The lock screen, once the core's answer (read off the main thread) is on it. */
+    private fun lockScreen(): LockActivity {
+        val activity = Robolectric.buildActivity(LockActivity::class.java).setup().get()
+        shell.awaitBackground()
+        ShadowLooper.idleMainLooper()
+        return activity
+    }
+
+    /**
+     * The lender releases a paid-off phone at once (`completing_window_s` 0): the default
+     * 48-hour window (ADR 0012) runs on the server's own clock, which this test cannot move.
+     */
+    private fun releaseAtOnceWhenPaid() {
+        val put = HttpRequest.newBuilder(URI.create(LocalServer.url + "/v1/lender/settings/completing-window"))
+            .timeout(Duration.ofSeconds(10))
+            .header("Authorization", "Bearer ${LocalServer.lender.apiKey}")
+            .header("Content-Type", "application/json")
+            .PUT(HttpRequest.BodyPublishers.ofString("""{"completing_window_s":0}"""))
+            .build()
+        val answer = HttpClient.newHttpClient().send(put, HttpResponse.BodyHandlers.ofString())
+        assertEquals(answer.body(), 200, answer.statusCode())
+    }
+
     private fun LockActivity.text(id: Int) = findViewById<TextView>(id).text.toString()
 
     @Test
@@ -94,7 +122,7 @@ class RealCoreTest {
         assertEquals(LockActivity::class.java.name, started.component?.className)
 
         // The lock screen shows the real lender's details from the signed entitlement.
-        val activity = Robolectric.buildActivity(LockActivity::class.java).setup().get()
+        val activity = lockScreen()
         assertEquals("This device is locked due to an overdue installment payment.", activity.text(R.id.reason))
         assertEquals("Lender: Acme Finance", activity.text(R.id.lender_name))
         assertTrue(activity.text(R.id.amount_due), activity.text(R.id.amount_due).contains("10.00"))
@@ -118,6 +146,7 @@ class RealCoreTest {
         assertFalse(lockEngaged())
 
         // The last installment: released for good, every restriction gone, the app disabled.
+        releaseAtOnceWhenPaid()
         LocalServer.pay(deviceId, 1000)
         phone.advance(31_000)
         activity.checkNow()
@@ -137,7 +166,7 @@ class RealCoreTest {
     fun `an unlock code read out by the lender opens the lock screen`() {
         phone.advance(8 * DAY_MS)
         assertTrue(Shell.refresh(context)!!.locked)
-        val activity = Robolectric.buildActivity(LockActivity::class.java).setup().get()
+        val activity = lockScreen()
         activity.findViewById<Button>(R.id.enter_code).performClick()
 
         // A wrong code costs a try, and the screen says how many are left.
