@@ -71,6 +71,29 @@ fn settings_that_would_fail_later_stop_the_start_with_exit_2() {
         "base64url SHA-256",
     );
     refused(&["--admin-component", "no-slash"], "--admin-component");
+    // Attested enrollment's settings (ADR 0011): a roots directory that is missing, holds
+    // no certificate or a file that is not one; a status list that is not one; a level
+    // other than tee or strongbox.
+    let roots = dir.path().join("attestation-roots");
+    std::fs::create_dir_all(&roots).unwrap();
+    let roots_arg = roots.to_str().unwrap();
+    refused(
+        &["--attestation-roots", "/nonexistent/roots"],
+        "--attestation-roots",
+    );
+    refused(&["--attestation-roots", roots_arg], "no .pem file");
+    std::fs::write(roots.join("oem.pem"), "not a certificate").unwrap();
+    refused(&["--attestation-roots", roots_arg], "oem.pem");
+    let list = dir.path().join("status.json");
+    std::fs::write(&list, "{}").unwrap();
+    refused(
+        &["--attestation-revocations", list.to_str().unwrap()],
+        "--attestation-revocations",
+    );
+    refused(
+        &["--attestation-security-level", "software"],
+        "--attestation-security-level",
+    );
     // The keys directory the database's lenders need is not where --keys says.
     refused(
         &["--keys", dir.path().join("elsewhere").to_str().unwrap()],

@@ -15,7 +15,10 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
-use finlock_server::attestation::{Policy, RevocationList, TrustAnchors, check, verify_chain};
+use finlock_core::protocol::{DecodedAttestation, binding_message};
+use finlock_server::attestation::{
+    Policy, RevocationList, Settings, TrustAnchors, check, verify_chain,
+};
 
 #[path = "testing.rs"]
 mod testing;
@@ -49,6 +52,37 @@ fn bench(c: &mut Criterion) {
             })
         },
     );
+
+    // The enroll path's own call (ADR 0011): chain, policy, the binding signature over
+    // the 110-byte message, the attested IMEIs hashed.
+    let roots = std::env::temp_dir().join(format!("finlock-bench-roots-{}", std::process::id()));
+    std::fs::create_dir_all(&roots).expect("temp dir");
+    std::fs::write(roots.join("root.pem"), pki.root_pem()).expect("root");
+    let verifier = Settings {
+        extra_roots_dir: Some(roots.clone()),
+        ..Settings::default()
+    }
+    .load()
+    .expect("settings");
+    let nonce = finlock_core::b64::encode([0xA5; 16]);
+    let thumbprint = finlock_core::b64::encode([0x17; 32]);
+    let challenge: [u8; 32] = CHALLENGE.try_into().expect("32 bytes");
+    let proof = DecodedAttestation {
+        challenge,
+        chain: chain.clone(),
+        signature: testing::sign(
+            &leaf_key,
+            &binding_message(&challenge, &nonce, &thumbprint).expect("message"),
+        ),
+    };
+    c.bench_function("enroll path: Verifier::verify_enroll (4 certs)", |b| {
+        b.iter(|| {
+            verifier
+                .verify_enroll(&proof, &nonce, &thumbprint, NOW)
+                .expect("proven")
+        })
+    });
+    let _ = std::fs::remove_dir_all(&roots);
 
     let google = TrustAnchors::google();
     let rsa_root = x509_parser::pem::Pem::iter_from_buffer(
