@@ -542,3 +542,189 @@ fn bad_input_is_refused_with_exit_2_and_changes_nothing() {
     );
     assert_eq!(snapshot(), before);
 }
+
+/// The operations the lender API gained later, on the command line too: payments and
+/// voids, a reschedule, re-provisioning on/off, a cancelled sale, the completing window.
+#[test]
+fn payments_void_reschedule_reprovision_cancel_and_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let lender = add_lender(dir.path(), "Acme Credit");
+    let (id, _) = register(dir.path());
+    let dev = |args: &[&str]| {
+        let mut all = vec!["lender", "device"];
+        all.extend_from_slice(args);
+        run(dir.path(), &all)
+    };
+
+    // Payments and a void (idempotent), the account after it.
+    ok(&dev(&[
+        "pay",
+        &id,
+        "--amount-minor",
+        "250000",
+        "--reference",
+        "BOUNCED-1",
+    ]));
+    let listed = json_of(&dev(&["payments", &id, "--json"]));
+    let payment = listed["payments"][0]["payment_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(listed["payments"][0]["reference"], json!("BOUNCED-1"));
+    let voided = ok(&dev(&[
+        "void",
+        &id,
+        &payment,
+        "--reason",
+        "the transfer bounced",
+    ]));
+    assert!(voided.contains("voided"), "{voided}");
+    let again = json_of(&dev(&[
+        "void",
+        &id,
+        &payment,
+        "--reason",
+        "the transfer bounced",
+        "--json",
+    ]));
+    assert_eq!(again["paid_minor"], json!(0));
+    assert_eq!(show(dir.path(), &id)["paid_minor"], json!(0));
+    let text = ok(&dev(&["payments", &id]));
+    assert!(
+        text.contains("VOIDED") && text.contains("the transfer bounced"),
+        "{text}"
+    );
+
+    // A reschedule: three smaller installments instead of two.
+    let out = ok(&dev(&[
+        "reschedule",
+        &id,
+        "--grace-days",
+        "5",
+        "--installment",
+        "+15d=200000",
+        "--installment",
+        "+45d=150000",
+        "--installment",
+        "+75d=150000",
+        "--reason",
+        "lost her job; agreed smaller installments",
+    ]));
+    assert!(out.contains("rescheduled"), "{out}");
+    let v = show(dir.path(), &id);
+    assert_eq!(v["installments"].as_array().unwrap().len(), 3);
+    assert_eq!(v["total_minor"], json!(500_000));
+
+    ok(&dev(&["reprovision", &id, "on"]));
+    assert_eq!(show(dir.path(), &id)["auto_reprovision"], json!(true));
+
+    // A second sale, cancelled before its phone enrolled.
+    let (other, code) = register(dir.path());
+    ok(&dev(&[
+        "cancel",
+        &other,
+        "--reason",
+        "the customer returned the phone",
+    ]));
+    assert_eq!(show(dir.path(), &other)["state"], json!("released"));
+    assert!(
+        !dev(&["code", &other]).status.success(),
+        "no code {code} after a cancel"
+    );
+
+    let actor = format!("cli:{lender}");
+    let entries = audit(dir.path(), &id);
+    let got: Vec<&str> = entries
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "registered",
+            "payment",
+            "payment_voided",
+            "rescheduled",
+            "auto_reprovision_set"
+        ]
+    );
+    assert!(
+        entries.iter().all(|e| e["actor"] == json!(actor)),
+        "{entries:?}"
+    );
+    assert_eq!(actions(dir.path(), &other), ["registered", "cancelled"]);
+
+    // The completing window: 48 h unless set; 0 releases a paid-up phone at once.
+    let window = |args: &[&str]| {
+        let mut all = vec!["lender", "completing-window"];
+        all.extend_from_slice(args);
+        run(dir.path(), &all)
+    };
+    assert!(ok(&window(&[])).contains("2 d later"));
+    assert!(ok(&window(&["--set", "0"])).contains("0 s later"));
+    ok(&dev(&[
+        "pay",
+        &id,
+        "--amount-minor",
+        "500000",
+        "--reference",
+        "FULL-1",
+    ]));
+    assert_eq!(show(dir.path(), &id)["state"], json!("released"));
+
+    // Refused, exit 2, nothing changed.
+    let (third, _) = register(dir.path());
+    ok(&dev(&[
+        "pay",
+        &third,
+        "--amount-minor",
+        "1000",
+        "--reference",
+        "R-3",
+    ]));
+    let before = (show(dir.path(), &third), audit(dir.path(), &third));
+    refused(
+        &dev(&["void", &third, "pay-nope", "--reason", "x"]),
+        "payment",
+    );
+    refused(
+        &dev(&["void", &third, "pay-nope", "--reason", ""]),
+        "reason",
+    );
+    refused(
+        &dev(&[
+            "reschedule",
+            &third,
+            "--grace-days",
+            "3",
+            "--installment",
+            "+5d",
+            "--reason",
+            "r",
+        ]),
+        "--installment",
+    );
+    refused(
+        &dev(&[
+            "reschedule",
+            &third,
+            "--grace-days",
+            "3",
+            "--installment",
+            "+5d=1",
+            "--reason",
+            "r",
+        ]),
+        "",
+    );
+    refused(&dev(&["cancel", &third, "--reason", ""]), "reason");
+    refused(&window(&["--set", "45d"]), "completing_window_s");
+    refused(&window(&["--set", "soon"]), "--set");
+    let reprovision = dev(&["reprovision", &third, "maybe"]);
+    assert_eq!(reprovision.status.code(), Some(2));
+    assert_eq!(
+        (show(dir.path(), &third), audit(dir.path(), &third)),
+        before
+    );
+    assert!(ok(&window(&[])).contains("0 s later"));
+}

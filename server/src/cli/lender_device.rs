@@ -25,7 +25,9 @@ use crate::db::Db;
 use crate::db::queries::{self, DeviceRow, LenderRow};
 use crate::devices::register::{PlanRequest, Registration};
 use crate::devices::view::{DeviceView, ListFilter};
-use crate::devices::{self, Caller, actions, offline, payments, register, view};
+use crate::devices::{
+    self, Caller, actions, completing, offline, payments, register, update, view, voids,
+};
 use crate::error::{Error, Result};
 use crate::policy::PlanInstallment;
 use crate::provisioning::{self, QrFormat};
@@ -116,6 +118,46 @@ pub enum LenderDeviceCommand {
         #[arg(long)]
         days: u16,
     },
+    /// The device's payments, oldest first (a page), voided ones marked.
+    Payments {
+        device: String,
+        /// Payments per page, 1 to 500 (default 100).
+        #[arg(long)]
+        limit: Option<u32>,
+        /// The `next` cursor the previous page printed.
+        #[arg(long)]
+        cursor: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Void a payment that should not count (a bounced transfer, a mistyped amount),
+    /// before the device is released; running it again changes nothing.
+    Void {
+        device: String,
+        /// The payment's id (`finlock lender device payments DEVICE`).
+        payment: String,
+        /// Why (audited), 1-350 characters.
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace the plan with one agreed with the customer: the installments already paid
+    /// stay as they are; a lock earlier than the phone was told needs --allow-earlier-lock.
+    Reschedule(RescheduleArgs),
+    /// Let the phone enroll again by IMEI after a factory reset (on), or not (off).
+    Reprovision {
+        device: String,
+        #[arg(value_parser = ["on", "off"])]
+        setting: String,
+    },
+    /// Cancel a sale whose phone never enrolled (released, its code and IMEI freed).
+    Cancel {
+        device: String,
+        /// Why (audited), 1-350 characters.
+        #[arg(long)]
+        reason: String,
+    },
     /// The device's audit log, oldest first (a page).
     Audit {
         device: String,
@@ -165,6 +207,45 @@ pub struct RegisterArgs {
     /// Print only the device id (for scripts: `DEVICE=$(finlock lender device register … -q)`).
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RescheduleArgs {
+    pub device: String,
+    /// Days after a due date before the phone locks (0-365).
+    #[arg(long, required_unless_present = "plan")]
+    pub grace_days: Option<u32>,
+    /// Every installment of the new plan as WHEN=AMOUNT_MINOR, the paid ones unchanged.
+    #[arg(
+        long = "installment",
+        value_name = "WHEN=AMOUNT",
+        required_unless_present = "plan"
+    )]
+    pub installments: Vec<String>,
+    /// Lock a phone that has not checked in for this many days (1-365).
+    #[arg(long)]
+    pub offline_lock_after_days: Option<u32>,
+    /// The new plan as the API takes it (JSON file, `-` for stdin).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["grace_days", "installments", "offline_lock_after_days"])]
+    pub plan: Option<PathBuf>,
+    /// Why the plan changes (audited), 1-350 characters.
+    #[arg(long)]
+    pub reason: String,
+    /// Agree to a lock earlier than the phone was told (still at least 3 days away).
+    #[arg(long)]
+    pub allow_earlier_lock: bool,
+}
+
+/// `finlock lender completing-window`: how long after paid in full a device is released.
+#[derive(Debug, clap::Args)]
+pub struct WindowArgs {
+    /// The lender (may be left out while the database has a single lender).
+    #[arg(long, env = "FINLOCK_LENDER", value_name = "LENDER_ID")]
+    pub lender: Option<String>,
+    /// A new window for devices paid in full from now on: 0 (released at once) to 30d,
+    /// e.g. 48h or 2d; without it the current one is printed.
+    #[arg(long, value_name = "DURATION")]
+    pub set: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -230,6 +311,56 @@ pub async fn run(storage: &StorageArgs, args: LenderDeviceArgs) -> Result<()> {
     done
 }
 
+/// `finlock lender completing-window [--set DURATION]`.
+pub async fn completing_window(storage: &StorageArgs, args: WindowArgs) -> Result<()> {
+    let set = args
+        .set
+        .as_deref()
+        .map(|d| {
+            let d = d.trim();
+            if d == "0" {
+                return Ok(0);
+            }
+            when::duration_s(d).ok_or_else(|| {
+                Error::invalid("--set", "a duration like 48h, 2d or 0 (released at once)")
+            })
+        })
+        .transpose()?;
+    let db = Db::connect(&storage.db, 2).await?;
+    let config = Config::local(&storage.db, &storage.keys);
+    let app = App::new(db.clone(), Arc::new(SystemClock), config, String::new());
+    let done = async {
+        let lender = lender(&app, args.lender.as_deref()).await?;
+        let window = match set {
+            Some(s) => {
+                let w = completing::CompletingWindow {
+                    completing_window_s: s,
+                };
+                completing::set_window(&app, &lender.lender_id, w).await?
+            }
+            None => completing::window(&app, &lender.lender_id).await?,
+        };
+        println!(
+            "{}: a device paid in full is released {} later (payments can be voided until then)",
+            lender.lender_id,
+            human_duration(window.completing_window_s)
+        );
+        Ok(())
+    }
+    .await;
+    db.close().await;
+    done
+}
+
+fn human_duration(s: i64) -> String {
+    match s {
+        0 => "0 s".into(),
+        s if s % 86_400 == 0 => format!("{} d", s / 86_400),
+        s if s % 3_600 == 0 => format!("{} h", s / 3_600),
+        s => format!("{s} s"),
+    }
+}
+
 /// The provisioning settings, checked as `finlock serve` checks them.
 fn qr_config(storage: &StorageArgs, q: &QrArgs) -> Result<Config> {
     let Some(public_url) = q.public_url.clone() else {
@@ -244,7 +375,7 @@ fn qr_config(storage: &StorageArgs, q: &QrArgs) -> Result<Config> {
     config.admin_component.clone_from(&q.admin_component);
     config.apk_url.clone_from(&q.apk_url);
     config.apk_checksum.clone_from(&q.apk_checksum);
-    config.validate().map_err(|e| Error::BadRequest(e))?;
+    config.validate().map_err(Error::BadRequest)?;
     Ok(config)
 }
 
@@ -442,6 +573,129 @@ async fn command(app: &App, lender: &LenderRow, command: LenderDeviceCommand) ->
                 answer.code, answer.days
             );
         }
+        LenderDeviceCommand::Payments {
+            device: id,
+            limit,
+            cursor,
+            json,
+        } => {
+            let row = device(app, lender, &id).await?;
+            let (page, next) = payments::list(app, &row, cursor.as_deref(), limit).await?;
+            if json {
+                print_json(
+                    &json!({ "device_id": row.device_id, "payments": page, "next_cursor": next }),
+                )?;
+            } else {
+                for p in &page {
+                    println!(
+                        "{}  {}  {}  {}{}",
+                        p.payment_id,
+                        when::iso_utc(p.created_at),
+                        money(p.amount_minor, &p.currency),
+                        p.reference,
+                        p.voided_at
+                            .map(|t| format!(
+                                "  VOIDED {} ({})",
+                                when::iso_utc(t),
+                                p.void_reason.as_deref().unwrap_or_default()
+                            ))
+                            .unwrap_or_default()
+                    );
+                }
+                if let Some(next) = next {
+                    println!("next: --cursor {next}");
+                }
+            }
+        }
+        LenderDeviceCommand::Void {
+            device: id,
+            payment,
+            reason,
+            json,
+        } => {
+            let row = device(app, lender, &id).await?;
+            let body =
+                match voids::void(app, by, &row, &payment, &voids::VoidRequest { reason }).await {
+                    Err(Error::NotFound) => {
+                        return Err(Error::invalid(
+                            "PAYMENT",
+                            format!("{payment:?} is not a payment of device {}", row.device_id),
+                        ));
+                    }
+                    other => other?,
+                };
+            if json {
+                println!("{body}");
+            } else {
+                let v: Value = serde_json::from_str(&body)
+                    .map_err(|e| Error::Internal(format!("void answer: {e}")))?;
+                println!(
+                    "{}: payment {} voided; paid so far {}{}",
+                    row.device_id,
+                    payment,
+                    money(v["paid_minor"].as_u64().unwrap_or(0), &row.currency),
+                    match v["release_at"].as_i64() {
+                        Some(t) =>
+                            format!("; still paid in full, released at {}", when::iso_utc(t)),
+                        None => String::new(),
+                    }
+                );
+            }
+        }
+        LenderDeviceCommand::Reschedule(args) => {
+            let row = device(app, lender, &args.device).await?;
+            let plan = match &args.plan {
+                Some(path) => read_json(path)?,
+                None => PlanRequest {
+                    currency: row.currency.clone(),
+                    grace_days: args.grace_days.unwrap_or_default(),
+                    offline_lock_after_days: args.offline_lock_after_days,
+                    installments: args
+                        .installments
+                        .iter()
+                        .map(|spec| installment(spec, app.now()))
+                        .collect::<Result<Vec<_>>>()?,
+                },
+            };
+            let change = update::DeviceUpdate {
+                plan: Some(plan),
+                reason: Some(args.reason),
+                allow_earlier_lock: args.allow_earlier_lock,
+                ..Default::default()
+            };
+            let after = update::update(app, by, &row, &change).await?;
+            let v = view::view(&after, app.now())?;
+            println!(
+                "{}: rescheduled; {} due now, locks at {}",
+                v.device_id,
+                money(v.amount_due_minor, &v.currency),
+                v.lock_at.map(when::iso_utc).unwrap_or_else(|| "-".into())
+            );
+        }
+        LenderDeviceCommand::Reprovision {
+            device: id,
+            setting,
+        } => {
+            let row = device(app, lender, &id).await?;
+            let change = update::DeviceUpdate {
+                auto_reprovision: Some(setting == "on"),
+                ..Default::default()
+            };
+            let after = update::update(app, by, &row, &change).await?;
+            println!(
+                "{}: re-provisioning by IMEI after a reset is {}",
+                after.device_id,
+                if after.auto_reprovision { "on" } else { "off" }
+            );
+        }
+        LenderDeviceCommand::Cancel { device: id, reason } => {
+            let row = device(app, lender, &id).await?;
+            let after = update::cancel(app, by, &row, &reason).await?;
+            println!(
+                "{}: sale cancelled (released; its code no longer works)",
+                after.device_id
+            );
+        }
         LenderDeviceCommand::Audit {
             device: id,
             limit,
@@ -487,19 +741,7 @@ async fn command(app: &App, lender: &LenderRow, command: LenderDeviceCommand) ->
 /// The registration the options (or the --plan file) describe; the rules are the domain's.
 fn registration(args: &RegisterArgs, now: i64) -> Result<Registration> {
     if let Some(path) = &args.plan {
-        let text = if path.as_os_str() == "-" {
-            std::io::read_to_string(std::io::stdin())
-                .map_err(|e| Error::invalid("--plan", format!("reading stdin: {e}")))?
-        } else {
-            std::fs::read_to_string(path)
-                .map_err(|e| Error::invalid("--plan", format!("{}: {e}", path.display())))?
-        };
-        return serde_json::from_str(&text).map_err(|e| {
-            Error::invalid(
-                "--plan",
-                format!("not a registration as POST /v1/lender/devices takes it: {e}"),
-            )
-        });
+        return read_json(path);
     }
     let installments = args
         .installments
@@ -516,6 +758,23 @@ fn registration(args: &RegisterArgs, now: i64) -> Result<Registration> {
             installments,
         },
         reminders: None,
+    })
+}
+
+/// A `--plan` file (`-`: stdin) as the API's JSON body.
+fn read_json<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T> {
+    let text = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())
+            .map_err(|e| Error::invalid("--plan", format!("reading stdin: {e}")))?
+    } else {
+        std::fs::read_to_string(path)
+            .map_err(|e| Error::invalid("--plan", format!("{}: {e}", path.display())))?
+    };
+    serde_json::from_str(&text).map_err(|e| {
+        Error::invalid(
+            "--plan",
+            format!("not a plan as the lender API takes it: {e}"),
+        )
     })
 }
 
@@ -666,7 +925,7 @@ pub fn money(minor: u64, currency: &str) -> String {
     let units = (minor / scale).to_string();
     let mut grouped = String::new();
     for (i, c) in units.chars().enumerate() {
-        if i > 0 && (units.len() - i) % 3 == 0 {
+        if i > 0 && (units.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(c);
@@ -718,7 +977,7 @@ fn print_view(v: &DeviceView) {
             "  {}  {}  {}",
             when::iso_utc(i.due),
             money(i.amount_minor, &v.currency),
-            serde_json::to_value(&i.status)
+            serde_json::to_value(i.status)
                 .ok()
                 .and_then(|s| s.as_str().map(String::from))
                 .unwrap_or_default()

@@ -101,6 +101,9 @@ pub enum LenderCommand {
     /// A lender's financed devices: register, show, code, qr, lock, unlock, pay, extend,
     /// release, offline-code, audit, list (on the database directly; audited as `cli`).
     Device(lender_device::LenderDeviceArgs),
+    /// How long after paid in full a lender's devices are released (payments can be voided
+    /// until then): print it, or --set it (e.g. 48h; 0 releases at once).
+    CompletingWindow(lender_device::WindowArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -358,6 +361,9 @@ async fn lender_command(
             done?;
         }
         LenderCommand::Device(args) => lender_device::run(storage, args).await?,
+        LenderCommand::CompletingWindow(args) => {
+            lender_device::completing_window(storage, args).await?;
+        }
     }
     Ok(())
 }
