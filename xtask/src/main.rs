@@ -6,6 +6,7 @@
 
 mod android;
 mod android_shell;
+mod install;
 mod jvm;
 mod postgres;
 mod steps;
@@ -36,7 +37,9 @@ const TASKS: &[Task] = &[
         name: "test",
         summary: "every check: rustfmt, clippy, cargo test, PostgreSQL, Kotlin, Android shell",
         details: "\
-Runs, in order, stopping at the first failure:
+First installs what the steps need and is missing, one line per install (see `cargo xtask
+install --help`; --no-install or FINLOCK_NO_INSTALL=1 to manage packages yourself).
+Then runs, in order, stopping at the first failure:
   1. fmt     cargo fmt --all --check
   2. clippy  cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
   3. test    cargo test --workspace --locked --features finlock-core/net [ARGS...]
@@ -73,6 +76,26 @@ ARGS after `--` go to `cargo test`, e.g.
         details: "Runs exactly the steps of `cargo xtask test` (see `cargo xtask test --help`).",
         passthrough: true,
         steps: test_steps,
+    },
+    Task {
+        name: "install",
+        summary: "install what the tests need: Debian packages (apt-get) and kotlinc (npm)",
+        details: "\
+Installs what is missing, one line per install, and nothing (no network) when all is there:
+  Debian packages, with apt-get (directly as root, else through sudo):
+    postgresql               the server's suite against a real PostgreSQL
+    openjdk-17-jdk-headless  the Kotlin tests on the JVM
+    junit5, libjna-java      the bridge's Kotlin tests (JUnit 5, the library through JNA)
+    aapt, android-framework-res, maven   the Android shell's Robolectric tests
+    clang, llvm              ring's C code for the Android type-check
+    npm                      only when kotlinc is missing and npm is not there
+  kotlinc: the npm package kotlin-compiler@2.4.20 into build/kotlin.
+`test` and `ci` do this first; `postgres`, `jvm`, `bench-bridge`, `android-test`,
+`android-screens` and `check-android` install their own part. Each takes --no-install, and
+FINLOCK_NO_INSTALL=1 turns installing off everywhere, for people who manage their own
+packages. Without dpkg and apt-get (not Debian or Ubuntu) the list is printed instead.",
+        passthrough: false,
+        steps: no_steps,
     },
     Task {
         name: "bench",
@@ -382,6 +405,11 @@ fn vectors_steps(cx: &Context, _extra: Vec<OsString>) -> Vec<Step> {
     )]
 }
 
+/// `install` has no steps: installing happens before any task's steps (see `main`).
+fn no_steps(_cx: &Context, _extra: Vec<OsString>) -> Vec<Step> {
+    Vec::new()
+}
+
 fn print_overview() {
     println!("cargo xtask: the project's tasks beyond plain cargo\n");
     println!("Usage: cargo xtask <COMMAND> [-- ARGS...]\n");
@@ -397,13 +425,18 @@ fn print_overview() {
 }
 
 fn print_task_help(task: &Task) {
+    let flag = if install::needs(task.name).is_some() {
+        " [--no-install]"
+    } else {
+        ""
+    };
     let args = if task.passthrough {
         " [-- ARGS...]"
     } else {
         ""
     };
     println!("cargo xtask {}: {}\n", task.name, task.summary);
-    println!("Usage: cargo xtask {}{args}\n", task.name);
+    println!("Usage: cargo xtask {}{flag}{args}\n", task.name);
     println!("{}", task.details);
 }
 
@@ -462,7 +495,8 @@ fn main() -> ExitCode {
         return unknown_command(&command);
     };
 
-    // Before `--`: xtask's own options (only --help); after it: arguments for the command.
+    // Before `--`: xtask's own options (--help, --no-install); after it: arguments for
+    // the command.
     let split = rest.iter().position(|arg| arg == "--");
     let (own, extra) = match split {
         Some(at) => (&rest[..at], rest[at + 1..].to_vec()),
@@ -472,6 +506,12 @@ fn main() -> ExitCode {
         print_task_help(task);
         return ExitCode::SUCCESS;
     }
+    let needs = install::needs(task.name);
+    let no_install_flag = needs.is_some() && own.iter().any(|arg| arg == install::OPT_OUT_FLAG);
+    let own: Vec<&OsString> = own
+        .iter()
+        .filter(|arg| !(no_install_flag && *arg == install::OPT_OUT_FLAG))
+        .collect();
     if let Some(arg) = own.first() {
         eprintln!(
             "error: unexpected argument '{}' for `cargo xtask {}`",
@@ -492,6 +532,25 @@ fn main() -> ExitCode {
     }
 
     let cx = Context::from_env();
+    if let Some(needs) = &needs {
+        let var = env::var(install::OPT_OUT_VAR).ok();
+        if install::opted_out(no_install_flag, var.as_deref()) {
+            println!(
+                "install: skipped ({})",
+                if no_install_flag {
+                    "--no-install given"
+                } else {
+                    "FINLOCK_NO_INSTALL set"
+                }
+            );
+        } else if let Err(why) = install::run(&cx.root, needs) {
+            eprintln!("install: FAILED: {why}");
+            return ExitCode::FAILURE;
+        }
+    }
+    if task.name == "install" {
+        return ExitCode::SUCCESS;
+    }
     let steps = (task.steps)(&cx, extra);
     let code = run_steps(task.name, &cx.root, &steps);
     if code == 0
