@@ -206,7 +206,8 @@ fn the_new_total_stays_above_what_is_paid() {
 #[test]
 fn the_registration_rules_apply() {
     let p = plan();
-    let cases: [(fn(&mut PlanRequest), &str); 4] = [
+    type Change = fn(&mut PlanRequest);
+    let cases: [(Change, &str); 4] = [
         (|r| r.installments.clear(), "plan.installments"),
         (
             |r| r.installments[3].amount_minor = 0,
