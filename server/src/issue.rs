@@ -70,7 +70,7 @@ pub async fn issue(
         .map_err(|err| Error::Internal(format!("signing: {err}")))?;
     // Released by time (the completing window has passed): store it once, with its
     // entry, as the device is told (ADR 0012).
-    if !issued.released && issued.release_at.is_some_and(|t| now >= t) {
+    if e.state == finlock_core::protocol::EntitlementState::Released && !issued.released {
         let row = DeviceRow {
             release_at: issued.release_at,
             ..row.clone()

@@ -70,12 +70,19 @@ pub enum MoneyRefusal {
 impl Money {
     /// Released at `now`: for good, or because the window has passed.
     pub fn is_released(&self, now: i64) -> bool {
-        self.released || self.release_at.is_some_and(|t| now >= t)
+        self.released || self.window_end().is_some_and(|t| now >= t)
     }
 
     /// The release date while completing at `now`; `None` when owing or released.
     pub fn completing(&self, now: i64) -> Option<i64> {
-        self.release_at.filter(|_| !self.is_released(now))
+        self.window_end().filter(|_| !self.is_released(now))
+    }
+
+    /// `release_at`, as long as the device is paid in full: a plan rescheduled to a larger
+    /// total while completing owes again, and its window no longer counts.
+    fn window_end(&self) -> Option<i64> {
+        self.release_at
+            .filter(|_| self.paid_minor >= self.total_minor)
     }
 
     pub fn owed(&self) -> u64 {
@@ -102,7 +109,7 @@ impl Money {
             .checked_add(amount)
             .filter(|p| *p < MAX_SAFE)
             .ok_or(MoneyRefusal::OutOfRange)?;
-        let release_at = match self.release_at {
+        let release_at = match self.window_end() {
             Some(t) => Some(t),
             None => (paid_minor >= self.total_minor).then(|| now.saturating_add(window_s)),
         };
@@ -669,6 +676,16 @@ mod tests {
         assert_eq!(done.settle(T0 + 10 * w), None);
         assert_eq!(full.void(1_000, T0 + w, w), Err(MoneyRefusal::Released));
         assert_eq!(done.pay(1, true, T0 + w, w), Err(MoneyRefusal::Released));
+        // A plan rescheduled to a larger total while completing owes again: its window no
+        // longer counts, and paying in full again starts a new one.
+        let rescheduled = Money {
+            total_minor: 7_000,
+            ..full
+        };
+        assert!(!rescheduled.is_released(T0 + 10 * w));
+        assert_eq!(rescheduled.completing(T0), None);
+        let repaid = rescheduled.pay(1_000, false, T0 + 5 * w, w).unwrap();
+        assert_eq!(repaid.release_at, Some(T0 + 6 * w));
         // A window of 0 releases at once, as before ADR 0012.
         assert!(m.pay(1_000, false, T0, 0).unwrap().is_released(T0));
         assert!(check_completing_window(0) && check_completing_window(MAX_COMPLETING_WINDOW_S));

@@ -8,7 +8,8 @@
 //! matters to the next — the device's own next wake-up (a reminder, a check-in, a lock)
 //! or the lender's next scripted action — through reminders, a payment, a missed payment,
 //! overdue reminders, the lock, an offline unlock code, the payment that brings the phone
-//! back, and the last payment that releases it for good.
+//! back, and the last payment that makes it *completing* (ADR 0012), released for good when
+//! the lender's window has passed.
 
 use std::path::PathBuf;
 
@@ -290,6 +291,8 @@ async fn live(dir: &std::path::Path, args: &DemoArgs) -> Result<(), DemoError> {
     let (mut checkins, mut reminders_shown) = (0u32, 0u32);
     let (mut was_locked, mut saw_lock, mut saw_code_unlock, mut released) =
         (false, false, false, false);
+    // Paid in full: the release date the phone was told (ADR 0012), once.
+    let mut completing_told: Option<i64> = None;
     let mut t = START;
     for _ in 0..20_000 {
         let reading = device.evaluate(&clock_at(t))?.reading;
@@ -446,6 +449,21 @@ async fn live(dir: &std::path::Path, args: &DemoArgs) -> Result<(), DemoError> {
                 );
             }
         }
+        if let Some(release_at) = eval.decision.release_at
+            && completing_told != Some(release_at)
+        {
+            completing_told = Some(release_at);
+            tl.say(
+                t,
+                "completing",
+                format!(
+                    "paid in full: unlocked, and released on {} unless the lender voids a \
+                     payment first",
+                    tl.local(release_at)
+                ),
+                json!({ "release_at": release_at }),
+            );
+        }
         if eval.decision.released {
             released = true;
             tl.say(
@@ -474,9 +492,10 @@ async fn live(dir: &std::path::Path, args: &DemoArgs) -> Result<(), DemoError> {
             serde_json::to_string_pretty(&tl.events).unwrap_or_default()
         );
     }
-    if !(saw_lock && saw_code_unlock && released) {
+    if !(saw_lock && saw_code_unlock && released && completing_told.is_some()) {
         return Err(DemoError::Story(format!(
-            "lock {saw_lock}, code unlock {saw_code_unlock}, released {released}"
+            "lock {saw_lock}, code unlock {saw_code_unlock}, completing {}, released {released}",
+            completing_told.is_some()
         )));
     }
     Ok(())

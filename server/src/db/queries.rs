@@ -660,7 +660,8 @@ pub async fn store_money(tx: &mut Tx, device_id: &str, c: &MoneyChange) -> Resul
 pub async fn settle_release(tx: &mut Tx, device_id: &str, now: i64) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE devices SET released = 1, lender_locked = 0, lock_reason = NULL \
-         WHERE device_id = $1 AND released = 0 AND release_at IS NOT NULL AND release_at <= $2",
+         WHERE device_id = $1 AND released = 0 AND release_at IS NOT NULL AND release_at <= $2 \
+         AND paid_minor >= total_minor",
     )
     .bind(device_id)
     .bind(now)

@@ -73,7 +73,7 @@ pub async fn settle_in(tx: &mut Tx, now: i64, device: &DeviceRow) -> Result<bool
 
 /// Whether `row` is released by time but not yet stored as released.
 pub fn due(row: &DeviceRow, now: i64) -> bool {
-    !row.released && row.release_at.is_some_and(|t| now >= t)
+    !row.released && row.paid_minor >= row.total_minor && row.release_at.is_some_and(|t| now >= t)
 }
 
 /// Stores the release of `row` if its window has passed (once; see the module docs);
