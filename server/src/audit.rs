@@ -179,6 +179,7 @@ pub enum AuditEvent<'a> {
     /// The plan was rescheduled: the new terms in full, and the lock before and after.
     Rescheduled {
         reason: &'a str,
+        installments_before: &'a [crate::policy::PlanInstallment],
         total_minor: u64,
         grace_days: u32,
         offline_lock_after_days: Option<u32>,
@@ -282,6 +283,7 @@ impl AuditEvent<'_> {
                 "reason": reason, "paid_minor": paid_minor, "release_at": release_at }),
             AuditEvent::Rescheduled {
                 reason,
+                installments_before,
                 total_minor,
                 grace_days,
                 offline_lock_after_days,
@@ -291,7 +293,8 @@ impl AuditEvent<'_> {
                 earlier_lock,
             } => json!({ "reason": reason, "total_minor": total_minor,
                 "grace_days": grace_days, "offline_lock_after_days": offline_lock_after_days,
-                "installments": installments, "lock_at_before": lock_at_before,
+                "installments": installments, "installments_before": installments_before,
+                "lock_at_before": lock_at_before,
                 "lock_at_after": lock_at_after, "earlier_lock": earlier_lock }),
             AuditEvent::AutoReprovisionSet { auto_reprovision } => {
                 json!({ "auto_reprovision": auto_reprovision })

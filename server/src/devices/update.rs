@@ -29,7 +29,7 @@ use crate::audit::{self, AuditEvent};
 use crate::db::queries::{self, DeviceRow, Tx};
 use crate::error::{Error, Result};
 use crate::issue::{stored_plan, stored_reminders};
-use crate::policy::{self, DAY, Plan};
+use crate::policy::{self, DAY, Plan, PlanInstallment};
 
 /// An earlier lock agreed by the lender still comes at least this long after now.
 pub const MIN_NOTICE_S: i64 = 3 * DAY;
@@ -68,6 +68,8 @@ pub struct Cancellation {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reschedule {
     pub plan: Plan,
+    /// The installments as they were, for the audit log.
+    pub installments_before: Vec<PlanInstallment>,
     pub lock_at_before: i64,
     pub lock_at_after: i64,
     /// Whether the lock (or the offline lock) comes earlier than before.
@@ -156,6 +158,7 @@ pub fn judge_reschedule(
     }
     Ok(Reschedule {
         plan,
+        installments_before: current.plan.installments.clone(),
         lock_at_before,
         lock_at_after,
         earlier,
@@ -260,6 +263,12 @@ pub async fn update(
             })?;
             super::actions::check_reason(reason)?;
             let plan = stored_plan(device)?;
+            if plan.paid_in_full(device.paid_minor) {
+                return Err(Error::conflict(
+                    "paid-in-full",
+                    "this plan is paid in full; there is nothing left to reschedule",
+                ));
+            }
             let reminders = stored_reminders(device)?;
             let current = Current {
                 plan: &plan,
@@ -289,6 +298,7 @@ pub async fn update(
         }
         let event = AuditEvent::Rescheduled {
             reason,
+            installments_before: &r.installments_before,
             total_minor: r.plan.total_minor(),
             grace_days: r.plan.grace_days,
             offline_lock_after_days: r.plan.offline_lock_after_days,
@@ -317,7 +327,8 @@ pub async fn update(
 
 /// Cancels a sale whose phone never enrolled: the device is released for good, its
 /// enrollment code stops working and its IMEI is free for a new registration. A phone
-/// that enrolled is financed: it is released (`POST …/release`), never cancelled.
+/// that enrolled is financed: it is released (`POST …/release`), never cancelled; a sale
+/// with payments recorded has them voided first, so the books show the refund.
 pub async fn cancel(
     app: &App,
     by: Caller<'_>,
@@ -331,6 +342,9 @@ pub async fn cancel(
     if device.released {
         return Err(released());
     }
+    if device.paid_minor > 0 {
+        return Err(has_payments());
+    }
     let now = app.now();
     let mut tx = app.db.write.begin().await?;
     if !store_cancelled(&mut tx, &device.device_id, now).await? {
@@ -338,6 +352,7 @@ pub async fn cancel(
         let row = queries::device(&app.db.read, &device.device_id).await?;
         return Err(match row {
             Some(row) if row.device_key.is_some() => enrolled(),
+            Some(row) if row.paid_minor > 0 => has_payments(),
             _ => released(),
         });
     }
@@ -360,6 +375,14 @@ fn enrolled() -> Error {
         "enrolled",
         "this phone has enrolled, so the sale cannot be cancelled; to end its plan, release \
          it (POST …/release)",
+    )
+}
+
+fn has_payments() -> Error {
+    Error::conflict(
+        "has-payments",
+        "payments are recorded for this sale; void them first (they no longer count once \
+         refunded), then cancel",
     )
 }
 
@@ -402,11 +425,12 @@ async fn store_auto_reprovision(tx: &mut Tx, device_id: &str, on: bool) -> Resul
 
 /// Released (so the one-owner-per-IMEI index lets the IMEI go), the code gone, `seq`
 /// moved so an enrollment that read the device before this cannot bind (its
-/// compare-and-swap on `seq` fails); only while no key is bound.
+/// compare-and-swap on `seq` fails); only while no key is bound and nothing is paid.
 async fn store_cancelled(tx: &mut Tx, device_id: &str, now: i64) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE devices SET released = 1, cancelled_at = $2, enrollment_code = NULL, \
-         seq = seq + 1 WHERE device_id = $1 AND released = 0 AND device_key IS NULL",
+         seq = seq + 1 WHERE device_id = $1 AND released = 0 AND device_key IS NULL \
+         AND paid_minor = 0",
     )
     .bind(device_id)
     .bind(now)

@@ -112,7 +112,8 @@ pub async fn update(
 }
 
 /// Cancel a sale whose phone never enrolled: the device is released, its enrollment code
-/// stops working and its IMEI is free again. An enrolled phone answers 409: release it.
+/// stops working and its IMEI is free again. An enrolled phone answers 409 (release it);
+/// so does a sale with payments recorded (void them first).
 #[utoipa::path(post, path = "/v1/lender/devices/{id}/cancel", tag = "lender",
     params(("id" = String, Path, description = "device id")),
     request_body = Cancellation,

@@ -99,6 +99,10 @@ async fn a_reschedule_is_audited_and_reaches_the_phone_at_its_next_checkin() {
     assert_eq!(last["detail"]["lock_at_after"], T0 + 51 * DAY);
     assert_eq!(last["detail"]["earlier_lock"], false);
     assert_eq!(last["detail"]["installments"], plan["installments"]);
+    assert_eq!(
+        last["detail"]["installments_before"],
+        crate::common::plan()["installments"]
+    );
     assert!(last["api_key_id"].is_string(), "{last}");
 
     s.clock.advance(60);
@@ -397,4 +401,50 @@ async fn an_enrolled_phone_cannot_be_cancelled_only_released() {
     s.clock.advance(60);
     phone.checkin(&s).await;
     assert!(!phone.locked(&s));
+}
+
+#[tokio::test]
+async fn a_paid_off_plan_is_not_rescheduled_and_a_sale_with_payments_not_cancelled() {
+    let s = start().await;
+    let lender = s.lender("Acme").await;
+    let (id, _) = s.register(&lender, json!({})).await;
+    assert_eq!(
+        s.pay(&lender, &id, 500, "deposit").await.status(),
+        StatusCode::CREATED
+    );
+    let device = s.device(&lender, &id).await;
+    let log = audit(&s, &lender, &id).await;
+    let p = problem(
+        cancel(&s, &lender, &id).await,
+        StatusCode::CONFLICT,
+        "has-payments",
+    )
+    .await;
+    assert!(p["detail"].as_str().unwrap().contains("void"), "{p}");
+    assert_eq!(s.device(&lender, &id).await, device);
+    assert_eq!(audit(&s, &lender, &id).await, log);
+
+    // Paid in full: there is nothing left to reschedule, even to a larger total.
+    assert_eq!(
+        s.pay(&lender, &id, 5500, "rest").await.status(),
+        StatusCode::CREATED
+    );
+    let device = s.device(&lender, &id).await;
+    let log = audit(&s, &lender, &id).await;
+    let mut bigger = moved(0, 30);
+    bigger["installments"][5]["amount_minor"] = json!(5000);
+    problem(
+        patch(
+            &s,
+            &lender,
+            &id,
+            json!({ "plan": bigger, "reason": "more" }),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "paid-in-full",
+    )
+    .await;
+    assert_eq!(s.device(&lender, &id).await, device);
+    assert_eq!(audit(&s, &lender, &id).await, log);
 }
