@@ -6,7 +6,7 @@
 //! own `PlanTerms` check) and to three more that protect the customer and the books:
 //! - the currency stays (payments were recorded in it), installments the payments
 //!   already cover stay as they were, and the new total stays above what is paid (a plan
-//!   is ended by a release, not by shrinking it);
+//!   is ended by a release, not by shrinking it); a plan paid in full is not rescheduled;
 //! - **no surprise lock**: the phone has been told when it locks (the current `lock_at`,
 //!   extension included) and how long it may stay offline. A plan that would lock it
 //!   earlier, or offline sooner, is refused with 409 `earlier-lock` unless the lender
@@ -16,7 +16,7 @@
 //!
 //! The new plan reaches the phone in its next entitlement: the device's `seq` moves with
 //! the plan, so no node answers a check-in or an enrollment from a copy of the device
-//! read before the change (see `queries::checkin`).
+//! read before the change (see `queries::checkin`). Why these rules: ADR 0013.
 
 use finlock_core::protocol::{self, ReminderPolicy};
 use serde::Deserialize;
