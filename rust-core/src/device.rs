@@ -23,6 +23,7 @@ use crate::entitlement::{self, AcceptRules};
 use crate::error::{Error, Result};
 use crate::jws;
 use crate::keys::{DeviceKey, KeySet};
+use crate::keyset::{self, ChainRules, KeyChain};
 use crate::offline_code::{self, AcceptedCode, OfflineCodeState};
 use crate::protocol::{
     self, CheckinRequest, EnrollRequest, EnrollResponse, Entitlement, EntitlementState, Event,
@@ -60,6 +61,8 @@ impl fmt::Debug for Secret {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Provisioning {
     pub server_url: String,
+    /// The pinned set with its `keys_seq`: provisioning's, then each rotated set a signed
+    /// chain led to (ADR 0007). A state written before rotation existed reads as set 0.
     pub lender_keys: KeySet,
     /// Debug builds and the simulator may talk plain http to loopback (§3.3).
     pub allow_insecure_loopback: bool,
@@ -278,6 +281,7 @@ impl DeviceState {
             model: params.model.clone(),
             android_sdk: params.android_sdk,
             app_version: params.app_version.clone(),
+            keys_seq: self.provisioning()?.lender_keys.keys_seq(),
             attestation,
         };
         request.validate()?;
@@ -316,9 +320,21 @@ impl DeviceState {
         let provisioning = self.provisioning()?.clone();
         let answer: EnrollResponse = crate::json::decode_object(response)?;
         answer.validate()?;
+        // Key sets the lender rotated to since this device's set was pinned (a QR printed
+        // before a rotation): applied first, the entitlement judged against the result,
+        // and both stored together or neither (ADR 0007).
+        let chain: KeyChain = crate::json::decode_object(response)?;
+        let applied = keyset::apply_chain(
+            &chain.keys,
+            &ChainRules {
+                pinned: &provisioning.lender_keys,
+                lender_id: None,
+                stored_state: None,
+            },
+        )?;
         let rules = AcceptRules {
-            pinned: &provisioning.lender_keys,
-            lender_id: None,
+            pinned: &applied.keys,
+            lender_id: applied.iss.as_deref(),
             device_id: &answer.device_id,
             stored_seq: None,
             stored_state: None,
@@ -329,6 +345,9 @@ impl DeviceState {
         let offline_secret = b64::decode(&answer.offline_secret)
             .ok_or(Error::invalid("offline_secret", "not canonical base64url"))?;
         self.clock.anchor(e.iat, clock);
+        if let Some(p) = self.provisioning.as_mut() {
+            p.lender_keys = applied.keys;
+        }
         self.enrollment = Some(Enrollment {
             lender_id: e.iss.clone(),
             device_id: answer.device_id,
@@ -360,6 +379,10 @@ impl DeviceState {
     ) -> Result<Outgoing> {
         let evaluation = self.evaluate(clock);
         let nonce = fresh_nonce(rng)?;
+        let keys_seq = self
+            .provisioning
+            .as_ref()
+            .map_or(0, |p| p.lender_keys.keys_seq());
         let en = self.enrollment.as_mut().ok_or(Error::NotEnrolled)?;
         let events = en.pending_events.clone();
         let request = CheckinRequest {
@@ -373,6 +396,7 @@ impl DeviceState {
             wall_clock: clock.wall_ms.div_euclid(1000),
             uptime_ms: clock.uptime_ms.min(protocol::MAX_SAFE - 1),
             events,
+            keys_seq,
         };
         request.validate()?;
         let key = DeviceKey::from_pkcs8(&en.device_key.bytes()?, None)?;
@@ -387,7 +411,8 @@ impl DeviceState {
         })
     }
 
-    /// Accepts the body of an HTTP 200 answer to a check-in: `{ "entitlement": … }`.
+    /// Accepts the body of an HTTP 200 answer to a check-in: `{ "entitlement": …,
+    /// "keys"?: [ … ] }` (the key sets after the pinned one, applied first; ADR 0007).
     pub fn complete_checkin(
         &mut self,
         sent: &Outgoing,
@@ -395,7 +420,8 @@ impl DeviceState {
         clock: &ClockInput,
     ) -> Result<Evaluation> {
         let answer: protocol::CheckinResponse = crate::json::decode_object(response)?;
-        self.accept_entitlement(&answer.entitlement, Some(&sent.nonce), clock)?;
+        let chain: KeyChain = crate::json::decode_object(response)?;
+        self.accept_chained(&chain.keys, &answer.entitlement, Some(&sent.nonce), clock)?;
         let en = self.enrollment.as_mut().ok_or(Error::NotEnrolled)?;
         // The nonce echo proves the server saw this request, events included.
         let delivered = sent.events_sent.min(en.pending_events.len());
@@ -438,10 +464,31 @@ impl DeviceState {
         nonce: Option<&str>,
         clock: &ClockInput,
     ) -> Result<()> {
+        self.accept_chained(&[], compact, nonce, clock)
+    }
+
+    /// Applies a chain of key sets (ADR 0007), then judges the entitlement against the
+    /// resulting set; only if both pass are the new set and the entitlement stored, in
+    /// the one state the caller writes. Nothing is accepted after `released`.
+    pub fn accept_chained(
+        &mut self,
+        chain: &[String],
+        compact: &str,
+        nonce: Option<&str>,
+        clock: &ClockInput,
+    ) -> Result<()> {
         let provisioning = self.provisioning()?.clone();
         let en = self.enrollment.as_ref().ok_or(Error::NotEnrolled)?;
+        let applied = keyset::apply_chain(
+            chain,
+            &ChainRules {
+                pinned: &provisioning.lender_keys,
+                lender_id: Some(&en.lender_id),
+                stored_state: Some(en.entitlement.state),
+            },
+        )?;
         let rules = AcceptRules {
-            pinned: &provisioning.lender_keys,
+            pinned: &applied.keys,
             lender_id: Some(&en.lender_id),
             device_id: &en.device_id,
             stored_seq: Some(en.entitlement.seq),
@@ -450,6 +497,12 @@ impl DeviceState {
             urls: provisioning.url_policy(),
         };
         let e = entitlement::accept(compact, &rules)?;
+        if applied.keys != provisioning.lender_keys {
+            log::info!("lender keys rotated to set {}", applied.keys.keys_seq());
+            if let Some(p) = self.provisioning.as_mut() {
+                p.lender_keys = applied.keys;
+            }
+        }
         let before = self.clock.read(clock).now();
         self.clock.anchor(e.iat, clock);
         let after = self.clock.read(clock).now();
@@ -728,5 +781,7 @@ impl Device {
 }
 
 pub mod attested;
+#[cfg(test)]
+mod key_rotation_tests;
 #[cfg(test)]
 mod tests;

@@ -396,6 +396,9 @@ pub struct EnrollRequest {
     pub model: String,
     pub android_sdk: u32,
     pub app_version: String,
+    /// The `keys_seq` of the device's pinned lender key set (ADR 0007); 0 is omitted.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub keys_seq: u64,
     /// Hardware proof for an enrollment by IMEI (§3.1, ADR 0011).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attestation: Option<EnrollAttestation>,
@@ -430,6 +433,7 @@ impl EnrollRequest {
             return Err(Error::invalid("android_sdk", "out of range"));
         }
         check_text("app_version", &self.app_version, 1, 32, false)?;
+        check_u64("keys_seq", self.keys_seq)?;
         if let Some(attestation) = &self.attestation {
             if self.imei_sha256.is_none() {
                 return Err(Error::invalid(
@@ -485,6 +489,13 @@ pub struct CheckinRequest {
     pub uptime_ms: u64,
     #[serde(default)]
     pub events: Vec<Event>,
+    /// The `keys_seq` of the device's pinned lender key set (ADR 0007); 0 is omitted.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub keys_seq: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl CheckinRequest {
@@ -496,6 +507,7 @@ impl CheckinRequest {
         check_text("app_version", &self.app_version, 1, 32, false)?;
         // The device's wall clock is reported, not trusted: any i64 is a fact about the device.
         check_u64("uptime_ms", self.uptime_ms)?;
+        check_u64("keys_seq", self.keys_seq)?;
         if self.events.len() > MAX_EVENTS {
             return Err(Error::invalid("events", "at most 64 events"));
         }

@@ -59,10 +59,27 @@ impl App {
         self.clock.now()
     }
 
-    /// A lender's signing key and details (cached per process).
+    /// A lender's signing key and details (cached per process; the key set is read again
+    /// every few seconds, so a rotation on another node is used here too).
     pub async fn lender(&self, lender_id: &str) -> crate::Result<Arc<LenderCtx>> {
+        self.lender_for_device(lender_id, 0).await
+    }
+
+    /// [`App::lender`] with a key set at least the one a device reports (a device that
+    /// learnt a newer set from another node makes this node read it at once).
+    pub async fn lender_for_device(
+        &self,
+        lender_id: &str,
+        device_keys_seq: u64,
+    ) -> crate::Result<Arc<LenderCtx>> {
         self.lenders
-            .get(&self.db, &self.config.keys_dir, lender_id)
+            .get(
+                &self.db,
+                &self.config.keys_dir,
+                lender_id,
+                self.now(),
+                device_keys_seq,
+            )
             .await
     }
 }

@@ -107,6 +107,26 @@ impl EnrollKind {
 /// Everything that can happen to a device, with what the log keeps of it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AuditEvent<'a> {
+    /// The lender's signing key was rotated (ADR 0007): set `keys_seq` = [new key, the key
+    /// that signed the set]. In the lender's own log (`lender_audit`), not a device's.
+    KeysRotated {
+        keys_seq: u64,
+        new_kid: &'a str,
+        signed_by: &'a str,
+    },
+    /// A (compromised) key was retired: set `keys_seq` holds only `new_kid`.
+    KeyRetired {
+        keys_seq: u64,
+        retired_kid: &'a str,
+        new_kid: &'a str,
+        signed_by: &'a str,
+    },
+    /// The lender's private keys were restored from an encrypted backup (`finlock keys
+    /// import`): how many, and the newest set the backup held.
+    KeysImported {
+        keys: usize,
+        keys_seq: u64,
+    },
     Registered {
         currency: &'a str,
         total_minor: u64,
@@ -203,6 +223,9 @@ impl AuditEvent<'_> {
     /// The stored action name (stable: lenders filter on it).
     pub fn action(&self) -> &'static str {
         match self {
+            AuditEvent::KeysRotated { .. } => "keys_rotated",
+            AuditEvent::KeyRetired { .. } => "key_retired",
+            AuditEvent::KeysImported { .. } => "keys_imported",
             AuditEvent::Registered { .. } => "registered",
             AuditEvent::Enrollment { kind, .. } => kind.action(),
             AuditEvent::Payment { .. } => "payment",
@@ -226,6 +249,21 @@ impl AuditEvent<'_> {
     /// The stored detail (a JSON object).
     pub fn detail(&self) -> Value {
         match *self {
+            AuditEvent::KeysRotated {
+                keys_seq,
+                new_kid,
+                signed_by,
+            } => json!({ "keys_seq": keys_seq, "new_kid": new_kid, "signed_by": signed_by }),
+            AuditEvent::KeyRetired {
+                keys_seq,
+                retired_kid,
+                new_kid,
+                signed_by,
+            } => json!({ "keys_seq": keys_seq, "retired_kid": retired_kid,
+                "new_kid": new_kid, "signed_by": signed_by }),
+            AuditEvent::KeysImported { keys, keys_seq } => {
+                json!({ "keys": keys, "keys_seq": keys_seq })
+            }
             AuditEvent::Registered {
                 currency,
                 total_minor,

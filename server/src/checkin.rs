@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use finlock_core::b64;
 use finlock_core::jws::{self, typ};
 use finlock_core::keys::PublicKey;
+use finlock_core::keyset::Chained;
 use finlock_core::protocol::{self, CheckinRequest, CheckinResponse, Event};
 
 use crate::app::App;
@@ -218,7 +219,7 @@ impl DeviceCache {
 }
 
 /// Judges and records one check-in body and answers with the next entitlement.
-pub async fn check_in(app: &App, body: &[u8]) -> Result<CheckinResponse> {
+pub async fn check_in(app: &App, body: &[u8]) -> Result<Chained<CheckinResponse>> {
     let text = body_text(body)?;
     let parsed = jws::parse(text)?;
     let device_id = check_header(&parsed, typ::CHECKIN)?.to_string();
@@ -250,13 +251,21 @@ pub async fn check_in(app: &App, body: &[u8]) -> Result<CheckinResponse> {
 }
 
 /// Judges one check-in against `row` (cached or fresh) and records it.
-async fn record(app: &App, text: &str, row: &DeviceRow, cached: bool) -> Result<CheckinResponse> {
+async fn record(
+    app: &App,
+    text: &str,
+    row: &DeviceRow,
+    cached: bool,
+) -> Result<Chained<CheckinResponse>> {
     let now = app.now();
     let rules = Rules {
         min_interval_s: app.config.checkin_min_interval_s,
         cached,
     };
     let v = judge(text, row, now, rules)?;
+    // The lender's key sets after the device's (ADR 0007); a device too far behind is
+    // refused here, before anything is recorded.
+    let keys = crate::lender_keys::chain_for(app, &row.lender_id, v.request.keys_seq).await?;
     let update = queries::Checkin {
         device_id: &row.device_id,
         device_key: &v.device_key,
@@ -309,7 +318,10 @@ async fn record(app: &App, text: &str, row: &DeviceRow, cached: bool) -> Result<
         ..row.clone()
     });
     let entitlement = issue(app, row, issued, lock_reason, Some(v.request.nonce), now).await?;
-    Ok(CheckinResponse { entitlement })
+    Ok(Chained {
+        answer: CheckinResponse { entitlement },
+        keys,
+    })
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 use finlock_core::b64;
 use finlock_core::jws::{self, typ};
 use finlock_core::keys::{Jwk, KeySet, PublicKey};
+use finlock_core::keyset::Chained;
 use finlock_core::protocol::{self, EnrollRequest, EnrollResponse};
 
 use crate::app::App;
@@ -174,7 +175,7 @@ fn first_try_unused(device: &DeviceRow, now: i64) -> bool {
 #[derive(Debug, Clone)]
 pub enum Answer {
     /// Bound: the first entitlement and the offline secret (§3.1).
-    Enrolled(EnrollResponse),
+    Enrolled(Chained<EnrollResponse>),
     /// Not bound (yet): the same answer whether or not the IMEI is registered, so the
     /// endpoint tells a stranger nothing.
     Pending(PendingAnswer),
@@ -307,8 +308,11 @@ async fn bind(
     device: DeviceRow,
     binding: Binding,
     now: i64,
-) -> Result<EnrollResponse> {
+) -> Result<Chained<EnrollResponse>> {
     let request = &signed.request;
+    // The key sets after the one the phone pinned (a QR printed before a rotation; ADR
+    // 0007), checked before anything is bound.
+    let keys = crate::lender_keys::chain_for(app, &device.lender_id, request.keys_seq).await?;
     let (offline_secret, offline_counter) = match (&device.offline_secret, binding.rebind) {
         (Some(secret), false) => (secret.clone(), device.offline_counter),
         _ => (b64::encode(ids::secret_bytes::<32>()?), 0),
@@ -366,10 +370,13 @@ async fn bind(
         now,
     )
     .await?;
-    Ok(EnrollResponse {
-        device_id: device.device_id,
-        entitlement,
-        offline_secret,
+    Ok(Chained {
+        answer: EnrollResponse {
+            device_id: device.device_id,
+            entitlement,
+            offline_secret,
+        },
+        keys,
     })
 }
 

@@ -3,8 +3,10 @@
 //! A lender's private key is a PKCS#8 file (mode 0600) in the keys directory, not a
 //! database row: a database dump or replica then never holds what forges entitlements.
 //! The public JWKS is stored in the database so every node (and `finlock keys show`)
-//! can publish it. Lender records never change after creation, so caching them per
-//! process is safe with several nodes.
+//! can publish it. Lender details never change after creation; the signing key does,
+//! by rotation ([`crate::lender_keys`]), so the cache looks at the newest key set again
+//! after [`crate::lender_keys::FRESH_S`] seconds, and at once when a device names a set
+//! newer than the cached one — a rotation on one node reaches every other node.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -17,6 +19,7 @@ use crate::db::Db;
 use crate::db::queries::{self, LenderRow};
 use crate::error::{Error, Result};
 use crate::ids;
+use crate::lender_keys::{self, KeyState};
 
 /// What `finlock lender add` and the library take.
 #[derive(Debug, Clone)]
@@ -40,8 +43,11 @@ pub struct CreatedLender {
 #[derive(Debug)]
 pub struct LenderCtx {
     pub lender_id: String,
+    /// The newest set's signing key: every entitlement is signed with it.
     pub key: LenderKey,
     pub info: LenderInfo,
+    /// The key sets (the newest, and the chain a device behind it needs).
+    pub keys: KeyState,
 }
 
 fn info(row: &LenderRow) -> LenderInfo {
@@ -79,34 +85,9 @@ fn validate(new: &NewLender) -> Result<()> {
     }
 }
 
-fn key_path(dir: &Path, lender_id: &str) -> PathBuf {
-    dir.join(format!("{lender_id}.pk8"))
-}
-
 fn write_key(dir: &Path, lender_id: &str, pkcs8: &[u8]) -> Result<PathBuf> {
-    use std::io::Write;
-    #[cfg(unix)]
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-
-    let io = |what: &str, e: std::io::Error| Error::Internal(format!("{what}: {e}"));
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    builder.mode(0o700);
-    builder
-        .create(dir)
-        .map_err(|e| io("creating the keys directory", e))?;
-    let path = key_path(dir, lender_id);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    let mut file = options
-        .open(&path)
-        .map_err(|e| io("creating the key file", e))?;
-    file.write_all(pkcs8)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| io("writing the key file", e))?;
+    let path = lender_keys::initial_key_path(dir, lender_id);
+    lender_keys::write_private_key(&path, pkcs8)?;
     Ok(path)
 }
 
@@ -176,17 +157,18 @@ pub async fn check_keys(db: &Db, keys_dir: &Path) -> std::result::Result<(), Str
         ));
     }
     for l in &lenders {
-        let path = key_path(keys_dir, &l.lender_id);
-        let pkcs8 = std::fs::read(&path).map_err(|e| {
+        // The newest key set's signing key (set 0's file before any rotation).
+        let row = queries::lender_by_id(&db.read, &l.lender_id)
+            .await
+            .map_err(|e| format!("reading lender {}: {e}", l.lender_id))?
+            .ok_or_else(|| format!("lender {} vanished", l.lender_id))?;
+        let state = lender_keys::state(&db.read, &row)
+            .await
+            .map_err(|e| format!("reading the key sets of lender {}: {e}", l.lender_id))?;
+        lender_keys::signing_key(keys_dir, &l.lender_id, &state).map_err(|e| {
             format!(
-                "the signing key of lender {} ({}) cannot be read: {e}",
-                l.lender_id,
-                path.display()
-            )
-        })?;
-        LenderKey::from_pkcs8(&pkcs8, None).map_err(|e| {
-            format!(
-                "the signing key of lender {} is not valid: {e}",
+                "the signing key of lender {} cannot be used: {e} (restore it with \
+                 `finlock keys import`)",
                 l.lender_id
             )
         })?;
@@ -226,7 +208,8 @@ pub async fn list(db: &Db) -> Result<Vec<ListedLender>> {
         .collect()
 }
 
-/// The public key set of a lender (what devices pin).
+/// The lender's current public key set (what devices provisioned now pin), with its
+/// `keys_seq` once the lender rotated (a rotation rewrites `lenders.jwks`).
 pub async fn jwks(db: &Db, lender_id: &str) -> Result<Jwks> {
     let row = queries::lender_by_id(&db.read, lender_id)
         .await?
@@ -238,35 +221,82 @@ pub fn parse_jwks(json: &str) -> Result<Jwks> {
     serde_json::from_str(json).map_err(|_| Error::Internal("stored JWKS is not valid".into()))
 }
 
-/// Signing keys and lender details, loaded once per process.
+/// Signing keys and lender details per process; the key set is looked at again after
+/// [`lender_keys::FRESH_S`] seconds of server time, or when a device names a newer set.
 #[derive(Debug, Default)]
 pub struct LenderCache {
-    entries: RwLock<HashMap<String, Arc<LenderCtx>>>,
+    entries: RwLock<HashMap<String, Cached>>,
+}
+
+#[derive(Debug, Clone)]
+struct Cached {
+    ctx: Arc<LenderCtx>,
+    /// Server time the newest key set was last read.
+    checked_at: i64,
 }
 
 impl LenderCache {
-    pub async fn get(&self, db: &Db, keys_dir: &Path, lender_id: &str) -> Result<Arc<LenderCtx>> {
-        if let Ok(map) = self.entries.read()
-            && let Some(ctx) = map.get(lender_id)
+    /// The lender at `now`, with a key set at least `min_keys_seq` when there is one.
+    pub async fn get(
+        &self,
+        db: &Db,
+        keys_dir: &Path,
+        lender_id: &str,
+        now: i64,
+        min_keys_seq: u64,
+    ) -> Result<Arc<LenderCtx>> {
+        let cached = self
+            .entries
+            .read()
+            .ok()
+            .and_then(|map| map.get(lender_id).cloned());
+        if let Some(c) = &cached
+            && now.saturating_sub(c.checked_at) < lender_keys::FRESH_S
+            && now >= c.checked_at
+            && c.ctx.keys.keys_seq >= min_keys_seq
         {
-            return Ok(ctx.clone());
+            return Ok(c.ctx.clone());
         }
-        let row = queries::lender_by_id(&db.read, lender_id)
-            .await?
-            .ok_or_else(|| Error::Internal("a device names a missing lender".into()))?;
-        let path = key_path(keys_dir, lender_id);
-        let pkcs8 = std::fs::read(&path)
-            .map_err(|e| Error::Internal(format!("reading the signing key of {lender_id}: {e}")))?;
-        let key = LenderKey::from_pkcs8(&pkcs8, None)
-            .map_err(|e| Error::Internal(format!("the signing key of {lender_id}: {e}")))?;
-        let ctx = Arc::new(LenderCtx {
-            lender_id: lender_id.to_string(),
-            key,
-            info: info(&row),
-        });
+        let ctx = match cached {
+            // One indexed read tells whether anything changed.
+            Some(c)
+                if lender_keys::newest_seq(&db.read, lender_id).await? == c.ctx.keys.keys_seq =>
+            {
+                c.ctx
+            }
+            _ => Arc::new(load(db, keys_dir, lender_id).await?),
+        };
         if let Ok(mut map) = self.entries.write() {
-            map.insert(lender_id.to_string(), ctx.clone());
+            map.insert(
+                lender_id.to_string(),
+                Cached {
+                    ctx: ctx.clone(),
+                    checked_at: now,
+                },
+            );
         }
         Ok(ctx)
     }
+
+    /// Drops what this node knows of a lender (after it rotated the lender's keys).
+    pub fn forget(&self, lender_id: &str) {
+        if let Ok(mut map) = self.entries.write() {
+            map.remove(lender_id);
+        }
+    }
+}
+
+/// Reads a lender, its key sets and its newest signing key.
+async fn load(db: &Db, keys_dir: &Path, lender_id: &str) -> Result<LenderCtx> {
+    let row = queries::lender_by_id(&db.read, lender_id)
+        .await?
+        .ok_or_else(|| Error::Internal("a device names a missing lender".into()))?;
+    let keys = lender_keys::state(&db.read, &row).await?;
+    let key = lender_keys::signing_key(keys_dir, lender_id, &keys)?;
+    Ok(LenderCtx {
+        lender_id: lender_id.to_string(),
+        key,
+        info: info(&row),
+        keys,
+    })
 }

@@ -29,6 +29,8 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod issue;
+pub mod key_backup;
+pub mod lender_keys;
 pub mod lenders;
 pub mod metrics;
 pub mod policy;

@@ -68,7 +68,10 @@ pub enum QrFormat {
 }
 
 /// The provisioning payload of one of the lender's devices, as `format`:
-/// (content type, bytes). A device without a one-time code has none.
+/// (content type, bytes). A device without a one-time code has none. The QR pins the
+/// lender's current key set (`lenders.jwks`, with its `keys_seq` once the lender rotated;
+/// ADR 0007), so a phone provisioned now needs no catching up, and one printed earlier
+/// still works and catches up at enrollment.
 pub fn for_device(
     app: &crate::app::App,
     lender: &crate::db::queries::LenderRow,

@@ -397,6 +397,7 @@ fn enroll_request() -> EnrollRequest {
         model: "Pixel 3a".into(),
         android_sdk: 34,
         app_version: "0.1.0".into(),
+        keys_seq: 0,
         attestation: None,
     }
 }

@@ -9,6 +9,7 @@ pub mod backup;
 pub mod demo;
 #[cfg(feature = "simulator")]
 pub mod device;
+pub mod keys;
 pub mod lender_device;
 pub mod storage;
 pub mod when;
@@ -45,7 +46,7 @@ pub enum Command {
     Serve(ServeCommand),
     /// Manage lenders, their API keys and their financed devices.
     Lender(LenderArgs),
-    /// Show lender keys.
+    /// A lender's signing keys: show, list, rotate, retire, export, import (ADR 0007).
     Keys(KeysArgs),
     /// Copy the SQLite database consistently while the server runs (PostgreSQL: pg_dump).
     Backup(backup::BackupArgs),
@@ -155,14 +156,7 @@ pub struct LenderAddArgs {
     pub json: bool,
 }
 
-#[derive(Debug, Subcommand)]
-pub enum KeysCommand {
-    /// Print a lender's public JWKS (what devices pin at provisioning).
-    Show {
-        /// The lender id.
-        lender: String,
-    },
-}
+pub use keys::KeysCommand;
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
@@ -262,14 +256,8 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }) => lender_command(&storage::resolve(&leading, &own), command).await?,
         Command::Keys(KeysArgs {
             storage: own,
-            command: KeysCommand::Show { lender },
-        }) => {
-            let storage = storage::resolve(&leading, &own);
-            let db = Db::connect(&storage.db, 2).await?;
-            let jwks = lenders::jwks(&db, &lender).await;
-            db.close().await;
-            println!("{}", serde_json::to_string_pretty(&jwks?)?);
-        }
+            command,
+        }) => keys::run(&storage::resolve(&leading, &own), command).await?,
         Command::Backup(args) => {
             backup::run(&storage::resolve(&leading, &args.storage), &args).await?;
         }

@@ -13,6 +13,7 @@ use crate::attestation::challenges::{self, IssuedChallenge};
 use crate::enrollment::{Answer, PendingAnswer};
 use crate::error::{Error, Result};
 use crate::{checkin, enrollment};
+use finlock_core::keyset::Chained;
 use finlock_core::protocol::{CheckinResponse, EnrollResponse};
 
 pub fn router() -> Routes {
@@ -61,7 +62,7 @@ pub async fn enroll(
 ) -> Result<Response> {
     Ok(
         match enrollment::enroll(&st, &body.0, client.0.as_deref()).await? {
-            Answer::Enrolled(e) => axum::Json::<EnrollResponse>(e).into_response(),
+            Answer::Enrolled(e) => axum::Json::<Chained<EnrollResponse>>(e).into_response(),
             Answer::Pending(p) => {
                 let retry = p.retry_after_s;
                 let mut r = (StatusCode::ACCEPTED, axum::Json(p)).into_response();
@@ -82,7 +83,7 @@ pub async fn enroll(
 pub async fn check_in(
     State(st): State<AppState>,
     body: Body,
-) -> Result<axum::Json<CheckinResponse>> {
+) -> Result<axum::Json<Chained<CheckinResponse>>> {
     let result = checkin::check_in(&st, &body.0).await;
     st.metrics
         .checkin(result.as_ref().map(|_| ()).map_err(Error::slug));

@@ -10,6 +10,7 @@
 //! | [`payments`] | a device's payments |
 //! | [`actions`] | lock, unlock, release, offline codes |
 //! | [`api_keys`] | the lender's API keys |
+//! | [`keys`] | the lender's signing-key sets: rotate, retire (ADR 0007) |
 //! | [`approvals`] | enrollment requests by IMEI waiting for the lender's approval |
 //! | [`ops`] | `/healthz`, `/metrics`, `/openapi.json` |
 //!
@@ -18,6 +19,7 @@
 
 pub mod actions;
 pub mod api_keys;
+pub mod keys;
 pub mod approvals;
 pub mod auth;
 pub mod device_api;
@@ -99,6 +101,7 @@ fn routes() -> Routes {
         .merge(payments::router())
         .merge(actions::router())
         .merge(api_keys::router())
+        .merge(keys::router())
         .merge(approvals::router())
 }
 

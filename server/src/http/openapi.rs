@@ -80,6 +80,10 @@ pub struct EnrollAnswer {
     pub entitlement: String,
     /// The offline-code secret, base64url (32 bytes).
     pub offline_secret: String,
+    /// The lender's key sets after the request's `keys_seq`, oldest first
+    /// (`finlock-keys+jws`, PROTOCOL §3.4); absent when the device is up to date.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<String>,
 }
 
 /// `POST /v1/checkin` answer (PROTOCOL §3.2).
@@ -88,6 +92,10 @@ pub struct EnrollAnswer {
 pub struct CheckinAnswer {
     /// A fresh entitlement, a compact JWS.
     pub entitlement: String,
+    /// The lender's key sets after the request's `keys_seq`, oldest first
+    /// (`finlock-keys+jws`, PROTOCOL §3.4); absent when the device is up to date.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<String>,
 }
 
 struct BearerKey;
@@ -139,6 +147,9 @@ impl Modify for BearerKey {
         super::api_keys::create,
         super::api_keys::rotate,
         super::api_keys::revoke,
+        super::keys::list,
+        super::keys::rotate,
+        super::keys::retire,
         super::approvals::list,
         super::approvals::approve,
         super::approvals::refuse,

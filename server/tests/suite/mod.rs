@@ -5,6 +5,7 @@ mod attested;
 mod device_api;
 mod flow;
 mod hijack;
+mod keys;
 mod lender_api;
 mod money;
 mod nodes;
