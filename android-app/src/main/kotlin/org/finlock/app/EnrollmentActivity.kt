@@ -17,7 +17,6 @@ import android.widget.Button
 import android.widget.TextView
 import kotlinx.coroutines.launch
 import org.finlock.core.EnrollOutcome
-import org.finlock.core.EnrollParams
 import org.finlock.core.FinlockException
 
 /**
@@ -52,6 +51,9 @@ class EnrollmentActivity : Activity() {
 
     /** A request is on its way: no second one (a tap, the timed retry) meanwhile. */
     private var sending = false
+
+    /** Between onStart and onStop: this screen's timer asks again; otherwise JobScheduler. */
+    private var started = false
 
     /** Plain http to the emulator's host: only when the debug receiver opened this screen,
      * and only in a debuggable build (QR provisioning always gets the production rule). */
@@ -109,14 +111,28 @@ class EnrollmentActivity : Activity() {
     /** Back here: the "finish setting up" notice has done its job. */
     override fun onStart() {
         super.onStart()
+        started = true
         getSystemService(NotificationManager::class.java)?.cancel(UnfinishedSetup.NOTIFICATION_ID)
+        // Back on the waiting screen: it asks again itself, when it was going to.
+        ApprovalRetryJob.cancel(this)
+        if (stage == Stage.WAITING && !sending) {
+            main.removeCallbacks(retry)
+            main.postDelayed(retry, (retryAt - SystemClock.elapsedRealtime()).coerceAtLeast(0))
+        }
     }
 
     /** Left before enrollment is over (back, home, screen off): a notice leads back here. */
     override fun onStop() {
         super.onStop()
+        started = false
         val over = stage == Stage.DONE || stage == Stage.FAILED
         if (!over && !isChangingConfigurations && UnfinishedSetup.exists(this)) UnfinishedSetup.notify(this)
+        // Left while waiting for the lender: JobScheduler asks again (with a network, after
+        // a reboot too) instead of this screen's timer, which a sleeping phone would hold up.
+        if (stage == Stage.WAITING && !isChangingConfigurations) {
+            main.removeCallbacks(retry)
+            ApprovalRetryJob.schedule(this, retryAt - SystemClock.elapsedRealtime())
+        }
     }
 
     override fun onSaveInstanceState(outState: Bundle) {
@@ -210,19 +226,10 @@ class EnrollmentActivity : Activity() {
         retryAt = SystemClock.elapsedRealtime() + delay
         show(Stage.WAITING, getString(R.string.enroll_waiting))
         main.removeCallbacks(retry)
-        main.postDelayed(retry, delay)
+        if (started) main.postDelayed(retry, delay) else ApprovalRetryJob.schedule(this, delay)
     }
 
-    private fun enrollParams(b: ProvisioningBundle) = EnrollParams(
-        enrollmentCode = b.enrollmentCode,
-        // From the setup wizard's GET_PROVISIONING_MODE (Android 12+; the shell holds no phone
-        // permission). Raw to the core, which sends only their hashes (PROTOCOL §1).
-        imei = UnfinishedSetup.imei(this),
-        serial = UnfinishedSetup.serial(this),
-        model = Build.MODEL.orEmpty(),
-        androidSdk = Build.VERSION.SDK_INT,
-        appVersion = runCatching { packageManager.getPackageInfo(packageName, 0).versionName }.getOrNull() ?: "0",
-    )
+    private fun enrollParams(b: ProvisioningBundle) = UnfinishedSetup.enrollParams(this, b)
 
     private fun show(stage: Stage, message: String?) {
         this.stage = stage

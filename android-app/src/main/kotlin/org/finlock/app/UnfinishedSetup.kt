@@ -5,7 +5,9 @@ import android.app.NotificationManager
 import android.app.PendingIntent
 import android.content.Context
 import android.content.Intent
+import android.os.Build
 import android.os.PersistableBundle
+import org.finlock.core.EnrollParams
 
 /**
  * A setup handed off by provisioning whose enrollment is not over yet: the lender's
@@ -73,6 +75,22 @@ object UnfinishedSetup {
     }
 
     fun exists(context: Context): Boolean = load(context) != null
+
+    /**
+     * The enrollment request for [bundle]: its code (or none: by IMEI), the identifiers the
+     * setup wizard gave (raw to the core, which sends only their hashes, PROTOCOL §1; the shell
+     * holds no phone permission), and what the phone is.
+     */
+    fun enrollParams(context: Context, bundle: ProvisioningBundle) = EnrollParams(
+        enrollmentCode = bundle.enrollmentCode,
+        imei = imei(context),
+        serial = serial(context),
+        model = Build.MODEL.orEmpty(),
+        androidSdk = Build.VERSION.SDK_INT,
+        appVersion = runCatching {
+            context.packageManager.getPackageInfo(context.packageName, 0).versionName
+        }.getOrNull() ?: "0",
+    )
 
     fun debugLoopback(context: Context): Boolean =
         runCatching { Prefs.of(context).getBoolean(KEY_DEBUG_LOOPBACK, false) }.getOrDefault(false)

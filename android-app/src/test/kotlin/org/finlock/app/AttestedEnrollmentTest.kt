@@ -3,6 +3,9 @@ package org.finlock.app
 import android.app.Activity
 import android.app.admin.DevicePolicyManager
 import android.content.Context
+import android.app.job.JobInfo
+import android.app.job.JobParameters
+import android.app.job.JobScheduler
 import android.os.Looper
 import android.os.PersistableBundle
 import android.security.keystore.KeyGenParameterSpec
@@ -293,6 +296,77 @@ class AttestedEnrollmentTest {
         assertEquals(1, requests())
         assertNull("asked again without proof", core.proofs.single())
         assertTrue("no new key", dpm.requests.isEmpty())
+    }
+
+    private fun pendingJob(): android.app.job.JobInfo? =
+        context.getSystemService(JobScheduler::class.java).allPendingJobs.singleOrNull { it.id == ApprovalRetryJob.JOB_ID }
+
+    /** JobScheduler's parameters for the approval job (the constructor the system uses). */
+    private fun runApprovalJob(): ApprovalRetryJob {
+        val params = JobParameters(
+            null, null, ApprovalRetryJob.JOB_ID, PersistableBundle(), null, null, 0,
+            false, false, false, null, null, null,
+        )
+        val job = Robolectric.buildService(ApprovalRetryJob::class.java).create().get()
+        assertTrue("work continues off the main thread", job.onStartJob(params))
+        return job
+    }
+
+    @Test
+    fun `the waiting screen left, JobScheduler asks again after retry_after and the phone enrolls`() {
+        core.enrollOutcome = { waiting(120) }
+        val controller = open()
+        controller.get().accept()
+        assertNull("the open screen asks itself", pendingJob())
+        advance(20)
+        controller.pause().stop() // home, or the screen goes off
+        val job = pendingJob()
+        assertNotNull("left while waiting: a job asks again", job)
+        // At the time the screen would have asked (the lifecycle's few ms of looper time aside).
+        assertTrue("${job!!.minLatencyMillis}", job.minLatencyMillis in 99_000L..100_000L)
+        assertEquals(JobInfo.NETWORK_TYPE_ANY, @Suppress("DEPRECATION") job.networkType)
+        assertTrue("after a reboot too", job.isPersisted)
+        advance(600)
+        assertEquals("the stopped screen's timer does not ask", 1, requests())
+
+        // Still waiting: the job asks again after the server's new wait.
+        core.enrollOutcome = { waiting(300) }
+        assertTrue(shadowOf(runApprovalJob()).isJobFinished)
+        assertEquals(2, requests())
+        assertNull("again without proof", core.proofs[1])
+        assertEquals(300_000L, pendingJob()!!.minLatencyMillis)
+
+        // Approved: enrolled, nothing left to resume, no job. (The system dequeues the job it
+        // runs; Robolectric's scheduler keeps it listed, so the test takes it off first.)
+        core.enrollOutcome = { EnrollOutcome.Enrolled(FakeCore.unlocked()) }
+        context.getSystemService(JobScheduler::class.java).cancel(ApprovalRetryJob.JOB_ID)
+        runApprovalJob()
+        assertEquals(3, requests())
+        assertNull(UnfinishedSetup.load(context))
+        assertNull(pendingJob())
+    }
+
+    @Test
+    fun `back on the waiting screen, the job is cancelled and the screen asks itself`() {
+        core.enrollOutcome = { waiting(120) }
+        val controller = open()
+        controller.get().accept()
+        controller.pause().stop()
+        assertNotNull(pendingJob())
+        advance(200)
+        controller.restart().resume()
+        assertNull("cancelled", pendingJob())
+        ShadowLooper.idleMainLooper()
+        assertEquals("overdue: asked at once", 2, requests())
+    }
+
+    @Test
+    fun `the approval job does nothing when nothing waits`() {
+        UnfinishedSetup.keep(context, ProvisioningBundle.from(byImei()))
+        core.pendingThumbprint = null
+        assertTrue(shadowOf(runApprovalJob()).isJobFinished)
+        assertEquals(0, requests())
+        assertNull(pendingJob())
     }
 
     @Test
