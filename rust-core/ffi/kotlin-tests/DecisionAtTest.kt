@@ -77,8 +77,15 @@ class DecisionAtTest {
     @Test
     fun `decisionAt answers as decision once released`() = runBlocking {
         val d = enrolledDevice()
-        LocalServer.pay(d.deviceId, 2000)
-        assertTrue(d.core.checkIn(true, d.clock.advance(1_000)).released)
+        val paid = LocalServer.pay(d.deviceId, 2000)
+        // Paid in full: completing (ADR 0012), the same answer both ways, with its date.
+        assertFalse(d.core.checkIn(true, d.clock.advance(1_000)).released)
+        val completing = sameAnswer(d.core, d.clock.advance(1_000))
+        assertEquals(Json.long(paid, "release_at") * 1000, completing.releaseAtMs)
+        assertFalse(completing.locked)
+        // Released by the lender before the window ends.
+        LocalServer.post("/v1/lender/devices/${d.deviceId}/release", "{}")
+        assertTrue(d.core.checkIn(true, d.clock.advance(31_000)).released)
         val released = sameAnswer(d.core, d.clock.advance(DAY_MS))
         assertTrue(released.released)
         assertFalse(released.locked)

@@ -95,9 +95,24 @@ class LifecycleTest {
         val tooSoon = assertThrows<FinlockException.TooSoon> { core.checkIn(true, phone.advance(1_000)) }
         assertTrue(tooSoon.retryAfterS in 1L..30L)
 
-        // The last installment: released for good.
+        // The last installment: paid in full, completing for the lender's window (ADR 0012):
+        // unlocked, and told the day the phone becomes the customer's.
         val paid = LocalServer.pay(reg.deviceId, 1000)
-        assertTrue(Json.bool(paid, "released"))
+        assertFalse(Json.bool(paid, "released"))
+        val releaseAtMs = Json.long(paid, "release_at") * 1000
+        val completing = core.checkIn(true, phone.advance(31_000))
+        assertFalse(completing.locked)
+        assertFalse(completing.released)
+        assertEquals(releaseAtMs, completing.releaseAtMs)
+        // The payment bounces: the lender voids it, and the phone owes again.
+        LocalServer.post("/v1/lender/devices/${reg.deviceId}/payments/${Json.string(paid, "payment_id")}/void",
+            """{"reason":"M-Pesa reversal"}""")
+        val owing = core.checkIn(true, phone.advance(31_000))
+        assertNull(owing.releaseAtMs)
+        assertFalse(owing.released)
+        // Paid again, and released by the lender at once (the window would be 48 hours).
+        assertFalse(Json.bool(LocalServer.pay(reg.deviceId, 1000), "released"))
+        LocalServer.post("/v1/lender/devices/${reg.deviceId}/release", "{}")
         val released = core.checkIn(true, phone.advance(31_000))
         assertTrue(released.released)
         assertFalse(released.locked)

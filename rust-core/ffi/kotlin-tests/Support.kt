@@ -39,6 +39,10 @@ object Json {
         Regex("\"" + Regex.escape(key) + "\"\\s*:\\s*\"((?:[^\"\\\\]|\\\\.)*)\"").find(json)?.groupValues?.get(1)
             ?: error("no string \"$key\" in $json")
 
+    fun long(json: String, key: String): Long =
+        Regex("\"" + Regex.escape(key) + "\"\\s*:\\s*(-?[0-9]+)").find(json)?.groupValues?.get(1)?.toLong()
+            ?: error("no integer \"$key\" in $json")
+
     fun bool(json: String, key: String): Boolean =
         Regex("\"" + Regex.escape(key) + "\"\\s*:\\s*(true|false)").find(json)?.groupValues?.get(1)?.toBoolean()
             ?: error("no boolean \"$key\" in $json")
