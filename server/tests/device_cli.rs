@@ -691,6 +691,31 @@ fn times_in_the_zone_a_shifted_clock_and_the_servers_words() {
     assert_eq!(ahead["reason"], json!("overdue_payment"));
     assert_eq!(ahead["clock_suspect"], json!(false));
 
+    // No data: the lender answers the lock screen's challenge on the command line.
+    let challenge = ok(&sim(&["challenge", "--clock-shift", "+4d"]));
+    let unlock = ok(&lender(&[
+        "offline-code",
+        id,
+        "--challenge",
+        challenge.trim(),
+        "--days",
+        "1",
+        "-q",
+    ]));
+    assert_eq!(unlock.trim().len(), 8, "{unlock}");
+    let out = ok(&sim(&["code", unlock.trim(), "--clock-shift", "+4d"]));
+    assert!(out.contains("code accepted: 1 day(s); unlocked"), "{out}");
+    let entries: Value = serde_json::from_str(&ok(&lender(&["audit", id, "--json"]))).unwrap();
+    assert!(
+        entries["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == json!("offline_code_issued")
+                && e["actor"].as_str().unwrap().starts_with("cli:")),
+        "{entries}"
+    );
+
     // The lender locks on the command line; the phone's check-in brings it.
     ok(&lender(&[
         "lock",

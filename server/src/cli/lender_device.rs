@@ -117,6 +117,9 @@ pub enum LenderDeviceCommand {
         /// How long the code unlocks: 1, 2, 3, 7, 14 or 30 days.
         #[arg(long)]
         days: u16,
+        /// Print only the code.
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// The device's payments, oldest first (a page), voided ones marked.
     Payments {
@@ -564,14 +567,19 @@ async fn command(app: &App, lender: &LenderRow, command: LenderDeviceCommand) ->
             device: id,
             challenge,
             days,
+            quiet,
         } => {
             let row = device(app, lender, &id).await?;
             let answer =
                 offline::answer(app, by, &row, &offline::CodeRequest { challenge, days }).await?;
-            println!(
-                "{}   (read it to the customer: unlocks for {} day(s))",
-                answer.code, answer.days
-            );
+            if quiet {
+                println!("{}", answer.code);
+            } else {
+                println!(
+                    "{}   (read it to the customer: unlocks for {} day(s))",
+                    answer.code, answer.days
+                );
+            }
         }
         LenderDeviceCommand::Payments {
             device: id,
