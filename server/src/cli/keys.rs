@@ -29,8 +29,11 @@ pub enum KeysCommand {
         /// The lender id.
         lender: String,
         /// One JSON object for scripts.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "quiet")]
         json: bool,
+        /// Only the current set's kids, one a line, the signing key first.
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Rotate the signing key: a new key, the next set = [new key, current key]. Phones
     /// catch up at their next check-in (up to 8 rotations behind). Export afterwards.
@@ -135,11 +138,22 @@ async fn run_with(
                 serde_json::to_string_pretty(&lenders::jwks(db, &lender).await?)?
             );
         }
-        KeysCommand::List { lender, json } => {
+        KeysCommand::List {
+            lender,
+            json,
+            quiet,
+        } => {
             known(db, &lender).await?;
             let sets = lender_keys::list(db, &lender).await?;
             if json {
                 println!("{}", serde_json::to_string(&sets)?);
+            } else if quiet {
+                if let Some(current) = sets.sets.last() {
+                    println!("{}", current.signing_kid);
+                    for kid in current.kids.iter().filter(|k| **k != current.signing_kid) {
+                        println!("{kid}");
+                    }
+                }
             } else {
                 for s in &sets.sets {
                     let retired = s

@@ -1,0 +1,276 @@
+//! `finlock keys …` through the real binary: the procedure of docs/LENDER-KEYS.md runs as
+//! written (rotate, export, retire, export, lose the keys directory, import, serve), then
+//! what it left behind is checked, and the refusals: a wrong passphrase, a backup older
+//! than the lender's newest set, a changed byte — each exits non-zero and writes nothing.
+//!
+//! Bounded: the script is killed (with everything it started) after 120 s.
+
+#![cfg(unix)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_finlock");
+const DEADLINE: Duration = Duration::from_secs(120);
+
+fn doc() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/LENDER-KEYS.md");
+    std::fs::read_to_string(path).expect("docs/LENDER-KEYS.md")
+}
+
+/// The ```sh blocks of a markdown text, in order.
+fn sh_blocks(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        match (&mut current, line.trim_start()) {
+            (None, l) if l == "```sh" => current = Some(String::new()),
+            (Some(_), "```") => out.extend(current.take()),
+            (Some(body), _) => {
+                body.push_str(line);
+                body.push('\n');
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// `finlock ARGS` in `dir` with the test's storage.
+fn finlock(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir)
+        .args(args)
+        .env("FINLOCK_DB", "sqlite://finlock.db")
+        .env("FINLOCK_KEYS", "./finlock-keys")
+        .env_remove("FINLOCK_KEYS_PASSPHRASE")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("finlock runs")
+}
+
+/// Runs `script` with bash in `dir` (PATH finds this build as `finlock`), bounded.
+fn run_script(dir: &Path, script: &str) -> (bool, String) {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).expect("bin dir");
+    let link = bin.join("finlock");
+    if !link.exists() {
+        std::os::unix::fs::symlink(BIN, &link).expect("symlink");
+    }
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let log = dir.join("script.log");
+    let mut child = Command::new("bash")
+        .arg("-c")
+        .arg(format!("set -euo pipefail\n{script}"))
+        .current_dir(dir)
+        .env("PATH", path)
+        .env("FINLOCK_DB", "sqlite://finlock.db")
+        .env("FINLOCK_KEYS", "./finlock-keys")
+        .env_remove("FINLOCK_KEYS_PASSPHRASE")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&log).expect("log"))
+        .stderr(
+            std::fs::File::options()
+                .append(true)
+                .open(&log)
+                .expect("log"),
+        )
+        .process_group(0)
+        .spawn()
+        .expect("bash");
+    let start = Instant::now();
+    let ok = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status.success();
+        }
+        if start.elapsed() > DEADLINE {
+            // A negative pid signals the process group this test started, and only it.
+            let _ = Command::new("kill")
+                .args(["-KILL", &format!("-{}", child.id())])
+                .status();
+            let _ = child.wait();
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    (ok, std::fs::read_to_string(&log).unwrap_or_default())
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(files_under(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn mode(p: &Path) -> u32 {
+    std::fs::metadata(p).expect("exists").permissions().mode() & 0o777
+}
+
+#[test]
+fn the_documented_procedure_runs_and_its_refusals_change_nothing() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let added = finlock(
+        dir,
+        &[
+            "lender",
+            "add",
+            "Acme Credit",
+            "--phone",
+            "+254700000001",
+            "--payment-url",
+            "https://pay.acme.example/",
+            "--json",
+        ],
+        &[],
+    );
+    assert!(added.status.success(), "{added:?}");
+    let lender: Value = serde_json::from_slice(&added.stdout).expect("json");
+    let lender_id = lender["lender_id"].as_str().expect("id").to_string();
+    let first_kid = lender["jwks"]["keys"][0]["kid"]
+        .as_str()
+        .expect("kid")
+        .to_string();
+
+    let blocks = sh_blocks(&doc());
+    assert_eq!(blocks.len(), 4, "the page's procedure has four steps");
+    let script = blocks
+        .join("\n")
+        .replace("127.0.0.1:8080", &format!("127.0.0.1:{}", free_port()));
+    let (ok, log) = run_script(dir, &script);
+    assert!(ok, "the documented procedure failed:\n{log}");
+
+    // Two rotations (an ordinary one, then the retirement of the key that signed), restored.
+    let listed = finlock(dir, &["keys", "list", &lender_id, "--json"], &[]);
+    assert!(listed.status.success(), "{listed:?}");
+    let sets: Value = serde_json::from_slice(&listed.stdout).expect("json");
+    assert_eq!(sets["keys_seq"], 2);
+    let kinds: Vec<&str> = sets["sets"]
+        .as_array()
+        .expect("sets")
+        .iter()
+        .map(|s| s["kind"].as_str().expect("kind"))
+        .collect();
+    assert_eq!(kinds, ["initial", "rotate", "retire"]);
+    let retired = sets["sets"][2]["retired_kid"].as_str().expect("retired");
+    assert_eq!(retired, sets["sets"][1]["signing_kid"]);
+    assert_eq!(sets["sets"][2]["kids"].as_array().expect("kids").len(), 1);
+    let actions: Vec<&str> = sets["log"]
+        .as_array()
+        .expect("log")
+        .iter()
+        .map(|e| e["action"].as_str().expect("action"))
+        .collect();
+    assert_eq!(actions, ["keys_rotated", "key_retired", "keys_imported"]);
+    // Every key is back, 0600 in 0700 directories; the lost directory held the same bytes.
+    let keys = dir.join("finlock-keys");
+    let restored = files_under(&keys);
+    assert_eq!(restored.len(), 3, "{restored:?}");
+    assert!(restored.contains(&keys.join(format!("{lender_id}.pk8"))));
+    for f in &restored {
+        assert_eq!(mode(f), 0o600, "{}", f.display());
+        assert_eq!(
+            std::fs::read(f).expect("restored"),
+            std::fs::read(
+                dir.join("finlock-keys.lost")
+                    .join(f.strip_prefix(&keys).expect("under"))
+            )
+            .expect("lost copy"),
+        );
+    }
+    assert_eq!(mode(&keys.join(&lender_id)), 0o700);
+    for backup in ["acme-keys-1.flk", "acme-keys-2.flk"] {
+        assert_eq!(mode(&dir.join(backup)), 0o600);
+        let text = std::fs::read_to_string(dir.join(backup)).expect("backup");
+        assert!(
+            !text.contains(&first_kid),
+            "kids are inside the ciphertext only"
+        );
+    }
+
+    // Refusals, each into an empty keys directory: nothing is written.
+    let empty = |name: &str| {
+        let d = dir.join(name);
+        std::fs::create_dir(&d).expect("dir");
+        d
+    };
+    let try_import = |keys: &Path, file: &str, pass: &str| {
+        finlock(
+            dir,
+            &[
+                "--keys",
+                keys.to_str().expect("utf-8"),
+                "keys",
+                "import",
+                file,
+            ],
+            &[("FINLOCK_KEYS_PASSPHRASE", pass)],
+        )
+    };
+    let wrong = empty("k-wrong");
+    let out = try_import(&wrong, "acme-keys-2.flk", "not the passphrase at all");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrong passphrase"));
+    assert!(files_under(&wrong).is_empty());
+    let old = empty("k-old");
+    let out = try_import(
+        &old,
+        "acme-keys-1.flk",
+        "a passphrase kept apart from the backup",
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("newer backup"),
+        "{out:?}"
+    );
+    assert!(files_under(&old).is_empty());
+    let changed = empty("k-changed");
+    let mut text: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("acme-keys-2.flk")).expect("f"))
+            .expect("json");
+    text["keys_seq"] = 3.into();
+    std::fs::write(dir.join("changed.flk"), text.to_string()).expect("write");
+    let out = try_import(
+        &changed,
+        "changed.flk",
+        "a passphrase kept apart from the backup",
+    );
+    assert!(!out.status.success());
+    assert!(files_under(&changed).is_empty());
+    // A passphrase too short to export with.
+    let out = finlock(
+        dir,
+        &["keys", "export", &lender_id, "short.flk"],
+        &[("FINLOCK_KEYS_PASSPHRASE", "short")],
+    );
+    assert!(!out.status.success());
+    assert!(!dir.join("short.flk").exists());
+}
