@@ -139,7 +139,10 @@ async fn enrolls(s: &TestServer, mut a: Attempt) -> SimDevice {
 
 /// Everything a stranger's try must leave as it was.
 async fn snapshot(s: &TestServer, lender: &Lender, id: &str) -> (Value, Vec<String>) {
-    (s.device(lender, id).await, s.audit_actions(lender, id).await)
+    (
+        s.device(lender, id).await,
+        s.audit_actions(lender, id).await,
+    )
 }
 
 /// A registered phone with `auto_reprovision`, enrolled by code and checked in once.
@@ -182,7 +185,10 @@ async fn a_genuine_phone_comes_back_by_itself_after_a_factory_reset() {
     );
     // No pending request was needed.
     let listed: Value = s
-        .get(&lender, &format!("/v1/lender/devices/{id}/enrollment-requests"))
+        .get(
+            &lender,
+            &format!("/v1/lender/devices/{id}/enrollment-requests"),
+        )
         .await
         .json()
         .await
@@ -191,23 +197,21 @@ async fn a_genuine_phone_comes_back_by_itself_after_a_factory_reset() {
 }
 
 #[tokio::test]
-async fn the_first_start_of_a_preloaded_phone_enrolls_by_attestation_and_the_second_imei_counts()
-{
+async fn the_first_start_of_a_preloaded_phone_enrolls_by_attestation_and_the_second_imei_counts() {
     let pki = Pki::new();
     let (s, _roots) = server_trusting(&pki).await;
     let lender = s.lender("Acme").await;
     // Registered by its second SIM's IMEI, never enrolled, no auto_reprovision needed.
     let (id, _code) = s.register(&lender, json!({ "imei": SECOND_IMEI })).await;
     let c = challenge(&s).await;
-    let mut phone = enrolls(
-        &s,
-        attempt(&s, &lender, SECOND_IMEI, &pki, &kd(&c), honest),
-    )
-    .await;
+    let mut phone = enrolls(&s, attempt(&s, &lender, SECOND_IMEI, &pki, &kd(&c), honest)).await;
     s.clock.advance(60);
     phone.checkin(&s).await;
     assert_eq!(
-        s.audit_actions(&lender, &id).await.last().map(String::as_str),
+        s.audit_actions(&lender, &id)
+            .await
+            .last()
+            .map(String::as_str),
         Some("enrolled_attested")
     );
 }
@@ -240,7 +244,10 @@ async fn every_forged_or_misused_attestation_waits_for_approval_and_changes_noth
             .expect("self-signed");
         let der = leaf.der().to_vec();
         let mut fresh = SimDevice::new(&s, &lender);
-        let message = fresh.state.attestation_binding(&c, &rng()).expect("binding");
+        let message = fresh
+            .state
+            .attestation_binding(&c, &rng())
+            .expect("binding");
         let proof = AttestationProof {
             challenge: c.clone(),
             chain: vec![der.clone(), der],
@@ -259,7 +266,9 @@ async fn every_forged_or_misused_attestation_waits_for_approval_and_changes_noth
     let mut another = kd(&c)
         .without_hardware(testing::ID_IMEI)
         .without_hardware(testing::ID_SECOND_IMEI);
-    another.hardware.push(testing::id(testing::ID_IMEI, other_imei));
+    another
+        .hardware
+        .push(testing::id(testing::ID_IMEI, other_imei));
     cases.push((
         "chain for another IMEI",
         attempt(&s, &lender, IMEI, &pki, &another, honest),
@@ -339,7 +348,10 @@ async fn every_forged_or_misused_attestation_waits_for_approval_and_changes_noth
 
     // The lender sees every refused key as a pending request, to approve or refuse.
     let listed: Value = s
-        .get(&lender, &format!("/v1/lender/devices/{id}/enrollment-requests"))
+        .get(
+            &lender,
+            &format!("/v1/lender/devices/{id}/enrollment-requests"),
+        )
         .await
         .json()
         .await
@@ -399,6 +411,51 @@ async fn an_unregistered_imei_with_a_valid_attestation_gets_the_same_answer() {
         assert_eq!(ha.get(h), hb.get(h), "{h}");
     }
     assert_eq!(sa, StatusCode::ACCEPTED);
+}
+
+/// Two nodes on one database, both trusting `pki`'s root.
+async fn two_nodes_trusting(pki: &Pki) -> (TestServer, TestServer, Vec<tempfile::TempDir>) {
+    let roots = tempfile::tempdir().expect("tempdir");
+    std::fs::write(roots.path().join("test-root.pem"), pki.root_pem()).expect("write root");
+    let keys = tempfile::tempdir().expect("tempdir");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = crate::fresh_db_url(dir.path()).await;
+    let (k, r) = (keys.path().to_path_buf(), roots.path().to_path_buf());
+    let tweak = move |c: &mut finlock_server::Config| {
+        c.keys_dir = k.clone();
+        c.attestation.extra_roots_dir = Some(r.clone());
+    };
+    let a = crate::common::start_in(dir, url.clone(), tweak.clone()).await;
+    let b = crate::common::start_in(tempfile::tempdir().expect("tempdir"), url, tweak).await;
+    (a, b, vec![roots, keys])
+}
+
+#[tokio::test]
+async fn a_challenge_is_used_once_across_nodes_even_by_two_genuine_proofs_at_once() {
+    let pki = Pki::new();
+    let (a, b, _dirs) = two_nodes_trusting(&pki).await;
+    let lender = a.lender("Acme").await;
+    let (id, _old) = enrolled_phone(&a, &lender, IMEI, true).await;
+    b.clock.advance(60);
+    // Issued by node A; two perfect proofs with it, sent at once to A and to B.
+    let c = challenge(&a).await;
+    let first = attempt(&a, &lender, IMEI, &pki, &kd(&c), honest);
+    let second = attempt(&b, &lender, IMEI, &pki, &kd(&c), honest);
+    let (ra, rb) = tokio::join!(
+        a.post_jose("/v1/enroll", first.body),
+        b.post_jose("/v1/enroll", second.body)
+    );
+    let mut statuses = [ra.status(), rb.status()];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::ACCEPTED]);
+    let actions = a.audit_actions(&lender, &id).await;
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|x| *x == "reprovisioned_attested")
+            .count(),
+        1
+    );
 }
 
 #[tokio::test]
