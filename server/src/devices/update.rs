@@ -440,4 +440,6 @@ async fn store_cancelled(tx: &mut Tx, device_id: &str, now: i64) -> Result<bool>
 }
 
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;
