@@ -49,10 +49,10 @@ pub async fn enroll_challenge(
 /// Enroll a device (PROTOCOL §3.1).
 #[utoipa::path(post, path = "/v1/enroll", tag = "device",
     request_body(content = String, content_type = "application/jose",
-        description = "compact JWS (PROTOCOL.md §2)"),
-    responses((status = 200, description = "enrolled",
+        description = "compact JWS (PROTOCOL.md §2); an enrollment by IMEI may carry `attestation` (Android key attestation, PROTOCOL.md §3.1)"),
+    responses((status = 200, description = "enrolled (by code, by an approved key, or by a hardware proof of the registered IMEI)",
         body = super::openapi::EnrollAnswer),
-        (status = 202, description = "not bound (yet): enrollment by IMEI waits for the lender's approval; ask again with the same key after Retry-After",
+        (status = 202, description = "not bound (yet): enrollment by IMEI without a passing hardware proof waits for the lender's approval (the same answer whatever failed, registered IMEI or not); ask again with the same key after Retry-After",
         body = PendingAnswer),
         DeviceProblems))]
 pub async fn enroll(
