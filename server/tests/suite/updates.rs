@@ -337,6 +337,25 @@ async fn cancelling_an_unenrolled_sale_frees_its_imei_and_kills_its_code() {
     let imei = "35-693803-564380-9";
     let (id, code) = s.register(&a, json!({ "imei": imei })).await;
 
+    // A reason is display text; a bad one changes nothing.
+    let device = s.device(&a, &id).await;
+    for bad in ["", "nul\u{0}", "rlo\u{202E}x"] {
+        let p = problem(
+            s.post(
+                &a,
+                &format!("/v1/lender/devices/{id}/cancel"),
+                json!({ "reason": bad }),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-field",
+        )
+        .await;
+        assert!(p["detail"].as_str().unwrap().starts_with("reason: "), "{p}");
+    }
+    assert_eq!(s.device(&a, &id).await, device);
+    assert_eq!(audit(&s, &a, &id).await.len(), 1);
+
     let r = cancel(&s, &a, &id).await;
     assert_eq!(r.status(), StatusCode::OK);
     let view: Value = r.json().await.unwrap();
