@@ -29,7 +29,7 @@ fn sh_blocks(text: &str) -> Vec<String> {
     let mut current: Option<String> = None;
     for line in text.lines() {
         match (&mut current, line.trim_start()) {
-            (None, l) if l == "```sh" => current = Some(String::new()),
+            (None, "```sh") => current = Some(String::new()),
             (Some(_), "```") => out.extend(current.take()),
             (Some(body), _) => {
                 body.push_str(line);
