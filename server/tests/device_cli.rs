@@ -750,3 +750,67 @@ fn times_in_the_zone_a_shifted_clock_and_the_servers_words() {
     assert!(err.contains("already enrolled with another key"), "{err}");
     assert!(!err.contains("HTTP 409"), "{err}");
 }
+
+/// A phone enrolling by its registered IMEI without proof waits for the lender, who sees
+/// the request and approves it on the command line; the phone then enrolls.
+#[test]
+fn enrollment_by_imei_waits_for_the_lenders_approval_on_the_command_line() {
+    let s = setup();
+    let dir = s.state.parent().unwrap().to_path_buf();
+    let jwks = s.jwks.to_str().unwrap().to_string();
+    let state = s.state.to_str().unwrap().to_string();
+    let lender = |args: &[&str]| {
+        let mut all = vec!["lender", "device"];
+        all.extend_from_slice(args);
+        finlock(&dir).args(&all).output().unwrap()
+    };
+    let id = ok(&lender(&[
+        "register",
+        "--currency",
+        "KES",
+        "--grace-days",
+        "3",
+        "--installment",
+        "+30d=100000",
+        "--imei",
+        "35-209900-176148-1",
+        "-q",
+    ]));
+    let id = id.trim();
+    let enroll = || {
+        finlock(&dir)
+            .args([
+                "device",
+                "enroll",
+                "--server",
+                &s.server.url,
+                "--lender-keys",
+                &jwks,
+            ])
+            .args(["--imei", "352099001761481", "--state", &state])
+            .output()
+            .unwrap()
+    };
+    let out = enroll();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("waits for the lender's approval"), "{err}");
+    assert!(!err.contains("HTTP 202"), "{err}");
+
+    let requests: Value = serde_json::from_str(&ok(&lender(&["requests", id, "--json"]))).unwrap();
+    let request = &requests["requests"][0];
+    assert_eq!(request["status"], json!("pending"));
+    assert_eq!(request["model"], json!("finlock simulator"));
+    let rid = request["request_id"].as_str().unwrap();
+    usage_error(
+        &lender(&["approve", id, "enr-nope"]),
+        "is not an enrollment request",
+    );
+    let approved = ok(&lender(&["approve", id, rid]));
+    assert!(approved.contains("approved"), "{approved}");
+    let out = ok(&enroll());
+    assert!(out.contains(&format!("enrolled as {id}")), "{out}");
+    let text = ok(&lender(&["requests", id]));
+    assert!(text.contains(rid) && text.contains("used"), "{text}");
+    usage_error(&lender(&["refuse", id, rid]), "");
+}

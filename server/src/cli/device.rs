@@ -105,6 +105,12 @@ pub enum SimError {
         code: String,
         detail: String,
     },
+    /// Enrollment by IMEI without proof waits for the lender (202 pending_approval).
+    #[error(
+        "enrollment waits for the lender's approval: once the lender approves this phone's \
+         request (finlock lender device requests, approve), enroll again"
+    )]
+    PendingApproval,
 }
 
 impl SimError {
@@ -416,6 +422,11 @@ pub async fn run(args: DeviceArgs) -> Result<(), SimError> {
 /// A refusal the server explained: its problem detail instead of "HTTP 409".
 fn explain(e: finlock_core::Error, problem: Option<Problem>) -> SimError {
     match (&e, problem) {
+        (finlock_core::Error::ServerStatus { status: 202, .. }, Some(p))
+            if p.code == PENDING_APPROVAL =>
+        {
+            SimError::PendingApproval
+        }
         (finlock_core::Error::ServerStatus { status, .. }, Some(p)) => SimError::Refused {
             status: *status,
             code: p.code,
@@ -545,10 +556,20 @@ async fn read_bounded(
     }
 }
 
+/// The `status` of a 202 answer to an enrollment by IMEI that waits for the lender.
+const PENDING_APPROVAL: &str = "pending_approval";
+
 /// `detail` and `code` of a problem body, as printable text (a hostile server could send
-/// anything: control characters are dropped, the length bounded).
+/// anything: control characters are dropped, the length bounded); a pending enrollment's
+/// answer as the code `pending_approval`.
 pub fn parse_problem(body: &[u8]) -> Option<Problem> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if v.get("status").and_then(|s| s.as_str()) == Some(PENDING_APPROVAL) {
+        return Some(Problem {
+            code: PENDING_APPROVAL.into(),
+            detail: String::new(),
+        });
+    }
     let clean = |s: &str, max: usize| -> String {
         s.chars().filter(|c| !c.is_control()).take(max).collect()
     };

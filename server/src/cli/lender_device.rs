@@ -26,7 +26,7 @@ use crate::db::queries::{self, DeviceRow, LenderRow};
 use crate::devices::register::{PlanRequest, Registration};
 use crate::devices::view::{DeviceView, ListFilter};
 use crate::devices::{
-    self, Caller, actions, completing, offline, payments, register, update, view, voids,
+    self, Caller, actions, approvals, completing, offline, payments, register, update, view, voids,
 };
 use crate::error::{Error, Result};
 use crate::policy::PlanInstallment;
@@ -161,6 +161,21 @@ pub enum LenderDeviceCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Phones asking to enroll by the device's IMEI without proof, newest first: compare
+    /// the key's thumbprint with what the phone shows, then approve or refuse.
+    Requests {
+        device: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a pending enrollment request: its phone enrolls at its next try.
+    Approve {
+        device: String,
+        /// The request's id (`finlock lender device requests DEVICE`).
+        request: String,
+    },
+    /// Refuse a pending enrollment request.
+    Refuse { device: String, request: String },
     /// The device's audit log, oldest first (a page).
     Audit {
         device: String,
@@ -704,6 +719,37 @@ async fn command(app: &App, lender: &LenderRow, command: LenderDeviceCommand) ->
                 after.device_id
             );
         }
+        LenderDeviceCommand::Requests { device: id, json } => {
+            let row = device(app, lender, &id).await?;
+            let requests = approvals::list(app, &row).await?;
+            if json {
+                print_json(&json!({ "device_id": row.device_id, "requests": requests }))?;
+            } else if requests.is_empty() {
+                println!("{}: no enrollment requests", row.device_id);
+            } else {
+                for r in &requests {
+                    println!(
+                        "{}  {:<8}  key {}  {} (Android SDK {}, app {})  last {}  {} attempt(s)",
+                        r.request_id,
+                        r.status,
+                        r.key_thumbprint,
+                        r.model,
+                        r.android_sdk,
+                        r.app_version,
+                        when::iso_utc(r.last_seen_at),
+                        r.attempts
+                    );
+                }
+            }
+        }
+        LenderDeviceCommand::Approve {
+            device: id,
+            request,
+        } => decide(app, lender, &id, &request, true).await?,
+        LenderDeviceCommand::Refuse {
+            device: id,
+            request,
+        } => decide(app, lender, &id, &request, false).await?,
         LenderDeviceCommand::Audit {
             device: id,
             limit,
@@ -743,6 +789,31 @@ async fn command(app: &App, lender: &LenderRow, command: LenderDeviceCommand) ->
             }
         }
     }
+    Ok(())
+}
+
+/// Approves or refuses an enrollment request of the lender's device.
+async fn decide(
+    app: &App,
+    lender: &LenderRow,
+    id: &str,
+    request: &str,
+    approve: bool,
+) -> Result<()> {
+    let row = device(app, lender, id).await?;
+    let decided = match approvals::decide(app, caller(lender), &row, request, approve).await {
+        Err(Error::NotFound) => {
+            return Err(Error::invalid(
+                "REQUEST",
+                format!("{request:?} is not an enrollment request of device {id}"),
+            ));
+        }
+        other => other?,
+    };
+    println!(
+        "{}: request {} {} (key {})",
+        row.device_id, decided.request_id, decided.status, decided.key_thumbprint
+    );
     Ok(())
 }
 
