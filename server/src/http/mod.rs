@@ -6,7 +6,7 @@
 //! | module | routes |
 //! |---|---|
 //! | [`device_api`] | `POST /v1/enroll/challenge`, `POST /v1/enroll`, `POST /v1/checkin` (PROTOCOL §3) |
-//! | [`devices`] | registering, reading and auditing a lender's devices, provisioning |
+//! | [`devices`] | registering, reading, changing (reschedule, re-provisioning, cancel) and auditing a lender's devices, provisioning |
 //! | [`payments`] | a device's payments |
 //! | [`actions`] | lock, unlock, release, offline codes |
 //! | [`api_keys`] | the lender's API keys |
