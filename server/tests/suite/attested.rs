@@ -458,6 +458,75 @@ async fn a_challenge_is_used_once_across_nodes_even_by_two_genuine_proofs_at_onc
     );
 }
 
+/// The phone's own check-in client over real HTTP: challenge, binding, a proof that does
+/// not pass comes back as the typed wait (not an error), and one that passes binds the same
+/// key.
+#[tokio::test]
+async fn the_phone_s_own_client_waits_typed_then_proves() {
+    use finlock_core::checkin::{self, Client, EnrollOutcome};
+    use finlock_core::clock::ClockInput;
+    use finlock_core::device::Device;
+
+    let pki = Pki::new();
+    let (s, _roots) = server_trusting(&pki).await;
+    let lender = s.lender("Acme").await;
+    let (id, _old) = enrolled_phone(&s, &lender, IMEI, true).await;
+    let client =
+        Client::new(&s.url, protocol::UrlPolicy::DEBUG, &Default::default()).expect("client");
+    let clock = || ClockInput {
+        wall_ms: s.now() * 1000,
+        uptime_ms: 5_000,
+        boot: 1,
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut phone = Device::open(dir.path()).expect("state");
+    phone
+        .update(|st| st.provision(&s.url, lender.keys(), true))
+        .expect("provision");
+
+    let prove = async |pki: &Pki, phone: &mut Device| {
+        let c = client.enroll_challenge().await.expect("challenge");
+        assert_eq!(c.expires_at, s.now() + 300);
+        let message = checkin::attestation_binding(phone, &c.challenge, &rng()).expect("binding");
+        let (chain, leaf) = pki.chain(Some(kd(&c.challenge).encode()));
+        AttestationProof {
+            challenge: c.challenge,
+            chain,
+            signature: testing::sign(&leaf, &message),
+        }
+    };
+    // Under a root the server does not trust: a typed wait with the key to show.
+    let refused = prove(&Pki::new(), &mut phone).await;
+    match client
+        .enroll_with(&mut phone, &by_imei(IMEI), Some(&refused), clock)
+        .await
+        .expect("an answer")
+    {
+        EnrollOutcome::PendingApproval {
+            retry_after_s,
+            key_thumbprint,
+        } => {
+            assert_eq!(retry_after_s, 900);
+            assert_eq!(Some(key_thumbprint), phone.state().pending_key_thumbprint());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(phone.state().enrolled().is_err());
+    // Under the trusted root: bound, the same key.
+    let key = phone.state().pending_key_thumbprint();
+    let proven = prove(&pki, &mut phone).await;
+    assert_eq!(phone.state().pending_key_thumbprint(), key);
+    match client
+        .enroll_with(&mut phone, &by_imei(IMEI), Some(&proven), clock)
+        .await
+        .expect("an answer")
+    {
+        EnrollOutcome::Enrolled(ev) => assert!(!ev.decision.locked),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(phone.state().enrolled().expect("enrolled").device_id, id);
+}
+
 #[tokio::test]
 async fn challenges_are_limited_per_address() {
     let s = start_with(|c| c.enroll_per_address = 3).await;
