@@ -99,8 +99,9 @@ pub enum LenderCommand {
     /// Manage a lender's API keys (one per integration or staff member).
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
-    /// A lender's financed devices: register, show, code, qr, lock, unlock, pay, extend,
-    /// release, offline-code, audit, list (on the database directly; audited as `cli`).
+    /// A lender's financed phones on the server's database: register, enrollment code and
+    /// QR, lock and unlock, payments and voids, extensions and reschedules, release,
+    /// offline codes, enrollment requests, the audit log (audited as `cli:<lender>`).
     Device(lender_device::LenderDeviceArgs),
     /// How long after paid in full a lender's devices are released (payments can be voided
     /// until then): print it, or --set it (e.g. 48h; 0 releases at once).
