@@ -17,10 +17,6 @@ internal class CoreReads(private val activity: Activity) {
     private val main = Handler(Looper.getMainLooper())
     private var newest = 0
 
-    /** Whether a read is on its way (its answer not shown yet). */
-    var pending = false
-        private set
-
     /**
      * Reads [read] in the background and calls [show] with its answer on the main thread.
      * An exception [read] lets escape (a core error it did not expect, a bug) is logged and
@@ -28,7 +24,6 @@ internal class CoreReads(private val activity: Activity) {
      */
     fun <T> read(read: (ShellDeps) -> T, show: (T) -> Unit) {
         val ticket = ++newest
-        pending = true
         val deps = Shell.deps(activity)
         deps.scope.launch {
             val answer = try {
@@ -39,7 +34,6 @@ internal class CoreReads(private val activity: Activity) {
             }
             main.post {
                 if (ticket != newest || activity.isDestroyed) return@post
-                pending = false
                 answer.onSuccess(show)
             }
         }

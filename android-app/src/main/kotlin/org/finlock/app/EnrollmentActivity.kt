@@ -11,6 +11,10 @@ import android.os.Handler
 import android.os.Looper
 import android.os.PersistableBundle
 import android.os.SystemClock
+import android.text.SpannableString
+import android.text.Spanned
+import android.text.style.RelativeSizeSpan
+import android.text.style.TypefaceSpan
 import android.util.Log
 import android.view.View
 import android.widget.Button
@@ -240,8 +244,7 @@ class EnrollmentActivity : Activity() {
         visible(R.id.enroll_accept, stage == Stage.DISCLOSURE)
         visible(R.id.enroll_progress, stage == Stage.WORKING || stage == Stage.WAITING)
         visible(R.id.enroll_key, stage == Stage.WAITING)
-        find<TextView>(R.id.enroll_key).text =
-            waitingKey?.takeIf { stage == Stage.WAITING }?.let { getString(R.string.enroll_key, Format.thumbprint(it)) }.orEmpty()
+        find<TextView>(R.id.enroll_key).text = waitingKey?.takeIf { stage == Stage.WAITING }?.let(::keyText) ?: ""
         visible(R.id.enroll_retry, stage == Stage.RETRY)
         visible(R.id.enroll_finish, stage == Stage.DONE || stage == Stage.FAILED)
         visible(R.id.enroll_server, bundle != null && stage != Stage.FAILED)
@@ -249,6 +252,18 @@ class EnrollmentActivity : Activity() {
             text = message.orEmpty()
             visibility = if (message == null) View.GONE else View.VISIBLE
         }
+    }
+
+    /** "Device key, for your lender's agent: NzbL sXh8 …", the key monospaced and larger. */
+    private fun keyText(key: String): CharSequence {
+        val grouped = Format.thumbprint(key)
+        val text = SpannableString(getString(R.string.enroll_key, grouped))
+        val at = text.lastIndexOf(grouped)
+        if (at >= 0) {
+            text.setSpan(TypefaceSpan("monospace"), at, at + grouped.length, Spanned.SPAN_EXCLUSIVE_EXCLUSIVE)
+            text.setSpan(RelativeSizeSpan(1.25f), at, at + grouped.length, Spanned.SPAN_EXCLUSIVE_EXCLUSIVE)
+        }
+        return text
     }
 
     private fun <T : View> find(id: Int): T = findViewById(id)
