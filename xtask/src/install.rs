@@ -344,6 +344,34 @@ mod tests {
         assert!(!kotlinc_ready(None, true));
     }
 
+    fn repo_file(path: &str) -> String {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        std::fs::read_to_string(root.join(path)).unwrap()
+    }
+
+    #[test]
+    fn ci_calls_the_install_task_instead_of_keeping_a_list() {
+        let ci = repo_file(".ci/run");
+        assert!(ci.contains("\ncargo xtask install"), "{ci}");
+        assert!(!ci.contains("apt-get install") && !ci.contains("npm install"));
+    }
+
+    #[test]
+    fn the_readme_names_every_package_it_installs() {
+        let readme = repo_file("README.md");
+        for p in needs("test").unwrap().packages {
+            assert!(readme.contains(&format!("`{}`", p.name)), "{}", p.name);
+        }
+        for text in [
+            "--no-install",
+            OPT_OUT_VAR,
+            KOTLIN_VERSION,
+            "cargo xtask install",
+        ] {
+            assert!(readme.contains(text), "{text}");
+        }
+    }
+
     #[test]
     fn the_test_task_needs_what_ci_installed() {
         let all = needs("test").unwrap();
