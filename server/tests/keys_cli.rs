@@ -274,3 +274,144 @@ fn the_documented_procedure_runs_and_its_refusals_change_nothing() {
     assert!(!out.status.success());
     assert!(!dir.join("short.flk").exists());
 }
+
+/// `finlock serve` in `dir` on a free port (killed on drop).
+#[cfg(feature = "simulator")]
+struct Serving {
+    child: std::process::Child,
+    url: String,
+}
+
+#[cfg(feature = "simulator")]
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[cfg(feature = "simulator")]
+fn serve(dir: &Path) -> Serving {
+    let port = free_port();
+    let child = Command::new(BIN)
+        .current_dir(dir)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--checkin-min-interval", "0"])
+        .env("FINLOCK_DB", "sqlite://finlock.db")
+        .env("FINLOCK_KEYS", "./finlock-keys")
+        .env("FINLOCK_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Serving {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+#[cfg(feature = "simulator")]
+fn ok(out: Output) -> String {
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string()
+}
+
+/// The simulated phone (`finlock device`, the phone's own core) follows rotations made with
+/// the CLI while the server runs.
+#[cfg(feature = "simulator")]
+#[test]
+fn the_simulator_follows_a_rotation_made_while_the_server_runs() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let lender = ok(finlock(
+        dir,
+        &[
+            "lender",
+            "add",
+            "Acme Credit",
+            "--phone",
+            "+254700000001",
+            "--payment-url",
+            "https://pay.acme.example/",
+            "--json",
+        ],
+        &[],
+    ));
+    let lender: Value = serde_json::from_str(&lender).expect("json");
+    let lender = lender["lender_id"].as_str().expect("id").to_string();
+    let server = serve(dir);
+    let register = |dir: &Path| {
+        let id = ok(finlock(
+            dir,
+            &[
+                "lender",
+                "device",
+                "register",
+                "--currency",
+                "KES",
+                "--grace-days",
+                "3",
+                "--installment",
+                "+30d=250000",
+                "--quiet",
+            ],
+            &[],
+        ));
+        let code = ok(finlock(dir, &["lender", "device", "code", &id], &[]));
+        (id, code)
+    };
+    let enroll = |state: &str, jwks: &str, code: &str| {
+        std::fs::write(dir.join(format!("{state}.jwks")), jwks).expect("jwks");
+        ok(Command::new(BIN)
+            .current_dir(dir)
+            .args([
+                "device",
+                "--state",
+                state,
+                "enroll",
+                "--server",
+                &server.url,
+            ])
+            .args(["--lender-keys", &format!("{state}.jwks"), "--code", code])
+            .output()
+            .expect("device"))
+    };
+    let keys_seq = |state: &str| {
+        finlock_core::device::Device::open(dir.join(state))
+            .expect("state")
+            .state()
+            .provisioning
+            .as_ref()
+            .expect("provisioned")
+            .lender_keys
+            .keys_seq()
+    };
+    let (_, code) = register(dir);
+    let before = ok(finlock(dir, &["keys", "show", &lender], &[]));
+    enroll("phone1", &before, &code);
+    assert_eq!(keys_seq("phone1"), 0);
+
+    ok(finlock(dir, &["keys", "rotate", &lender], &[]));
+    // A phone provisioned now pins set 1; the server reads the new set when it enrolls.
+    let after = ok(finlock(dir, &["keys", "show", &lender], &[]));
+    assert!(after.contains("\"keys_seq\": 1"), "{after}");
+    let (_, code2) = register(dir);
+    enroll("phone2", &after, &code2);
+    assert_eq!(keys_seq("phone2"), 1);
+    // The phone enrolled before the rotation catches up at its next check-in.
+    ok(Command::new(BIN)
+        .current_dir(dir)
+        .args(["device", "--state", "phone1", "checkin", "--now"])
+        .output()
+        .expect("device"));
+    assert_eq!(keys_seq("phone1"), 1);
+}
