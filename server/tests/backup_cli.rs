@@ -284,3 +284,104 @@ fn a_backup_taken_while_serving_restores_to_the_same_server() {
     assert!(device["last_checkin"].as_i64() >= before["device"]["last_checkin"].as_i64());
     drop(restored);
 }
+
+/// Backups taken while payments keep arriving are each one consistent moment: every
+/// payment with its audit entry and the device's total, never half a transaction.
+#[test]
+fn backups_under_writes_are_consistent_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, keys) = (dir.path().join("finlock.db"), dir.path().join("keys"));
+    let cli = |args: &[&str]| finlock(&db, &keys).args(args).output().unwrap();
+    ok(&cli(&[
+        "lender",
+        "add",
+        "Acme Credit",
+        "--phone",
+        "+254700000001",
+        "--payment-url",
+        "https://pay.acme.example/p",
+    ]));
+    let id = ok(&cli(&[
+        "lender",
+        "device",
+        "register",
+        "--currency",
+        "KES",
+        "--grace-days",
+        "3",
+        "--installment",
+        "+10d=100000000",
+        "-q",
+    ]));
+    let id = id.trim().to_string();
+    let server = serve(&db, &keys, free_port());
+
+    let writer = {
+        let (db, keys, id) = (db.clone(), keys.clone(), id.clone());
+        std::thread::spawn(move || {
+            for i in 0..25 {
+                let out = finlock(&db, &keys)
+                    .args(["lender", "device", "pay", &id, "--amount-minor", "100"])
+                    .args(["--reference", &format!("R-{i}")])
+                    .output()
+                    .unwrap();
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        })
+    };
+    let mut copies = Vec::new();
+    for n in 0..4 {
+        let copy = dir.path().join(format!("copy-{n}.db"));
+        ok(&cli(&["backup", copy.to_str().unwrap()]));
+        copies.push(copy);
+        std::thread::sleep(Duration::from_millis(60));
+    }
+    writer.join().unwrap();
+    drop(server);
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut seen = Vec::new();
+    for copy in &copies {
+        let counts = rt.block_on(async {
+            let db = finlock_server::db::Db::connect(&format!("sqlite://{}", copy.display()), 1)
+                .await
+                .unwrap();
+            let one = |sql: &'static str| {
+                let pool = db.read.clone();
+                let id = id.clone();
+                async move {
+                    let row = sqlx::query(sql).bind(id).fetch_one(&pool).await.unwrap();
+                    sqlx::Row::try_get::<i64, _>(&row, 0).unwrap()
+                }
+            };
+            let payments = one("SELECT COUNT(*) FROM payments WHERE device_id = $1").await;
+            let entries =
+                one("SELECT COUNT(*) FROM audit WHERE device_id = $1 AND action = 'payment'").await;
+            let sum =
+                one("SELECT COALESCE(SUM(amount_minor), 0) FROM payments WHERE device_id = $1")
+                    .await;
+            let paid = one("SELECT paid_minor FROM devices WHERE device_id = $1").await;
+            db.close().await;
+            (payments, entries, sum, paid)
+        });
+        let (payments, entries, sum, paid) = counts;
+        assert_eq!(
+            payments, entries,
+            "{copy:?}: a payment without its audit entry"
+        );
+        assert_eq!(
+            sum, paid,
+            "{copy:?}: the device's total is another moment's"
+        );
+        seen.push(payments);
+    }
+    eprintln!("payments in the copies: {seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+}
