@@ -287,6 +287,12 @@ pub async fn update(
                 "goes with plan: a reason is kept for a reschedule",
             ));
         }
+        None if req.allow_earlier_lock => {
+            return Err(Error::invalid(
+                "allow_earlier_lock",
+                "goes with plan: it allows a new plan to lock earlier",
+            ));
+        }
         None => None,
     };
     let mut tx = app.db.write.begin().await?;

@@ -273,6 +273,10 @@ async fn bad_updates_are_refused_naming_the_field_and_change_nothing() {
             "reason",
         ),
         (json!({ "auto_reprovision": true, "reason": "x" }), "reason"),
+        (
+            json!({ "auto_reprovision": true, "allow_earlier_lock": true }),
+            "allow_earlier_lock",
+        ),
     ];
     for (body, field) in cases {
         let p = problem(
