@@ -658,3 +658,95 @@ async fn the_completing_window_is_the_lenders_setting() {
     let actions = s.audit_actions(&lender, &id).await;
     assert_eq!(actions.last().map(String::as_str), Some("released"));
 }
+
+/// Payments and voids racing on one device (several requests at once; on PostgreSQL they
+/// really run concurrently): whatever wins, `paid_minor` is the sum of the payments listed
+/// as not voided, each void is audited once, and a retried void answers the same.
+#[tokio::test]
+async fn concurrent_payments_and_voids_keep_paid_minor_the_sum_of_what_counts() {
+    let s = start().await;
+    let lender = s.lender("Acme").await;
+    let (id, _) = s.register(&lender, json!({})).await;
+    let mut first = Vec::new();
+    for i in 0..5 {
+        let p = paid(&s, &lender.api_key, &id, 100, &format!("MP-OLD-{i}")).await;
+        first.push(p["payment_id"].as_str().unwrap().to_string());
+    }
+    let mut tasks = Vec::new();
+    for (i, payment_id) in first.iter().enumerate() {
+        for attempt in 0..2 {
+            // Each payment voided twice at once, and a new payment alongside.
+            let (http, api_key) = (s.http.clone(), lender.api_key.clone());
+            let url = format!(
+                "{}/v1/lender/devices/{id}/payments/{payment_id}/void",
+                s.url
+            );
+            tasks.push(tokio::spawn(async move {
+                let r = http
+                    .post(url)
+                    .bearer_auth(api_key)
+                    .json(&json!({ "reason": format!("reversal {attempt}") }))
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status(), r.text().await.unwrap())
+            }));
+        }
+        let (http, api_key) = (s.http.clone(), lender.api_key.clone());
+        let url = format!("{}/v1/lender/devices/{id}/payments", s.url);
+        tasks.push(tokio::spawn(async move {
+            let r = http
+                .post(url)
+                .bearer_auth(api_key)
+                .header("Idempotency-Key", format!("new-{i}"))
+                .json(&json!({ "amount_minor": 300, "currency": "KES",
+                    "reference": format!("MP-NEW-{i}") }))
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.text().await.unwrap())
+        }));
+    }
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    for (status, body) in &answers {
+        // Done, or refused as concurrent with nothing changed (the caller retries).
+        assert!(
+            status.is_success() || body.contains("\"concurrent\""),
+            "{status}: {body}"
+        );
+    }
+    let list = payments(&s, &lender, &id).await;
+    let rows = list["payments"].as_array().unwrap();
+    let counted: u64 = rows
+        .iter()
+        .filter(|r| r["voided_at"].is_null())
+        .map(|r| r["amount_minor"].as_u64().unwrap())
+        .sum();
+    let voided = rows.iter().filter(|r| !r["voided_at"].is_null()).count();
+    assert_eq!(s.device(&lender, &id).await["paid_minor"], counted);
+    let actions = s.audit_actions(&lender, &id).await;
+    assert_eq!(
+        actions.iter().filter(|a| *a == "payment_voided").count(),
+        voided
+    );
+    // Every payment not yet voided can still be voided; a voided one answers the same.
+    for payment_id in &first {
+        let r = void(&s, &lender.api_key, &id, payment_id, "final").await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let again = void(&s, &lender.api_key, &id, payment_id, "final").await;
+        assert_eq!(again.text().await.unwrap(), r.text().await.unwrap());
+    }
+    let list = payments(&s, &lender, &id).await;
+    let new_total: u64 = list["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["voided_at"].is_null())
+        .map(|r| r["amount_minor"].as_u64().unwrap())
+        .sum();
+    assert_eq!(s.device(&lender, &id).await["paid_minor"], new_total);
+    assert!(new_total <= 1_500);
+}
