@@ -62,7 +62,8 @@ pub async fn run(storage: &StorageArgs, args: &BackupArgs) -> Result<(), crate::
             summary.audit_entries
         );
         println!(
-            "keep the keys directory ({}) with it; restoring: server/README.md, \"Backup and restore\"",
+            "keep the lenders' keys with it (the directory {}, or finlock keys export); \
+             restoring: server/README.md, \"Backup and restore\"",
             storage.keys.display()
         );
     }
