@@ -6,8 +6,12 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 
+use finlock_core::b64;
+use finlock_core::jws::typ;
+use finlock_core::keys::DeviceKey;
+
 use super::start;
-use crate::common::{Lender, TestServer};
+use crate::common::{Lender, SimDevice, TestServer};
 
 /// Words of the implementation that no answer may contain.
 const INTERNAL: [&str; 9] = [
@@ -361,4 +365,34 @@ async fn query_strings_and_listed_names_are_answered_in_plain_words() {
     // The device API answers in the same words.
     let r = s.post_jose("/v1/checkin", "not-a-jws").await;
     plain_problem(r, "checkin").await;
+}
+
+/// A signed device message whose payload does not fit the protocol is described in the
+/// same plain words, with the field's path.
+#[tokio::test]
+async fn a_device_payload_that_does_not_fit_is_described_plainly() {
+    let s = start().await;
+    let lender = s.lender("Acme").await;
+    let (_, code) = s.register(&lender, json!({})).await;
+    let mut phone = SimDevice::new(&s, &lender);
+    phone.enroll(&s, &code).await;
+    s.clock.advance(60);
+    let out = phone.checkin_body(&s);
+    let part = out.body.split('.').nth(1).unwrap();
+    let mut payload: Value = serde_json::from_slice(&b64::decode(part).unwrap()).unwrap();
+    payload["seq_seen"] = json!("many");
+    let en = phone.state.enrolled().unwrap();
+    let key = DeviceKey::from_pkcs8(&en.device_key.bytes().unwrap(), None).unwrap();
+    let body = key.sign_as(
+        &en.device_id,
+        typ::CHECKIN,
+        &serde_json::to_vec(&payload).unwrap(),
+    );
+    let (status, detail) = plain_problem(s.post_jose("/v1/checkin", body).await, "checkin").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        detail
+            .starts_with("the payload does not fit the protocol: seq_seen: must be a whole number"),
+        "{detail}"
+    );
 }
