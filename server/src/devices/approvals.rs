@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::Row;
 use utoipa::ToSchema;
 
-use super::{Caller, subject};
+use super::{subject, Caller};
 use crate::app::App;
 use crate::audit::{self, AuditEvent};
 use crate::db::queries::{DeviceRow, Tx};
@@ -48,11 +48,13 @@ pub async fn is_approved(app: &App, device: &DeviceRow, key_b64: &str) -> Result
     Ok(row.is_some())
 }
 
-/// Marks an approval used, inside the transaction that binds the key.
+/// Marks the requests for a key used, inside the transaction that binds it: an approval
+/// is used once, and a request still pending for a key that bound by other proof (an
+/// attestation, a code) has nothing left for the lender to decide.
 pub async fn mark_used(tx: &mut Tx, device_id: &str, key_b64: &str) -> Result<()> {
     sqlx::query(
         "UPDATE enroll_requests SET status = 'used' WHERE device_id = $1 AND device_key = $2 \
-         AND status = 'approved'",
+         AND status IN ('approved', 'pending')",
     )
     .bind(device_id)
     .bind(key_b64)

@@ -6,21 +6,21 @@
 //! Chains are made on the spot under a test root the server is configured to trust
 //! (`--attestation-roots`), with the attestation module's own test support.
 
-use finlock_core::device::EnrollParams;
 use finlock_core::device::attested::AttestationProof;
+use finlock_core::device::EnrollParams;
 use finlock_core::keys::DeviceKey;
 use finlock_core::protocol;
 use rcgen::KeyPair;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 
 use super::start_with;
-use crate::common::{Lender, SimDevice, TestServer, rng};
+use crate::common::{rng, Lender, SimDevice, TestServer};
 
 #[path = "../../src/attestation/testing.rs"]
 mod testing;
 
-use testing::{IMEI, Kd, Pki, SECOND_IMEI};
+use testing::{Kd, Pki, IMEI, SECOND_IMEI};
 
 /// A server that trusts `pki`'s root beside Google's, and the directory holding it.
 async fn server_trusting(pki: &Pki) -> (TestServer, tempfile::TempDir) {
@@ -525,6 +525,23 @@ async fn the_phone_s_own_client_waits_typed_then_proves() {
         other => panic!("{other:?}"),
     }
     assert_eq!(phone.state().enrolled().expect("enrolled").device_id, id);
+    // The request the refused proof left is not waiting for the lender any more.
+    let listed: Value = s
+        .get(
+            &lender,
+            &format!("/v1/lender/devices/{id}/enrollment-requests"),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    let statuses: Vec<&str> = listed["requests"]
+        .as_array()
+        .expect("requests")
+        .iter()
+        .filter_map(|r| r["status"].as_str())
+        .collect();
+    assert_eq!(statuses, ["used"], "{listed}");
 }
 
 #[tokio::test]
