@@ -72,6 +72,7 @@ pub async fn issue(
     // entry, as the device is told (ADR 0012).
     if e.state == finlock_core::protocol::EntitlementState::Released && !issued.released {
         let row = DeviceRow {
+            paid_minor: issued.paid_minor,
             release_at: issued.release_at,
             ..row.clone()
         };

@@ -750,3 +750,39 @@ async fn concurrent_payments_and_voids_keep_paid_minor_the_sum_of_what_counts() 
     assert_eq!(s.device(&lender, &id).await["paid_minor"], new_total);
     assert!(new_total <= 1_500);
 }
+
+/// A window that passed while the phone was away: the lender's next request finds the
+/// device released for good (stored once, audited once), and a lock or a void is refused.
+#[tokio::test]
+async fn a_window_that_passed_unseen_is_released_at_the_lenders_next_request() {
+    let s = start().await;
+    let lender = s.lender("Acme").await;
+    let (id, _) = s.register(&lender, json!({})).await;
+    let p = paid(&s, &lender.api_key, &id, 6000, "MP-ALL").await;
+    s.clock.advance(COMPLETING_WINDOW_S);
+    let r = s
+        .post(
+            &lender,
+            &format!("/v1/lender/devices/{id}/lock"),
+            json!({ "reason": "stolen" }),
+        )
+        .await;
+    problem(r, StatusCode::CONFLICT, "released").await;
+    let r = void(
+        &s,
+        &lender.api_key,
+        &id,
+        p["payment_id"].as_str().unwrap(),
+        "late reversal",
+    )
+    .await;
+    problem(r, StatusCode::CONFLICT, "released").await;
+    assert_eq!(s.device(&lender, &id).await["state"], "released");
+    let actions = s.audit_actions(&lender, &id).await;
+    assert_eq!(
+        actions,
+        ["registered", "payment", "completing", "released"],
+        "released once, nothing else"
+    );
+    assert_eq!(s.device(&lender, &id).await["paid_minor"], 6000);
+}
