@@ -423,6 +423,14 @@ fn bad_input_is_refused_with_exit_2_and_changes_nothing() {
         (dev(&["show", "dev-nope"]), "is not a device of lender"),
         (dev(&["code", "dev-nope"]), "is not a device"),
         (dev(&["audit", &id, "--limit", "0"]), "limit"),
+        (dev(&["payments", &id, "--limit", "0"]), "limit"),
+        (dev(&["payments", &id, "--cursor", "garbage"]), "cursor"),
+        (dev(&["requests", "dev-nope"]), "is not a device"),
+        (
+            dev(&["refuse", &id, "enr-nope"]),
+            "is not an enrollment request",
+        ),
+        (dev(&["reprovision", "dev-nope", "on"]), "is not a device"),
         (dev(&["list", "--state", "sleepy"]), "state"),
         (dev(&["list", "--limit", "501"]), "limit"),
         // qr
