@@ -22,6 +22,11 @@ import java.security.spec.ECGenParameterSpec
  * Every way this can fail — no Device Owner, no ID attestation on this phone, the Keystore
  * refusing — ends in no proof: the enrollment is sent without, and waits for the lender's
  * approval. The server never says why a proof was not enough (no oracle), so neither can we.
+ *
+ * Only the Device Owner can ask for ID attestation through the public SDK. A preloaded
+ * privileged app that is not the owner would need `KeyGenParameterSpec.Builder
+ * .setAttestationIds` (a system API, with READ_PRIVILEGED_PHONE_STATE): such a build enrolls
+ * without proof, through the lender's approval.
  */
 object AttestedEnrollment {
     private const val TAG = "finlock"

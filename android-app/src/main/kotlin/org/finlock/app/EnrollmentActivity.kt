@@ -171,9 +171,10 @@ class EnrollmentActivity : Activity() {
         val d = Shell.deps(this)
         val wasWaiting = waitingKey.takeIf { stage == Stage.WAITING }
         if (wasWaiting == null) show(Stage.WORKING, getString(R.string.enroll_working))
-        val params = enrollParams(b)
         d.scope.launch {
             val answer: Answer = try {
+                // Read here: the identifiers are in preferences on disk.
+                val params = enrollParams(b)
                 if (!provisioned) {
                     d.core.provision(b.serverUrl, b.lenderKeys, allowLoopback)
                     provisioned = true
@@ -190,7 +191,8 @@ class EnrollmentActivity : Activity() {
             } catch (e: FinlockException.InvalidInput) {
                 Answer.Over(Stage.FAILED, R.string.enroll_bad_bundle)
             } catch (e: FinlockException.AlreadyEnrolled) {
-                Answer.Over(Stage.DONE, R.string.enroll_already)
+                // While waiting: approved and enrolled meanwhile (by ApprovalRetryJob).
+                Answer.Over(Stage.DONE, if (wasWaiting != null) R.string.enroll_done else R.string.enroll_already)
             } catch (e: FinlockException.Network) {
                 // Waiting already: keep waiting, and ask again when the server said (or later).
                 if (wasWaiting != null) {

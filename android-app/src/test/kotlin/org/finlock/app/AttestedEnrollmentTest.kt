@@ -361,6 +361,18 @@ class AttestedEnrollmentTest {
     }
 
     @Test
+    fun `enrolled meanwhile by the job, the waiting screen says enrolled`() {
+        core.enrollOutcome = { waiting(60) }
+        val activity = open().get()
+        activity.accept()
+        core.enrollOutcome = { throw FinlockException.AlreadyEnrolled("already_enrolled") }
+        advance(60)
+        assertEquals(EnrollmentActivity.Stage.DONE, activity.stage)
+        assertEquals(context.getString(R.string.enroll_done), activity.text(R.id.enroll_status))
+        assertNull(UnfinishedSetup.load(context))
+    }
+
+    @Test
     fun `the approval job does nothing when nothing waits`() {
         UnfinishedSetup.keep(context, ProvisioningBundle.from(byImei()))
         core.pendingThumbprint = null
