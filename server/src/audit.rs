@@ -516,6 +516,45 @@ mod tests {
                 "reprovisioned",
                 json!({ "key_thumbprint": "t", "model": "m", "app_version": "1" }),
             ),
+            (
+                AuditEvent::Rescheduled {
+                    reason: "harvest",
+                    installments_before: &[crate::policy::PlanInstallment {
+                        due: 10,
+                        amount_minor: 5,
+                    }],
+                    total_minor: 5,
+                    grace_days: 7,
+                    offline_lock_after_days: None,
+                    installments: &[crate::policy::PlanInstallment {
+                        due: 20,
+                        amount_minor: 5,
+                    }],
+                    lock_at_before: 11,
+                    lock_at_after: 21,
+                    earlier_lock: false,
+                },
+                "rescheduled",
+                json!({ "reason": "harvest", "total_minor": 5, "grace_days": 7,
+                    "offline_lock_after_days": null,
+                    "installments": [{ "due": 20, "amount_minor": 5 }],
+                    "installments_before": [{ "due": 10, "amount_minor": 5 }],
+                    "lock_at_before": 11, "lock_at_after": 21, "earlier_lock": false }),
+            ),
+            (
+                AuditEvent::AutoReprovisionSet {
+                    auto_reprovision: true,
+                },
+                "auto_reprovision_set",
+                json!({ "auto_reprovision": true }),
+            ),
+            (
+                AuditEvent::Cancelled {
+                    reason: "walked away",
+                },
+                "cancelled",
+                json!({ "reason": "walked away" }),
+            ),
         ];
         for (event, action, detail) in cases {
             assert_eq!(event.action(), action);
