@@ -72,6 +72,12 @@ impl KeyState {
     }
 }
 
+/// At most this many key sets in any 24 hours unless the operator forces it: a rotation
+/// and an emergency retirement. A phone more than 8 sets behind must be provisioned again,
+/// so a stolen API key (or a runaway script) must not be able to rotate phones out of
+/// reach: nine sets take it four and a half days, in plain sight in the key log.
+pub const MAX_SETS_PER_DAY: i64 = 2;
+
 /// The problem slug of a device too far behind (PROTOCOL §3.2).
 pub const REPROVISION: &str = "keys-reprovision";
 
@@ -286,12 +292,16 @@ pub struct Rotated {
 
 /// Rotates (or retires a key of) the lender's key set: a new private key file, the new
 /// set signed by a key of the current one, the row and the lender's audit entry in one
-/// transaction. A concurrent rotation makes this one `409 concurrent-rotation`.
+/// transaction. A concurrent rotation makes this one `409 concurrent-rotation`; more than
+/// [`MAX_SETS_PER_DAY`] sets in 24 hours `409 rotation-limit`, unless `force` (the CLI's
+/// `--force`, for the operator at the server; the API never forces).
+#[allow(clippy::too_many_arguments)]
 pub async fn rotate(
     db: &Db,
     keys_dir: &Path,
     lender_id: &str,
     rotation: Rotation<'_>,
+    force: bool,
     actor: Actor<'_>,
     by: &str,
     now: i64,
@@ -299,6 +309,25 @@ pub async fn rotate(
     let lender = queries::lender_by_id(&db.write, lender_id)
         .await?
         .ok_or(Error::NotFound)?;
+    if !force {
+        let recent: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM lender_key_sets WHERE lender_id = $1 AND keys_seq > 0 \
+             AND created_at > $2",
+        )
+        .bind(lender_id)
+        .bind(now.saturating_sub(86_400))
+        .fetch_one(&db.write)
+        .await?
+        .try_get("n")?;
+        if recent >= MAX_SETS_PER_DAY {
+            return Err(Error::conflict(
+                "rotation-limit",
+                "at most 2 key sets in 24 hours: every set is one more a phone must catch up, \
+                 and a phone more than 8 behind must be provisioned again (the operator can \
+                 override with `finlock keys rotate --force`)",
+            ));
+        }
+    }
     let state = state(&db.write, &lender).await?;
     let new_key =
         LenderKey::generate().map_err(|e| Error::Internal(format!("key generation: {e}")))?;

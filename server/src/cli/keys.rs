@@ -42,6 +42,10 @@ pub enum KeysCommand {
         lender: String,
         #[arg(long)]
         json: bool,
+        /// More than 2 key sets in 24 hours (phones more than 8 behind must be
+        /// provisioned again).
+        #[arg(long)]
+        force: bool,
     },
     /// Retire a compromised key now: the next set holds only a fresh key, and phones that
     /// caught up accept nothing the retired key signs.
@@ -52,6 +56,9 @@ pub enum KeysCommand {
         kid: String,
         #[arg(long)]
         json: bool,
+        /// As for `rotate`.
+        #[arg(long)]
+        force: bool,
     },
     /// Write an encrypted backup (Argon2id + ChaCha20-Poly1305) of the lender's private
     /// keys and key-set chain to FILE (mode 0600, never overwritten).
@@ -172,13 +179,18 @@ async fn run_with(
                 }
             }
         }
-        KeysCommand::Rotate { lender, json } => {
+        KeysCommand::Rotate {
+            lender,
+            json,
+            force,
+        } => {
             known(db, &lender).await?;
             let r = lender_keys::rotate(
                 db,
                 keys_dir,
                 &lender,
                 Rotation::Rotate,
+                force,
                 Actor::Lender {
                     lender_id: &lender,
                     key_id: None,
@@ -189,13 +201,19 @@ async fn run_with(
             .await?;
             print_rotated(&r, json)?;
         }
-        KeysCommand::Retire { lender, kid, json } => {
+        KeysCommand::Retire {
+            lender,
+            kid,
+            json,
+            force,
+        } => {
             known(db, &lender).await?;
             let r = lender_keys::rotate(
                 db,
                 keys_dir,
                 &lender,
                 Rotation::Retire { kid: &kid },
+                force,
                 Actor::Lender {
                     lender_id: &lender,
                     key_id: None,

@@ -40,6 +40,7 @@ async fn change(st: &AppState, auth: &AuthLender, rotation: Rotation<'_>) -> Res
         &st.config.keys_dir,
         lender_id,
         rotation,
+        false,
         Actor::Lender {
             lender_id,
             key_id: Some(&auth.key.key_id),

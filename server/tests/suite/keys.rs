@@ -120,6 +120,7 @@ async fn a_phone_three_rotations_behind_catches_up_in_one_check_in() {
     let (_, mut phone) = enrolled(&server, &lender).await;
     let mut newest = String::new();
     for _ in 0..3 {
+        server.clock.advance(common::DAY); // at most 2 sets in 24 hours
         newest = rotate(&server, &lender).await["kid"]
             .as_str()
             .expect("kid")
@@ -466,6 +467,7 @@ async fn a_phone_more_than_eight_rotations_behind_is_asked_to_reprovision() {
     let lender = server.lender("Acme").await;
     let (id, mut phone) = enrolled(&server, &lender).await;
     for _ in 0..9 {
+        server.clock.advance(common::DAY);
         rotate(&server, &lender).await;
     }
     let before = server.device(&lender, &id).await;
@@ -558,4 +560,44 @@ async fn a_rotation_on_one_node_is_used_by_the_other() {
     let answer = checkin_raw(&mut other, &a).await;
     assert_eq!(answer["keys"].as_array().expect("chain").len(), 2);
     assert_eq!(pinned_seq(&other), 2);
+}
+
+#[tokio::test]
+async fn at_most_two_key_sets_a_day_through_the_api() {
+    let server = start().await;
+    let lender = server.lender("Acme").await;
+    let first = rotate(&server, &lender).await;
+    server.clock.advance(3600);
+    let r = server
+        .post(
+            &lender,
+            "/v1/lender/keys/retire",
+            json!({ "kid": first["kid"] }),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let before = key_sets(&server, &lender).await;
+    let files = std::fs::read_dir(server.dir.path().join("keys").join(&lender.id))
+        .expect("dir")
+        .count();
+    // A third set within 24 hours is refused, and nothing changes …
+    server.clock.advance(3600);
+    problem(
+        server
+            .post(&lender, "/v1/lender/keys/rotate", json!({}))
+            .await,
+        StatusCode::CONFLICT,
+        "rotation-limit",
+    )
+    .await;
+    assert_eq!(key_sets(&server, &lender).await, before);
+    assert_eq!(
+        std::fs::read_dir(server.dir.path().join("keys").join(&lender.id))
+            .expect("dir")
+            .count(),
+        files
+    );
+    // … until the first of the two is a day old.
+    server.clock.set(common::T0 + common::DAY + 1);
+    assert_eq!(rotate(&server, &lender).await["keys_seq"], 3);
 }
