@@ -749,6 +749,38 @@ fn times_in_the_zone_a_shifted_clock_and_the_servers_words() {
     assert!(err.contains("409 enrollment-code-used"), "{err}");
     assert!(err.contains("already enrolled with another key"), "{err}");
     assert!(!err.contains("HTTP 409"), "{err}");
+
+    // Paid in full: the phone is unlocked and says when it is released for good (the
+    // lender's completing window, 48 h by default), in its zone.
+    ok(&lender(&[
+        "pay",
+        id,
+        "--amount-minor",
+        "1000000",
+        "--reference",
+        "FULL-1",
+    ]));
+    ok(&sim(&["checkin", "--now"]));
+    let st: Value =
+        serde_json::from_str(&ok(&sim(&["status", "--json", "--tz", "Africa/Nairobi"]))).unwrap();
+    assert_eq!(
+        (st["locked"].clone(), st["released"].clone()),
+        (json!(false), json!(false))
+    );
+    let release_at = st["release_at"].as_i64().unwrap();
+    assert!(
+        (now() + 47 * 3600..=now() + 48 * 3600).contains(&release_at),
+        "{st}"
+    );
+    let text = ok(&sim(&["status", "--tz", "Africa/Nairobi"]));
+    assert!(
+        text.contains("paid in full, released for good at"),
+        "{text}"
+    );
+    assert!(
+        text.contains(st["local"]["release_at"].as_str().unwrap()),
+        "{text}"
+    );
 }
 
 /// A phone enrolling by its registered IMEI without proof waits for the lender, who sees

@@ -627,6 +627,7 @@ pub fn status_json(
         "released": d.released,
         "trusted_now": status.evaluation.reading.now(),
         "next_change": d.next_change,
+        "release_at": d.release_at,
         "next_checkin": status.next_checkin,
     });
     if let Some(en) = &status.enrollment {
@@ -656,6 +657,7 @@ pub fn status_json(
         "next_checkin": local("next_checkin"),
         "lock_at": local("lock_at"),
         "next_due": local("next_due"),
+        "release_at": local("release_at"),
     });
     Ok(out)
 }
@@ -669,6 +671,8 @@ fn print_status(v: &serde_json::Value) {
         "released for good".to_string()
     } else if v["locked"] == json!(true) {
         format!("LOCKED ({})", v["reason"].as_str().unwrap_or("?"))
+    } else if let Some(at) = v["local"]["release_at"].as_str() {
+        format!("unlocked; paid in full, released for good at {at}")
     } else {
         "unlocked".to_string()
     };
