@@ -336,6 +336,20 @@ fn lock_unlock_pay_extend_release() {
     assert_eq!(v["extended_until"], json!(until));
     assert_eq!(v["lock_at"], json!(until));
 
+    // Paid in full: completing (48 h by default), the release date shown.
+    ok(&dev(&[
+        "pay",
+        &id,
+        "--amount-minor",
+        "250000",
+        "--reference",
+        "MPESA-2",
+    ]));
+    let v = show(dir.path(), &id);
+    assert!(v["release_at"].as_i64().is_some(), "{v}");
+    let text = ok(&dev(&["show", &id]));
+    assert!(text.contains("released at"), "{text}");
+
     ok(&dev(&["release", &id, "--yes"]));
     let v = show(dir.path(), &id);
     assert_eq!(v["state"], json!("released"));
@@ -349,6 +363,8 @@ fn lock_unlock_pay_extend_release() {
             "unlocked",
             "payment",
             "extended",
+            "payment",
+            "completing",
             "released"
         ]
     );

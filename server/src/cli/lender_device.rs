@@ -1041,6 +1041,12 @@ fn print_view(v: &DeviceView) {
     );
     println!("next due      {}", t(v.next_due));
     println!("locks at      {}", t(v.lock_at));
+    if let Some(at) = v.release_at {
+        println!(
+            "released at   {} (paid in full; a void before then takes it back)",
+            when::iso_utc(at)
+        );
+    }
     if v.lender_locked {
         println!(
             "lender lock   yes: {}",
