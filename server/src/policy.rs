@@ -635,6 +635,23 @@ mod tests {
     }
 
     #[test]
+    fn a_lender_lock_while_completing_keeps_the_date_and_ends_with_the_release() {
+        let p = plan();
+        let release_at = T0 + 2 * DAY;
+        let f = DeviceFacts {
+            release_at: Some(release_at),
+            lender_lock: Some("reported stolen"),
+            ..facts(&p, 6_000)
+        };
+        let e = issue(&f, T0);
+        assert_eq!(e.state, EntitlementState::Locked);
+        assert_eq!(e.release_at, Some(release_at));
+        assert_eq!(status(&f, T0), DeviceStatus::Locked);
+        assert_eq!(issue(&f, release_at).state, EntitlementState::Released);
+        assert_eq!(status(&f, release_at), DeviceStatus::Released);
+    }
+
+    #[test]
     fn money_pays_in_full_then_voids_back_or_restarts_the_window() {
         let w = 2 * DAY;
         let m = Money {
