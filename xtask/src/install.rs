@@ -71,6 +71,8 @@ const NPM: Package = Package {
 pub struct Needs {
     pub packages: &'static [Package],
     pub kotlinc: bool,
+    /// cargo-fuzz (`cargo install`), for the fuzz targets (`cargo xtask fuzz`).
+    pub cargo_fuzz: bool,
 }
 
 /// What `task` needs installed, or `None` for a task that needs nothing beyond cargo.
@@ -92,9 +94,15 @@ pub fn needs(task: &str) -> Option<Needs> {
         "jvm" | "bench-bridge" => (&[JDK, JUNIT5, JNA], true),
         "android-test" | "android-screens" => (&[JDK, MAVEN, AAPT, FRAMEWORK_RES], true),
         "check-android" => (&[CLANG, LLVM], false),
+        "fuzz" => (&[], false),
         _ => return None,
     };
-    Some(Needs { packages, kotlinc })
+    let cargo_fuzz = matches!(task, "test" | "ci" | "install" | "fuzz");
+    Some(Needs {
+        packages,
+        kotlinc,
+        cargo_fuzz,
+    })
 }
 
 /// Whether the user turned installing off: the flag among `args`, or the variable.
@@ -195,7 +203,13 @@ pub fn run(root: &Path, needs: &Needs) -> Result<(), String> {
         }
     }
 
-    if !kotlin_ok {
+    if !kotlin_ok && !on_path("npm") {
+        // Only where apt-get could not bring npm (not Debian): the Kotlin steps say so.
+        println!(
+            "install: kotlinc {KOTLIN_VERSION} is missing and there is no npm to install it \
+             with; the Kotlin steps will fail until one of them is there"
+        );
+    } else if !kotlin_ok {
         println!("install: npm install kotlin-compiler@{KOTLIN_VERSION} into {KOTLIN_PREFIX}");
         let status = Command::new("npm")
             .args([
@@ -216,6 +230,17 @@ pub fn run(root: &Path, needs: &Needs) -> Result<(), String> {
         }
     } else if needs.kotlinc {
         println!("install: kotlinc {KOTLIN_VERSION} present in {KOTLIN_PREFIX}");
+    }
+    if needs.cargo_fuzz && !on_path("cargo-fuzz") {
+        let version = crate::fuzz::CARGO_FUZZ_VERSION;
+        println!("install: cargo install cargo-fuzz --version {version} --locked");
+        let status = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+            .args(["install", "cargo-fuzz", "--version", version, "--locked"])
+            .status()
+            .map_err(|e| format!("could not run cargo install: {e}"))?;
+        if !status.success() {
+            return Err(format!("cargo install cargo-fuzz failed ({status})"));
+        }
     }
     Ok(())
 }
