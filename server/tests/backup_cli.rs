@@ -238,6 +238,16 @@ fn a_backup_taken_while_serving_restores_to_the_same_server() {
     assert_eq!(pg.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&pg.stderr).contains("pg_dump"));
     assert!(!Path::new("x.dump").exists());
+    let other = finlock(&db, &keys)
+        .args(["backup", "x.db", "--db", "mysql://u@127.0.0.1/finlock"])
+        .output()
+        .unwrap();
+    assert_eq!(other.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&other.stderr);
+    assert!(
+        err.contains("sqlite: or postgres://") && !err.contains("pg_dump"),
+        "{err}"
+    );
     let missing = finlock(&dir.path().join("nothing.db"), &keys)
         .args(["backup", dir.path().join("n.db").to_str().unwrap()])
         .output()

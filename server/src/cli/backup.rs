@@ -20,6 +20,15 @@ pub struct BackupArgs {
 }
 
 pub async fn run(storage: &StorageArgs, args: &BackupArgs) -> Result<(), crate::Error> {
+    if !["sqlite:", "postgres://", "postgresql://"]
+        .iter()
+        .any(|scheme| storage.db.starts_with(scheme))
+    {
+        return Err(crate::Error::invalid(
+            "--db",
+            "the database URL must start with sqlite: or postgres://",
+        ));
+    }
     if !storage.db.starts_with("sqlite:") {
         // Say how before connecting: the operator may not even have network access here.
         return Err(crate::Error::BadRequest(crate::db::PG_DUMP_GUIDANCE.into()));
