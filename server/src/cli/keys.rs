@@ -52,7 +52,9 @@ pub enum KeysCommand {
     Retire {
         /// The lender id.
         lender: String,
-        /// The key to retire (a kid of the current set, from `keys list`).
+        /// The key to retire (a kid of the current set, from `keys list`). A kid is a
+        /// base64url thumbprint and may start with `-`: it is taken as the kid anyway.
+        #[arg(allow_hyphen_values = true)]
         kid: String,
         #[arg(long)]
         json: bool,
@@ -271,4 +273,35 @@ fn print_rotated(r: &lender_keys::Rotated, json: bool) -> Result<(), Box<dyn std
         println!("back the keys up now: finlock keys export LENDER FILE");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::KeysCommand;
+    use crate::cli::{Cli, Command, KeysArgs};
+
+    #[test]
+    fn a_kid_that_starts_with_a_dash_is_a_kid() {
+        // One thumbprint in 64 starts with '-' (base64url): found by the procedure test.
+        let cli = Cli::try_parse_from([
+            "finlock",
+            "keys",
+            "retire",
+            "lnd-1",
+            "-bY8Gb4DmFncshKmL2XLFUgw3gMGAL4-azPIW274EN0",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Keys(KeysArgs {
+                command: KeysCommand::Retire { kid, force, .. },
+                ..
+            }) => {
+                assert_eq!(kid, "-bY8Gb4DmFncshKmL2XLFUgw3gMGAL4-azPIW274EN0");
+                assert!(!force);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }
