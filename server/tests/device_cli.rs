@@ -840,6 +840,11 @@ fn enrollment_by_imei_waits_for_the_lenders_approval_on_the_command_line() {
     assert_eq!(request["status"], json!("pending"));
     assert_eq!(request["model"], json!("finlock simulator"));
     let rid = request["request_id"].as_str().unwrap();
+    // The phone names the key the lender sees in its request list.
+    assert!(
+        err.contains(request["key_thumbprint"].as_str().unwrap()),
+        "{err} vs {request}"
+    );
     usage_error(
         &lender(&["approve", id, "enr-nope"]),
         "is not an enrollment request",

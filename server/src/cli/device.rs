@@ -105,12 +105,13 @@ pub enum SimError {
         code: String,
         detail: String,
     },
-    /// Enrollment by IMEI without proof waits for the lender (202 pending_approval).
+    /// Enrollment by IMEI without proof waits for the lender (202 pending_approval); the
+    /// key's thumbprint is what the lender compares with its request list.
     #[error(
-        "enrollment waits for the lender's approval: once the lender approves this phone's \
-         request (finlock lender device requests, approve), enroll again"
+        "enrollment waits for the lender's approval of this phone's key {thumbprint}: once \
+         the lender approves the request (finlock lender device requests, approve), enroll again"
     )]
-    PendingApproval,
+    PendingApproval { thumbprint: String },
 }
 
 impl SimError {
@@ -337,8 +338,16 @@ pub async fn run(args: DeviceArgs) -> Result<(), SimError> {
             };
             let out = net::begin_enroll(&mut device, &params, &ring::rand::SystemRandom::new())?;
             let (answer, problem) = transport.post("/v1/enroll", out.body).await;
-            let eval =
-                net::finish_enroll(&mut device, answer, &clock).map_err(|e| explain(e, problem))?;
+            let eval = match net::finish_enroll(&mut device, answer, &clock)
+                .map_err(|e| explain(e, problem))
+            {
+                Err(SimError::PendingApproval { .. }) => {
+                    return Err(SimError::PendingApproval {
+                        thumbprint: pending_thumbprint(device.state()),
+                    });
+                }
+                other => other?,
+            };
             let en = device.state().enrolled()?;
             println!(
                 "enrolled as {} with {} ({})",
@@ -419,13 +428,27 @@ pub async fn run(args: DeviceArgs) -> Result<(), SimError> {
     Ok(())
 }
 
+/// The RFC 7638 thumbprint of the key this phone asks to enroll with (what the lender's
+/// request list shows), or `?` when there is none.
+fn pending_thumbprint(state: &DeviceState) -> String {
+    state
+        .pending_enrollment
+        .as_ref()
+        .and_then(|p| p.device_key.bytes().ok())
+        .and_then(|pkcs8| finlock_core::keys::DeviceKey::from_pkcs8(&pkcs8, None).ok())
+        .map(|key| key.public().thumbprint())
+        .unwrap_or_else(|| "?".into())
+}
+
 /// A refusal the server explained: its problem detail instead of "HTTP 409".
 fn explain(e: finlock_core::Error, problem: Option<Problem>) -> SimError {
     match (&e, problem) {
         (finlock_core::Error::ServerStatus { status: 202, .. }, Some(p))
             if p.code == PENDING_APPROVAL =>
         {
-            SimError::PendingApproval
+            SimError::PendingApproval {
+                thumbprint: String::new(),
+            }
         }
         (finlock_core::Error::ServerStatus { status, .. }, Some(p)) => SimError::Refused {
             status: *status,
