@@ -138,28 +138,6 @@ fn mode(p: &Path) -> u32 {
 fn the_documented_procedure_runs_and_its_refusals_change_nothing() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path();
-    let added = finlock(
-        dir,
-        &[
-            "lender",
-            "add",
-            "Acme Credit",
-            "--phone",
-            "+254700000001",
-            "--payment-url",
-            "https://pay.acme.example/",
-            "--json",
-        ],
-        &[],
-    );
-    assert!(added.status.success(), "{added:?}");
-    let lender: Value = serde_json::from_slice(&added.stdout).expect("json");
-    let lender_id = lender["lender_id"].as_str().expect("id").to_string();
-    let first_kid = lender["jwks"]["keys"][0]["kid"]
-        .as_str()
-        .expect("kid")
-        .to_string();
-
     let blocks = sh_blocks(&doc());
     assert_eq!(blocks.len(), 4, "the page's procedure has four steps");
     let script = blocks
@@ -167,6 +145,12 @@ fn the_documented_procedure_runs_and_its_refusals_change_nothing() {
         .replace("127.0.0.1:8080", &format!("127.0.0.1:{}", free_port()));
     let (ok, log) = run_script(dir, &script);
     assert!(ok, "the documented procedure failed:\n{log}");
+    let listed = finlock(dir, &["lender", "list", "--quiet"], &[]);
+    assert!(listed.status.success(), "{listed:?}");
+    let lender_id = String::from_utf8(listed.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string();
 
     // Two rotations (an ordinary one, then the retirement of the key that signed), restored.
     let listed = finlock(dir, &["keys", "list", &lender_id, "--json"], &[]);
@@ -180,6 +164,10 @@ fn the_documented_procedure_runs_and_its_refusals_change_nothing() {
         .map(|s| s["kind"].as_str().expect("kind"))
         .collect();
     assert_eq!(kinds, ["initial", "rotate", "retire"]);
+    let first_kid = sets["sets"][0]["signing_kid"]
+        .as_str()
+        .expect("kid")
+        .to_string();
     let retired = sets["sets"][2]["retired_kid"].as_str().expect("retired");
     assert_eq!(retired, sets["sets"][1]["signing_kid"]);
     assert_eq!(sets["sets"][2]["kids"].as_array().expect("kids").len(), 1);
@@ -207,7 +195,7 @@ fn the_documented_procedure_runs_and_its_refusals_change_nothing() {
         );
     }
     assert_eq!(mode(&keys.join(&lender_id)), 0o700);
-    for backup in ["acme-keys-1.flk", "acme-keys-2.flk"] {
+    for backup in ["acme-keys-0.flk", "acme-keys-1.flk", "acme-keys-2.flk"] {
         assert_eq!(mode(&dir.join(backup)), 0o600);
         let text = std::fs::read_to_string(dir.join(backup)).expect("backup");
         assert!(
@@ -240,18 +228,16 @@ fn the_documented_procedure_runs_and_its_refusals_change_nothing() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("wrong passphrase"));
     assert!(files_under(&wrong).is_empty());
-    let old = empty("k-old");
-    let out = try_import(
-        &old,
-        "acme-keys-1.flk",
-        "a passphrase kept apart from the backup",
-    );
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("newer backup"),
-        "{out:?}"
-    );
-    assert!(files_under(&old).is_empty());
+    for older in ["acme-keys-0.flk", "acme-keys-1.flk"] {
+        let old = empty(&format!("k-{older}"));
+        let out = try_import(&old, older, "a passphrase kept apart from the backup");
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("newer backup"),
+            "{out:?}"
+        );
+        assert!(files_under(&old).is_empty());
+    }
     let changed = empty("k-changed");
     let mut text: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("acme-keys-2.flk")).expect("f"))
