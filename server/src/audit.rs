@@ -167,6 +167,12 @@ pub enum AuditEvent<'a> {
     },
     /// A new one-time enrollment code (the code itself is never logged).
     EnrollmentCodeReissued,
+    /// The phone had seen entitlements up to `device_seq` while the database's last was
+    /// `server_seq` (restored from a backup): the answer was issued past the phone's.
+    SeqCaughtUp {
+        server_seq: u64,
+        device_seq: u64,
+    },
     /// A promise-to-pay extension: the lock moved to `until`.
     Extended {
         until: i64,
@@ -234,6 +240,7 @@ impl AuditEvent<'_> {
             AuditEvent::Unlocked => "unlocked",
             AuditEvent::OfflineCodeIssued { .. } => "offline_code_issued",
             AuditEvent::OfflineCodeUsed { .. } => "offline_code_used",
+            AuditEvent::SeqCaughtUp { .. } => "seq_caught_up",
             AuditEvent::EnrollmentCodeReissued => "enrollment_code_reissued",
             AuditEvent::Extended { .. } => "extended",
             AuditEvent::EnrollmentApproved { .. } => "enrollment_approved",
@@ -301,6 +308,10 @@ impl AuditEvent<'_> {
                 json!({ "counter": counter, "days": days, "at": at })
             }
             AuditEvent::EnrollmentCodeReissued => json!({}),
+            AuditEvent::SeqCaughtUp {
+                server_seq,
+                device_seq,
+            } => json!({ "server_seq": server_seq, "device_seq": device_seq }),
             AuditEvent::Extended { until, reason } => json!({ "until": until, "reason": reason }),
             AuditEvent::EnrollmentApproved {
                 request_id,
@@ -505,6 +516,14 @@ mod tests {
                 },
                 "offline_code_used",
                 json!({ "counter": 3, "days": 7, "at": 9 }),
+            ),
+            (
+                AuditEvent::SeqCaughtUp {
+                    server_seq: 4,
+                    device_seq: 9,
+                },
+                "seq_caught_up",
+                json!({ "server_seq": 4, "device_seq": 9 }),
             ),
             (
                 AuditEvent::Enrollment {

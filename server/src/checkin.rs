@@ -104,7 +104,14 @@ pub struct Verdict {
     pub clock_jumps: usize,
     /// The rate limit as the swap's guard: allowed if the last check-in is at or before.
     pub allowed_if_last_before: i64,
+    /// The stored seq when the phone had seen a newer one (a restored database): the
+    /// next seq is issued past the phone's, and the catch-up audited.
+    pub caught_up_from: Option<u64>,
 }
+
+/// How far a phone's `seq_seen` may be ahead of the database's `seq` (answers issued after
+/// the backup the database was restored from: an hourly check-in for over a year).
+pub const MAX_SEQ_AHEAD: u64 = 10_000;
 
 /// The cache was behind the database (internal: never reaches a client).
 pub const GUARD_FAILED: &str = "guard-failed";
@@ -139,10 +146,16 @@ pub fn judge(text: &str, row: &DeviceRow, now: i64, rules: Rules) -> Result<Verd
         // Another node may have answered since this node last saw the device.
         return Err(Error::conflict(GUARD_FAILED, "the cache is behind"));
     }
-    if request.seq_seen > row.seq {
+    // Fresh from the database and still behind the phone: the database was restored from
+    // a backup taken before the phone's last answers. The phone's own key signed this, so
+    // issuing past what it has seen is the only way it can accept an answer again (a
+    // phone refused for good would lock at the end of its offline lease, paying or not).
+    // Bounded, so a phone cannot push its seq towards the protocol's limit.
+    let caught_up_from = (request.seq_seen > row.seq).then_some(row.seq);
+    if request.seq_seen > row.seq.saturating_add(MAX_SEQ_AHEAD) {
         return Err(Error::invalid(
             "seq_seen",
-            "is newer than any entitlement issued to this device",
+            "is further ahead of the entitlements issued to this device than a restore explains",
         ));
     }
     let min = i64::try_from(rules.min_interval_s).unwrap_or(i64::MAX);
@@ -170,6 +183,7 @@ pub fn judge(text: &str, row: &DeviceRow, now: i64, rules: Rules) -> Result<Verd
         }
     }
     Ok(Verdict {
+        caught_up_from,
         new_nonces: remember(&row.recent_nonces, &request.nonce),
         seq_seen: request.seq_seen.max(row.seq_seen),
         device_key: key_b64.to_string(),
@@ -278,13 +292,25 @@ async fn record(
         app_version: &v.request.app_version,
         seq: row.seq,
     };
-    let issued = if v.codes_used.is_empty() {
+    let issued = if v.codes_used.is_empty() && v.caught_up_from.is_none() {
         queries::checkin(&app.db.write, &update).await?
     } else {
         let mut tx = app.db.write.begin().await?;
         let issued = queries::checkin(&mut *tx, &update).await?;
         if issued.is_some() {
             let subject = crate::devices::subject(row);
+            if let Some(server_seq) = v.caught_up_from {
+                tracing::warn!(
+                    server_seq,
+                    device_seq = v.seq_seen,
+                    "a phone had seen newer entitlements than the database (restored?): issuing past them"
+                );
+                let event = AuditEvent::SeqCaughtUp {
+                    server_seq,
+                    device_seq: v.seq_seen,
+                };
+                audit::append(&mut tx, subject, now, Actor::Device, &event).await?;
+            }
             for used in &v.codes_used {
                 let event = AuditEvent::OfflineCodeUsed {
                     counter: used.counter,

@@ -255,6 +255,10 @@ fn a_backup_taken_while_serving_restores_to_the_same_server() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(!dir.path().join("nothing.db").exists());
 
+    // The phone checks in once more after the backup: it has now seen an entitlement the
+    // backup does not know of.
+    ok(&phone(&["checkin"]));
+
     // The server is lost; a new one starts on the backup (the same keys directory and URL).
     drop(server);
     let restored = serve(&copy, &keys, port);
@@ -272,9 +276,23 @@ fn a_backup_taken_while_serving_restores_to_the_same_server() {
         "the restored server answers the lender as before"
     );
 
-    // The phone keeps checking in with the restored server, and new work is recorded.
+    // The phone keeps checking in with the restored server (issued past what it had seen,
+    // and audited), and new work is recorded.
     let out = ok(&phone(&["checkin"]));
     assert!(out.contains("unlocked"), "{out}");
+    let audit = get(&url, &api_key, &format!("/v1/lender/devices/{id}/audit"));
+    let caught_up: Vec<&Value> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == json!("seq_caught_up"))
+        .collect();
+    assert_eq!(caught_up.len(), 1, "{audit}");
+    assert!(
+        caught_up[0]["detail"]["device_seq"].as_u64()
+            > caught_up[0]["detail"]["server_seq"].as_u64(),
+        "{audit}"
+    );
     ok(&finlock(&copy, &keys)
         .args([
             "lender",

@@ -140,18 +140,21 @@ fn an_older_seq_seen_is_stale() {
 }
 
 #[test]
-fn a_seq_seen_never_issued_is_invalid_when_fresh_and_a_guard_failure_when_cached() {
+fn a_seq_seen_ahead_is_caught_up_when_fresh_a_guard_failure_when_cached_and_bounded() {
+    // Ahead of the database (restored from a backup): accepted from a fresh row, and the
+    // verdict says from where, so the next seq is issued past the phone's.
     let mut p = request();
     p["seq_seen"] = json!(4);
-    let e = judged(&p).unwrap_err();
-    assert!(
-        matches!(&e, Error::Invalid { field, .. } if field == "seq_seen"),
-        "{e:?}"
-    );
+    let v = judged(&p).expect("a restored database catches up");
+    assert_eq!((v.caught_up_from, v.seq_seen), (Some(3), 4));
+    p["seq_seen"] = json!(3 + MAX_SEQ_AHEAD);
+    assert_eq!(judged(&p).expect("at the bound").caught_up_from, Some(3));
+    // A cached row may only be behind another node: judged again from the database.
     let cached = Rules {
         cached: true,
         ..RULES
     };
+    p["seq_seen"] = json!(4);
     let e = judge(&signed(&p), &row(), NOW, cached).unwrap_err();
     assert!(
         matches!(
@@ -163,6 +166,17 @@ fn a_seq_seen_never_issued_is_invalid_when_fresh_and_a_guard_failure_when_cached
         ),
         "{e:?}"
     );
+    // Further ahead than a restore explains: refused, so no phone pushes its seq towards
+    // the protocol's limit.
+    p["seq_seen"] = json!(4 + MAX_SEQ_AHEAD);
+    let e = judged(&p).unwrap_err();
+    assert!(
+        matches!(&e, Error::Invalid { field, .. } if field == "seq_seen"),
+        "{e:?}"
+    );
+    // Not ahead: nothing to catch up.
+    p["seq_seen"] = json!(3);
+    assert_eq!(judged(&p).expect("accepted").caught_up_from, None);
 }
 
 #[test]
@@ -257,7 +271,7 @@ proptest! {
         r.last_checkin_at = last;
         if let Ok(v) = judge(&signed(&p), &r, NOW, RULES) {
             prop_assert!(v.seq_seen >= r.seq_seen);
-            prop_assert!(v.seq_seen <= r.seq);
+            prop_assert_eq!(v.caught_up_from.is_some(), v.seq_seen > r.seq);
             prop_assert!(v.offline_counter >= r.offline_counter);
             prop_assert!(last.is_none_or(|t| NOW - t >= 10));
             prop_assert!(seen(&v.new_nonces, &nonce(9)));

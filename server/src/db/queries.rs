@@ -383,7 +383,8 @@ pub struct Checkin<'a> {
     pub seq: u64,
 }
 
-/// Records a check-in and issues the next seq, in one statement. The `WHERE` makes
+/// Records a check-in and issues the next seq (past the phone's `seq_seen` when a restored
+/// database is behind it), in one statement. The `WHERE` makes
 /// it a compare-and-swap: the same key, the nonce list as read (replay memory), and
 /// the rate limit, and the `seq` (see [`Checkin::seq`]) — so several nodes can answer the
 /// same device without a lock.
@@ -393,7 +394,8 @@ pub async fn checkin(
     c: &Checkin<'_>,
 ) -> Result<Option<(Issued, Option<String>)>> {
     let row = sqlx::query(&format!(
-        "UPDATE devices SET seq = seq + 1, last_checkin_at = $2, recent_nonces = $3, \
+        "UPDATE devices SET seq = CASE WHEN $4 > seq THEN $4 + 1 ELSE seq + 1 END, \
+         last_checkin_at = $2, recent_nonces = $3, \
          seq_seen = $4, offline_counter = $5, app_version = $6 \
          WHERE device_id = $1 AND device_key = $7 AND recent_nonces = $8 \
          AND (last_checkin_at IS NULL OR last_checkin_at <= $9) AND seq = $10 \
