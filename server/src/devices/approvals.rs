@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::Row;
 use utoipa::ToSchema;
 
-use super::{subject, Caller};
+use super::{Caller, subject};
 use crate::app::App;
 use crate::audit::{self, AuditEvent};
 use crate::db::queries::{DeviceRow, Tx};

@@ -27,9 +27,9 @@ pub mod completing;
 pub mod offline;
 pub mod payments;
 pub mod register;
-pub mod voids;
 pub mod update;
 pub mod view;
+pub mod voids;
 
 use crate::app::App;
 use crate::audit::{Actor, Subject};

@@ -19,11 +19,11 @@
 
 pub mod actions;
 pub mod api_keys;
-pub mod keys;
 pub mod approvals;
 pub mod auth;
 pub mod device_api;
 pub mod devices;
+pub mod keys;
 pub mod openapi;
 pub mod ops;
 pub mod payments;
@@ -186,7 +186,9 @@ impl<S: Send + Sync> FromRequest<S> for Body {
         match Bytes::from_request(req, state).await {
             Ok(bytes) => Ok(Body(bytes)),
             Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(Error::PayloadTooLarge),
-            Err(_) => Err(Error::BadRequest("the request body could not be read".into())),
+            Err(_) => Err(Error::BadRequest(
+                "the request body could not be read".into(),
+            )),
         }
     }
 }

@@ -6,21 +6,21 @@
 //! Chains are made on the spot under a test root the server is configured to trust
 //! (`--attestation-roots`), with the attestation module's own test support.
 
-use finlock_core::device::attested::AttestationProof;
 use finlock_core::device::EnrollParams;
+use finlock_core::device::attested::AttestationProof;
 use finlock_core::keys::DeviceKey;
 use finlock_core::protocol;
 use rcgen::KeyPair;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::start_with;
-use crate::common::{rng, Lender, SimDevice, TestServer};
+use crate::common::{Lender, SimDevice, TestServer, rng};
 
 #[path = "../../src/attestation/testing.rs"]
 mod testing;
 
-use testing::{Kd, Pki, IMEI, SECOND_IMEI};
+use testing::{IMEI, Kd, Pki, SECOND_IMEI};
 
 /// A server that trusts `pki`'s root beside Google's, and the directory holding it.
 async fn server_trusting(pki: &Pki) -> (TestServer, tempfile::TempDir) {
