@@ -162,8 +162,8 @@ pub struct PlanInstallment {
     pub amount_minor: u64,
 }
 
-/// The installment plan of one financed device (stored as JSON on the device row;
-/// it never changes after registration).
+/// The installment plan of one financed device (stored as JSON on the device row; only
+/// a reschedule, `devices::update`, changes it, under ADR 0013's rules).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     pub currency: String,
