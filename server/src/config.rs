@@ -127,7 +127,7 @@ pub struct LogArgs {
     #[arg(long, env = "FINLOCK_LOG_FORMAT", global = true, default_value = "text",
         value_parser = ["text", "json"])]
     pub log_format: String,
-    /// More output: the server's logs beside the demo's story.
+    /// For `demo`: the server's logs beside its story (other commands log at info already).
     #[arg(short, long, global = true)]
     pub verbose: bool,
 }
