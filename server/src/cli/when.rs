@@ -1,9 +1,13 @@
 //! Times as people type them on the command line, and as the lender CLI prints them:
-//! pure, no time-zone database needed (the lender's build has no simulator and no jiff).
+//! pure, parsed and printed by jiff (no time-zone database needed: UTC and offsets only).
 //!
 //! Accepted: Unix seconds (`1799020800`), a date (`2027-01-04`, midnight UTC), a date and
 //! time with `Z` or an offset (`2027-01-04T10:00Z`, `2027-01-04T10:00:00+03:00`), or a
 //! time from now (`+30d`, `+12h`, `+1d12h`, `+90m`, `+45s`). Printed: ISO 8601 in UTC.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
 
 /// Seconds in a duration like `3d`, `12h`, `1d12h`, `90m`, `30s` (no sign); `None` when it
 /// is not one or exceeds ten years.
@@ -46,107 +50,25 @@ pub fn parse(text: &str, now: i64) -> Option<i64> {
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
         return text.parse().ok();
     }
-    let cut = text.len().min(10);
-    if !text.is_char_boundary(cut) {
-        return None;
+    // A date alone is midnight UTC; anything with a time must say its offset (a time
+    // without one would silently be the machine's zone).
+    if text.len() == 10 {
+        let date: Date = text.parse().ok()?;
+        return date
+            .to_zoned(TimeZone::UTC)
+            .ok()
+            .map(|z| z.timestamp().as_second());
     }
-    let (date, rest) = text.split_at(cut);
-    let days = date_days(date)?;
-    let seconds = if rest.is_empty() {
-        0
-    } else {
-        let rest = rest.strip_prefix(['T', 't', ' '])?;
-        time_of_day(rest)?
-    };
-    days.checked_mul(86_400)?.checked_add(seconds)
+    let t: Timestamp = text.parse().ok()?;
+    Some(t.as_second())
 }
 
-/// `YYYY-MM-DD` → days since 1970-01-01.
-fn date_days(date: &str) -> Option<i64> {
-    let b = date.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let num = |s: &str| -> Option<i64> {
-        s.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| s.parse().ok())?
-    };
-    let (y, m, d) = (num(&date[..4])?, num(&date[5..7])?, num(&date[8..])?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    let days = days_from_civil(y, m, d);
-    // 2027-02-30 is not a day: it must come back as itself.
-    (civil_from_days(days) == (y, m, d)).then_some(days)
-}
-
-/// `HH:MM[:SS](Z|±HH:MM)` → seconds after midnight UTC (may be negative or past a day).
-fn time_of_day(t: &str) -> Option<i64> {
-    let (clock, offset_s) = if let Some(clock) = t.strip_suffix(['Z', 'z']) {
-        (clock, 0)
-    } else {
-        let at = t.rfind(['+', '-'])?;
-        let (clock, offset) = t.split_at(at);
-        let sign = if offset.starts_with('-') { -1 } else { 1 };
-        let (oh, om) = offset[1..].split_once(':')?;
-        let (oh, om) = (two_digits(oh)?, two_digits(om)?);
-        if oh > 23 || om > 59 {
-            return None;
-        }
-        (clock, sign * (oh * 3_600 + om * 60))
-    };
-    let mut parts = clock.split(':');
-    let h = two_digits(parts.next()?)?;
-    let m = two_digits(parts.next()?)?;
-    let s = parts.next().map(two_digits).unwrap_or(Some(0))?;
-    if parts.next().is_some() || h > 23 || m > 59 || s > 59 {
-        return None;
-    }
-    Some(h * 3_600 + m * 60 + s - offset_s)
-}
-
-fn two_digits(s: &str) -> Option<i64> {
-    (s.len() == 2 && s.bytes().all(|c| c.is_ascii_digit()))
-        .then(|| s.parse().ok())
-        .flatten()
-}
-
-/// `t` as ISO 8601 in UTC, e.g. `2027-01-04T10:00:00Z`.
+/// `t` as ISO 8601 in UTC, e.g. `2027-01-04T10:00:00Z` (Unix seconds beyond year 9999).
 pub fn iso_utc(t: i64) -> String {
-    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3_600,
-        secs % 3_600 / 60,
-        secs % 60
-    )
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The date of a day number (the inverse of [`days_from_civil`]).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    match Timestamp::from_second(t) {
+        Ok(ts) => ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        Err(_) => format!("{t} (Unix seconds)"),
+    }
 }
 
 #[cfg(test)]

@@ -219,23 +219,10 @@ fn check_as_a_device_would(
 
 /// A Unix time as people read it: `2026-03-09 00:00 UTC`.
 pub fn utc(t: i64) -> String {
-    let days = t.div_euclid(DAY);
-    let secs = t.rem_euclid(DAY);
-    // Howard Hinnant's days-to-civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        secs / 3_600,
-        secs % 3_600 / 60
-    )
+    match jiff::Timestamp::from_second(t) {
+        Ok(ts) => ts.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+        Err(_) => format!("{t} (Unix seconds)"),
+    }
 }
 
 /// Applies an update: every change in one transaction, each with its audit entry.
