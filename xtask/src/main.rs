@@ -6,6 +6,7 @@
 
 mod android;
 mod android_shell;
+mod fuzz;
 mod install;
 mod jvm;
 mod postgres;
@@ -62,6 +63,9 @@ Then runs, in order, stopping at the first failure:
              the verifier's Android init and the bridge's runtime, which it names), then
              type-checked (clippy) for aarch64-linux-android; that last one is skipped, with the
              reason, where the Rust target is not installed
+ 10. fuzz    `cargo xtask fuzz --smoke`: every fuzz target of fuzz/ for 30 s (cargo-fuzz on
+             the nightly toolchain, no sanitizer, two at a time); fails on a crash, and
+             fails saying what is missing where nightly or cargo-fuzz is not installed
 then prints a summary with each step's result and time.
 
 ARGS after `--` go to `cargo test`, e.g.
@@ -90,6 +94,8 @@ Installs what is missing, one line per install, and nothing (no network) when al
     clang, llvm              ring's C code for the Android type-check
     npm                      only when kotlinc is missing and npm is not there
   kotlinc: the npm package kotlin-compiler@2.4.20 into build/kotlin.
+  cargo-fuzz: cargo install cargo-fuzz --locked (`test`, `ci` and `fuzz`; the fuzz targets
+    also need the nightly toolchain, which is not installed here).
 `test` and `ci` do this first; `postgres`, `jvm`, `bench-bridge`, `android-test`,
 `android-screens` and `check-android` install their own part. Each takes --no-install, and
 FINLOCK_NO_INSTALL=1 turns installing off everywhere, for people who manage their own
@@ -174,6 +180,13 @@ FINLOCK_TEST_POSTGRES_URL, or against a throw-away cluster xtask starts (and sto
 Debian's postgresql package in target/xtask-postgres, on a free loopback port.",
         passthrough: false,
         steps: postgres_steps,
+    },
+    Task {
+        name: fuzz::TASK,
+        summary: "coverage-guided fuzzing: each target for N s, with execs/s and coverage",
+        details: fuzz::DETAILS,
+        passthrough: false,
+        steps: no_steps,
     },
     Task {
         name: "vectors",
@@ -335,7 +348,15 @@ fn test_steps(cx: &Context, extra: Vec<OsString>) -> Vec<Step> {
         android::step(),
     ];
     steps.extend(android::steps(cx, Vec::new()));
+    steps.push(fuzz_smoke_step());
     steps
+}
+
+/// Runs `cargo xtask fuzz --smoke` as a step (xtask calls itself; see `fuzz.rs`).
+fn fuzz_smoke_step() -> Step {
+    let exe = env::current_exe().unwrap_or_else(|_| "xtask".into());
+    // `test` installed what the smoke needs (cargo-fuzz) already.
+    Step::new("fuzz", exe, [fuzz::TASK, "--smoke", install::OPT_OUT_FLAG])
 }
 
 /// Runs `cargo xtask jvm` as a step (xtask calls itself; see `jvm.rs`).
@@ -512,7 +533,8 @@ fn main() -> ExitCode {
         .iter()
         .filter(|arg| !(no_install_flag && *arg == install::OPT_OUT_FLAG))
         .collect();
-    if let Some(arg) = own.first() {
+    // `fuzz` reads its own options (see `fuzz.rs`).
+    if let Some(arg) = own.first().filter(|_| task.name != fuzz::TASK) {
         eprintln!(
             "error: unexpected argument '{}' for `cargo xtask {}`",
             arg.to_string_lossy(),
@@ -550,6 +572,9 @@ fn main() -> ExitCode {
     }
     if task.name == "install" {
         return ExitCode::SUCCESS;
+    }
+    if task.name == fuzz::TASK {
+        return fuzz::main(&cx.root, &cx.cargo, &own);
     }
     let steps = (task.steps)(&cx, extra);
     let code = run_steps(task.name, &cx.root, &steps);
