@@ -66,6 +66,11 @@ const NPM: Package = Package {
     name: "npm",
     why: "installs kotlinc (npm package kotlin-compiler)",
 };
+/// Only when `python3 -m venv` does not work (Debian splits venv out of python3).
+const PYTHON_VENV: Package = Package {
+    name: "python3-venv",
+    why: "the virtualenv schemathesis (PyPI) is installed into",
+};
 
 /// What one task needs.
 pub struct Needs {
@@ -73,6 +78,8 @@ pub struct Needs {
     pub kotlinc: bool,
     /// cargo-fuzz (`cargo install`), for the fuzz targets (`cargo xtask fuzz`).
     pub cargo_fuzz: bool,
+    /// schemathesis (PyPI) in a project-local virtualenv, for `cargo xtask api-fuzz`.
+    pub schemathesis: bool,
 }
 
 /// What `task` needs installed, or `None` for a task that needs nothing beyond cargo.
@@ -94,14 +101,16 @@ pub fn needs(task: &str) -> Option<Needs> {
         "jvm" | "bench-bridge" => (&[JDK, JUNIT5, JNA], true),
         "android-test" | "android-screens" => (&[JDK, MAVEN, AAPT, FRAMEWORK_RES], true),
         "check-android" => (&[CLANG, LLVM], false),
-        "fuzz" => (&[], false),
+        "fuzz" | "api-fuzz" => (&[], false),
         _ => return None,
     };
     let cargo_fuzz = matches!(task, "test" | "ci" | "install" | "fuzz");
+    let schemathesis = matches!(task, "test" | "ci" | "install" | "api-fuzz");
     Some(Needs {
         packages,
         kotlinc,
         cargo_fuzz,
+        schemathesis,
     })
 }
 
@@ -176,6 +185,11 @@ pub fn run(root: &Path, needs: &Needs) -> Result<(), String> {
     if !kotlin_ok && !on_path("npm") {
         wanted.push(NPM.name);
     }
+    let venv = root.join(crate::api_fuzz::VENV);
+    let schemathesis_ok = !needs.schemathesis || schemathesis_ready(&venv);
+    if !schemathesis_ok && !venv_works() {
+        wanted.extend(["python3", PYTHON_VENV.name]);
+    }
 
     if !on_path("dpkg-query") || !on_path("apt-get") {
         if !wanted.is_empty() {
@@ -242,7 +256,51 @@ pub fn run(root: &Path, needs: &Needs) -> Result<(), String> {
             return Err(format!("cargo install cargo-fuzz failed ({status})"));
         }
     }
+    if !schemathesis_ok {
+        install_schemathesis(root, &venv)?;
+    }
     Ok(())
+}
+
+/// Whether `python3 -m venv` can make a virtualenv here.
+fn venv_works() -> bool {
+    Command::new("python3")
+        .args(["-m", "venv", "--help"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Whether the virtualenv holds the pinned schemathesis (its dist-info) and its launcher.
+fn schemathesis_ready(venv: &Path) -> bool {
+    let version = crate::api_fuzz::SCHEMATHESIS_VERSION;
+    venv.join("bin/schemathesis").is_file()
+        && std::fs::read_dir(venv.join("lib")).is_ok_and(|pythons| {
+            pythons.flatten().any(|p| {
+                p.path()
+                    .join(format!("site-packages/schemathesis-{version}.dist-info"))
+                    .is_dir()
+            })
+        })
+}
+
+/// `python3 -m venv` (when there is none yet), then `pip install schemathesis==VERSION`.
+fn install_schemathesis(root: &Path, venv: &Path) -> Result<(), String> {
+    let version = crate::api_fuzz::SCHEMATHESIS_VERSION;
+    let shown = crate::api_fuzz::VENV;
+    println!("install: pip install schemathesis=={version} into the virtualenv {shown}");
+    if !venv.join("bin/pip").is_file() {
+        crate::tools::run(Command::new("python3").arg("-m").arg("venv").arg(venv))
+            .map_err(|e| format!("python3 -m venv {shown} failed: {e}"))?;
+    }
+    crate::tools::run(
+        Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .arg(format!("schemathesis=={version}"))
+            .current_dir(root),
+    )
+    .map_err(|e| format!("pip install schemathesis=={version} failed: {e}"))
 }
 
 /// `apt-get update` once, then `apt-get install` of `missing`, each announced.
@@ -293,6 +351,7 @@ fn apt_install(missing: &[&str]) -> Result<(), String> {
             CLANG,
             LLVM,
             NPM,
+            PYTHON_VENV,
         ]
         .into_iter()
         .find(|p| p.name == *name)

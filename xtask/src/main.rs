@@ -6,6 +6,7 @@
 
 mod android;
 mod android_shell;
+mod api_fuzz;
 mod fuzz;
 mod install;
 mod jvm;
@@ -66,6 +67,8 @@ Then runs, in order, stopping at the first failure:
  10. fuzz    `cargo xtask fuzz --smoke`: every fuzz target of fuzz/ for 30 s (cargo-fuzz on
              the nightly toolchain, no sanitizer, two at a time); fails on a crash, and
              fails saying what is missing where nightly or cargo-fuzz is not installed
+ 11. api-fuzz `cargo xtask api-fuzz --smoke`: schemathesis from /openapi.json against a real
+             `finlock serve` (25 cases per operation); fails on any 5xx or schema violation
 then prints a summary with each step's result and time.
 
 ARGS after `--` go to `cargo test`, e.g.
@@ -96,6 +99,8 @@ Installs what is missing, one line per install, and nothing (no network) when al
   kotlinc: the npm package kotlin-compiler@2.4.20 into build/kotlin.
   cargo-fuzz: cargo install cargo-fuzz --locked (`test`, `ci` and `fuzz`; the fuzz targets
     also need the nightly toolchain, which is not installed here).
+  schemathesis: pip install schemathesis==4.32.5 into the virtualenv build/schemathesis
+    (`test`, `ci` and `api-fuzz`; python3 -m venv, Debian's python3-venv where it is missing).
 `test` and `ci` do this first; `postgres`, `jvm`, `bench-bridge`, `android-test`,
 `android-screens` and `check-android` install their own part. Each takes --no-install, and
 FINLOCK_NO_INSTALL=1 turns installing off everywhere, for people who manage their own
@@ -185,6 +190,13 @@ Debian's postgresql package in target/xtask-postgres, on a free loopback port.",
         name: fuzz::TASK,
         summary: "coverage-guided fuzzing: each target for N s, with execs/s and coverage",
         details: fuzz::DETAILS,
+        passthrough: false,
+        steps: no_steps,
+    },
+    Task {
+        name: api_fuzz::TASK,
+        summary: "schemathesis from /openapi.json against a real `finlock serve`",
+        details: api_fuzz::DETAILS,
         passthrough: false,
         steps: no_steps,
     },
@@ -349,6 +361,13 @@ fn test_steps(cx: &Context, extra: Vec<OsString>) -> Vec<Step> {
     ];
     steps.extend(android::steps(cx, Vec::new()));
     steps.push(fuzz_smoke_step());
+    // schemathesis against a real server (`test` installed its virtualenv already).
+    let exe = env::current_exe().unwrap_or_else(|_| "xtask".into());
+    steps.push(Step::new(
+        "api-fuzz",
+        exe,
+        [api_fuzz::TASK, "--smoke", install::OPT_OUT_FLAG],
+    ));
     steps
 }
 
@@ -534,7 +553,10 @@ fn main() -> ExitCode {
         .filter(|arg| !(no_install_flag && *arg == install::OPT_OUT_FLAG))
         .collect();
     // `fuzz` reads its own options (see `fuzz.rs`).
-    if let Some(arg) = own.first().filter(|_| task.name != fuzz::TASK) {
+    if let Some(arg) = own
+        .first()
+        .filter(|_| task.name != fuzz::TASK && task.name != api_fuzz::TASK)
+    {
         eprintln!(
             "error: unexpected argument '{}' for `cargo xtask {}`",
             arg.to_string_lossy(),
@@ -575,6 +597,9 @@ fn main() -> ExitCode {
     }
     if task.name == fuzz::TASK {
         return fuzz::main(&cx.root, &cx.cargo, &own);
+    }
+    if task.name == api_fuzz::TASK {
+        return api_fuzz::main(&cx.root, &cx.cargo, &own);
     }
     let steps = (task.steps)(&cx, extra);
     let code = run_steps(task.name, &cx.root, &steps);
