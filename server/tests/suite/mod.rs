@@ -3,6 +3,7 @@
 
 mod attested;
 mod device_api;
+mod device_fuzz;
 mod flow;
 mod hijack;
 mod keys;
