@@ -11,6 +11,7 @@ mod fuzz;
 mod install;
 mod jvm;
 mod postgres;
+mod soak;
 mod steps;
 mod tools;
 
@@ -69,6 +70,9 @@ Then runs, in order, stopping at the first failure:
              fails saying what is missing where nightly or cargo-fuzz is not installed
  11. api-fuzz `cargo xtask api-fuzz --smoke`: schemathesis from /openapi.json against a real
              `finlock serve` (25 cases per operation); fails on any 5xx or schema violation
+ 12. soak    `cargo xtask soak --smoke`: two `finlock serve` nodes on PostgreSQL, one
+             SIGKILLed and restarted, then SQLite, 20 s each; fails on any payment not stored
+             exactly once, seq reused, wrong lock or rate limit broken across nodes
 then prints a summary with each step's result and time.
 
 ARGS after `--` go to `cargo test`, e.g.
@@ -190,6 +194,13 @@ Debian's postgresql package in target/xtask-postgres, on a free loopback port.",
         name: fuzz::TASK,
         summary: "coverage-guided fuzzing: each target for N s, with execs/s and coverage",
         details: fuzz::DETAILS,
+        passthrough: false,
+        steps: no_steps,
+    },
+    Task {
+        name: soak::TASK,
+        summary: "two nodes on PostgreSQL, one SIGKILLed, under load: payments, seq, locks",
+        details: soak::DETAILS,
         passthrough: false,
         steps: no_steps,
     },
@@ -368,6 +379,8 @@ fn test_steps(cx: &Context, extra: Vec<OsString>) -> Vec<Step> {
         exe,
         [api_fuzz::TASK, "--smoke", install::OPT_OUT_FLAG],
     ));
+    let exe = env::current_exe().unwrap_or_else(|_| "xtask".into());
+    steps.push(Step::new("soak", exe, [soak::TASK, "--smoke"]));
     steps
 }
 
@@ -555,7 +568,7 @@ fn main() -> ExitCode {
     // `fuzz` reads its own options (see `fuzz.rs`).
     if let Some(arg) = own
         .first()
-        .filter(|_| task.name != fuzz::TASK && task.name != api_fuzz::TASK)
+        .filter(|_| ![fuzz::TASK, api_fuzz::TASK, soak::TASK].contains(&task.name))
     {
         eprintln!(
             "error: unexpected argument '{}' for `cargo xtask {}`",
@@ -600,6 +613,9 @@ fn main() -> ExitCode {
     }
     if task.name == api_fuzz::TASK {
         return api_fuzz::main(&cx.root, &cx.cargo, &own);
+    }
+    if task.name == soak::TASK {
+        return soak::main(&cx.root, &cx.cargo, &own);
     }
     let steps = (task.steps)(&cx, extra);
     let code = run_steps(task.name, &cx.root, &steps);
