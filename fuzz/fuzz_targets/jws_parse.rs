@@ -7,7 +7,6 @@
 #![no_main]
 
 use finlock_core::b64;
-use finlock_core::fixtures;
 use finlock_core::jws::{self, MAX_JWS_LEN};
 use libfuzzer_sys::fuzz_target;
 
@@ -38,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
             jws::Alg::Ed25519 | jws::Alg::EdDsa
         ));
     }
-    let pinned = fixtures::pinned_keys();
+    let pinned = finlock_fuzz::pinned_keys();
     for typ in TYPS {
         if let Ok(verified) = jws::verify(&text, typ, &pinned) {
             let parsed = jws::parse(&text).expect("verify accepted what parse refuses");

@@ -9,8 +9,9 @@
 //!
 //! Invariants: no panic; an accepted check-in verified under the row's key, passes the
 //! request's field rules, names the row's device, is not a remembered nonce, reports a
-//! `seq_seen` between what the device reported before and what it was issued (never
-//! ahead of a cached row), respects the rate limit; the replay memory then holds its
+//! `seq_seen` no older than what the device reported before and ahead of what it was
+//! issued only on a fresh row, by at most `MAX_SEQ_AHEAD`, recorded as a catch-up
+//! (a database restored from a backup), respects the rate limit; the replay memory then holds its
 //! nonce and at most 16; the offline counter only moves forward, past every code used.
 #![no_main]
 
@@ -19,7 +20,7 @@ use finlock_core::fixtures::{self, DEVICE_ID, T0};
 use finlock_core::jws::{self, typ};
 use finlock_core::keys::PublicKey;
 use finlock_fuzz::split;
-use finlock_server::checkin::{REMEMBERED_NONCES, Rules, body_text, judge, seen};
+use finlock_server::checkin::{MAX_SEQ_AHEAD, REMEMBERED_NONCES, Rules, body_text, judge, seen};
 use finlock_server::db::queries::DeviceRow;
 use libfuzzer_sys::fuzz_target;
 
@@ -49,7 +50,7 @@ fn row(flags: u8) -> DeviceRow {
         lock_reason: None,
         released: false,
         device_key: (flags & 0x20 == 0)
-            .then(|| b64::encode(fixtures::device_key().public().bytes())),
+            .then(|| b64::encode(finlock_fuzz::device_key().public().bytes())),
         offline_secret: Some(b64::encode(fixtures::OFFLINE_SECRET)),
         offline_counter: 3,
         enrolled_at: Some(T0 - 900),
@@ -73,7 +74,7 @@ fuzz_target!(|data: &[u8]| {
             Err(_) => return,
         }
     } else {
-        fixtures::device_key().sign_as(DEVICE_ID, typ::CHECKIN, part)
+        finlock_fuzz::device_key().sign_as(DEVICE_ID, typ::CHECKIN, part)
     };
     let row = row(flags);
     let rules = Rules {
@@ -102,9 +103,18 @@ fuzz_target!(|data: &[u8]| {
     assert!(seen(&v.new_nonces, &r.nonce));
     assert!(v.new_nonces.split(' ').count() <= REMEMBERED_NONCES);
     assert!(
-        r.seq_seen >= row.seq_seen && r.seq_seen <= row.seq,
-        "seq_seen out of range"
+        r.seq_seen >= row.seq_seen,
+        "an older report than the last was accepted"
     );
+    if r.seq_seen > row.seq {
+        // Ahead of what this row issued: only a row fresh from a restored database, and
+        // only by a bounded amount, with the catch-up recorded.
+        assert!(!rules.cached, "a cached row answered a phone ahead of it");
+        assert!(r.seq_seen - row.seq <= MAX_SEQ_AHEAD, "caught up too far");
+        assert_eq!(v.caught_up_from, Some(row.seq));
+    } else {
+        assert_eq!(v.caught_up_from, None);
+    }
     assert_eq!(v.seq_seen, r.seq_seen);
     if let Some(last) = row.last_checkin_at {
         assert!(T0 - last >= MIN_INTERVAL_S as i64, "rate limit not applied");

@@ -17,7 +17,7 @@
 use finlock_core::b64;
 use finlock_core::fixtures::{self, DEVICE_ID, T0};
 use finlock_core::jws::{self, typ};
-use finlock_core::keys::{DeviceKey, KeySet};
+use finlock_core::keys::KeySet;
 use finlock_fuzz::split;
 use finlock_server::checkin::{body_text, seen};
 use finlock_server::db::queries::DeviceRow;
@@ -73,11 +73,6 @@ fn row(flags: u8, own_key: &str) -> DeviceRow {
     }
 }
 
-fn device_key() -> &'static DeviceKey {
-    static KEY: std::sync::OnceLock<DeviceKey> = std::sync::OnceLock::new();
-    KEY.get_or_init(fixtures::device_key)
-}
-
 fuzz_target!(|data: &[u8]| {
     let (flags, parts) = split(data);
     let part = parts.first().copied().unwrap_or_default();
@@ -87,7 +82,7 @@ fuzz_target!(|data: &[u8]| {
             Err(_) => return,
         }
     } else {
-        let key = device_key();
+        let key = finlock_fuzz::device_key();
         key.sign_as(&key.public().thumbprint(), typ::ENROLL, part)
     };
     let Ok(enroll) = read(&body) else {

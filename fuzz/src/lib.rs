@@ -14,11 +14,13 @@
 //! sign them here with the key the fixture device pins (or the key a rotation chain
 //! moved it to), exactly as a lender would: what is judged is then the JSON, not luck.
 
+use std::sync::OnceLock;
+
 use finlock_core::b64;
 use finlock_core::clock::ClockInput;
 use finlock_core::fixtures;
 use finlock_core::jws;
-use finlock_core::keys::LenderKey;
+use finlock_core::keys::{DeviceKey, KeySet, LenderKey};
 
 /// Splits `data` into the flags byte and the NUL-separated parts after it.
 pub fn split(data: &[u8]) -> (u8, Vec<&[u8]>) {
@@ -58,12 +60,33 @@ pub fn clock() -> ClockInput {
 
 /// The key that signs set `n + 1` of a rotation chain (and the entitlement once the
 /// device is at set `n`): the pinned key for set 0, else the fixtures' rotated key `n`.
-pub fn signer_at(n: usize) -> LenderKey {
-    match u8::try_from(n) {
-        Ok(0) => fixtures::lender_key(),
-        Ok(n) => fixtures::rotated_key(n),
-        Err(_) => fixtures::rotated_key(u8::MAX),
-    }
+/// Made once: deriving an Ed25519 key from its seed costs more than the rest of a run.
+pub fn signer_at(n: usize) -> &'static LenderKey {
+    static KEYS: OnceLock<Vec<LenderKey>> = OnceLock::new();
+    let keys = KEYS.get_or_init(|| {
+        (0..=SIGNERS)
+            .map(|n| match n {
+                0 => fixtures::lender_key(),
+                n => fixtures::rotated_key(n),
+            })
+            .collect()
+    });
+    &keys[n.min(usize::from(SIGNERS))]
+}
+
+/// How many rotated keys [`signer_at`] knows; a longer chain than any device accepts.
+const SIGNERS: u8 = 16;
+
+/// The fixture device's own key, made once.
+pub fn device_key() -> &'static DeviceKey {
+    static KEY: OnceLock<DeviceKey> = OnceLock::new();
+    KEY.get_or_init(fixtures::device_key)
+}
+
+/// The fixture device's pinned lender keys (set 0), made once.
+pub fn pinned_keys() -> &'static KeySet {
+    static KEYS: OnceLock<KeySet> = OnceLock::new();
+    KEYS.get_or_init(fixtures::pinned_keys)
 }
 
 /// Signs `payloads` as the chain of `finlock-keys+jws` links a device at set `from`
