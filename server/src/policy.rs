@@ -158,6 +158,8 @@ pub fn check_completing_window(window_s: i64) -> bool {
 /// One installment as the lender registered it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlanInstallment {
+    /// Unix seconds, from 2000-01-01 to before 2100-01-01.
+    #[schema(minimum = 946_684_800_i64, maximum = 4_102_444_799_i64)]
     pub due: i64,
     pub amount_minor: u64,
 }

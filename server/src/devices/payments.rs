@@ -32,7 +32,7 @@ pub struct PaymentRequest {
     pub currency: String,
     /// The lender's own reference (receipt, transaction id), 1–128 printable
     /// characters; one payment per reference and device.
-    #[schema(max_length = 128)]
+    #[schema(min_length = 1, max_length = 128)]
     pub reference: String,
     /// Record an amount above what is still owed (refused unless this is `true`: a
     /// mistyped amount must not release a phone for good).

@@ -47,7 +47,7 @@ pub struct Registration {
     pub plan: PlanRequest,
     /// Reminder policy (PROTOCOL §3.3); the defaults when absent.
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::http::openapi::ReminderPolicyDoc>)]
     pub reminders: Option<ReminderPolicy>,
 }
 

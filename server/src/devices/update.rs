@@ -47,7 +47,7 @@ pub struct DeviceUpdate {
     pub plan: Option<PlanRequest>,
     /// Why the plan changes (audited): 1–350 characters; required with `plan`.
     #[serde(default)]
-    #[schema(max_length = 350)]
+    #[schema(min_length = 1, max_length = 350)]
     pub reason: Option<String>,
     /// The lender's explicit consent to a plan that locks the phone earlier (or offline
     /// sooner) than the phone has been told; the new lock is still at least 3 days away.
@@ -60,7 +60,7 @@ pub struct DeviceUpdate {
 #[serde(deny_unknown_fields)]
 pub struct Cancellation {
     /// Why the sale is cancelled (audited): 1–350 characters.
-    #[schema(max_length = 350)]
+    #[schema(min_length = 1, max_length = 350)]
     pub reason: String,
 }
 

@@ -27,7 +27,7 @@ use crate::policy::{Money, MoneyRefusal};
 pub struct VoidRequest {
     /// Why (a bounced transfer, a mistyped amount): 1–350 characters, kept in the audit
     /// log and on the payment.
-    #[schema(max_length = 350)]
+    #[schema(min_length = 1, max_length = 350)]
     pub reason: String,
 }
 

@@ -26,7 +26,7 @@ pub fn router() -> Routes {
 #[serde(deny_unknown_fields)]
 pub struct LockRequest {
     /// Shown on the lock screen: 1–350 characters.
-    #[schema(max_length = 350)]
+    #[schema(min_length = 1, max_length = 350)]
     pub reason: String,
 }
 
@@ -65,7 +65,7 @@ pub struct ExtensionRequest {
     /// from now.
     pub until: i64,
     /// Why (audited; e.g. the promise the customer made): 1–350 characters.
-    #[schema(max_length = 350)]
+    #[schema(min_length = 1, max_length = 350)]
     pub reason: String,
 }
 

@@ -40,7 +40,7 @@ pub async fn list(State(st): State<AppState>, auth: AuthLender) -> Result<axum::
 #[serde(deny_unknown_fields)]
 pub struct CreateKey {
     /// Who or what uses it: 1–64 printable characters.
-    #[schema(max_length = 64)]
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
 }
 

@@ -67,7 +67,7 @@ pub async fn rotate(State(st): State<AppState>, auth: AuthLender) -> Result<Resp
 #[serde(deny_unknown_fields)]
 pub struct RetireKey {
     /// The key to take out of service (a kid of the current set, from `GET /v1/lender/keys`).
-    #[schema(max_length = 128)]
+    #[schema(min_length = 1, max_length = 128)]
     pub kid: String,
 }
 

@@ -71,6 +71,30 @@ pub enum OpsProblems {
     Internal(Problem),
 }
 
+/// A lender's reminder policy (PROTOCOL §3.3), the core's `ReminderPolicy` described here:
+/// every field is required when `reminders` is sent.
+#[derive(ToSchema)]
+#[schema(as = ReminderPolicy)]
+#[allow(dead_code)]
+pub struct ReminderPolicyDoc {
+    /// Seconds before a due date at which an `upcoming` reminder fires (at most 32, each
+    /// at most 366 days either way).
+    #[schema(max_items = 32)]
+    pub offsets_s: Vec<i64>,
+    /// The local hour reminders are shown at, 0–23.
+    #[schema(maximum = 23)]
+    pub hour_local: u8,
+    /// Start of the quiet hours, `HH:MM`.
+    #[schema(pattern = "^[0-2][0-9]:[0-5][0-9]$")]
+    pub quiet_start: String,
+    /// End of the quiet hours, `HH:MM`.
+    #[schema(pattern = "^[0-2][0-9]:[0-5][0-9]$")]
+    pub quiet_end: String,
+    /// Seconds between repeated overdue reminders: 0 (none) or 3,600 to 90 days.
+    #[schema(maximum = 7_776_000)]
+    pub overdue_every_s: u64,
+}
+
 /// `POST /v1/enroll` answer (PROTOCOL §3.1); the core's type, described here.
 #[derive(Serialize, ToSchema)]
 #[schema(as = EnrollResponse)]
@@ -167,4 +191,72 @@ struct ApiDoc;
 /// The OpenAPI 3.1 document.
 pub fn document() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    fn doc() -> Value {
+        serde_json::to_value(super::document()).unwrap()
+    }
+
+    /// Found by schemathesis: `reminders` was documented as any object, and a
+    /// registration with `"reminders": {}` was answered 400 (`reminders.offsets_s: is
+    /// required`) although it matched the document.
+    #[test]
+    fn the_reminder_policy_is_documented_field_for_field() {
+        let doc = doc();
+        let schemas = &doc["components"]["schemas"];
+        let reminders = &schemas["Registration"]["properties"]["reminders"];
+        let text = reminders.to_string();
+        assert!(
+            text.contains("#/components/schemas/ReminderPolicy"),
+            "{reminders}"
+        );
+        let policy = &schemas["ReminderPolicy"];
+        let mut required: Vec<&str> = policy["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        required.sort_unstable();
+        // The core's own type, serialized: exactly the documented fields.
+        let served = serde_json::to_value(crate::policy::default_reminders()).unwrap();
+        let mut fields: Vec<&str> = served
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        fields.sort_unstable();
+        assert_eq!(required, fields);
+        let documented: Vec<&String> = policy["properties"].as_object().unwrap().keys().collect();
+        assert_eq!(documented.len(), fields.len());
+    }
+
+    /// Found by schemathesis: empty texts the server refuses (422: 1–N characters) and
+    /// due dates outside 2000–2099 were documented as acceptable.
+    #[test]
+    fn the_lengths_and_ranges_the_server_enforces_are_documented() {
+        let doc = doc();
+        let schemas = &doc["components"]["schemas"];
+        for (schema, field) in [
+            ("LockRequest", "reason"),
+            ("ExtensionRequest", "reason"),
+            ("CreateKey", "name"),
+            ("PaymentRequest", "reference"),
+            ("VoidRequest", "reason"),
+            ("Cancellation", "reason"),
+            ("RetireKey", "kid"),
+        ] {
+            let p = &schemas[schema]["properties"][field];
+            assert_eq!(p["minLength"], 1, "{schema}.{field}: {p}");
+            assert!(p["maxLength"].is_u64(), "{schema}.{field}: {p}");
+        }
+        let due = &schemas["PlanInstallment"]["properties"]["due"];
+        assert_eq!(due["minimum"], 946_684_800_i64, "{due}");
+        assert_eq!(due["maximum"], 4_102_444_799_i64, "{due}");
+    }
 }
