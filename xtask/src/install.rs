@@ -428,6 +428,25 @@ mod tests {
         assert!(!kotlinc_ready(None, true));
     }
 
+    #[test]
+    fn schemathesis_is_ready_only_at_the_pinned_version() {
+        let venv = env::temp_dir().join(format!("xtask-venv-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&venv);
+        let site = venv.join("lib/python3.11/site-packages");
+        std::fs::create_dir_all(&site).unwrap();
+        std::fs::create_dir_all(venv.join("bin")).unwrap();
+        assert!(!schemathesis_ready(&venv), "empty virtualenv");
+        std::fs::write(venv.join("bin/schemathesis"), "").unwrap();
+        std::fs::create_dir_all(site.join("schemathesis-4.0.0.dist-info")).unwrap();
+        assert!(!schemathesis_ready(&venv), "another version");
+        let pinned = crate::api_fuzz::SCHEMATHESIS_VERSION;
+        std::fs::create_dir_all(site.join(format!("schemathesis-{pinned}.dist-info"))).unwrap();
+        assert!(schemathesis_ready(&venv));
+        std::fs::remove_file(venv.join("bin/schemathesis")).unwrap();
+        assert!(!schemathesis_ready(&venv), "no launcher");
+        let _ = std::fs::remove_dir_all(&venv);
+    }
+
     fn repo_file(path: &str) -> String {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         std::fs::read_to_string(root.join(path)).unwrap()
