@@ -141,7 +141,7 @@ pub async fn run(s: &Setup) -> Result<Report, String> {
     let victim = s.nodes - 1;
     cluster.kill(victim);
     let killed_at = t0.elapsed().as_secs_f64();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
     cluster.start(victim, &client.http).await?;
     let down_s = t0.elapsed().as_secs_f64() - killed_at;
 
@@ -255,7 +255,9 @@ async fn drive(
     burst_at: tokio::time::Instant,
     interval: Duration,
 ) -> Device {
-    let mut next = tokio::time::Instant::now() + Duration::from_millis(d.rng.below(1000));
+    // Spread over a whole cycle, so the load is even and a kill always meets requests.
+    let cycle_ms = u64::try_from(interval.as_millis()).unwrap_or(2000) + 400;
+    let mut next = tokio::time::Instant::now() + Duration::from_millis(d.rng.below(cycle_ms));
     let mut cycle = d.idx;
     let mut burst_done = d.idx >= BURST_DEVICES;
     loop {
