@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::auth::OwnedDevice;
-use super::openapi::LenderProblems;
+use super::openapi::{LenderNoBodyProblems, LenderProblems};
 use super::{AppState, Json, Routes};
 use crate::devices::actions;
 use crate::devices::offline::{self, CodeRequest, OfflineCode};
@@ -48,7 +48,7 @@ pub async fn lock(
 /// Lift a lender lock.
 #[utoipa::path(post, path = "/v1/lender/devices/{id}/unlock", tag = "lender",
     params(("id" = String, Path, description = "device id")),
-    responses((status = 200, description = "the device", body = DeviceView), LenderProblems),
+    responses((status = 200, description = "the device", body = DeviceView), LenderNoBodyProblems),
     security(("apiKey" = [])))]
 pub async fn unlock(
     State(st): State<AppState>,
@@ -87,7 +87,7 @@ pub async fn extend(
 /// Release for good (terminal).
 #[utoipa::path(post, path = "/v1/lender/devices/{id}/release", tag = "lender",
     params(("id" = String, Path, description = "device id")),
-    responses((status = 200, description = "the device", body = DeviceView), LenderProblems),
+    responses((status = 200, description = "the device", body = DeviceView), LenderNoBodyProblems),
     security(("apiKey" = [])))]
 pub async fn release(
     State(st): State<AppState>,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::AuthLender;
-use super::openapi::LenderProblems;
+use super::openapi::{LenderNoBodyProblems, LenderProblems};
 use super::{AppState, Json, PathId, Routes};
 use crate::api_keys::{self, ApiKey, NewApiKey};
 use crate::error::Result;
@@ -29,7 +29,7 @@ pub struct ApiKeyList {
 
 /// The lender's API keys.
 #[utoipa::path(get, path = "/v1/lender/api-keys", tag = "lender",
-    responses((status = 200, description = "the keys", body = ApiKeyList), LenderProblems),
+    responses((status = 200, description = "the keys", body = ApiKeyList), LenderNoBodyProblems),
     security(("apiKey" = [])))]
 pub async fn list(State(st): State<AppState>, auth: AuthLender) -> Result<axum::Json<ApiKeyList>> {
     let keys = api_keys::list(&st.db, &auth.lender.lender_id).await?;
@@ -68,7 +68,7 @@ pub async fn create(
 /// Replace a key by a new one with the same name; the old one stops working.
 #[utoipa::path(post, path = "/v1/lender/api-keys/{id}/rotate", tag = "lender",
     params(("id" = String, Path, description = "key id")),
-    responses((status = 201, description = "the new key", body = NewApiKey), LenderProblems),
+    responses((status = 201, description = "the new key", body = NewApiKey), LenderNoBodyProblems),
     security(("apiKey" = [])))]
 pub async fn rotate(
     State(st): State<AppState>,
@@ -82,7 +82,7 @@ pub async fn rotate(
 /// Revoke a key (not the lender's last active one).
 #[utoipa::path(post, path = "/v1/lender/api-keys/{id}/revoke", tag = "lender",
     params(("id" = String, Path, description = "key id")),
-    responses((status = 200, description = "the revoked key", body = ApiKey), LenderProblems),
+    responses((status = 200, description = "the revoked key", body = ApiKey), LenderNoBodyProblems),
     security(("apiKey" = [])))]
 pub async fn revoke(
     State(st): State<AppState>,

@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::auth::OwnedDevice;
-use super::openapi::LenderProblems;
+use super::openapi::LenderNoBodyProblems;
 use super::{AppState, PathRid, Routes};
 use crate::devices::approvals::{self, EnrollmentRequest};
 use crate::error::Result;
@@ -35,7 +35,7 @@ pub struct EnrollmentRequestList {
 #[utoipa::path(get, path = "/v1/lender/devices/{id}/enrollment-requests", tag = "lender",
     params(("id" = String, Path, description = "device id")),
     responses((status = 200, description = "the requests", body = EnrollmentRequestList),
-        LenderProblems),
+        LenderNoBodyProblems),
     security(("apiKey" = [])))]
 pub async fn list(
     State(st): State<AppState>,
@@ -51,7 +51,7 @@ pub async fn list(
     params(("id" = String, Path, description = "device id"),
         ("rid" = String, Path, description = "request id")),
     responses((status = 200, description = "the request", body = EnrollmentRequest),
-        LenderProblems),
+        LenderNoBodyProblems),
     security(("apiKey" = [])))]
 pub async fn approve(
     State(st): State<AppState>,
@@ -68,7 +68,7 @@ pub async fn approve(
     params(("id" = String, Path, description = "device id"),
         ("rid" = String, Path, description = "request id")),
     responses((status = 200, description = "the request", body = EnrollmentRequest),
-        LenderProblems),
+        LenderNoBodyProblems),
     security(("apiKey" = [])))]
 pub async fn refuse(
     State(st): State<AppState>,

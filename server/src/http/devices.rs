@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{AuthLender, OwnedDevice};
-use super::openapi::LenderProblems;
+use super::openapi::{LenderNoBodyProblems, LenderProblems};
 use super::{AppState, Json, Query, Routes};
 use crate::audit::{self, Entry};
 use crate::devices::register::{self, Registered, Registration};
@@ -67,7 +67,7 @@ pub struct ListQuery {
 
 /// List devices (filter by state, paginated by cursor).
 #[utoipa::path(get, path = "/v1/lender/devices", tag = "lender", params(ListQuery),
-    responses((status = 200, description = "a page", body = DeviceList), LenderProblems),
+    responses((status = 200, description = "a page", body = DeviceList), LenderNoBodyProblems),
     security(("apiKey" = [])))]
 pub async fn list(
     State(st): State<AppState>,
@@ -87,7 +87,7 @@ pub async fn list(
 /// One device.
 #[utoipa::path(get, path = "/v1/lender/devices/{id}", tag = "lender",
     params(("id" = String, Path, description = "device id")),
-    responses((status = 200, description = "the device", body = DeviceView), LenderProblems),
+    responses((status = 200, description = "the device", body = DeviceView), LenderNoBodyProblems),
     security(("apiKey" = [])))]
 pub async fn one(State(st): State<AppState>, owned: OwnedDevice) -> Result<axum::Json<DeviceView>> {
     Ok(axum::Json(view::view(&owned.device, st.now())?))
@@ -132,7 +132,7 @@ pub async fn cancel(
 /// Issue a new one-time enrollment code (the old one stops working).
 #[utoipa::path(post, path = "/v1/lender/devices/{id}/enrollment-code", tag = "lender",
     params(("id" = String, Path, description = "device id")),
-    responses((status = 200, description = "the new code", body = Registered), LenderProblems),
+    responses((status = 200, description = "the new code", body = Registered), LenderNoBodyProblems),
     security(("apiKey" = [])))]
 pub async fn reissue_code(
     State(st): State<AppState>,
@@ -171,7 +171,7 @@ pub struct AuditQuery {
 #[utoipa::path(get, path = "/v1/lender/devices/{id}/audit", tag = "lender",
     params(("id" = String, Path, description = "device id"), AuditQuery),
     responses((status = 200, description = "entries, oldest first", body = AuditLog),
-        LenderProblems),
+        LenderNoBodyProblems),
     security(("apiKey" = [])))]
 pub async fn audit_log(
     State(st): State<AppState>,
@@ -215,7 +215,7 @@ pub struct ProvisioningQuery {
     params(("id" = String, Path, description = "device id"), ProvisioningQuery),
     responses((status = 200, description = "payload (json) or QR code (png, svg)", content(
         (Object = "application/json"), (Vec<u8> = "image/png"), (String = "image/svg+xml"))),
-        LenderProblems),
+        LenderNoBodyProblems),
     security(("apiKey" = [])))]
 pub async fn provisioning_qr(
     State(st): State<AppState>,

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::auth::AuthLender;
-use super::openapi::LenderProblems;
+use super::openapi::{LenderNoBodyProblems, LenderProblems};
 use super::{AppState, Json, Routes};
 use crate::audit::Actor;
 use crate::error::Result;
@@ -25,7 +25,7 @@ pub fn router() -> Routes {
 
 /// The lender's key sets, oldest first, and its key log.
 #[utoipa::path(get, path = "/v1/lender/keys", tag = "lender",
-    responses((status = 200, description = "the key sets", body = KeySets), LenderProblems),
+    responses((status = 200, description = "the key sets", body = KeySets), LenderNoBodyProblems),
     security(("apiKey" = [])))]
 pub async fn list(State(st): State<AppState>, auth: AuthLender) -> Result<axum::Json<KeySets>> {
     Ok(axum::Json(
@@ -57,7 +57,7 @@ async fn change(st: &AppState, auth: &AuthLender, rotation: Rotation<'_>) -> Res
 /// Rotate the signing key: a new key; the next set is [new key, the current one], signed
 /// by the current one. Phones catch up at their next check-in.
 #[utoipa::path(post, path = "/v1/lender/keys/rotate", tag = "lender",
-    responses((status = 201, description = "the new set", body = Rotated), LenderProblems),
+    responses((status = 201, description = "the new set", body = Rotated), LenderNoBodyProblems),
     security(("apiKey" = [])))]
 pub async fn rotate(State(st): State<AppState>, auth: AuthLender) -> Result<Response> {
     change(&st, &auth, Rotation::Rotate).await

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{AuthLender, OwnedDevice};
-use super::openapi::LenderProblems;
+use super::openapi::{LenderNoBodyProblems, LenderProblems};
 use super::{AppState, Json, PathRid, Query, Routes};
 use crate::db::queries::PaymentRow;
 use crate::devices::completing::{self, CompletingWindow};
@@ -93,7 +93,7 @@ pub struct PageQuery {
 /// The device's payments, a page at a time.
 #[utoipa::path(get, path = "/v1/lender/devices/{id}/payments", tag = "lender",
     params(("id" = String, Path, description = "device id"), PageQuery),
-    responses((status = 200, description = "payments", body = PaymentList), LenderProblems),
+    responses((status = 200, description = "payments", body = PaymentList), LenderNoBodyProblems),
     security(("apiKey" = [])))]
 pub async fn list(
     State(st): State<AppState>,
@@ -139,7 +139,7 @@ pub async fn void(
 /// The lender's completing window.
 #[utoipa::path(get, path = "/v1/lender/settings/completing-window", tag = "lender",
     responses((status = 200, description = "the window", body = CompletingWindow),
-        LenderProblems),
+        LenderNoBodyProblems),
     security(("apiKey" = [])))]
 pub async fn window(
     State(st): State<AppState>,
