@@ -33,7 +33,7 @@ pub const SCHEMATHESIS_VERSION: &str = "4.32.5";
 /// The virtualenv it is installed into, relative to the workspace root.
 pub const VENV: &str = "build/schemathesis";
 /// Test cases per operation of `--smoke` (the `api-fuzz` step of `cargo xtask test`).
-pub const SMOKE_EXAMPLES: u32 = 25;
+pub const SMOKE_EXAMPLES: u32 = 50;
 /// Test cases per operation when neither `--examples` nor `--seconds` is given.
 const DEFAULT_EXAMPLES: u32 = 100;
 /// What every response is checked for.
@@ -55,7 +55,7 @@ Fails on any failure schemathesis reports, or when the server dies.
 
   --examples N   test cases per operation (default 100)
   --seconds N    a time budget for the whole run instead (fuzzing and stateful phases repeat)
-  --smoke        25 per operation: the `api-fuzz` step of `cargo xtask test`
+  --smoke        50 per operation: the `api-fuzz` step of `cargo xtask test`
 
 The device API's signed bodies are fuzzed validly signed and mutated by the server suite
 (server/tests/suite/device_fuzz.rs).";

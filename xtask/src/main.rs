@@ -69,7 +69,7 @@ Then runs, in order, stopping at the first failure:
              the nightly toolchain, no sanitizer, two at a time); fails on a crash, and
              fails saying what is missing where nightly or cargo-fuzz is not installed
  11. api-fuzz `cargo xtask api-fuzz --smoke`: schemathesis from /openapi.json against a real
-             `finlock serve` (25 cases per operation); fails on any 5xx or schema violation
+             `finlock serve` (50 cases per operation); fails on any 5xx or schema violation
  12. soak    `cargo xtask soak --smoke`: two `finlock serve` nodes on PostgreSQL, one
              SIGKILLed and restarted, then SQLite, 20 s each; fails on any payment not stored
              exactly once, seq reused, wrong lock or rate limit broken across nodes
