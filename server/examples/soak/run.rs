@@ -501,8 +501,9 @@ async fn pay(client: &Client, d: &mut Device, prefer: usize) {
         }
         (None, Outcome::Done { status, body, .. }) => {
             d.t.refused += 1;
-            let over = amount > d.account.owed(&d.plan);
-            if !d.uncertain && !(*status == 422 && over) {
+            // The one refusal the account explains: more than is owed.
+            let explained = *status == 422 && amount > d.account.owed(&d.plan);
+            if !d.uncertain && !explained {
                 d.t.model_mismatch += 1;
                 d.t.note(format!(
                     "device {}: payment of {amount} refused {status} {body}",
