@@ -7,7 +7,8 @@
 //! with `--checkin-min-interval 0` and `--enroll-per-address 0`, so the fuzzer is answered,
 //! not told 429. schemathesis (pinned, in the project-local virtualenv
 //! [`VENV`], installed by `cargo xtask install`) runs every phase with the checks
-//! [`CHECKS`]; any failure fails the task. A hooks file (written next to the run) sends the
+//! [`CHECKS`]; any failure fails the task. The real ids are used for 9 requests in 10, so
+//! unknown ids are tried too. A hooks file (written next to the run) sends the
 //! device API's `application/jose` bodies as text, keeps the fuzzer from revoking its own
 //! key or releasing the device it reads, and records every status served, so the task ends
 //! with the documented statuses no request reached.
@@ -286,23 +287,37 @@ fn key_id_line(text: &str) -> Option<String> {
         .map(|v| v.trim().to_string())
 }
 
-/// schemathesis' configuration: the hooks, and the real ids for the paths.
+/// schemathesis' configuration: the hooks, and the real ids for the paths, used for 9 in
+/// 10 requests (the others get generated ids, so unknown ones are tried too).
 fn config(fx: &Fixture, hooks: &Path) -> String {
-    let op = |path: &str, id: &str| {
-        format!(
-            "\n[[operations]]\ninclude-path-regex = \"^{}\"\nparameters = {{ \"path.id\" = \"{id}\" }}\n",
-            path.replace('{', "\\\\{").replace('}', "\\\\}")
-        )
-    };
-    let mut text = format!(
-        "hooks = \"{}\"\n\n[parameters]\n\"path.id\" = \"{}\"\n\"path.rid\" = \"{}\"\n",
-        hooks.display(),
-        fx.device,
-        fx.payment
-    );
-    text.push_str(&op("/v1/lender/api-keys/{id}/", &fx.spare_key_id));
-    text.push_str(&op("/v1/lender/devices/{id}/release", &fx.release_device));
-    text.push_str(&op("/v1/lender/devices/{id}/cancel", &fx.cancel_device));
+    let mut text = format!("hooks = \"{}\"\n", hooks.display());
+    let ids = [
+        ("device", &fx.device),
+        ("payment", &fx.payment),
+        ("spare_key", &fx.spare_key_id),
+        ("release_device", &fx.release_device),
+        ("cancel_device", &fx.cancel_device),
+    ];
+    for (name, id) in ids {
+        text.push_str(&format!("\n[dictionaries.{name}]\nvalues = [\"{id}\"]\n"));
+    }
+    let bind = |dictionary: &str| format!("{{ dictionary = \"{dictionary}\", probability = 0.9 }}");
+    text.push_str(&format!(
+        "\n[parameters]\n\"path.id\" = {}\n\"path.rid\" = {}\n",
+        bind("device"),
+        bind("payment")
+    ));
+    for (path, dictionary) in [
+        ("/v1/lender/api-keys/{id}/", "spare_key"),
+        ("/v1/lender/devices/{id}/release", "release_device"),
+        ("/v1/lender/devices/{id}/cancel", "cancel_device"),
+    ] {
+        text.push_str(&format!(
+            "\n[[operations]]\ninclude-path-regex = \"^{}\"\nparameters = {{ \"path.id\" = {} }}\n",
+            path.replace('{', "\\\\{").replace('}', "\\\\}"),
+            bind(dictionary)
+        ));
+    }
     text
 }
 
