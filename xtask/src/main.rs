@@ -65,9 +65,11 @@ Then runs, in order, stopping at the first failure:
              the verifier's Android init and the bridge's runtime, which it names), then
              type-checked (clippy) for aarch64-linux-android; that last one is skipped, with the
              reason, where the Rust target is not installed
- 10. fuzz    `cargo xtask fuzz --smoke`: every fuzz target of fuzz/ for 30 s (cargo-fuzz on
-             the nightly toolchain, no sanitizer, two at a time); fails on a crash, and
-             fails saying what is missing where nightly or cargo-fuzz is not installed
+ 10. fuzz    `cargo xtask fuzz --smoke`: the core's fuzz targets (JWS, entitlement and key
+             chains, offline code, state file) for 30 s each (cargo-fuzz on the nightly
+             toolchain, no sanitizer, two at a time; the server's targets run in `cargo
+             xtask fuzz`); fails on a crash, and fails saying what is missing where
+             nightly or cargo-fuzz is not installed
  11. api-fuzz `cargo xtask api-fuzz --smoke`: schemathesis from /openapi.json against a real
              `finlock serve` (50 cases per operation); fails on any 5xx or schema violation
  12. soak    `cargo xtask soak --smoke`: two `finlock serve` nodes on PostgreSQL, one
