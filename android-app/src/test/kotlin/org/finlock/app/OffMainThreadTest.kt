@@ -31,9 +31,17 @@ import java.util.concurrent.TimeUnit
 class OffMainThreadTest {
     private val core = FakeCore()
 
+    /** The shell's background thread: real, so a read on the main thread would show. */
+    private val background = Executors.newSingleThreadExecutor()
+
     @get:Rule
     val shell = ShellRule(deviceOwner = true) { context ->
-        ShellDeps(core, FrameworkDpm(context), FIXED_CLOCK, Executors.newSingleThreadExecutor())
+        ShellDeps(core, FrameworkDpm(context), FIXED_CLOCK, background)
+    }
+
+    /** Waits until everything queued on [background] so far has run (it runs in order). */
+    private fun flushBackground() {
+        background.submit {}.get(10, TimeUnit.SECONDS)
     }
 
     /** Holds every core read until [release]: the screen as it is before the answer. */
@@ -48,8 +56,28 @@ class OffMainThreadTest {
     private fun release() {
         core.beforeRead = {}
         gate.countDown()
-        shell.awaitBackground()
-        ShadowLooper.idleMainLooper()
+        // A read's answer, shown on the main looper, may start another read: twice over.
+        repeat(2) {
+            shell.awaitBackground()
+            flushBackground()
+            ShadowLooper.idleMainLooper()
+        }
+    }
+
+    /**
+     * Runs the background work and the main looper until [done] or 5 s have passed: an answer
+     * can start another core read on the reads executor (a real thread), whose result the main
+     * looper shows only once it has been posted.
+     */
+    private fun settle(done: () -> Boolean) {
+        val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5)
+        while (true) {
+            shell.awaitBackground()
+            flushBackground()
+            ShadowLooper.idleMainLooper()
+            if (done() || System.nanoTime() > deadline) return
+            Thread.sleep(5)
+        }
     }
 
     private fun Activity.text(id: Int) = findViewById<TextView>(id).text.toString()
@@ -182,8 +210,7 @@ class OffMainThreadTest {
         }
         activity.findViewById<EditText>(R.id.code_input).setText("87654321")
         activity.findViewById<Button>(R.id.submit_code).performClick()
-        shell.awaitBackground()
-        ShadowLooper.idleMainLooper()
+        settle { activity.isFinishing }
         assertEquals(false, onMain)
         assertEquals("Code accepted. Unlocked for 2 days.", activity.findViewById<TextView>(R.id.code_result).text.toString())
         assertTrue("unlocked: the lock screen leaves", activity.isFinishing)
