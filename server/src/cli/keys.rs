@@ -182,42 +182,29 @@ async fn run_with(
             }
         }
         KeysCommand::Rotate {
-            lender,
+            ref lender,
             json,
             force,
-        } => {
-            known(db, &lender).await?;
-            let r = lender_keys::rotate(
-                db,
-                keys_dir,
-                &lender,
-                Rotation::Rotate,
-                force,
-                Actor::Lender {
-                    lender_id: &lender,
-                    key_id: None,
-                },
-                "cli",
-                now,
-            )
-            .await?;
-            print_rotated(&r, json)?;
         }
-        KeysCommand::Retire {
-            lender,
-            kid,
+        | KeysCommand::Retire {
+            ref lender,
             json,
             force,
+            ..
         } => {
-            known(db, &lender).await?;
+            let rotation = match &command {
+                KeysCommand::Retire { kid, .. } => Rotation::Retire { kid },
+                _ => Rotation::Rotate,
+            };
+            known(db, lender).await?;
             let r = lender_keys::rotate(
                 db,
                 keys_dir,
-                &lender,
-                Rotation::Retire { kid: &kid },
+                lender,
+                rotation,
                 force,
                 Actor::Lender {
-                    lender_id: &lender,
+                    lender_id: lender,
                     key_id: None,
                 },
                 "cli",
