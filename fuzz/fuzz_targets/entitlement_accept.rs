@@ -137,10 +137,9 @@ fn check_accepted(before: &DeviceState, after: &DeviceState, nonce: Option<&str>
             "seq did not move forward"
         );
         assert_ne!(old.entitlement.state, EntitlementState::Released);
-    } else {
-        assert_eq!(en.lender_id, LENDER_ID);
-        assert_eq!(decoded.iss, LENDER_ID);
     }
+    // At enrollment the lender is whoever the pinned keys signed as `iss` (ADR 0007: "at
+    // enrollment: the entitlement's iss"), asserted above; the harness signs any iss.
 }
 
 fuzz_target!(|data: &[u8]| {
