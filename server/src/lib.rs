@@ -159,12 +159,16 @@ pub async fn serve(
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Internal(format!("local address: {e}")))?;
+    // The handlers are installed before anyone can learn the address: a SIGTERM sent
+    // right after the "listening" line must stop the server gracefully, not kill it by
+    // the signal's default action (the future below would only register on first poll).
+    let shutdown = shutdown_signal()?;
     // Scripts and tests read this line to find an ephemeral port.
     println!("finlock listening on http://{addr}");
     tracing::info!(%addr, backend = ?state.db.backend, "listening");
     let db = state.db.clone();
     let limits = state.config.limits;
-    serve::run(listener, http::router(state), limits, shutdown_signal())
+    serve::run(listener, http::router(state), limits, shutdown)
         .await
         .map_err(|e| Error::Internal(format!("server: {e}")))?;
     db.close().await;
@@ -172,23 +176,24 @@ pub async fn serve(
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Registers SIGINT and SIGTERM now and returns the future that ends on either.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {},
+                _ = terminate.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
