@@ -24,7 +24,7 @@
 use std::sync::OnceLock;
 
 use finlock_core::device::{DeviceState, Outgoing};
-use finlock_core::fixtures::{self, LENDER_ID, T0};
+use finlock_core::fixtures::{self, T0};
 use finlock_core::jws;
 use finlock_core::protocol::{self, Entitlement, EntitlementState};
 use finlock_fuzz::{clock, json_strings, nonce, sign_chain, sign_entitlement, split, text};
