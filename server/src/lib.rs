@@ -22,6 +22,7 @@ pub mod checkin;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod devices;
 pub mod enrollment;

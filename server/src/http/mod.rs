@@ -114,6 +114,9 @@ pub fn route_list() -> Vec<(&'static str, &'static str)> {
 pub fn router(state: AppState) -> Router {
     routes()
         .into_router()
+        // The lender console's HTML pages: not API routes, so not in `routes()` (the
+        // OpenAPI document lists those); its own fallback and security headers.
+        .nest(crate::console::PREFIX, crate::console::router())
         .fallback(|| async { Error::NotFound })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(
@@ -131,10 +134,13 @@ async fn track(
     req: Request,
     next: Next,
 ) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |p| route_label(p.as_str()));
+    let route = if crate::console::is_console_path(req.uri().path()) {
+        crate::console::METRICS_LABEL
+    } else {
+        req.extensions()
+            .get::<MatchedPath>()
+            .map_or("unmatched", |p| route_label(p.as_str()))
+    };
     let method = req.method().clone();
     let start = Instant::now();
     let response = next.run(req).await;
