@@ -26,6 +26,11 @@ pub enum Actor<'a> {
     /// A lender's staff on the server's command line (`finlock lender device …`), working
     /// on the database directly rather than through an API key.
     Cli { lender_id: &'a str },
+    /// A lender's staff member logged in to the console (`staff_id` of its lender).
+    Staff {
+        lender_id: &'a str,
+        staff_id: &'a str,
+    },
     /// The device itself (enrollment, check-in events).
     Device,
     /// The server itself (e.g. released because the last payment arrived).
@@ -41,11 +46,13 @@ impl Actor<'_> {
         }
     }
 
-    /// The stored form: `lender:<id>`, `cli:<lender id>`, `device`, `system`.
+    /// The stored form: `lender:<id>`, `cli:<lender id>`, `staff:<staff id>`, `device`,
+    /// `system`.
     pub fn label(&self) -> String {
         match self {
             Actor::Lender { lender_id, .. } => format!("lender:{lender_id}"),
             Actor::Cli { lender_id } => format!("cli:{lender_id}"),
+            Actor::Staff { staff_id, .. } => format!("staff:{staff_id}"),
             Actor::Device => "device".into(),
             Actor::System => "system".into(),
         }
@@ -367,8 +374,8 @@ pub struct Entry {
     pub n: i64,
     /// Server time, Unix seconds.
     pub at: i64,
-    /// `lender:<id>` (the API), `cli:<lender id>` (the server's command line), `device`
-    /// or `system`.
+    /// `lender:<id>` (the API), `cli:<lender id>` (the server's command line),
+    /// `staff:<staff id>` (the console), `device` or `system`.
     pub actor: String,
     pub action: String,
     #[schema(value_type = Object)]
@@ -458,6 +465,14 @@ mod tests {
         let cli = Actor::Cli { lender_id: "lnd-1" };
         assert_eq!((cli.label().as_str(), cli.key_id()), ("cli:lnd-1", None));
         assert_eq!(Actor::System.label(), "system");
+        let staff = Actor::Staff {
+            lender_id: "lnd-1",
+            staff_id: "stf-1",
+        };
+        assert_eq!(
+            (staff.label().as_str(), staff.key_id()),
+            ("staff:stf-1", None)
+        );
     }
 
     #[test]

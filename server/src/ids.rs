@@ -65,6 +65,18 @@ pub fn api_key() -> Result<String> {
     ))
 }
 
+/// The console's session token prefix (a cookie value), recognisable like an API key's.
+pub const SESSION_TOKEN_PREFIX: &str = "fls_";
+
+/// The prefix of a staff invitation token (in the link `/console/invite/<token>`).
+pub const INVITATION_TOKEN_PREFIX: &str = "fli_";
+
+/// A console session token or an invitation token: 32 random bytes behind `prefix`,
+/// stored as SHA-256 only (high-entropy, like an API key).
+pub fn bearer_token(prefix: &str) -> Result<String> {
+    Ok(format!("{prefix}{}", b64::encode(secret_bytes::<32>()?)))
+}
+
 /// An enrollment code people can type: 12 characters of Crockford base32 (60 bits) in
 /// groups of four, e.g. `7KQ2-M9XD-4RTA`; matches the protocol's `[A-Za-z0-9-]{4,64}`.
 pub fn enrollment_code() -> Result<String> {

@@ -38,6 +38,7 @@ pub mod policy;
 pub mod provisioning;
 pub mod rate_limit;
 pub mod serve;
+pub mod staff;
 
 use std::net::SocketAddr;
 

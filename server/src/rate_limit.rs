@@ -41,7 +41,7 @@ pub const ENROLL_PER_IMEI: Limit = Limit {
 };
 
 /// The stored name of a counter: never the raw key.
-fn bucket(limit: &Limit, key: &str) -> String {
+pub fn bucket(limit: &Limit, key: &str) -> String {
     format!("{}:{}", limit.name, ids::sha256_hex(key.as_bytes()))
 }
 

@@ -55,6 +55,17 @@ impl<'a> Caller<'a> {
             },
         }
     }
+
+    /// A staff member of the lender, in the console (`staff_id` from its session).
+    pub fn staff(lender: &'a LenderRow, staff_id: &'a str) -> Caller<'a> {
+        Caller {
+            lender,
+            actor: Actor::Staff {
+                lender_id: &lender.lender_id,
+                staff_id,
+            },
+        }
+    }
 }
 
 /// The audit subject of a device row.

@@ -1,0 +1,192 @@
+//! What the lender's own audit log (`lender_audit`, beside its key rotations) keeps of
+//! staff changes: who did it (the entry's actor, `staff:<id>` or `cli:<lender>`), to whom
+//! (the staff id) and what. A closed set of events naming their own fields: no password,
+//! hash, TOTP secret, token or email ever reaches the log (the staff id names the person;
+//! staff rows are never deleted).
+
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use super::Role;
+use crate::audit::Actor;
+use crate::db::queries::Tx;
+use crate::error::Result;
+
+/// A change to a lender's staff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaffEvent<'a> {
+    /// An account with a password set at once (`finlock staff add --password-stdin`).
+    Added {
+        staff_id: &'a str,
+        role: Role,
+    },
+    /// An account invited to set its password (a link valid until `expires_at`).
+    Invited {
+        staff_id: &'a str,
+        role: Role,
+        expires_at: i64,
+    },
+    /// The invitation was used: the account has a password now.
+    InvitationAccepted {
+        staff_id: &'a str,
+    },
+    RoleChanged {
+        staff_id: &'a str,
+        from: Role,
+        to: Role,
+    },
+    /// Disabled; `sessions_ended` sessions were logged out with it.
+    Disabled {
+        staff_id: &'a str,
+        sessions_ended: u64,
+    },
+    Enabled {
+        staff_id: &'a str,
+    },
+    LoggedOutEverywhere {
+        staff_id: &'a str,
+        sessions_ended: u64,
+    },
+    TotpEnabled {
+        staff_id: &'a str,
+    },
+    TotpDisabled {
+        staff_id: &'a str,
+    },
+}
+
+impl StaffEvent<'_> {
+    /// The stable action name.
+    pub fn action(&self) -> &'static str {
+        match self {
+            StaffEvent::Added { .. } => "staff_added",
+            StaffEvent::Invited { .. } => "staff_invited",
+            StaffEvent::InvitationAccepted { .. } => "staff_invitation_accepted",
+            StaffEvent::RoleChanged { .. } => "staff_role_changed",
+            StaffEvent::Disabled { .. } => "staff_disabled",
+            StaffEvent::Enabled { .. } => "staff_enabled",
+            StaffEvent::LoggedOutEverywhere { .. } => "staff_logged_out_everywhere",
+            StaffEvent::TotpEnabled { .. } => "staff_totp_enabled",
+            StaffEvent::TotpDisabled { .. } => "staff_totp_disabled",
+        }
+    }
+
+    /// What the entry keeps.
+    pub fn detail(&self) -> Value {
+        match *self {
+            StaffEvent::Added { staff_id, role } => {
+                json!({ "staff_id": staff_id, "role": role.as_str() })
+            }
+            StaffEvent::Invited {
+                staff_id,
+                role,
+                expires_at,
+            } => json!({ "staff_id": staff_id, "role": role.as_str(), "expires_at": expires_at }),
+            StaffEvent::RoleChanged { staff_id, from, to } => {
+                json!({ "staff_id": staff_id, "from": from.as_str(), "to": to.as_str() })
+            }
+            StaffEvent::Disabled {
+                staff_id,
+                sessions_ended,
+            }
+            | StaffEvent::LoggedOutEverywhere {
+                staff_id,
+                sessions_ended,
+            } => json!({ "staff_id": staff_id, "sessions_ended": sessions_ended }),
+            StaffEvent::InvitationAccepted { staff_id }
+            | StaffEvent::Enabled { staff_id }
+            | StaffEvent::TotpEnabled { staff_id }
+            | StaffEvent::TotpDisabled { staff_id } => json!({ "staff_id": staff_id }),
+        }
+    }
+}
+
+/// Appends `event` to the lender's log inside `tx` (numbered after the lender's last
+/// entry, like [`crate::lender_keys::append_lender`]; the primary key refuses a duplicate
+/// number, so two concurrent changes cannot both take it).
+pub async fn append(
+    tx: &mut Tx,
+    lender_id: &str,
+    at: i64,
+    actor: Actor<'_>,
+    event: &StaffEvent<'_>,
+) -> Result<()> {
+    let last: i64 =
+        sqlx::query("SELECT COALESCE(MAX(n), 0) AS last FROM lender_audit WHERE lender_id = $1")
+            .bind(lender_id)
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get("last")?;
+    sqlx::query(
+        "INSERT INTO lender_audit (lender_id, n, at, actor, action, detail, api_key_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(lender_id)
+    .bind(last + 1)
+    .bind(at)
+    .bind(actor.label())
+    .bind(event.action())
+    .bind(event.detail().to_string())
+    .bind(actor.key_id())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_have_stable_actions_and_no_personal_or_secret_fields() {
+        let cases = [
+            (
+                StaffEvent::Added {
+                    staff_id: "stf-1",
+                    role: Role::Agent,
+                },
+                "staff_added",
+                json!({ "staff_id": "stf-1", "role": "agent" }),
+            ),
+            (
+                StaffEvent::Invited {
+                    staff_id: "stf-1",
+                    role: Role::Owner,
+                    expires_at: 9,
+                },
+                "staff_invited",
+                json!({ "staff_id": "stf-1", "role": "owner", "expires_at": 9 }),
+            ),
+            (
+                StaffEvent::RoleChanged {
+                    staff_id: "stf-1",
+                    from: Role::Owner,
+                    to: Role::Viewer,
+                },
+                "staff_role_changed",
+                json!({ "staff_id": "stf-1", "from": "owner", "to": "viewer" }),
+            ),
+            (
+                StaffEvent::Disabled {
+                    staff_id: "stf-1",
+                    sessions_ended: 2,
+                },
+                "staff_disabled",
+                json!({ "staff_id": "stf-1", "sessions_ended": 2 }),
+            ),
+            (
+                StaffEvent::TotpDisabled { staff_id: "stf-1" },
+                "staff_totp_disabled",
+                json!({ "staff_id": "stf-1" }),
+            ),
+        ];
+        for (event, action, detail) in cases {
+            assert_eq!(event.action(), action);
+            assert_eq!(event.detail(), detail);
+            let text = detail.to_string();
+            for word in ["email", "password", "secret", "token", "hash"] {
+                assert!(!text.contains(word), "{text}");
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! Test fixtures: an in-memory database with a lender, and accounts on it.
+
+use super::{By, NewStaff, Role, StaffRow, add_with_password};
+use crate::db::Db;
+use crate::db::queries::{self, LenderRow};
+
+/// The password every fixture account has.
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct Fixture {
+    pub db: Db,
+    pub lender_id: String,
+}
+
+impl Fixture {
+    pub async fn new() -> Fixture {
+        let db = Db::connect("sqlite::memory:", 1).await.unwrap();
+        let lender_id = Fixture::lender(&db, "lnd-test", "Acme Phones").await;
+        Fixture { db, lender_id }
+    }
+
+    /// Another lender on the same database.
+    pub async fn lender(db: &Db, lender_id: &str, name: &str) -> String {
+        let row = LenderRow {
+            lender_id: lender_id.into(),
+            name: name.into(),
+            phone: "+254700000000".into(),
+            email: None,
+            payment_url: "https://pay.example".into(),
+            support_url: None,
+            jwks: "{\"keys\":[]}".into(),
+            created_at: 0,
+        };
+        queries::insert_lender(
+            &db.write,
+            &row,
+            &crate::ids::sha256_hex(lender_id.as_bytes()),
+        )
+        .await
+        .unwrap();
+        lender_id.into()
+    }
+
+    pub fn cli(&self) -> By<'_> {
+        By::cli(&self.lender_id)
+    }
+
+    /// An account with [`PASSWORD`], added on the command line.
+    pub async fn active_staff(&self, email: &str, role: Role) -> StaffRow {
+        let new = NewStaff {
+            email,
+            name: email.split('@').next().unwrap_or("x"),
+            role,
+        };
+        add_with_password(&self.db, self.cli(), &new, PASSWORD, 0)
+            .await
+            .unwrap()
+    }
+
+    /// The lender's audit log: (actor, action, detail).
+    pub async fn audit(&self) -> Vec<(String, String, serde_json::Value)> {
+        use sqlx::Row;
+        sqlx::query(
+            "SELECT actor, action, detail FROM lender_audit WHERE lender_id = $1 ORDER BY n",
+        )
+        .bind(&self.lender_id)
+        .fetch_all(&self.db.read)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let detail: String = r.try_get("detail").unwrap();
+            (
+                r.try_get("actor").unwrap(),
+                r.try_get("action").unwrap(),
+                serde_json::from_str(&detail).unwrap(),
+            )
+        })
+        .collect()
+    }
+}
