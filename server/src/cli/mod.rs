@@ -11,6 +11,7 @@ pub mod demo;
 pub mod device;
 pub mod keys;
 pub mod lender_device;
+pub mod staff;
 pub mod storage;
 pub mod when;
 
@@ -50,6 +51,9 @@ pub enum Command {
     Keys(KeysArgs),
     /// Copy the SQLite database consistently while the server runs (PostgreSQL: pg_dump).
     Backup(backup::BackupArgs),
+    /// A lender's console accounts: add (invitation link or password), list, change a role,
+    /// disable, log out everywhere.
+    Staff(staff::StaffArgs),
     /// A simulated phone running the phone's own core, against a lender server.
     #[cfg(feature = "simulator")]
     Device(device::DeviceArgs),
@@ -261,6 +265,9 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }) => keys::run(&storage::resolve(&leading, &own), command).await?,
         Command::Backup(args) => {
             backup::run(&storage::resolve(&leading, &args.storage), &args).await?;
+        }
+        Command::Staff(args) => {
+            staff::run(&storage::resolve(&leading, &args.storage), args.command).await?;
         }
         #[cfg(feature = "simulator")]
         Command::Device(args) => {

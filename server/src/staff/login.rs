@@ -163,3 +163,226 @@ pub async fn logout_everywhere(db: &Db, by: By<'_>, staff_id: &str, now: i64) ->
     );
     Ok(sessions_ended)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::staff::testing::{Fixture, PASSWORD};
+    use crate::staff::{Role, begin_totp, confirm_totp};
+
+    fn attempt<'a>(email: &'a str, password: &'a str, code: Option<&'a str>) -> LoginAttempt<'a> {
+        LoginAttempt {
+            email,
+            password,
+            totp_code: code,
+            address: Some("203.0.113.5"),
+        }
+    }
+
+    /// An account with a second factor on; its secret.
+    async fn with_totp(t: &Fixture, email: &str, now: i64) -> (StaffRow, Vec<u8>) {
+        let staff = t.active_staff(email, Role::Agent).await;
+        let s = login(&t.db, &attempt(email, PASSWORD, None), now)
+            .await
+            .unwrap();
+        let session = super::session(&t.db, &s.session.token, now)
+            .await
+            .unwrap()
+            .unwrap();
+        let setup = begin_totp(&t.db, &session).await.unwrap();
+        let secret = totp::base32_decode(&setup.secret_base32).unwrap();
+        let code = totp::format_code(totp::code_at_step(&secret, totp::step_at(now)));
+        confirm_totp(&t.db, &session, &code, now).await.unwrap();
+        (staff, secret)
+    }
+
+    #[tokio::test]
+    async fn wrong_password_and_unknown_email_get_one_answer() {
+        let t = Fixture::new().await;
+        t.active_staff("ann@shop.example", Role::Agent).await;
+        for (email, pw) in [
+            ("ann@shop.example", "wrong password here"),
+            ("ann@shop.example", ""),
+            ("ann@shop.example", &"x".repeat(10_000)),
+            ("nobody@shop.example", PASSWORD),
+            ("not an email", PASSWORD),
+        ] {
+            let e = login(&t.db, &attempt(email, pw, None), 100)
+                .await
+                .unwrap_err();
+            assert!(matches!(e, StaffError::BadCredentials), "{email}: {e:?}");
+            assert_eq!(e.to_string(), "wrong email or password");
+        }
+        let ok = login(&t.db, &attempt(" ANN@shop.example ", PASSWORD, None), 100)
+            .await
+            .unwrap();
+        assert!(ok.session.token.starts_with("fls_"));
+    }
+
+    #[tokio::test]
+    async fn failed_logins_throttle_the_account_until_the_window_ends() {
+        let t = Fixture::new().await;
+        t.active_staff("ann@shop.example", Role::Agent).await;
+        let t0 = 9000; // a window start
+        for i in 0..throttle::PER_ACCOUNT.max {
+            assert!(matches!(
+                login(
+                    &t.db,
+                    &attempt("ann@shop.example", "wrong password here", None),
+                    t0 + i
+                )
+                .await,
+                Err(StaffError::BadCredentials)
+            ));
+        }
+        // Now even the right password is refused, with the wait.
+        match login(&t.db, &attempt("ann@shop.example", PASSWORD, None), t0 + 20).await {
+            Err(StaffError::Throttled { retry_after_s }) => assert_eq!(retry_after_s, 880),
+            other => panic!("{other:?}"),
+        }
+        // Released when the window ends.
+        login(
+            &t.db,
+            &attempt("ann@shop.example", PASSWORD, None),
+            t0 + 900,
+        )
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_second_factor_is_asked_for_only_after_the_right_password() {
+        let t = Fixture::new().await;
+        let now = 1_000_000;
+        let (staff, secret) = with_totp(&t, "ann@shop.example", now).await;
+        assert!(matches!(
+            login(
+                &t.db,
+                &attempt("ann@shop.example", "wrong password here", None),
+                now
+            )
+            .await,
+            Err(StaffError::BadCredentials)
+        ));
+        for empty in [None, Some(""), Some("  ")] {
+            assert!(matches!(
+                login(&t.db, &attempt("ann@shop.example", PASSWORD, empty), now).await,
+                Err(StaffError::SecondFactorRequired)
+            ));
+        }
+        // The code used to confirm enrollment is spent; the next step's works once.
+        let spent = totp::format_code(totp::code_at_step(&secret, totp::step_at(now)));
+        assert!(matches!(
+            login(
+                &t.db,
+                &attempt("ann@shop.example", PASSWORD, Some(&spent)),
+                now
+            )
+            .await,
+            Err(StaffError::BadSecondFactor)
+        ));
+        let later = now + 30;
+        let code = totp::format_code(totp::code_at_step(&secret, totp::step_at(later)));
+        let ok = login(
+            &t.db,
+            &attempt("ann@shop.example", PASSWORD, Some(&code)),
+            later,
+        )
+        .await
+        .unwrap();
+        assert_eq!(ok.staff.staff_id, staff.staff_id);
+        assert!(matches!(
+            login(
+                &t.db,
+                &attempt("ann@shop.example", PASSWORD, Some(&code)),
+                later
+            )
+            .await,
+            Err(StaffError::BadSecondFactor)
+        ));
+        // A code two steps away (a clock 60 s off) is refused; one step away is fine.
+        let far = totp::format_code(totp::code_at_step(&secret, totp::step_at(later) + 3));
+        assert!(matches!(
+            login(
+                &t.db,
+                &attempt("ann@shop.example", PASSWORD, Some(&far)),
+                later + 30
+            )
+            .await,
+            Err(StaffError::BadSecondFactor)
+        ));
+        let near = totp::format_code(totp::code_at_step(&secret, totp::step_at(later) + 2));
+        login(
+            &t.db,
+            &attempt("ann@shop.example", PASSWORD, Some(&near)),
+            later + 30,
+        )
+        .await
+        .unwrap();
+        assert!(matches!(
+            login(
+                &t.db,
+                &attempt("ann@shop.example", PASSWORD, Some("123456")),
+                later + 60
+            )
+            .await,
+            Err(StaffError::BadSecondFactor)
+        ));
+    }
+
+    #[tokio::test]
+    async fn logout_everywhere_is_for_oneself_or_an_owner_and_audited() {
+        let t = Fixture::new().await;
+        let owner = t.active_staff("ann@shop.example", Role::Owner).await;
+        let agent = t.active_staff("bob@shop.example", Role::Agent).await;
+        let a1 = login(&t.db, &attempt("bob@shop.example", PASSWORD, None), 10)
+            .await
+            .unwrap();
+        let a2 = login(&t.db, &attempt("bob@shop.example", PASSWORD, None), 11)
+            .await
+            .unwrap();
+        let o = login(&t.db, &attempt("ann@shop.example", PASSWORD, None), 12)
+            .await
+            .unwrap();
+        let agent_session = session(&t.db, &a1.session.token, 13)
+            .await
+            .unwrap()
+            .unwrap();
+        // An agent cannot log an owner out.
+        assert!(matches!(
+            logout_everywhere(&t.db, By::staff(&agent_session), &owner.staff_id, 14).await,
+            Err(StaffError::Forbidden { .. })
+        ));
+        assert!(
+            session(&t.db, &o.session.token, 14)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        // But itself, everywhere.
+        let ended = logout_everywhere(&t.db, By::staff(&agent_session), &agent.staff_id, 15)
+            .await
+            .unwrap();
+        assert_eq!(ended, 2);
+        for s in [&a1, &a2] {
+            assert!(
+                session(&t.db, &s.session.token, 16)
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+        }
+        let last = t.audit().await.pop().unwrap();
+        assert_eq!(last.0, format!("staff:{}", agent.staff_id));
+        assert_eq!(last.1, "staff_logged_out_everywhere");
+        // Logout of one session; twice is fine.
+        logout(&t.db, &o.session.token).await.unwrap();
+        logout(&t.db, &o.session.token).await.unwrap();
+        assert!(
+            session(&t.db, &o.session.token, 17)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}

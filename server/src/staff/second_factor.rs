@@ -156,3 +156,196 @@ pub async fn disable_totp(
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::staff::testing::{Fixture, PASSWORD};
+    use crate::staff::{LoginAttempt, Role, login, session};
+
+    async fn logged_in(t: &Fixture, email: &str, role: Role, now: i64) -> StaffSession {
+        t.active_staff(email, role).await;
+        let a = LoginAttempt {
+            email,
+            password: PASSWORD,
+            totp_code: None,
+            address: None,
+        };
+        let s = login(&t.db, &a, now).await.unwrap();
+        session(&t.db, &s.session.token, now)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    fn code(secret_base32: &str, at: i64) -> String {
+        let secret = totp::base32_decode(secret_base32).unwrap();
+        totp::format_code(totp::code_at_step(&secret, totp::step_at(at)))
+    }
+
+    #[tokio::test]
+    async fn enrolling_needs_a_code_of_the_pending_secret() {
+        let t = Fixture::new().await;
+        let now = 5_000_000;
+        let s = logged_in(&t, "ann@shop.example", Role::Viewer, now).await;
+        assert!(matches!(
+            confirm_totp(&t.db, &s, "123456", now).await,
+            Err(StaffError::Other(Error::Conflict {
+                slug: "no-pending-totp",
+                ..
+            }))
+        ));
+        let setup = begin_totp(&t.db, &s).await.unwrap();
+        assert!(
+            setup
+                .otpauth_uri
+                .starts_with("otpauth://totp/Acme%20Phones:ann%40shop.example?secret=")
+        );
+        assert!(setup.otpauth_uri.contains(&setup.secret_base32));
+        // A wrong code changes nothing.
+        let wrong = if code(&setup.secret_base32, now) == "000000" {
+            "111111"
+        } else {
+            "000000"
+        };
+        assert!(matches!(
+            confirm_totp(&t.db, &s, wrong, now).await,
+            Err(StaffError::BadSecondFactor)
+        ));
+        let s = session(&t.db, &tokenless(&t, "ann@shop.example", now).await, now)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!s.staff.totp_enabled);
+        confirm_totp(&t.db, &s, &code(&setup.secret_base32, now), now)
+            .await
+            .unwrap();
+        let last = t.audit().await.pop().unwrap();
+        assert_eq!(
+            (last.0, last.1),
+            (
+                format!("staff:{}", s.staff.staff_id),
+                "staff_totp_enabled".into()
+            )
+        );
+        // On: another enrollment is refused until it is off.
+        let s = session(
+            &t.db,
+            &tokenless_with(
+                &t,
+                "ann@shop.example",
+                &code(&setup.secret_base32, now + 30),
+                now + 30,
+            )
+            .await,
+            now + 30,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert!(s.staff.totp_enabled);
+        assert!(matches!(
+            begin_totp(&t.db, &s).await,
+            Err(StaffError::Other(Error::Conflict {
+                slug: "totp-on",
+                ..
+            }))
+        ));
+    }
+
+    async fn tokenless(t: &Fixture, email: &str, now: i64) -> String {
+        let a = LoginAttempt {
+            email,
+            password: PASSWORD,
+            totp_code: None,
+            address: None,
+        };
+        login(&t.db, &a, now).await.unwrap().session.token
+    }
+
+    async fn tokenless_with(t: &Fixture, email: &str, code: &str, now: i64) -> String {
+        let a = LoginAttempt {
+            email,
+            password: PASSWORD,
+            totp_code: Some(code),
+            address: None,
+        };
+        login(&t.db, &a, now).await.unwrap().session.token
+    }
+
+    #[tokio::test]
+    async fn turning_it_off_needs_a_code_from_oneself_and_not_from_an_owner() {
+        let t = Fixture::new().await;
+        let now = 5_000_000;
+        let owner = logged_in(&t, "owner@shop.example", Role::Owner, now).await;
+        let agent = logged_in(&t, "bob@shop.example", Role::Agent, now).await;
+        let setup = begin_totp(&t.db, &agent).await.unwrap();
+        confirm_totp(&t.db, &agent, &code(&setup.secret_base32, now), now)
+            .await
+            .unwrap();
+        let id = agent.staff.staff_id.clone();
+        // Itself: no code, a wrong one, the spent one — refused.
+        assert!(matches!(
+            disable_totp(&t.db, By::staff(&agent), &id, None, now + 30).await,
+            Err(StaffError::SecondFactorRequired)
+        ));
+        assert!(matches!(
+            disable_totp(
+                &t.db,
+                By::staff(&agent),
+                &id,
+                Some(&code(&setup.secret_base32, now)),
+                now + 1
+            )
+            .await,
+            Err(StaffError::BadSecondFactor)
+        ));
+        // An agent cannot turn off an owner's.
+        assert!(matches!(
+            disable_totp(&t.db, By::staff(&agent), &owner.staff.staff_id, None, now).await,
+            Err(StaffError::Forbidden { .. })
+        ));
+        // With a fresh code it can.
+        disable_totp(
+            &t.db,
+            By::staff(&agent),
+            &id,
+            Some(&code(&setup.secret_base32, now + 30)),
+            now + 30,
+        )
+        .await
+        .unwrap();
+        let a = LoginAttempt {
+            email: "bob@shop.example",
+            password: PASSWORD,
+            totp_code: None,
+            address: None,
+        };
+        login(&t.db, &a, now + 31).await.unwrap();
+        // An owner turns off someone's (lost phone) without a code.
+        let s = session(
+            &t.db,
+            &tokenless(&t, "bob@shop.example", now + 40).await,
+            now + 40,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let setup = begin_totp(&t.db, &s).await.unwrap();
+        confirm_totp(&t.db, &s, &code(&setup.secret_base32, now + 40), now + 40)
+            .await
+            .unwrap();
+        disable_totp(&t.db, By::staff(&owner), &id, None, now + 50)
+            .await
+            .unwrap();
+        login(&t.db, &a, now + 51).await.unwrap();
+        let last = t.audit().await.pop().unwrap();
+        assert_eq!(
+            (last.0, last.1),
+            (
+                format!("staff:{}", owner.staff.staff_id),
+                "staff_totp_disabled".into()
+            )
+        );
+    }
+}
