@@ -12,6 +12,7 @@ mod money;
 mod nodes;
 mod ops;
 mod problems;
+mod staff;
 mod updates;
 
 use crate::common::{self, TestServer};
