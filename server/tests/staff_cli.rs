@@ -1,5 +1,6 @@
 //! `finlock staff …` through the real binary: add with a password from standard input and
-//! by invitation, list, change a role, disable, log out everywhere — then the refusals
+//! by invitation, list, change a role, disable, log out everywhere, reset a password — then
+//! the refusals
 //! (bad email, bad role, weak password, an email taken, an unknown lender, no public URL,
 //! nothing on standard input, the last owner): each exits 2 with one line and stores
 //! nothing, checked against the staff list and the lender's audit log.
@@ -411,5 +412,57 @@ fn staff_are_added_listed_changed_and_refusals_store_nothing() {
         ),
         "no staff member",
     );
+    refused(
+        &finlock(
+            dir,
+            &[
+                "staff",
+                "reset-password",
+                "--lender",
+                l,
+                "--email",
+                "vic@shop.example",
+                "--public-url",
+                "https://lender.example",
+            ],
+            None,
+        ),
+        "only an active account",
+    );
     assert_eq!(stored(dir, l), before, "a refusal changed what is stored");
+
+    // A forgotten password: reset, and the printed link sets a new one.
+    ok(&run(
+        add("dan@shop.example", "agent", &["--password-stdin"]),
+        Some(PASSWORD),
+    ));
+    let reset = json(&finlock(
+        dir,
+        &[
+            "staff",
+            "reset-password",
+            "--lender",
+            l,
+            "--email",
+            "dan@shop.example",
+            "--public-url",
+            "https://lender.example",
+            "--json",
+        ],
+        None,
+    ));
+    assert!(
+        reset["invitation_url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("https://lender.example/console/invite/fli_")),
+        "{reset}"
+    );
+    assert_eq!(reset["staff"]["has_password"], false);
+    let (_, log) = stored(dir, l);
+    assert_eq!(
+        log.as_array()
+            .and_then(|l| l.last())
+            .map(|e| e["action"].clone()),
+        Some("staff_password_reset".into())
+    );
 }

@@ -1,6 +1,7 @@
 //! `finlock staff …`: a lender's console accounts on the server's command line — add
 //! (an invitation link, or a password read from standard input), list, change a role,
-//! disable, enable, log out everywhere, a new invitation link, turn a second factor off.
+//! disable, enable, log out everywhere, a new invitation link, reset a forgotten password,
+//! turn a second factor off.
 //!
 //! Thin calls of [`crate::staff`] on the server's database, as the server's operator for
 //! one lender (`--lender`), audited with the actor `cli:<lender id>`. A password is never
@@ -126,6 +127,16 @@ pub enum StaffCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Reset a forgotten password: the old one stops working, their sessions end, and the
+    /// printed link (72 hours, usable once) lets them set a new one.
+    ResetPassword {
+        #[command(flatten)]
+        who: Who,
+        #[command(flatten)]
+        url: PublicUrl,
+        #[arg(long)]
+        json: bool,
+    },
     /// Turn off a staff member's second factor (their authenticator phone is lost); they
     /// can enroll a new one after logging in.
     TotpOff {
@@ -143,7 +154,8 @@ pub async fn run(storage: &StorageArgs, command: StaffCommand) -> Result<()> {
             url,
             ..
         }
-        | StaffCommand::Reinvite { url, .. } => Some(public_url(storage, url)?),
+        | StaffCommand::Reinvite { url, .. }
+        | StaffCommand::ResetPassword { url, .. } => Some(public_url(storage, url)?),
         _ => None,
     };
     let password = match &command {
@@ -255,12 +267,25 @@ async fn command_on(
         }
         StaffCommand::Reinvite { who, json, .. } => {
             let (lender, target) = target(db, &who).await?;
-            let invited = staff::accounts::reinvite(db, By::cli(&lender), &target.staff_id, now)
+            let invited = staff::reinvite(db, By::cli(&lender), &target.staff_id, now)
                 .await
                 .map_err(plain)?;
             let url = public_url
                 .ok_or_else(|| Error::Internal("no public URL for the invitation".into()))?;
             print_invitation(&invited, url, json)?;
+        }
+        StaffCommand::ResetPassword { who, json, .. } => {
+            let (lender, target) = target(db, &who).await?;
+            let invited = staff::reset_password(db, By::cli(&lender), &target.staff_id, now)
+                .await
+                .map_err(plain)?;
+            let url =
+                public_url.ok_or_else(|| Error::Internal("no public URL for the link".into()))?;
+            let heading = format!(
+                "the password of {} is reset and their sessions have ended; they set a new one with",
+                invited.staff.email
+            );
+            print_link(&invited, url, json, &heading)?;
         }
         StaffCommand::TotpOff { who } => {
             let (lender, target) = target(db, &who).await?;
@@ -274,6 +299,14 @@ async fn command_on(
 }
 
 fn print_invitation(invited: &staff::Invited, public_url: &str, json: bool) -> Result<()> {
+    let heading = format!(
+        "invited {} ({}) as {}",
+        invited.staff.email, invited.staff.staff_id, invited.staff.role
+    );
+    print_link(invited, public_url, json, &heading)
+}
+
+fn print_link(invited: &staff::Invited, public_url: &str, json: bool, heading: &str) -> Result<()> {
     let link = invitations::link(public_url, &invited.token);
     if json {
         print_json(&json!({
@@ -282,12 +315,9 @@ fn print_invitation(invited: &staff::Invited, public_url: &str, json: bool) -> R
             "expires_at": invited.expires_at,
         }))
     } else {
+        println!("{heading}");
         println!(
-            "invited {} ({}) as {}",
-            invited.staff.email, invited.staff.staff_id, invited.staff.role
-        );
-        println!(
-            "invitation link (usable once, until {}):",
+            "link (usable once, until {}):",
             when::iso_utc(invited.expires_at)
         );
         println!("{link}");

@@ -15,7 +15,7 @@ use super::events::{self, StaffEvent};
 use super::login::LoggedIn;
 use super::{
     By, Permission, Role, STAFF_COLUMNS, StaffError, StaffRow, StaffStatus, check_name,
-    invitations, normalize_email, password, sessions, staff_row,
+    invitations, normalize_email, password, sessions, staff_row, throttle,
 };
 use crate::db::queries::{self, Tx};
 use crate::db::{Db, is_unique_violation};
@@ -174,7 +174,7 @@ async fn insert(
 }
 
 /// The account `staff_id` of `lender_id`; another lender's is `NotFound`.
-async fn fetch(tx: &mut Tx, lender_id: &str, staff_id: &str) -> Result<StaffRow> {
+pub(crate) async fn fetch(tx: &mut Tx, lender_id: &str, staff_id: &str) -> Result<StaffRow> {
     let row = sqlx::query(&format!(
         "SELECT {STAFF_COLUMNS} FROM staff WHERE lender_id = $1 AND staff_id = $2"
     ))
@@ -214,15 +214,24 @@ pub async fn invitation(db: &Db, token: &str, now: i64) -> Result<InvitationView
 
 /// Sets the invited account's password (the policy applies; a refused password leaves the
 /// invitation usable), uses the invitation up and logs the new staff member in.
+///
+/// An account that keeps a second factor through a password reset
+/// ([`super::credentials::reset_password`]; `view.staff.totp_enabled`) must also give a
+/// current code: a reset link alone does not get past the second factor. A missing or
+/// wrong code leaves the invitation usable (wrong codes count as failed logins).
 pub async fn accept_invitation(
     db: &Db,
     token: &str,
     new_password: &str,
+    totp_code: Option<&str>,
     address: Option<&str>,
     now: i64,
 ) -> Result<LoggedIn> {
     let view = invitation(db, token, now).await?;
     password::check_policy(new_password, &view.staff.email)?;
+    if view.staff.totp_enabled {
+        second_factor_of(db, &view.staff, totp_code, address, now).await?;
+    }
     let hash = password::hash_blocking(new_password.to_string()).await?;
     let mut tx = db.write.begin().await?;
     let Some(staff_id) = invitations::take(&mut tx, token, now).await? else {
@@ -253,6 +262,42 @@ pub async fn accept_invitation(
     tracing::info!(lender_id = %lender_id, staff_id = %staff_id, "staff invitation accepted");
     let session = sessions::create(db, &staff_id, address, now).await?;
     Ok(LoggedIn { staff, session })
+}
+
+/// Checks a current code of `staff`'s second factor (throttled like a login).
+async fn second_factor_of(
+    db: &Db,
+    staff: &StaffRow,
+    code: Option<&str>,
+    address: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    match throttle::check(db, &staff.email, address, now).await {
+        Err(Error::TooManyAttempts { retry_after_s }) => {
+            return Err(StaffError::Throttled { retry_after_s });
+        }
+        other => other?,
+    }
+    let Some(code) = code.filter(|c| !c.trim().is_empty()) else {
+        return Err(StaffError::SecondFactorRequired);
+    };
+    let row = sqlx::query("SELECT totp_secret, totp_last_step FROM staff WHERE staff_id = $1")
+        .bind(&staff.staff_id)
+        .fetch_one(&db.read)
+        .await?;
+    let secret: Option<String> = row.try_get("totp_secret")?;
+    let last_step: Option<i64> = row.try_get("totp_last_step")?;
+    let used = match secret {
+        Some(secret) => {
+            super::login::use_code(db, &staff.staff_id, &secret, code, last_step, now).await?
+        }
+        None => true,
+    };
+    if !used {
+        throttle::failed(db, &staff.email, address, now).await?;
+        return Err(StaffError::BadSecondFactor);
+    }
+    Ok(())
 }
 
 /// Every account of the acting lender, by name.
@@ -568,12 +613,13 @@ mod tests {
             ("Acme Phones", Role::Viewer)
         );
         // A password breaking the policy leaves the invitation usable.
-        let weak = accept_invitation(&t.db, &invited.token, "bob@shop.example", None, 1002).await;
+        let weak =
+            accept_invitation(&t.db, &invited.token, "bob@shop.example", None, None, 1002).await;
         assert!(matches!(
             weak,
             Err(StaffError::Other(Error::Invalid { .. }))
         ));
-        let logged_in = accept_invitation(&t.db, &invited.token, PASSWORD, Some("a"), 1003)
+        let logged_in = accept_invitation(&t.db, &invited.token, PASSWORD, None, Some("a"), 1003)
             .await
             .unwrap();
         assert_eq!(logged_in.staff.status(), StaffStatus::Active);
@@ -584,8 +630,15 @@ mod tests {
                 .is_some()
         );
         // Used: refused, and the password stays the one set.
-        let again =
-            accept_invitation(&t.db, &invited.token, "another password 1", None, 1005).await;
+        let again = accept_invitation(
+            &t.db,
+            &invited.token,
+            "another password 1",
+            None,
+            None,
+            1005,
+        )
+        .await;
         assert!(matches!(again, Err(StaffError::InvitationInvalid)));
         assert!(matches!(
             invitation(&t.db, &invited.token, 1005).await,
@@ -613,12 +666,12 @@ mod tests {
             .unwrap();
         let at_expiry = invitations::VALID_S;
         assert!(matches!(
-            accept_invitation(&t.db, &invited.token, PASSWORD, None, at_expiry).await,
+            accept_invitation(&t.db, &invited.token, PASSWORD, None, None, at_expiry).await,
             Err(StaffError::InvitationInvalid)
         ));
         for bad in ["", "fli_nope", "fls_x", &invited.token[..20]] {
             assert!(matches!(
-                accept_invitation(&t.db, bad, PASSWORD, None, 1).await,
+                accept_invitation(&t.db, bad, PASSWORD, None, None, 1).await,
                 Err(StaffError::InvitationInvalid)
             ));
         }
@@ -627,10 +680,10 @@ mod tests {
             .await
             .unwrap();
         assert!(matches!(
-            accept_invitation(&t.db, &invited.token, PASSWORD, None, at_expiry + 1).await,
+            accept_invitation(&t.db, &invited.token, PASSWORD, None, None, at_expiry + 1).await,
             Err(StaffError::InvitationInvalid)
         ));
-        accept_invitation(&t.db, &again.token, PASSWORD, None, at_expiry + 1)
+        accept_invitation(&t.db, &again.token, PASSWORD, None, None, at_expiry + 1)
             .await
             .unwrap();
         // An active account gets no invitation.
@@ -650,7 +703,7 @@ mod tests {
             .await
             .unwrap();
         assert!(matches!(
-            accept_invitation(&t.db, &invited.token, PASSWORD, None, 2).await,
+            accept_invitation(&t.db, &invited.token, PASSWORD, None, None, 2).await,
             Err(StaffError::InvitationInvalid)
         ));
     }

@@ -47,6 +47,18 @@ pub enum StaffEvent<'a> {
         staff_id: &'a str,
         sessions_ended: u64,
     },
+    /// The staff member changed its own password; its other sessions ended.
+    PasswordChanged {
+        staff_id: &'a str,
+        sessions_ended: u64,
+    },
+    /// An owner (or the command line) reset the password: the old one no longer works,
+    /// the sessions ended, and a link to set a new one is valid until `expires_at`.
+    PasswordReset {
+        staff_id: &'a str,
+        sessions_ended: u64,
+        expires_at: i64,
+    },
     TotpEnabled {
         staff_id: &'a str,
     },
@@ -66,6 +78,8 @@ impl StaffEvent<'_> {
             StaffEvent::Disabled { .. } => "staff_disabled",
             StaffEvent::Enabled { .. } => "staff_enabled",
             StaffEvent::LoggedOutEverywhere { .. } => "staff_logged_out_everywhere",
+            StaffEvent::PasswordChanged { .. } => "staff_password_changed",
+            StaffEvent::PasswordReset { .. } => "staff_password_reset",
             StaffEvent::TotpEnabled { .. } => "staff_totp_enabled",
             StaffEvent::TotpDisabled { .. } => "staff_totp_disabled",
         }
@@ -92,7 +106,17 @@ impl StaffEvent<'_> {
             | StaffEvent::LoggedOutEverywhere {
                 staff_id,
                 sessions_ended,
+            }
+            | StaffEvent::PasswordChanged {
+                staff_id,
+                sessions_ended,
             } => json!({ "staff_id": staff_id, "sessions_ended": sessions_ended }),
+            StaffEvent::PasswordReset {
+                staff_id,
+                sessions_ended,
+                expires_at,
+            } => json!({ "staff_id": staff_id, "sessions_ended": sessions_ended,
+                "expires_at": expires_at }),
             StaffEvent::InvitationAccepted { staff_id }
             | StaffEvent::Enabled { staff_id }
             | StaffEvent::TotpEnabled { staff_id }
@@ -173,6 +197,15 @@ mod tests {
                 },
                 "staff_disabled",
                 json!({ "staff_id": "stf-1", "sessions_ended": 2 }),
+            ),
+            (
+                StaffEvent::PasswordReset {
+                    staff_id: "stf-1",
+                    sessions_ended: 1,
+                    expires_at: 7,
+                },
+                "staff_password_reset",
+                json!({ "staff_id": "stf-1", "sessions_ended": 1, "expires_at": 7 }),
             ),
             (
                 StaffEvent::TotpDisabled { staff_id: "stf-1" },

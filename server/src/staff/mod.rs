@@ -12,6 +12,7 @@
 //! | [`invitations`] | 72-hour single-use links to set a password |
 //! | [`throttle`] | failed logins per account and per address, across nodes |
 //! | [`accounts`] | add, invite, accept, list, change role, disable, enable |
+//! | [`credentials`] | change one's password, reset another's (a new link) |
 //! | [`login`] | login, session lookup, logout, logout everywhere |
 //! | [`second_factor`] | enrolling and removing the TOTP second factor |
 //! | [`events`] | what the lender's audit log keeps of staff changes |
@@ -27,6 +28,7 @@
 //! `NotFound` like a missing one.
 
 pub mod accounts;
+pub mod credentials;
 pub mod events;
 pub mod invitations;
 pub mod login;
@@ -45,9 +47,10 @@ use crate::audit::Actor;
 use crate::error::Error;
 
 pub use accounts::{
-    Invited, NewStaff, accept_invitation, add_with_password, by_email, change_role, disable,
-    enable, invitation, invite, list,
+    InvitationView, Invited, NewStaff, accept_invitation, add_with_password, by_email, change_role,
+    disable, enable, get, invitation, invite, list, reinvite,
 };
+pub use credentials::{change_password, reset_password};
 pub use login::{LoggedIn, LoginAttempt, login, logout, logout_everywhere, session};
 pub use role::{Permission, Role};
 pub use second_factor::{TotpSetup, begin_totp, confirm_totp, disable_totp};

@@ -12,7 +12,9 @@
 //! Why the CSRF token is derived: it is SHA-256 over a domain-separation label and the
 //! session token, so it needs no storage, is the same on every node, changes with every
 //! login, and cannot be computed without the session cookie, which a cross-site page never
-//! sees. The console puts it in every form; [`csrf_valid`] compares in constant time.
+//! sees. The console puts it in every form; [`csrf_valid`] compares in constant time. The
+//! sign-in form, before any session, gets the same from a cookie of its own
+//! ([`login_form_cookie`]).
 
 use serde::Serialize;
 use sqlx::Row;
@@ -65,18 +67,49 @@ fn plausible(token: &str) -> bool {
     token.starts_with(ids::SESSION_TOKEN_PREFIX) && token.len() <= 128
 }
 
+/// Separates the sign-in form's token from a session's CSRF token.
+const LOGIN_FORM_LABEL: &[u8] = b"finlock console login form v1\0";
+
+/// The prefix of the sign-in form's cookie.
+pub const LOGIN_FORM_PREFIX: &str = "flf_";
+
+/// base64url(SHA-256(label ‖ secret)).
+fn derive(label: &[u8], secret: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, &[label, secret.as_bytes()].concat());
+    b64::encode(digest.as_ref())
+}
+
 /// The CSRF token of the session `session_token`: base64url(SHA-256(label ‖ token)).
 pub fn csrf_token(session_token: &str) -> String {
-    let digest = ring::digest::digest(
-        &ring::digest::SHA256,
-        &[CSRF_LABEL, session_token.as_bytes()].concat(),
-    );
-    b64::encode(digest.as_ref())
+    derive(CSRF_LABEL, session_token)
 }
 
 /// Whether `presented` is the CSRF token of `session_token` (constant-time compare).
 pub fn csrf_valid(session_token: &str, presented: &str) -> bool {
     super::constant_time_eq(csrf_token(session_token).as_bytes(), presented.as_bytes())
+}
+
+/// The sign-in form has no session yet, so its CSRF protection is a random cookie of its
+/// own (set with the form, `SameSite=Strict`, `HttpOnly`) and a form field derived from
+/// it ([`login_form_token`]): a cross-site page can make a browser post the form but
+/// cannot read the cookie to compute the field, so nobody is logged in to an attacker's
+/// account unawares.
+pub fn login_form_cookie() -> Result<String> {
+    ids::bearer_token(LOGIN_FORM_PREFIX)
+}
+
+/// The sign-in form's hidden field for the cookie `cookie`.
+pub fn login_form_token(cookie: &str) -> String {
+    derive(LOGIN_FORM_LABEL, cookie)
+}
+
+/// Whether `presented` is the form field of `cookie` (constant-time); a cookie that is not
+/// one [`login_form_cookie`] makes never passes.
+pub fn login_form_valid(cookie: &str, presented: &str) -> bool {
+    let shaped =
+        cookie.starts_with(LOGIN_FORM_PREFIX) && cookie.len() > LOGIN_FORM_PREFIX.len() + 20;
+    let equal = super::constant_time_eq(login_form_token(cookie).as_bytes(), presented.as_bytes());
+    shaped && equal
 }
 
 /// Starts a session for `staff_id`; `address` is the client address (for the list of a
@@ -323,7 +356,35 @@ mod tests {
         assert!(!csrf_valid(token, token));
     }
 
+    #[test]
+    fn the_login_form_token_belongs_to_its_cookie_only() {
+        let cookie = login_form_cookie().unwrap();
+        assert!(cookie.starts_with("flf_"));
+        let field = login_form_token(&cookie);
+        assert!(login_form_valid(&cookie, &field));
+        assert!(!login_form_valid(&cookie, ""));
+        assert!(!login_form_valid(&login_form_cookie().unwrap(), &field));
+        // A session's CSRF token is not a form token, nor the other way round.
+        assert!(!login_form_valid(&cookie, &csrf_token(&cookie)));
+        assert!(!csrf_valid(&cookie, &field));
+        // Made-up cookies never pass, even with their own derived field.
+        for made_up in ["", "flf_", "flf_short", "x"] {
+            assert!(
+                !login_form_valid(made_up, &login_form_token(made_up)),
+                "{made_up:?}"
+            );
+        }
+    }
+
     proptest! {
+        /// A form token is never accepted for another cookie.
+        #[test]
+        fn a_login_form_token_never_passes_for_another_cookie(a in "flf_[A-Za-z0-9_-]{22,43}", b in "flf_[A-Za-z0-9_-]{22,43}") {
+            prop_assume!(a != b);
+            prop_assert!(login_form_valid(&a, &login_form_token(&a)));
+            prop_assert!(!login_form_valid(&b, &login_form_token(&a)));
+        }
+
         /// A CSRF token is never accepted for another session.
         #[test]
         fn a_csrf_token_never_passes_for_another_session(a in "fls_[A-Za-z0-9_-]{1,43}", b in "fls_[A-Za-z0-9_-]{1,43}") {

@@ -65,11 +65,11 @@ async fn staff_sessions_invitations_and_throttling_hold_across_nodes() {
     .unwrap();
     let view = staff::invitation(db, &invited.token, now).await.unwrap();
     assert_eq!(view.lender_name, "Acme");
-    let agent = staff::accept_invitation(db, &invited.token, PASSWORD, None, now + 1)
+    let agent = staff::accept_invitation(db, &invited.token, PASSWORD, None, None, now + 1)
         .await
         .unwrap();
     assert!(matches!(
-        staff::accept_invitation(da, &invited.token, PASSWORD, None, now + 2).await,
+        staff::accept_invitation(da, &invited.token, PASSWORD, None, None, now + 2).await,
         Err(StaffError::InvitationInvalid)
     ));
     let on_a = staff::session(da, &agent.session.token, now + 3)
@@ -231,7 +231,7 @@ async fn staff_sessions_invitations_and_throttling_hold_across_nodes() {
         staff::invitation(db, &pending.token, now + 80 * 3600).await,
         Err(StaffError::InvitationInvalid)
     ));
-    staff::accept_invitation(db, &again.token, PASSWORD, None, now + 80 * 3600)
+    staff::accept_invitation(db, &again.token, PASSWORD, None, None, now + 80 * 3600)
         .await
         .unwrap();
 }
