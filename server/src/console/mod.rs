@@ -57,8 +57,19 @@ pub fn is_console_path(path: &str) -> bool {
     path == PREFIX || path.starts_with("/console/")
 }
 
-/// The console's routes, to be nested under [`PREFIX`].
-pub fn router() -> Router<AppState> {
+/// `router` with the console added: its routes nested under [`PREFIX`], and `/console/`
+/// itself (which a nested router does not match), each with the console's headers.
+pub fn mount(router: Router<AppState>) -> Router<AppState> {
+    router
+        .route(
+            "/console/",
+            get(unknown).layer(axum::middleware::from_fn(security_headers)),
+        )
+        .nest(PREFIX, self::router())
+}
+
+/// The console's routes, relative to [`PREFIX`].
+fn router() -> Router<AppState> {
     Router::new()
         .route("/login", get(login::show))
         .route("/lang", post(set_language))

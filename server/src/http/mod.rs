@@ -112,11 +112,9 @@ pub fn route_list() -> Vec<(&'static str, &'static str)> {
 
 /// The application.
 pub fn router(state: AppState) -> Router {
-    routes()
-        .into_router()
-        // The lender console's HTML pages: not API routes, so not in `routes()` (the
-        // OpenAPI document lists those); its own fallback and security headers.
-        .nest(crate::console::PREFIX, crate::console::router())
+    // The lender console's HTML pages: not API routes, so not in `routes()` (the
+    // OpenAPI document lists those); its own fallback and security headers.
+    crate::console::mount(routes().into_router())
         .fallback(|| async { Error::NotFound })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(
