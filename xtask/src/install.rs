@@ -61,6 +61,14 @@ const LLVM: Package = Package {
     name: "llvm",
     why: "llvm-ar for the same",
 };
+const CHROMIUM: Package = Package {
+    name: "chromium",
+    why: "the lender console's browser tests run in a real headless Chromium",
+};
+const CHROMEDRIVER: Package = Package {
+    name: "chromium-driver",
+    why: "chromedriver: the WebDriver server those tests drive Chromium through",
+};
 /// Only to install kotlinc, and only when npm is not there already.
 const NPM: Package = Package {
     name: "npm",
@@ -94,6 +102,8 @@ pub fn needs(task: &str) -> Option<Needs> {
         MAVEN,
         CLANG,
         LLVM,
+        CHROMIUM,
+        CHROMEDRIVER,
     ];
     let (packages, kotlinc): (&'static [Package], bool) = match task {
         "test" | "ci" | "install" => (ALL, true),
@@ -101,6 +111,7 @@ pub fn needs(task: &str) -> Option<Needs> {
         "jvm" | "bench-bridge" => (&[JDK, JUNIT5, JNA], true),
         "android-test" | "android-screens" => (&[JDK, MAVEN, AAPT, FRAMEWORK_RES], true),
         "check-android" => (&[CLANG, LLVM], false),
+        "console-screens" => (&[CHROMIUM, CHROMEDRIVER], false),
         "fuzz" | "api-fuzz" => (&[], false),
         _ => return None,
     };
@@ -350,6 +361,8 @@ fn apt_install(missing: &[&str]) -> Result<(), String> {
             MAVEN,
             CLANG,
             LLVM,
+            CHROMIUM,
+            CHROMEDRIVER,
             NPM,
             PYTHON_VENV,
         ]
@@ -490,7 +503,9 @@ mod tests {
                 "android-framework-res",
                 "maven",
                 "clang",
-                "llvm"
+                "llvm",
+                "chromium",
+                "chromium-driver"
             ]
         );
         assert!(all.kotlinc);
@@ -500,6 +515,7 @@ mod tests {
             "jvm",
             "android-test",
             "check-android",
+            "console-screens",
             "ci",
             "install",
         ] {

@@ -7,6 +7,7 @@
 mod android;
 mod android_shell;
 mod api_fuzz;
+mod console_screens;
 mod fuzz;
 mod install;
 mod jvm;
@@ -46,6 +47,7 @@ Then runs, in order, stopping at the first failure:
   1. fmt     cargo fmt --all --check
   2. clippy  cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
   3. test    cargo test --workspace --locked --features finlock-core/net [ARGS...]
+             (the lender console's browser tests among them, in a real headless Chromium)
   4. postgres the server's suite against PostgreSQL: FINLOCK_TEST_POSTGRES_URL, or a
               throw-away cluster xtask starts from Debian's postgresql package
   5. jvm     the Kotlin tests of the bridge on the JVM against the real native library
@@ -101,6 +103,7 @@ Installs what is missing, one line per install, and nothing (no network) when al
     junit5, libjna-java      the bridge's Kotlin tests (JUnit 5, the library through JNA)
     aapt, android-framework-res, maven   the Android shell's Robolectric tests
     clang, llvm              ring's C code for the Android type-check
+    chromium, chromium-driver  the lender console's browser tests (headless, chromedriver)
     npm                      only when kotlinc is missing and npm is not there
   kotlinc: the npm package kotlin-compiler@2.4.20 into build/kotlin.
   cargo-fuzz: cargo install cargo-fuzz --locked (`test`, `ci` and `fuzz`; the fuzz targets
@@ -108,7 +111,7 @@ Installs what is missing, one line per install, and nothing (no network) when al
   schemathesis: pip install schemathesis==4.32.5 into the virtualenv build/schemathesis
     (`test`, `ci` and `api-fuzz`; python3 -m venv, Debian's python3-venv where it is missing).
 `test` and `ci` do this first; `postgres`, `jvm`, `bench-bridge`, `android-test`,
-`android-screens` and `check-android` install their own part. Each takes --no-install, and
+`android-screens`, `check-android` and `console-screens` install their own part. Each takes --no-install, and
 FINLOCK_NO_INSTALL=1 turns installing off everywhere, for people who manage their own
 packages. Without dpkg and apt-get (not Debian or Ubuntu) the list is printed instead.",
         passthrough: false,
@@ -212,6 +215,13 @@ Debian's postgresql package in target/xtask-postgres, on a free loopback port.",
         details: api_fuzz::DETAILS,
         passthrough: false,
         steps: no_steps,
+    },
+    Task {
+        name: console_screens::TASK,
+        summary: "PNGs of every lender-console page at 360 and 1280 px (build/console-screens)",
+        details: console_screens::DETAILS,
+        passthrough: false,
+        steps: console_screens_steps,
     },
     Task {
         name: "vectors",
@@ -441,6 +451,10 @@ fn bench_server_steps(cx: &Context, extra: Vec<OsString>) -> Vec<Step> {
 
 fn postgres_steps(cx: &Context, _extra: Vec<OsString>) -> Vec<Step> {
     vec![postgres_step(cx)]
+}
+
+fn console_screens_steps(cx: &Context, _extra: Vec<OsString>) -> Vec<Step> {
+    console_screens::steps(&cx.cargo, &cx.root)
 }
 
 fn vectors_steps(cx: &Context, _extra: Vec<OsString>) -> Vec<Step> {
