@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release -p finlock-server --example load -- [--devices 2000] [--duration 10]
-//!     [--concurrency 64] [--db sqlite://…|postgres://…] [--keep-rate-limit]
+//!     [--concurrency 64] [--db sqlite://…|postgres://…] [--keep-rate-limit] [--checkins-only]
 //! ```
 //! Starts `finlock serve` in-process (its own 2-thread runtime, SQLite in a temporary
 //! directory unless `--db` is given), registers and enrolls `--devices` simulated
@@ -16,6 +16,12 @@
 //! `checkin_min_interval_s` to 0 so a few thousand devices can check in repeatedly
 //! — every check-in still runs the full path, including the rate-limit guard in SQL.
 //! `--keep-rate-limit` keeps 10 s, so each device checks in at most once.
+//!
+//! **The floor.** A check-in cannot cost less than verifying the phone's signature and
+//! signing the answer. After the load phases the benchmark measures exactly that with
+//! ring, on one of the run's own check-in bodies and on an entitlement of the size the
+//! server answered with, in the same process and hour, and prints the server's CPU per
+//! check-in (its runtime's threads plus SQLite's) as a multiple of it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -27,12 +33,18 @@ use finlock_core::keys::KeySet;
 use finlock_server::{Config, NewLender, SystemClock};
 use serde_json::{Value, json};
 
+/// The allocator of the `finlock` binary, so the benchmark measures what ships.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Args {
     devices: usize,
     duration: u64,
     concurrency: usize,
     db: Option<String>,
     keep_rate_limit: bool,
+    /// Skip the /healthz phase (a profile of the check-in alone).
+    checkins_only: bool,
 }
 
 fn args() -> Args {
@@ -42,6 +54,7 @@ fn args() -> Args {
         concurrency: 64,
         db: None,
         keep_rate_limit: false,
+        checkins_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -52,6 +65,7 @@ fn args() -> Args {
             "--concurrency" => a.concurrency = value().parse().unwrap_or(a.concurrency),
             "--db" => a.db = Some(value()),
             "--keep-rate-limit" => a.keep_rate_limit = true,
+            "--checkins-only" => a.checkins_only = true,
             other => {
                 eprintln!("unknown flag {other}");
                 std::process::exit(2);
@@ -198,6 +212,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let setup = Instant::now();
         // Register and enroll every device through the real API.
         let mut phones = Vec::with_capacity(args.devices);
+        // One entitlement as the server signs them, for the floor's message size.
+        let mut entitlement = String::new();
         let chunk = 64;
         for start in (0..args.devices).step_by(chunk) {
             let mut batch = Vec::new();
@@ -213,7 +229,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }));
             }
             for b in batch {
-                phones.push(b.await?.map_err(|e| e.to_string())?);
+                let (phone, signed) = b.await?.map_err(|e| e.to_string())?;
+                phones.push(phone);
+                entitlement = signed;
             }
         }
         let enrolled_in = setup.elapsed();
@@ -280,15 +298,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let http = http.clone();
             Arc::new(move |_t: usize, _i: usize| Some(http.get(&health_url)))
         };
-        let mut health = drive(concurrency, Duration::from_secs(args.duration), make).await;
         checkins.report("check-ins");
-        health.report("/healthz");
+        if !args.checkins_only {
+            drive(concurrency, Duration::from_secs(args.duration), make)
+                .await
+                .report("/healthz");
+        }
         if checkins.ok > 0 && !cpu.is_empty() {
+            let per_checkin = |ms: f64| ms * 1000.0 / checkins.ok as f64;
             let per: Vec<String> = cpu
                 .iter()
-                .map(|(group, ms)| format!("{group} {:.0} µs", ms * 1000.0 / checkins.ok as f64))
+                .map(|(group, ms)| format!("{group} {:.0} µs", per_checkin(*ms)))
                 .collect();
             println!("CPU per check-in by thread group: {}", per.join(", "));
+            let server_us: f64 = cpu
+                .iter()
+                .filter(|(group, _)| group == "server" || group == "sqlite")
+                .map(|(_, ms)| per_checkin(*ms))
+                .sum();
+            let request = bodies.first().and_then(|b| b.first()).cloned().unwrap_or_default();
+            let floor = floor::measure(signing_input(&request), signing_input(&entitlement));
+            println!(
+                "floor (ring, same run): verify {:.1} µs + sign {:.1} µs = {:.1} µs per check-in",
+                floor.verify_us,
+                floor.sign_us,
+                floor.total_us()
+            );
+            println!(
+                "server CPU per check-in {server_us:.0} µs (server + sqlite threads) = {:.2}× the floor",
+                server_us / floor.total_us()
+            );
         }
         http.get(format!("{url}/metrics"))
             .send()
@@ -309,7 +348,7 @@ async fn enroll(
     url: &str,
     api_key: &str,
     keys: KeySet,
-) -> Result<DeviceState, Box<dyn std::error::Error + Send + Sync>> {
+) -> Result<(DeviceState, String), Box<dyn std::error::Error + Send + Sync>> {
     let installments: Vec<Value> = (1..=12)
         .map(|i| json!({ "due": 1_900_000_000 + i * 2_592_000, "amount_minor": 250_000 }))
         .collect();
@@ -355,7 +394,72 @@ async fn enroll(
         boot: 1,
     };
     phone.complete_enrollment(&answer, &clock)?;
-    Ok(phone)
+    let signed = serde_json::from_slice::<Value>(&answer)?["entitlement"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    Ok((phone, signed))
+}
+
+/// The part of a compact JWS its signature covers (`header.payload`).
+fn signing_input(jws: &str) -> &[u8] {
+    jws.rsplit_once('.').map_or(jws, |(input, _)| input).as_bytes()
+}
+
+/// What one check-in costs at the least: ring's Ed25519 verify of the request and sign
+/// of the answer, each timed over many rounds on messages of the run's own sizes.
+mod floor {
+    use ring::signature::{self, Ed25519KeyPair, KeyPair};
+
+    pub struct Floor {
+        pub verify_us: f64,
+        pub sign_us: f64,
+    }
+
+    impl Floor {
+        pub fn total_us(&self) -> f64 {
+            self.verify_us + self.sign_us
+        }
+    }
+
+    const ROUNDS: u32 = 5_000;
+
+    /// This thread's CPU time in seconds: the floor is CPU time like the server's figure,
+    /// so a busy machine (a compile beside the run) does not inflate one side only.
+    fn thread_cpu_s() -> f64 {
+        let mut t = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `t` is a valid, writable timespec; the clock id is a constant.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+        assert_eq!(rc, 0, "CLOCK_THREAD_CPUTIME_ID is available on Linux");
+        t.tv_sec as f64 + t.tv_nsec as f64 / 1e9
+    }
+
+    pub fn measure(request: &[u8], answer: &[u8]) -> Floor {
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).expect("a fresh Ed25519 key");
+        let key = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("the key just made");
+        let public =
+            signature::UnparsedPublicKey::new(&signature::ED25519, key.public_key().as_ref());
+        let signed = key.sign(request);
+        let start = thread_cpu_s();
+        let mut ok = 0u32;
+        for _ in 0..ROUNDS {
+            ok += u32::from(public.verify(request, signed.as_ref()).is_ok());
+        }
+        let verify_us = (thread_cpu_s() - start) * 1e6 / f64::from(ROUNDS);
+        assert_eq!(ok, ROUNDS, "every verify succeeds");
+        let start = thread_cpu_s();
+        let mut bytes = 0usize;
+        for _ in 0..ROUNDS {
+            bytes += key.sign(std::hint::black_box(answer)).as_ref().len();
+        }
+        let sign_us = (thread_cpu_s() - start) * 1e6 / f64::from(ROUNDS);
+        assert_eq!(bytes, 64 * ROUNDS as usize);
+        Floor { verify_us, sign_us }
+    }
 }
 
 /// CPU time (ms) per thread group of this process, from /proc (Linux only; empty elsewhere).

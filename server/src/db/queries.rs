@@ -393,14 +393,18 @@ pub async fn checkin(
     executor: impl sqlx::Executor<'_, Database = Any>,
     c: &Checkin<'_>,
 ) -> Result<Option<(Issued, Option<String>)>> {
-    let row = sqlx::query(&format!(
-        "UPDATE devices SET seq = CASE WHEN $4 > seq THEN $4 + 1 ELSE seq + 1 END, \
-         last_checkin_at = $2, recent_nonces = $3, \
-         seq_seen = $4, offline_counter = $5, app_version = $6 \
-         WHERE device_id = $1 AND device_key = $7 AND recent_nonces = $8 \
-         AND (last_checkin_at IS NULL OR last_checkin_at <= $9) AND seq = $10 \
-         RETURNING {ISSUED_COLUMNS}"
-    ))
+    // Built once: the hottest statement in the server.
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "UPDATE devices SET seq = CASE WHEN $4 > seq THEN $4 + 1 ELSE seq + 1 END, \
+             last_checkin_at = $2, recent_nonces = $3, \
+             seq_seen = $4, offline_counter = $5, app_version = $6 \
+             WHERE device_id = $1 AND device_key = $7 AND recent_nonces = $8 \
+             AND (last_checkin_at IS NULL OR last_checkin_at <= $9) AND seq = $10 \
+             RETURNING {ISSUED_COLUMNS}"
+        )
+    });
+    let row = sqlx::query(SQL.as_str())
     .bind(c.device_id)
     .bind(c.now)
     .bind(c.new_nonces)
