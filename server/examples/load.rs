@@ -403,7 +403,9 @@ async fn enroll(
 
 /// The part of a compact JWS its signature covers (`header.payload`).
 fn signing_input(jws: &str) -> &[u8] {
-    jws.rsplit_once('.').map_or(jws, |(input, _)| input).as_bytes()
+    jws.rsplit_once('.')
+        .map_or(jws, |(input, _)| input)
+        .as_bytes()
 }
 
 /// What one check-in costs at the least: ring's Ed25519 verify of the request and sign

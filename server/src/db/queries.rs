@@ -405,18 +405,18 @@ pub async fn checkin(
         )
     });
     let row = sqlx::query(SQL.as_str())
-    .bind(c.device_id)
-    .bind(c.now)
-    .bind(c.new_nonces)
-    .bind(to_i64(c.seq_seen)?)
-    .bind(to_i64(c.offline_counter)?)
-    .bind(c.app_version)
-    .bind(c.device_key)
-    .bind(c.old_nonces)
-    .bind(c.allowed_if_last_before)
-    .bind(to_i64(c.seq)?)
-    .fetch_optional(executor)
-    .await?;
+        .bind(c.device_id)
+        .bind(c.now)
+        .bind(c.new_nonces)
+        .bind(to_i64(c.seq_seen)?)
+        .bind(to_i64(c.offline_counter)?)
+        .bind(c.app_version)
+        .bind(c.device_key)
+        .bind(c.old_nonces)
+        .bind(c.allowed_if_last_before)
+        .bind(to_i64(c.seq)?)
+        .fetch_optional(executor)
+        .await?;
     row.as_ref().map(issued_row).transpose()
 }
 
