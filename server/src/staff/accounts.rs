@@ -4,9 +4,10 @@
 //!
 //! The last active owner of a lender (not disabled, with a password) can be neither
 //! demoted nor disabled: the lender would be locked out of its own console, with no one
-//! left to manage staff. Both changes first write the lender's row, which serialises them
-//! per lender on PostgreSQL (a row lock) as SQLite's single writer does, so two owners
-//! demoting each other at the same moment cannot both succeed.
+//! left to manage staff. Every staff change first writes the lender's row
+//! ([`events::begin`]), which serialises them per lender on PostgreSQL (a row lock) as
+//! SQLite's single writer does, so two owners demoting each other at the same moment
+//! cannot both succeed.
 
 use serde::Serialize;
 use sqlx::Row;
@@ -60,7 +61,7 @@ pub async fn add_with_password(
     password::check_policy(password, &email)?;
     let hash = password::hash_blocking(password.to_string()).await?;
     let staff_id = crate::ids::row_id("stf")?;
-    let mut tx = db.write.begin().await?;
+    let mut tx = events::begin(db, by.lender_id).await?;
     insert(
         &mut tx,
         &by,
@@ -88,7 +89,7 @@ pub async fn invite(db: &Db, by: By<'_>, new: &NewStaff<'_>, now: i64) -> Result
     by.require(Permission::ManageStaff)?;
     let (email, name) = (normalize_email(new.email)?, check_name(new.name)?);
     let staff_id = crate::ids::row_id("stf")?;
-    let mut tx = db.write.begin().await?;
+    let mut tx = events::begin(db, by.lender_id).await?;
     insert(&mut tx, &by, &staff_id, &email, name, new.role, None, now).await?;
     let (token, expires_at) =
         invitations::create(&mut tx, &staff_id, by.lender_id, &by.actor().label(), now).await?;
@@ -112,7 +113,7 @@ pub async fn invite(db: &Db, by: By<'_>, new: &NewStaff<'_>, now: i64) -> Result
 /// expired or was lost); older links stop working.
 pub async fn reinvite(db: &Db, by: By<'_>, staff_id: &str, now: i64) -> Result<Invited> {
     by.require(Permission::ManageStaff)?;
-    let mut tx = db.write.begin().await?;
+    let mut tx = events::begin(db, by.lender_id).await?;
     let staff = fetch(&mut tx, by.lender_id, staff_id).await?;
     if staff.status() != StaffStatus::Invited {
         return Err(Error::conflict(
@@ -233,7 +234,7 @@ pub async fn accept_invitation(
         second_factor_of(db, &view.staff, totp_code, address, now).await?;
     }
     let hash = password::hash_blocking(new_password.to_string()).await?;
-    let mut tx = db.write.begin().await?;
+    let mut tx = events::begin(db, &view.staff.lender_id).await?;
     let Some(staff_id) = invitations::take(&mut tx, token, now).await? else {
         return Err(StaffError::InvitationInvalid);
     };
@@ -328,15 +329,9 @@ pub async fn by_email(db: &Db, by: By<'_>, email: &str) -> Result<StaffRow> {
     Ok(staff_row(&row)?)
 }
 
-/// Serialises staff changes of one lender (see the module docs) and refuses to take the
-/// lender's last active owner away.
+/// Refuses to take the lender's last active owner away (inside a transaction begun with
+/// [`events::begin`], which serialises the lender's staff changes).
 async fn keep_an_owner(tx: &mut Tx, target: &StaffRow) -> Result<()> {
-    sqlx::query("UPDATE lenders SET name = name WHERE lender_id = $1")
-        .bind(&target.lender_id)
-        .execute(&mut **tx)
-        .await?;
-    // Read again after the lock: another transaction may have changed it meanwhile.
-    let target = fetch(tx, &target.lender_id, &target.staff_id).await?;
     if target.role != Role::Owner || target.status() != StaffStatus::Active {
         return Ok(());
     }
@@ -369,7 +364,7 @@ pub async fn change_role(
     now: i64,
 ) -> Result<StaffRow> {
     by.require(Permission::ManageStaff)?;
-    let mut tx = db.write.begin().await?;
+    let mut tx = events::begin(db, by.lender_id).await?;
     let before = fetch(&mut tx, by.lender_id, staff_id).await?;
     if before.role == role {
         return Ok(before);
@@ -399,7 +394,7 @@ pub async fn change_role(
 /// The last active owner cannot be disabled. Disabling a disabled account changes nothing.
 pub async fn disable(db: &Db, by: By<'_>, staff_id: &str, now: i64) -> Result<StaffRow> {
     by.require(Permission::ManageStaff)?;
-    let mut tx = db.write.begin().await?;
+    let mut tx = events::begin(db, by.lender_id).await?;
     let before = fetch(&mut tx, by.lender_id, staff_id).await?;
     if before.disabled_at.is_some() {
         return Ok(before);
@@ -437,7 +432,7 @@ pub async fn disable(db: &Db, by: By<'_>, staff_id: &str, now: i64) -> Result<St
 /// never set one needs a new invitation, [`reinvite`]).
 pub async fn enable(db: &Db, by: By<'_>, staff_id: &str, now: i64) -> Result<StaffRow> {
     by.require(Permission::ManageStaff)?;
-    let mut tx = db.write.begin().await?;
+    let mut tx = events::begin(db, by.lender_id).await?;
     let before = fetch(&mut tx, by.lender_id, staff_id).await?;
     if before.disabled_at.is_none() {
         return Ok(before);

@@ -57,7 +57,7 @@ pub async fn change_password(
         return Err(Error::invalid("password", "not the current password").into());
     }
     let hash = password::hash_blocking(new.to_string()).await?;
-    let mut tx = db.write.begin().await?;
+    let mut tx = events::begin(db, &staff.lender_id).await?;
     // Only if the password is still the one checked (a reset meanwhile wins).
     let set = sqlx::query(
         "UPDATE staff SET password_hash = $2 WHERE staff_id = $1 AND password_hash = $3 \
@@ -105,7 +105,7 @@ pub async fn reset_password(db: &Db, by: By<'_>, staff_id: &str, now: i64) -> Re
         )
         .into());
     }
-    let mut tx = db.write.begin().await?;
+    let mut tx = events::begin(db, by.lender_id).await?;
     let staff = fetch(&mut tx, by.lender_id, staff_id).await?;
     if staff.status() != StaffStatus::Active {
         return Err(Error::conflict(

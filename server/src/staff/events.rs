@@ -9,6 +9,7 @@ use sqlx::Row;
 
 use super::Role;
 use crate::audit::Actor;
+use crate::db::Db;
 use crate::db::queries::Tx;
 use crate::error::Result;
 
@@ -125,9 +126,22 @@ impl StaffEvent<'_> {
     }
 }
 
-/// Appends `event` to the lender's log inside `tx` (numbered after the lender's last
-/// entry, like [`crate::lender_keys::append_lender`]; the primary key refuses a duplicate
-/// number, so two concurrent changes cannot both take it).
+/// Begins a transaction for a change to `lender_id`'s staff, holding the lender's row
+/// first: on PostgreSQL a row lock that serialises the lender's staff changes (the
+/// last-owner count and the log's next number are then read by one transaction at a time,
+/// and every transaction takes its locks in the same order, lender first, so they cannot
+/// deadlock); on SQLite the single writer does the same.
+pub async fn begin(db: &Db, lender_id: &str) -> Result<Tx> {
+    let mut tx = db.write.begin().await?;
+    sqlx::query("UPDATE lenders SET name = name WHERE lender_id = $1")
+        .bind(lender_id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
+/// Appends `event` to the lender's log inside `tx` (begun with [`begin`]), numbered after
+/// the lender's last entry like [`crate::lender_keys::append_lender`].
 pub async fn append(
     tx: &mut Tx,
     lender_id: &str,

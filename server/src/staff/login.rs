@@ -139,7 +139,7 @@ pub async fn logout_everywhere(db: &Db, by: By<'_>, staff_id: &str, now: i64) ->
     if by.staff_id != Some(staff_id) {
         by.require(Permission::ManageStaff)?;
     }
-    let mut tx = db.write.begin().await?;
+    let mut tx = events::begin(db, by.lender_id).await?;
     let known = sqlx::query("SELECT staff_id FROM staff WHERE lender_id = $1 AND staff_id = $2")
         .bind(by.lender_id)
         .bind(staff_id)

@@ -72,7 +72,7 @@ pub async fn confirm_totp(db: &Db, session: &StaffSession, code: &str, now: i64)
     let Some(step) = totp::accepted_step(&secret, code, now, None) else {
         return Err(StaffError::BadSecondFactor);
     };
-    let mut tx = db.write.begin().await?;
+    let mut tx = events::begin(db, &staff.lender_id).await?;
     let set = sqlx::query(
         "UPDATE staff SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = $3 \
          WHERE staff_id = $1 AND totp_pending = $2 AND totp_secret IS NULL",
@@ -131,7 +131,7 @@ pub async fn disable_totp(
             return Err(StaffError::BadSecondFactor);
         }
     }
-    let mut tx = db.write.begin().await?;
+    let mut tx = events::begin(db, by.lender_id).await?;
     sqlx::query(
         "UPDATE staff SET totp_secret = NULL, totp_pending = NULL, totp_last_step = NULL \
          WHERE lender_id = $1 AND staff_id = $2",

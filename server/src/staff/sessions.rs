@@ -7,7 +7,9 @@
 //!
 //! A session ends after [`IDLE_S`] without a request (sliding) and in any case
 //! [`ABSOLUTE_S`] after login. `last_seen_at` is written at most once a minute per session
-//! ([`TOUCH_S`]), so reading pages does not turn into a write per request.
+//! ([`TOUCH_S`]), so reading pages does not turn into a write per request. The account is
+//! read with every lookup, so a changed role or a disabled account applies from the next
+//! request.
 //!
 //! Why the CSRF token is derived: it is SHA-256 over a domain-separation label and the
 //! session token, so it needs no storage, is the same on every node, changes with every
@@ -55,6 +57,25 @@ pub struct StaffSession {
     pub csrf: String,
     pub created_at: i64,
     pub expires_at: i64,
+}
+
+impl StaffSession {
+    /// Whether the staff member's role grants `permission` (read on every request, so a
+    /// changed role applies from the next one).
+    pub fn may(&self, permission: super::Permission) -> bool {
+        self.staff.role.may(permission)
+    }
+
+    /// `Err(Forbidden)` unless the role grants `permission`.
+    pub fn require(&self, permission: super::Permission) -> Result<(), super::StaffError> {
+        super::By::staff(self).require(permission)
+    }
+
+    /// The caller of the lender's device operations ([`crate::devices`]): the lender, with
+    /// this staff member named in the audit log.
+    pub fn caller(&self) -> crate::devices::Caller<'_> {
+        crate::devices::Caller::staff(&self.lender, &self.staff.staff_id)
+    }
 }
 
 /// The stored form of a token.
@@ -247,6 +268,18 @@ mod tests {
         assert_eq!(found.staff.staff_id, staff.staff_id);
         assert_eq!(found.lender.lender_id, t.lender_id);
         assert_eq!(found.csrf, s.csrf);
+        assert!(found.may(crate::staff::Permission::LockUnlock));
+        assert!(!found.may(crate::staff::Permission::ManageStaff));
+        assert!(
+            found
+                .require(crate::staff::Permission::ManageApiKeys)
+                .is_err()
+        );
+        assert_eq!(
+            found.caller().actor.label(),
+            format!("staff:{}", staff.staff_id)
+        );
+        assert_eq!(found.caller().lender.lender_id, t.lender_id);
         // The token is not stored, only its hash.
         let stored: String = sqlx::query("SELECT token_sha256 FROM staff_sessions")
             .fetch_one(&t.db.read)

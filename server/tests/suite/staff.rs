@@ -235,3 +235,111 @@ async fn staff_sessions_invitations_and_throttling_hold_across_nodes() {
         .await
         .unwrap();
 }
+
+/// Two owners demoting each other at the same moment on two nodes: exactly one succeeds,
+/// every time; and concurrent staff changes of one lender all get their audit entries.
+#[tokio::test]
+async fn concurrent_staff_changes_keep_an_owner_and_every_audit_entry() {
+    let (a, b, _keys) = start_two_nodes().await;
+    let lender = a.lender("Acme").await;
+    let (da, db) = (a.handle.db(), b.handle.db());
+    let now = a.now();
+    let cli = By::cli(&lender.id);
+    for round in 0..5 {
+        let mut owners = Vec::new();
+        for who in ["x", "y"] {
+            let email = format!("{who}{round}@shop.example");
+            let new = NewStaff {
+                email: &email,
+                name: who,
+                role: Role::Owner,
+            };
+            owners.push(
+                staff::add_with_password(da, cli, &new, PASSWORD, now)
+                    .await
+                    .unwrap(),
+            );
+        }
+        // Only these two are active owners.
+        for s in staff::list(da, cli).await.unwrap() {
+            if s.role == Role::Owner && !owners.iter().any(|o| o.staff_id == s.staff_id) {
+                staff::disable(da, cli, &s.staff_id, now).await.unwrap();
+            }
+        }
+        let (x, y) = (&owners[0], &owners[1]);
+        let (rx, ry) = tokio::join!(
+            staff::change_role(da, cli, &x.staff_id, Role::Agent, now),
+            staff::change_role(db, cli, &y.staff_id, Role::Agent, now),
+        );
+        assert_eq!(
+            usize::from(rx.is_ok()) + usize::from(ry.is_ok()),
+            1,
+            "round {round}: {rx:?} {ry:?}"
+        );
+        let refused = rx.err().or(ry.err()).expect("one refused");
+        assert_eq!(slug(refused), "last-owner");
+    }
+    // Ten invitations at once, half on each node: ten log entries, numbered 1, 2, ….
+    let before = finlock_server::lender_keys::list(da, &lender.id)
+        .await
+        .unwrap()
+        .log
+        .len();
+    let emails: Vec<String> = (0..10).map(|i| format!("many{i}@shop.example")).collect();
+    let invites = emails.iter().enumerate().map(|(i, email)| {
+        let node = if i % 2 == 0 { da } else { db };
+        async move {
+            staff::invite(
+                node,
+                cli,
+                &NewStaff {
+                    email,
+                    name: "Many",
+                    role: Role::Viewer,
+                },
+                now,
+            )
+            .await
+        }
+    });
+    for r in futures_join_all(invites).await {
+        r.unwrap();
+    }
+    let log = finlock_server::lender_keys::list(da, &lender.id)
+        .await
+        .unwrap()
+        .log;
+    assert_eq!(log.len(), before + 10);
+    for (i, e) in log.iter().enumerate() {
+        assert_eq!(e.n, i as i64 + 1);
+    }
+}
+
+/// Runs the futures concurrently on this task (no extra dependency).
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut set = Vec::new();
+    for f in futures {
+        set.push(Box::pin(f));
+    }
+    let mut out: Vec<Option<F::Output>> = (0..set.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in set.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().map(|o| o.expect("ready")).collect()
+}
