@@ -13,6 +13,8 @@ mod harness;
 
 use std::path::PathBuf;
 
+use finlock_server::console::i18n::Lang;
+use finlock_server::console::page::{self, Chrome, MessagePage, Section, Staff};
 use harness::{Browser, Server, Window, is_csp_violation, with_browser};
 use serde_json::json;
 
@@ -27,6 +29,97 @@ const PAGES: &[(&str, &str, Option<&str>)] = &[
     ("login-es", "/console/login", Some("es")),
     ("not-found-en", "/console/assets/no-such-file.css", None),
 ];
+
+/// The layout a signed-in member of staff sees (header with lender and staff name, sign
+/// out, the menu), rendered by the library: no route serves it before sign-in exists.
+/// The names are long on purpose: the header must still fit a phone.
+fn signed_in_layout(lang: Lang) -> String {
+    page::html(&MessagePage {
+        chrome: Chrome::signed_in(
+            lang,
+            "nav-devices",
+            "/console/devices",
+            Staff {
+                staff_name: "Amina Wanjiku Njoroge".into(),
+                lender_name: "Acme Device Finance <script>alert(1)</script> Ltd".into(),
+                csrf: "token".into(),
+            },
+            Some(Section::Devices),
+        ),
+        body_id: "not-found-body",
+        link: None,
+    })
+    .unwrap()
+}
+
+/// Shows `html` in the browser as if the server had answered it for the page it is on
+/// (same origin, same Content-Security-Policy: only the document is replaced).
+async fn show_html(b: &Browser, html: &str) {
+    b.open("/console/login").await;
+    b.js(
+        "document.open(); document.write(arguments[0]); document.close();",
+        vec![json!(html)],
+    )
+    .await;
+    // The stylesheet is loaded before anything is measured (at most 10 s).
+    for _ in 0..200 {
+        let loaded = b
+            .js(
+                "const l = document.querySelector('link[rel=stylesheet]'); \
+                 return !!(l && l.sheet) && document.readyState === 'complete';",
+                vec![],
+            )
+            .await;
+        if loaded == json!(true) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the stylesheet did not load");
+}
+
+/// The signed-in layout on a phone: it fits, the lender's name is text, and the keyboard
+/// reaches sign-out and every menu entry in order, each with a visible focus.
+#[tokio::test]
+async fn the_signed_in_layout_fits_a_phone_and_the_keyboard_reaches_the_menu() {
+    let server = Server::start();
+    with_browser(&server, Window::PHONE, |b| async move {
+        show_html(&b, &signed_in_layout(Lang::En)).await;
+        let widths = b
+            .js(
+                "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
+                vec![],
+            )
+            .await;
+        assert!(widths[0].as_u64() <= widths[1].as_u64(), "sideways scroll: {widths}");
+        let who = b.text(".who").await;
+        assert!(who.contains("Acme Device Finance <script>alert(1)</script> Ltd"), "{who}");
+        assert!(who.contains("Signed in as Amina Wanjiku Njoroge"), "{who}");
+        let stops = b.tab_stops(11).await;
+        let order: Vec<&str> = stops.iter().map(|s| s.element.as_str()).collect();
+        assert_eq!(
+            order,
+            [
+                "a[href=#main]",
+                "button[Sign out]",
+                "a[href=/console/]",
+                "a[href=/console/devices]",
+                "a[href=/console/sales/new]",
+                "a[href=/console/codes]",
+                "a[href=/console/import]",
+                "a[href=/console/staff]",
+                "select#lang-picker",
+                "button[Change language]",
+                "body",
+            ]
+        );
+        assert!(stops[..10].iter().all(|s| s.outline), "{stops:?}");
+        let current = b.text("nav a[aria-current=page]").await;
+        assert_eq!(current, "Devices");
+        b.assert_no_csp_violations().await;
+    })
+    .await;
+}
 
 async fn h1_and_lang(b: &Browser) -> (String, String) {
     let lang = b.js("return document.documentElement.lang;", vec![]).await;
@@ -276,6 +369,17 @@ async fn screenshots_of_every_page() {
                 assert_eq!(width, window.width, "{name}");
                 assert!(height > 100, "{name}: {height}");
                 let file = dir.join(format!("{name}-{}.png", window.width));
+                std::fs::write(&file, &png).unwrap();
+            }
+            for lang in [Lang::En, Lang::Sw] {
+                show_html(&b, &signed_in_layout(lang)).await;
+                let png = b.full_page_screenshot().await;
+                assert_eq!(png_size(&png).0, window.width);
+                let file = dir.join(format!(
+                    "layout-signed-in-{}-{}.png",
+                    lang.code(),
+                    window.width
+                ));
                 std::fs::write(&file, &png).unwrap();
             }
         })

@@ -239,6 +239,11 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
     }
 }
 
+/// A page's HTML alone (tests that look at a layout no route serves yet).
+pub fn html(page: &impl Template) -> Result<String, askama::Error> {
+    page.render()
+}
+
 fn html_response(status: StatusCode, html: String) -> Response {
     let mut response = (status, html).into_response();
     let headers = response.headers_mut();
