@@ -293,6 +293,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let cpu_before = thread_cpu();
         let mut checkins = drive(concurrency, Duration::from_secs(args.duration), make).await;
         let cpu = cpu_delta(&cpu_before, &thread_cpu());
+        // A benchmark of failing requests measures nothing: any failure fails the run.
+        if checkins.failed > 0 || checkins.ok == 0 {
+            return Err(format!(
+                "{} check-ins failed, {} succeeded",
+                checkins.failed, checkins.ok
+            )
+            .into());
+        }
         let health_url = format!("{url}/healthz");
         let make = {
             let http = http.clone();
