@@ -322,7 +322,11 @@ mod tests {
         assert!(matches!(
             login(
                 &t.db,
-                &attempt("ann@shop.example", PASSWORD, Some("123456")),
+                &attempt(
+                    "ann@shop.example",
+                    PASSWORD,
+                    Some(&crate::staff::testing::wrong_code(&secret, later + 60))
+                ),
                 later + 60
             )
             .await,

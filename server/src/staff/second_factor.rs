@@ -13,7 +13,7 @@ use sqlx::Row;
 
 use super::events::{self, StaffEvent};
 use super::login::use_code;
-use super::{By, Permission, StaffError, StaffSession, totp};
+use super::{By, Permission, StaffError, StaffSession, throttle, totp};
 use crate::db::Db;
 use crate::error::Error;
 
@@ -113,7 +113,7 @@ pub async fn disable_totp(
         by.require(Permission::ManageStaff)?;
     }
     let row = sqlx::query(
-        "SELECT totp_secret, totp_last_step FROM staff WHERE lender_id = $1 AND staff_id = $2",
+        "SELECT email, totp_secret, totp_last_step FROM staff WHERE lender_id = $1 AND staff_id = $2",
     )
     .bind(by.lender_id)
     .bind(staff_id)
@@ -126,8 +126,17 @@ pub async fn disable_totp(
         return Ok(());
     };
     if own {
+        // Throttled like a login: an open session is no way to guess codes.
+        let email: String = row.try_get("email")?;
+        match throttle::check(db, &email, None, now).await {
+            Err(Error::TooManyAttempts { retry_after_s }) => {
+                return Err(StaffError::Throttled { retry_after_s });
+            }
+            other => other?,
+        }
         let code = code.ok_or(StaffError::SecondFactorRequired)?;
         if !use_code(db, staff_id, &secret, code, last_step, now).await? {
+            throttle::failed(db, &email, None, now).await?;
             return Err(StaffError::BadSecondFactor);
         }
     }
@@ -203,13 +212,10 @@ mod tests {
         );
         assert!(setup.otpauth_uri.contains(&setup.secret_base32));
         // A wrong code changes nothing.
-        let wrong = if code(&setup.secret_base32, now) == "000000" {
-            "111111"
-        } else {
-            "000000"
-        };
+        let secret = totp::base32_decode(&setup.secret_base32).unwrap();
+        let wrong = crate::staff::testing::wrong_code(&secret, now);
         assert!(matches!(
-            confirm_totp(&t.db, &s, wrong, now).await,
+            confirm_totp(&t.db, &s, &wrong, now).await,
             Err(StaffError::BadSecondFactor)
         ));
         let s = session(&t.db, &tokenless(&t, "ann@shop.example", now).await, now)
@@ -300,6 +306,24 @@ mod tests {
             .await,
             Err(StaffError::BadSecondFactor)
         ));
+        // Guessing codes through an open session is throttled like logins.
+        let secret = totp::base32_decode(&setup.secret_base32).unwrap();
+        // (The spent code above was the first failure.)
+        for i in 1..throttle::PER_ACCOUNT.max {
+            let at = now + 2 + i;
+            let wrong = crate::staff::testing::wrong_code(&secret, at);
+            assert!(matches!(
+                disable_totp(&t.db, By::staff(&agent), &id, Some(&wrong), at).await,
+                Err(StaffError::BadSecondFactor)
+            ));
+        }
+        assert!(matches!(
+            disable_totp(&t.db, By::staff(&agent), &id, Some("000000"), now + 20).await,
+            Err(StaffError::Throttled { .. })
+        ));
+        crate::staff::throttle::succeeded(&t.db, "bob@shop.example")
+            .await
+            .unwrap();
         // An agent cannot turn off an owner's.
         assert!(matches!(
             disable_totp(&t.db, By::staff(&agent), &owner.staff.staff_id, None, now).await,

@@ -4,6 +4,19 @@ use super::{By, NewStaff, Role, StaffRow, add_with_password};
 use crate::db::Db;
 use crate::db::queries::{self, LenderRow};
 
+/// A 6-digit code that no step within the accepted skew of `at` has (a wrong code that is
+/// wrong for certain).
+pub fn wrong_code(secret: &[u8], at: i64) -> String {
+    use super::totp;
+    let near: Vec<String> = (-1..=1)
+        .map(|d| totp::format_code(totp::code_at_step(secret, totp::step_at(at) + d)))
+        .collect();
+    (0..10)
+        .map(|n| format!("{n:06}"))
+        .find(|c| !near.contains(c))
+        .unwrap_or_default()
+}
+
 /// The password every fixture account has.
 pub const PASSWORD: &str = "correct horse battery";
 
