@@ -38,6 +38,8 @@ use serde_json::{Value, json};
 const BIN: &str = env!("CARGO_BIN_EXE_finlock");
 /// The longest any start-up (server, chromedriver) may take.
 const START: Duration = Duration::from_secs(30);
+/// The longest one browser test body may take (a hung browser fails, never hangs the run).
+const BODY: Duration = Duration::from_secs(180);
 
 /// A window size: the phone a shop clerk holds, and a desktop.
 #[derive(Clone, Copy, Debug)]
@@ -294,10 +296,12 @@ where
         },
         "goog:loggingPrefs": { "browser": "ALL" },
     });
-    let client = ClientBuilder::new(hyper_util_connector())
-        .capabilities(caps.as_object().unwrap().clone())
-        .connect(&driver.url())
+    let mut builder = ClientBuilder::new(hyper_util_connector());
+    builder.capabilities(caps.as_object().unwrap().clone());
+    let driver_url = driver.url();
+    let client = tokio::time::timeout(START * 2, builder.connect(&driver_url))
         .await
+        .unwrap_or_else(|_| panic!("no WebDriver session within {:?}", START * 2))
         .unwrap_or_else(|e| panic!("no WebDriver session from chromedriver: {e}"));
     // Chromium's --window-size is not always the viewport: ask for the inner size.
     client
@@ -310,14 +314,17 @@ where
         driver_url: driver.url(),
         window,
     };
-    let outcome = tokio::spawn(body(browser)).await;
+    let task = tokio::spawn(body(browser));
+    let abort = task.abort_handle();
+    let outcome = tokio::time::timeout(BODY, task).await;
+    abort.abort();
     let _ = tokio::time::timeout(Duration::from_secs(10), client.close()).await;
     drop(driver);
-    if let Err(e) = outcome {
-        if e.is_panic() {
-            std::panic::resume_unwind(e.into_panic());
-        }
-        panic!("browser test task: {e}");
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Ok(Err(e)) => panic!("browser test task: {e}"),
+        Err(_) => panic!("the browser test did not finish within {BODY:?}"),
     }
 }
 
