@@ -405,6 +405,67 @@ mod tests {
         );
     }
 
+    /// What a template shows a person outside `{{ … }}`: its text between tags, and the
+    /// attributes people read (aria-label, title, placeholder, alt).
+    fn literal_words(template: &str) -> Vec<String> {
+        let mut out = String::new();
+        let mut rest = template;
+        while let Some(c) = rest.chars().next() {
+            let skip_to =
+                |end: &str, from: &str| from.find(end).map_or(from.len(), |i| i + end.len());
+            if rest.starts_with("{{") || rest.starts_with("{%") || rest.starts_with("{#") {
+                let end = match &rest[..2] {
+                    "{{" => "}}",
+                    "{%" => "%}",
+                    _ => "#}",
+                };
+                rest = &rest[skip_to(end, rest)..];
+                out.push(' ');
+            } else if c == '<' {
+                let end = skip_to(">", rest);
+                let tag = &rest[..end];
+                for attr in ["aria-label=\"", "title=\"", "placeholder=\"", "alt=\""] {
+                    if let Some(at) = tag.find(attr) {
+                        let value = &tag[at + attr.len()..];
+                        let value = &value[..value.find('"').unwrap_or(value.len())];
+                        if !value.starts_with("{{") {
+                            out.push_str(value);
+                        }
+                    }
+                }
+                rest = &rest[end..];
+                out.push(' ');
+            } else {
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+        out.split_whitespace()
+            .filter(|w| w.chars().any(char::is_alphabetic))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Every word on a page comes from the catalogues: no template holds text of its own.
+    #[test]
+    fn templates_hold_no_words_of_their_own() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/console");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let source = std::fs::read_to_string(&path).unwrap();
+            let words = literal_words(&source);
+            assert!(words.is_empty(), "{}: {words:?}", path.display());
+            seen += 1;
+        }
+        assert!(seen >= 3, "{seen} templates in {}", dir.display());
+        // The check itself finds literal text, in content and in read attributes.
+        assert_eq!(
+            literal_words("<p>{{ chrome.t(\"a\") }} Hello</p><b title=\"Tip\">·</b>"),
+            ["Hello", "Tip"]
+        );
+    }
+
     #[test]
     fn pages_are_not_stored_and_are_html() {
         let response = not_found(Lang::En);
