@@ -7,8 +7,9 @@
 //! still costs one Argon2 verification, against a hash made once per process with the
 //! same parameters, so the answer's timing does not tell which emails have accounts.
 //!
-//! Hashing takes tens of milliseconds of CPU on purpose; async callers run it with
-//! [`hash_blocking`] / [`verify_blocking`] off the runtime's worker threads.
+//! Hashing takes tens of milliseconds of CPU and 19 MiB on purpose; async callers run it
+//! with [`hash_blocking`] / [`verify_blocking`] off the runtime's worker threads, at most
+//! [`CONCURRENT_HASHES`] at once.
 
 use std::sync::OnceLock;
 
@@ -101,18 +102,33 @@ fn dummy_hash() -> &'static str {
     })
 }
 
+/// How many Argon2 computations run at once per process. Each takes 19 MiB and a core for
+/// tens of milliseconds: a flood of login posts waits in line here instead of starting
+/// hundreds of blocking threads and exhausting memory (the throttle bounds guesses; this
+/// bounds the work).
+pub const CONCURRENT_HASHES: usize = 4;
+
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT_HASHES);
+
+/// Runs `work` on a blocking thread once one of the [`CONCURRENT_HASHES`] slots is free.
+async fn limited<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    let _slot = HASHING
+        .acquire()
+        .await
+        .map_err(|_| Error::Internal("the password hashing limiter is closed".into()))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::Internal(format!("password hashing task: {e}")))
+}
+
 /// [`hash`] on a blocking thread.
 pub async fn hash_blocking(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || hash(&password))
-        .await
-        .map_err(|e| Error::Internal(format!("password hash task: {e}")))?
+    limited(move || hash(&password)).await?
 }
 
 /// [`verify`] on a blocking thread.
 pub async fn verify_blocking(password: String, stored: Option<String>) -> Result<bool> {
-    tokio::task::spawn_blocking(move || verify(&password, stored.as_deref()))
-        .await
-        .map_err(|e| Error::Internal(format!("password verify task: {e}")))
+    limited(move || verify(&password, stored.as_deref())).await
 }
 
 #[cfg(test)]
@@ -166,6 +182,25 @@ mod tests {
         // The dummy is a real hash, so the dummy verify does the full work.
         assert!(PasswordHash::new(dummy_hash()).is_ok());
         assert!(!verify(dummy_hash(), None));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_verifies_at_once_all_finish_through_the_limiter() {
+        let h = hash("correct horse battery").unwrap();
+        let tasks: Vec<_> = (0..CONCURRENT_HASHES * 3)
+            .map(|i| {
+                let h = h.clone();
+                let pw = if i % 2 == 0 {
+                    "correct horse battery"
+                } else {
+                    "wrong"
+                };
+                tokio::spawn(verify_blocking(pw.to_string(), Some(h)))
+            })
+            .collect();
+        for (i, t) in tasks.into_iter().enumerate() {
+            assert_eq!(t.await.unwrap().unwrap(), i % 2 == 0);
+        }
     }
 
     proptest! {
