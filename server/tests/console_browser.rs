@@ -8,7 +8,9 @@
 
 #![cfg(unix)]
 
+// Shared with console_http.rs; each test crate uses part of it.
 #[path = "console_browser/harness.rs"]
+#[allow(dead_code)]
 mod harness;
 
 use std::path::PathBuf;

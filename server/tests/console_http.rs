@@ -96,6 +96,26 @@ async fn every_console_answer_carries_the_security_headers() {
 #[tokio::test]
 async fn a_visitor_who_is_not_signed_in_is_sent_to_sign_in() {
     let server = Server::start();
+    // With a lender in the database too: nothing of it shows before sign-in.
+    let added = server
+        .finlock()
+        .args([
+            "lender",
+            "add",
+            "<script>alert(1)</script>",
+            "--phone",
+            "+254700000001",
+        ])
+        .args(["--payment-url", "https://pay.example/p"])
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "{added:?}");
+    let login = get(&server, "/console/login", &[])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!login.contains("alert(1)"), "{login}");
     for path in [
         "/console/",
         "/console",

@@ -161,8 +161,9 @@ async fn set_language(lang: Lang, req: Request) -> Response {
 }
 
 /// `next` if it is a console path (no scheme, no host, no `//` or `\` tricks, printable
-/// ASCII), else the console's start.
-fn safe_next(next: &str) -> &str {
+/// ASCII), else the console's start: for every "go back to where you were" (the language
+/// picker; sign-in).
+pub fn safe_next(next: &str) -> &str {
     let inside = next == PREFIX || next.starts_with("/console/");
     let plain = next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
         && !next.contains("//")

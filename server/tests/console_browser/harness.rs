@@ -82,15 +82,8 @@ impl Server {
     pub fn start() -> Server {
         let dir = tempfile::tempdir().unwrap();
         let log = std::fs::File::create(dir.path().join("serve.log")).unwrap();
-        let mut child = Command::new(BIN)
+        let mut child = finlock(dir.path())
             .args(["serve", "--listen", "127.0.0.1:0"])
-            .env(
-                "FINLOCK_DB",
-                format!("sqlite://{}", dir.path().join("finlock.db").display()),
-            )
-            .env("FINLOCK_KEYS", dir.path().join("keys"))
-            .env("FINLOCK_LOG", "warn")
-            .env_remove("FINLOCK_PUBLIC_URL")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
@@ -125,10 +118,29 @@ impl Server {
         server
     }
 
+    /// The `finlock` command on this server's database and keys (`lender add`, and staff
+    /// accounts once they exist), to set up what a test needs.
+    pub fn finlock(&self) -> Command {
+        finlock(self.dir.path())
+    }
+
     /// What the server logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("serve.log")).unwrap_or_default()
     }
+}
+
+fn finlock(dir: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.env(
+        "FINLOCK_DB",
+        format!("sqlite://{}", dir.join("finlock.db").display()),
+    )
+    .env("FINLOCK_KEYS", dir.join("keys"))
+    .env("FINLOCK_LOG", "warn")
+    .env_remove("FINLOCK_PUBLIC_URL")
+    .env_remove("FINLOCK_LENDER");
+    c
 }
 
 impl Drop for Server {
