@@ -341,6 +341,49 @@ impl DeviceFacts<'_> {
     }
 }
 
+/// The columns kept beside a device's plan so its state, its days past due and its lock
+/// can be filtered, sorted and counted in SQL (migration 0013, `devices::search`). Every
+/// write that changes their inputs stores [`SearchColumns::of`] in its transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchColumns {
+    /// The due date of the first installment the payments do not cover; `None` when paid
+    /// in full or released (nothing is owed).
+    pub first_unpaid_due: Option<i64>,
+    /// [`DeviceFacts::lock_at`]: that due date plus grace, or a later extension; `None`
+    /// exactly when `first_unpaid_due` is.
+    pub lock_at: Option<i64>,
+}
+
+impl SearchColumns {
+    /// The columns of a device with this plan, paid amount, extension and stored release.
+    pub fn of(
+        plan: &Plan,
+        paid_minor: u64,
+        extended_until: Option<i64>,
+        released: bool,
+    ) -> SearchColumns {
+        if released {
+            return SearchColumns {
+                first_unpaid_due: None,
+                lock_at: None,
+            };
+        }
+        let facts = DeviceFacts {
+            plan,
+            paid_minor,
+            released,
+            lender_lock: None,
+            reminders: None,
+            extended_until,
+            release_at: None,
+        };
+        SearchColumns {
+            first_unpaid_due: plan.first_unpaid(paid_minor).map(|(inst, _)| inst.due),
+            lock_at: facts.lock_at(),
+        }
+    }
+}
+
 /// Who signs, for whom, when, in answer to what.
 #[derive(Debug, Clone)]
 pub struct IssueContext<'a> {

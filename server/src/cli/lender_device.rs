@@ -837,6 +837,7 @@ fn registration(args: &RegisterArgs, now: i64) -> Result<Registration> {
             installments,
         },
         reminders: None,
+        customer_ref: None,
     })
 }
 

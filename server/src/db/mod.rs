@@ -76,6 +76,7 @@ impl Db {
                     .run(&write)
                     .await
                     .map_err(|e| Error::Internal(format!("migration failed: {e}")))?;
+                crate::devices::search::backfill(&write).await?;
                 // An in-memory database exists once per connection: read through the writer.
                 let read = if memory {
                     write.clone()
@@ -99,6 +100,7 @@ impl Db {
                     .run(&pool)
                     .await
                     .map_err(|e| Error::Internal(format!("migration failed: {e}")))?;
+                crate::devices::search::backfill(&pool).await?;
                 Db {
                     write: pool.clone(),
                     read: pool,

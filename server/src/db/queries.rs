@@ -138,13 +138,13 @@ pub struct DeviceRow {
     pub release_at: Option<i64>,
 }
 
-const DEVICE_COLUMNS: &str = "device_id, lender_id, created_at, imei_sha256, auto_reprovision, \
+pub(crate) const DEVICE_COLUMNS: &str = "device_id, lender_id, created_at, imei_sha256, auto_reprovision, \
      enrollment_code, currency, plan, reminders, total_minor, paid_minor, lender_locked, \
      lock_reason, released, device_key, offline_secret, offline_counter, enrolled_at, \
      code_issued_at, app_version, seq, seq_seen, recent_nonces, last_checkin_at, extended_until, \
      release_at";
 
-fn device_row(r: &AnyRow) -> Result<DeviceRow> {
+pub(crate) fn device_row(r: &AnyRow) -> Result<DeviceRow> {
     Ok(DeviceRow {
         device_id: r.try_get("device_id")?,
         lender_id: r.try_get("lender_id")?,
@@ -217,13 +217,21 @@ pub struct NewDevice<'a> {
     pub plan: &'a str,
     pub reminders: Option<&'a str>,
     pub total_minor: u64,
+    /// The lender's own customer reference.
+    pub customer_ref: Option<&'a str>,
+    /// The last four digits of the IMEI registered at sale.
+    pub imei_last4: Option<&'a str>,
+    /// `policy::SearchColumns` of the new device.
+    pub first_unpaid_due: Option<i64>,
+    pub lock_at: Option<i64>,
 }
 
 pub async fn insert_device(tx: &mut Tx, d: &NewDevice<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO devices (device_id, lender_id, created_at, imei_sha256, auto_reprovision, \
-         enrollment_code, currency, plan, reminders, total_minor, code_issued_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $3)",
+         enrollment_code, currency, plan, reminders, total_minor, code_issued_at, \
+         customer_ref, imei_last4, first_unpaid_due, lock_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $3, $11, $12, $13, $14)",
     )
     .bind(d.device_id)
     .bind(d.lender_id)
@@ -235,6 +243,10 @@ pub async fn insert_device(tx: &mut Tx, d: &NewDevice<'_>) -> Result<(), sqlx::E
     .bind(d.plan)
     .bind(d.reminders)
     .bind(i64::try_from(d.total_minor).map_err(|e| sqlx::Error::Encode(Box::new(e)))?)
+    .bind(d.customer_ref)
+    .bind(d.imei_last4)
+    .bind(d.first_unpaid_due)
+    .bind(d.lock_at)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -315,6 +327,78 @@ pub async fn lender_devices(
     .fetch_all(pool)
     .await?;
     rows.iter().map(device_row).collect()
+}
+
+/// What a device's search columns are computed from (`policy::SearchColumns::of`), as
+/// stored: `(plan, paid_minor, extended_until, released)`.
+pub type SearchInputs = (String, u64, Option<i64>, bool);
+
+/// The search columns' inputs of a device, read inside the transaction that changed them
+/// (the row is the transaction's own after its UPDATE). `None` when there is no such row.
+pub async fn search_inputs(
+    executor: impl sqlx::Executor<'_, Database = Any>,
+    device_id: &str,
+) -> Result<Option<SearchInputs>> {
+    let row = sqlx::query(
+        "SELECT plan, paid_minor, extended_until, released FROM devices WHERE device_id = $1",
+    )
+    .bind(device_id)
+    .fetch_optional(executor)
+    .await?;
+    row.map(|r| {
+        Ok((
+            r.try_get("plan")?,
+            to_u64("paid_minor", r.try_get("paid_minor")?)?,
+            r.try_get("extended_until")?,
+            r.try_get::<i64, _>("released")? != 0,
+        ))
+    })
+    .transpose()
+}
+
+/// Stores a device's search columns if its inputs are still `inputs` (a compare-and-swap,
+/// so a computation from a row that changed meanwhile is never stored); `true` when stored.
+pub async fn store_search_columns(
+    executor: impl sqlx::Executor<'_, Database = Any>,
+    device_id: &str,
+    inputs: &SearchInputs,
+    first_unpaid_due: Option<i64>,
+    lock_at: Option<i64>,
+) -> Result<bool> {
+    let (plan, paid_minor, extended_until, released) = inputs;
+    let done = sqlx::query(
+        "UPDATE devices SET first_unpaid_due = $2, lock_at = $3 \
+         WHERE device_id = $1 AND plan = $4 AND paid_minor = $5 \
+         AND COALESCE(extended_until, -1) = $6 AND released = $7",
+    )
+    .bind(device_id)
+    .bind(first_unpaid_due)
+    .bind(lock_at)
+    .bind(plan)
+    .bind(to_i64(*paid_minor)?)
+    .bind(extended_until.unwrap_or(-1))
+    .bind(i64::from(*released))
+    .execute(executor)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The lender's customer reference and IMEI digits of a device: `(customer_ref,
+/// imei_last4)`; `None` when there is no such device of this lender.
+pub async fn device_refs(
+    pool: &AnyPool,
+    lender_id: &str,
+    device_id: &str,
+) -> Result<Option<(Option<String>, Option<String>)>> {
+    let row = sqlx::query(
+        "SELECT customer_ref, imei_last4 FROM devices WHERE device_id = $1 AND lender_id = $2",
+    )
+    .bind(device_id)
+    .bind(lender_id)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| Ok((r.try_get("customer_ref")?, r.try_get("imei_last4")?)))
+        .transpose()
 }
 
 pub struct Enrollment<'a> {

@@ -116,6 +116,7 @@ pub async fn extend(
             "this device is released; nothing is owed",
         ));
     }
+    super::search::refresh_in(&mut tx, &device.device_id).await?;
     let event = AuditEvent::Extended { until, reason };
     audit::append(&mut tx, subject(device), now, by.actor, &event).await?;
     tx.commit().await?;
@@ -134,6 +135,7 @@ pub async fn release(app: &App, by: Caller<'_>, device: &DeviceRow) -> Result<De
 pub async fn release_in(tx: &mut Tx, now: i64, by: Caller<'_>, device: &DeviceRow) -> Result<bool> {
     let changed = queries::release(tx, &device.device_id).await?;
     if changed {
+        super::search::refresh_in(tx, &device.device_id).await?;
         let event = AuditEvent::Released {
             reason: ReleaseReason::LenderRequest,
         };

@@ -63,6 +63,7 @@ pub async fn set_window(
 pub async fn settle_in(tx: &mut Tx, now: i64, device: &DeviceRow) -> Result<bool> {
     let changed = queries::settle_release(tx, &device.device_id, now).await?;
     if changed {
+        super::search::refresh_in(tx, &device.device_id).await?;
         let event = AuditEvent::Released {
             reason: ReleaseReason::PaidInFull,
         };

@@ -20,13 +20,17 @@
 //! | [`approvals`] | enrollment requests by IMEI waiting for the lender's approval |
 //! | [`offline`] | answer an offline unlock challenge (PROTOCOL §6) |
 //! | [`view`] | how a device looks to its lender, one device or a filtered page |
+//! | [`search`] | search, filters, orders and pages of a lender's devices in SQL; CSV export |
+//! | [`dashboard`] | a lender's figures: devices by state, arrears, collections, unseen phones |
 
 pub mod actions;
 pub mod approvals;
 pub mod completing;
+pub mod dashboard;
 pub mod offline;
 pub mod payments;
 pub mod register;
+pub mod search;
 pub mod update;
 pub mod view;
 pub mod voids;

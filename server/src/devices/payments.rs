@@ -238,6 +238,7 @@ pub async fn record_in(
     if !queries::store_money(tx, &device.device_id, &change).await? {
         return Ok(Attempt::KeyRace);
     }
+    super::search::refresh_in(tx, &device.device_id).await?;
     let paid = after.paid_minor;
     let released = after.is_released(now);
     let payment_id = ids::row_id("pay")?;

@@ -49,6 +49,15 @@ pub struct Registration {
     #[serde(default)]
     #[schema(value_type = Option<crate::http::openapi::ReminderPolicyDoc>)]
     pub reminders: Option<ReminderPolicy>,
+    /// The lender's own customer or contract reference, to find the device by (search,
+    /// the console): 1–64 printable ASCII characters, trimmed; not unique.
+    #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[\\x21-\\x7E]([\\x20-\\x7E]*[\\x21-\\x7E])?$"
+    )]
+    pub customer_ref: Option<String>,
 }
 
 /// A registered device and the one-time code its phone enrolls with.
@@ -126,6 +135,25 @@ pub fn validate_plan(p: &PlanRequest) -> Result<Plan> {
     })
 }
 
+/// The longest customer reference.
+pub const MAX_CUSTOMER_REF: usize = 64;
+
+/// A customer reference as the lender sent it: trimmed, 1–64 printable ASCII characters
+/// (ASCII so a prefix search ignores case the same way on SQLite and PostgreSQL).
+pub fn check_customer_ref(text: &str) -> Result<String> {
+    let text = text.trim();
+    if text.is_empty() || text.len() > MAX_CUSTOMER_REF {
+        return Err(Error::invalid("customer_ref", "1 to 64 characters"));
+    }
+    if !text.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+        return Err(Error::invalid(
+            "customer_ref",
+            "printable ASCII characters only (letters, digits, punctuation, spaces)",
+        ));
+    }
+    Ok(text.to_string())
+}
+
 /// The IMEI as typed at the counter → its §1 hash, by the core's one canonical form
 /// (14–16 digits, spaces and dashes ignored; the phone hashes the same form).
 pub fn imei_hash(imei: &str) -> Result<String> {
@@ -163,7 +191,22 @@ fn check_as_a_device_would(
 /// audit entry in one transaction.
 pub async fn register(app: &App, by: Caller<'_>, req: &Registration) -> Result<Registered> {
     let plan = validate_plan(&req.plan)?;
-    let imei = req.imei.as_deref().map(imei_hash).transpose()?;
+    let imei = req
+        .imei
+        .as_deref()
+        .map(|text| {
+            let parsed = protocol::Imei::parse(text).map_err(field_error)?;
+            let digits = parsed.digits();
+            Ok::<_, Error>((parsed.sha256(), digits[digits.len() - 4..].to_string()))
+        })
+        .transpose()?;
+    let (imei, imei_last4) = imei.unzip();
+    let customer_ref = req
+        .customer_ref
+        .as_deref()
+        .map(check_customer_ref)
+        .transpose()?;
+    let columns = policy::SearchColumns::of(&plan, 0, None, false);
     let now = app.now();
     check_as_a_device_would(&plan, req.reminders.as_ref(), now)?;
     let device_id = ids::device_id()?;
@@ -193,6 +236,10 @@ pub async fn register(app: &App, by: Caller<'_>, req: &Registration) -> Result<R
             plan: &plan_json,
             reminders: reminders_json.as_deref(),
             total_minor: plan.total_minor(),
+            customer_ref: customer_ref.as_deref(),
+            imei_last4: imei_last4.as_deref(),
+            first_unpaid_due: columns.first_unpaid_due,
+            lock_at: columns.lock_at,
         },
     )
     .await;
@@ -367,6 +414,30 @@ mod tests {
             field_of(validate_plan(&plan(vec![(T, half), (T + 100, half)])).unwrap_err()),
             "plan.installments"
         );
+    }
+
+    #[test]
+    fn a_customer_ref_is_1_to_64_printable_ascii_characters() {
+        assert_eq!(
+            check_customer_ref("  CT-2026/0042 ").unwrap(),
+            "CT-2026/0042"
+        );
+        assert_eq!(check_customer_ref(&"x".repeat(64)).unwrap().len(), 64);
+        for bad in [
+            String::new(),
+            "   ".into(),
+            "x".repeat(65),
+            "line\nbreak".into(),
+            "tab\there".into(),
+            "Jos\u{e9}".into(),
+            "nul\0".into(),
+        ] {
+            assert_eq!(
+                field_of(check_customer_ref(&bad).unwrap_err()),
+                "customer_ref",
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

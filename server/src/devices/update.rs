@@ -289,6 +289,7 @@ pub async fn update(
         if !store_plan(&mut tx, device, &plan_json, r.plan.total_minor()).await? {
             return Err(changed_meanwhile());
         }
+        super::search::refresh_in(&mut tx, &device.device_id).await?;
         let event = AuditEvent::Rescheduled {
             reason,
             installments_before: &r.installments_before,
@@ -349,6 +350,7 @@ pub async fn cancel(
             _ => released(),
         });
     }
+    super::search::refresh_in(&mut tx, &device.device_id).await?;
     let event = AuditEvent::Cancelled { reason };
     audit::append(&mut tx, subject(device), now, by.actor, &event).await?;
     tx.commit().await?;

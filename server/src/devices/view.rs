@@ -47,6 +47,25 @@ pub struct DeviceView {
     pub enrolled_at: Option<i64>,
     pub last_checkin: Option<i64>,
     pub app_version: Option<String>,
+    /// The lender's customer reference given at registration. Present in lists, searches
+    /// and `GET …/devices/{id}`; absent from the answers to changes, and when none was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_ref: Option<String>,
+    /// The last four digits of the IMEI registered at sale; present where `customer_ref`
+    /// is, when an IMEI was registered (after this field existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imei_last4: Option<String>,
+}
+
+impl DeviceView {
+    /// The view with the references stored beside the row.
+    pub fn with_refs(self, customer_ref: Option<String>, imei_last4: Option<String>) -> DeviceView {
+        DeviceView {
+            customer_ref,
+            imei_last4,
+            ..self
+        }
+    }
 }
 
 /// The view of `row` at `now`: pure.
@@ -99,13 +118,24 @@ pub fn view(row: &DeviceRow, now: i64) -> Result<DeviceView> {
         enrolled_at: row.enrolled_at,
         last_checkin: row.last_checkin_at,
         app_version: row.app_version.clone(),
+        customer_ref: None,
+        imei_last4: None,
     })
 }
 
 /// One device of this lender, as it looks now.
 pub async fn one(app: &App, lender_id: &str, device_id: &str) -> Result<DeviceView> {
     let row = super::owned(app, lender_id, device_id).await?;
-    view(&row, app.now())
+    with_refs(app, &row, view(&row, app.now())?).await
+}
+
+/// `v` (the view of `row`) with the references stored beside the row.
+pub async fn with_refs(app: &App, row: &DeviceRow, v: DeviceView) -> Result<DeviceView> {
+    let (customer_ref, imei_last4) =
+        queries::device_refs(&app.db.read, &row.lender_id, &row.device_id)
+            .await?
+            .unwrap_or_default();
+    Ok(v.with_refs(customer_ref, imei_last4))
 }
 
 /// A page of devices.
@@ -144,32 +174,14 @@ impl ListFilter {
     }
 }
 
-/// A page of this lender's devices in device id order.
+/// A page of this lender's devices in device id order, of one state or all
+/// ([`super::search`] with only these).
 pub async fn list(app: &App, lender_id: &str, filter: ListFilter) -> Result<DeviceList> {
-    let limit = super::page_size(filter.limit, DEFAULT_PAGE)? as usize;
-    let now = app.now();
-    let mut cursor = filter.cursor.unwrap_or_default();
-    let mut devices = Vec::new();
-    // The state is computed (it depends on time), so filter while scanning in id order.
-    loop {
-        let batch = queries::lender_devices(&app.db.read, lender_id, &cursor, limit as i64).await?;
-        let exhausted = batch.len() < limit;
-        for row in &batch {
-            cursor.clone_from(&row.device_id);
-            let v = view(row, now)?;
-            if filter.state.is_none_or(|f| f == v.state) {
-                devices.push(v);
-                if devices.len() == limit {
-                    break;
-                }
-            }
-        }
-        if devices.len() == limit || exhausted {
-            let more = devices.len() == limit;
-            return Ok(DeviceList {
-                devices,
-                next_cursor: more.then_some(cursor),
-            });
-        }
-    }
+    let query = super::search::DeviceQuery {
+        state: filter.state,
+        limit: filter.limit,
+        cursor: filter.cursor,
+        ..Default::default()
+    };
+    super::search::search(app, lender_id, &query).await
 }

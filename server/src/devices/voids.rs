@@ -130,6 +130,7 @@ async fn void_in(
     if !queries::store_money(tx, &device.device_id, &change).await? {
         return Ok(Attempt::KeyRace);
     }
+    super::search::refresh_in(tx, &device.device_id).await?;
     let answer = VoidAnswer {
         payment_id: payment_id.to_string(),
         device_id: device.device_id.clone(),

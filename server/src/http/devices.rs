@@ -13,6 +13,7 @@ use super::openapi::{LenderNoBodyProblems, LenderProblems};
 use super::{AppState, Json, Query, Routes};
 use crate::audit::{self, Entry};
 use crate::devices::register::{self, Registered, Registration};
+use crate::devices::search::{self, Bucket, DeviceQuery, Sort};
 use crate::devices::update::{self as updates, Cancellation, DeviceUpdate};
 use crate::devices::view::{self, DeviceList, DeviceView, ListFilter};
 use crate::error::{Error, Result};
@@ -47,7 +48,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, axum::Json(created)).into_response())
 }
 
-/// `?state=&limit=&cursor=`
+/// `?state=&limit=&cursor=&q=&days_past_due=&not_seen_days=&sort=&format=`
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -60,28 +61,96 @@ pub struct ListQuery {
     #[serde(default)]
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page (of the same `sort`).
     #[serde(default)]
     pub cursor: Option<String>,
+    /// Search: the device id; the start of the customer reference (ASCII case ignored);
+    /// 1–8 trailing IMEI digits (the last four are stored and compared) or a whole IMEI.
+    #[serde(default)]
+    #[param(max_length = 64)]
+    pub q: Option<String>,
+    /// Days since the first unpaid installment was due (a started day counts): 1-7, 8-30,
+    /// 31-90 or 90+.
+    #[serde(default)]
+    #[param(pattern = "^(1-7|8-30|31-90|90\\+)$")]
+    pub days_past_due: Option<String>,
+    /// Enrolled phones, not released, not seen (no check-in) for this many days or more.
+    #[serde(default)]
+    #[param(minimum = 1, maximum = 3650)]
+    pub not_seen_days: Option<u32>,
+    /// device_id (default), days_past_due (most first), last_seen (longest unseen
+    /// first), registered (newest first).
+    #[serde(default)]
+    #[param(pattern = "^(device_id|days_past_due|last_seen|registered)$")]
+    pub sort: Option<String>,
+    /// json (default: a page) or csv (every matching device, `limit` and `cursor`
+    /// ignored, at most 100000, cells a spreadsheet would run as formulas prefixed with ').
+    #[serde(default)]
+    #[param(pattern = "^(json|csv)$")]
+    pub format: Option<String>,
 }
 
-/// List devices (filter by state, paginated by cursor).
+impl ListQuery {
+    /// The domain's query; a value that breaks a rule names its parameter.
+    pub fn to_query(&self) -> Result<DeviceQuery> {
+        Ok(DeviceQuery {
+            q: self.q.clone(),
+            state: ListFilter::parse_state(self.state.as_deref())?,
+            days_past_due: self
+                .days_past_due
+                .as_deref()
+                .map(Bucket::parse)
+                .transpose()?,
+            not_seen_days: self.not_seen_days,
+            sort: self
+                .sort
+                .as_deref()
+                .map(Sort::parse)
+                .transpose()?
+                .unwrap_or_default(),
+            limit: self.limit,
+            cursor: self.cursor.clone(),
+        })
+    }
+}
+
+/// List devices: search, filters, order, pages by cursor, or all matching as CSV.
 #[utoipa::path(get, path = "/v1/lender/devices", tag = "lender", params(ListQuery),
-    responses((status = 200, description = "a page", body = DeviceList), LenderNoBodyProblems),
+    responses((status = 200, description = "a page (json), or every matching device (csv)",
+        content((DeviceList = "application/json"), (String = "text/csv"))),
+        LenderNoBodyProblems),
     security(("apiKey" = [])))]
 pub async fn list(
     State(st): State<AppState>,
     auth: AuthLender,
     Query(q): Query<ListQuery>,
-) -> Result<axum::Json<DeviceList>> {
-    let filter = ListFilter {
-        state: ListFilter::parse_state(q.state.as_deref())?,
-        limit: q.limit,
-        cursor: q.cursor,
-    };
-    Ok(axum::Json(
-        view::list(&st, &auth.lender.lender_id, filter).await?,
-    ))
+) -> Result<Response> {
+    let query = q.to_query()?;
+    match q.format.as_deref() {
+        None | Some("json") => {
+            let page = search::search(&st, &auth.lender.lender_id, &query).await?;
+            Ok(axum::Json(page).into_response())
+        }
+        Some("csv") => {
+            if let Some(limit) = q.limit {
+                crate::devices::page_size(Some(limit), view::DEFAULT_PAGE)?;
+            }
+            let csv = search::export_csv(&st, &auth.lender.lender_id, &query).await?;
+            let mut r = csv.into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8; header=present"),
+            );
+            r.headers_mut().insert(
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"devices.csv\""),
+            );
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            Ok(r)
+        }
+        Some(_) => Err(Error::invalid("format", "json or csv")),
+    }
 }
 
 /// One device.
@@ -90,7 +159,8 @@ pub async fn list(
     responses((status = 200, description = "the device", body = DeviceView), LenderNoBodyProblems),
     security(("apiKey" = [])))]
 pub async fn one(State(st): State<AppState>, owned: OwnedDevice) -> Result<axum::Json<DeviceView>> {
-    Ok(axum::Json(view::view(&owned.device, st.now())?))
+    let v = view::view(&owned.device, st.now())?;
+    Ok(axum::Json(view::with_refs(&st, &owned.device, v).await?))
 }
 
 /// Change a device: reschedule its plan (with a reason; a plan that would lock the phone

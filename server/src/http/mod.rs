@@ -21,6 +21,7 @@ pub mod actions;
 pub mod api_keys;
 pub mod approvals;
 pub mod auth;
+pub mod dashboard;
 pub mod device_api;
 pub mod devices;
 pub mod keys;
@@ -103,6 +104,7 @@ fn routes() -> Routes {
         .merge(api_keys::router())
         .merge(keys::router())
         .merge(approvals::router())
+        .merge(dashboard::router())
 }
 
 /// Every (method, path) the router serves, for documentation checks.

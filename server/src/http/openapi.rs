@@ -176,6 +176,7 @@ impl Modify for BearerKey {
         super::device_api::check_in,
         super::devices::create,
         super::devices::list,
+        super::dashboard::show,
         super::devices::one,
         super::devices::audit_log,
         super::devices::provisioning_qr,
