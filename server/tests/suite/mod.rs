@@ -12,6 +12,7 @@ mod money;
 mod nodes;
 mod ops;
 mod problems;
+mod search;
 mod staff;
 mod updates;
 
