@@ -300,6 +300,39 @@ pub fn cross_site(lang: Lang) -> Response {
     )
 }
 
+/// 403: the signed-in member of staff's role does not allow this (a viewer's POST).
+pub fn not_allowed(lang: Lang) -> Response {
+    message(
+        StatusCode::FORBIDDEN,
+        lang,
+        "not-allowed-title",
+        "not-allowed-body",
+        Some((Section::Dashboard.href(), "not-found-home")),
+    )
+}
+
+/// 403: a form whose token is missing or wrong (CSRF); nothing was changed.
+pub fn form_expired(lang: Lang) -> Response {
+    message(
+        StatusCode::FORBIDDEN,
+        lang,
+        "form-expired-title",
+        "form-expired-body",
+        None,
+    )
+}
+
+/// 500: what the server could not do; the details go to the log, never to the page.
+pub fn server_error(lang: Lang) -> Response {
+    message(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        lang,
+        "error-title",
+        "error-body",
+        None,
+    )
+}
+
 fn message(
     status: StatusCode,
     lang: Lang,
@@ -464,6 +497,34 @@ mod tests {
             literal_words("<p>{{ chrome.t(\"a\") }} Hello</p><b title=\"Tip\">·</b>"),
             ["Hello", "Tip"]
         );
+    }
+
+    #[test]
+    fn each_error_page_has_its_status_and_words() {
+        for (response, status, title) in [
+            (not_found(Lang::Sw), 404, "not-found-title"),
+            (bad_request(Lang::Sw), 400, "bad-request-title"),
+            (cross_site(Lang::Sw), 403, "forbidden-title"),
+            (not_allowed(Lang::Sw), 403, "not-allowed-title"),
+            (form_expired(Lang::Sw), 403, "form-expired-title"),
+            (server_error(Lang::Sw), 500, "error-title"),
+        ] {
+            assert_eq!(response.status().as_u16(), status, "{title}");
+            let body = body_text(response);
+            assert!(body.contains(&Lang::Sw.tr(title)), "{title}: {body}");
+            assert!(body.contains("<html lang=\"sw\">"), "{title}");
+        }
+    }
+
+    /// A response's body (these are in memory already).
+    fn body_text(response: Response) -> String {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let bytes = runtime
+            .block_on(axum::body::to_bytes(response.into_body(), 1 << 20))
+            .unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
     }
 
     #[test]

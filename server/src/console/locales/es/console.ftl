@@ -13,7 +13,7 @@ nav-unlock-codes = Códigos de desbloqueo
 nav-import = Importar
 nav-staff-keys = Personal y claves
 header-lender = Prestamista: { $name }
-header-staff = Sesión de { $name }
+header-staff = Has iniciado sesión como { $name }
 logout = Cerrar sesión
 
 ## Selector de idioma
@@ -42,5 +42,9 @@ bad-request-title = No se pudo leer esta solicitud
 bad-request-body = El formulario enviado estaba incompleto o no era válido. Vuelve atrás e inténtalo de nuevo.
 forbidden-title = No permitido
 forbidden-body = Esta solicitud venía de otro sitio, así que no se ha hecho nada.
+not-allowed-title = Tu rol no lo permite
+not-allowed-body = Tu rol no permite esta acción. Si la necesitas, pídesela al titular de la cuenta de tu prestamista.
+form-expired-title = Este formulario ha caducado
+form-expired-body = No se ha cambiado nada. Vuelve atrás, recarga la página y envía el formulario de nuevo.
 error-title = Algo salió mal
 error-body = El servidor no pudo mostrar esta página. Inténtalo de nuevo más tarde; si sigue pasando, avisa a tu administrador.
