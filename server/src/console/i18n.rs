@@ -1,7 +1,7 @@
 //! The console's languages and their message catalogues (Project Fluent).
 //!
-//! Every word a member of staff reads comes from `locales/LANG/console.ftl`, embedded in the
-//! binary: English, Swahili and Spanish, the languages the phone app also speaks (the shared
+//! Every word a member of staff reads comes from `locales/LANG/*.ftl` ([`CATALOGUES`]), embedded
+//! in the binary: English, Swahili and Spanish, the languages the phone app also speaks (the shared
 //! words — locked, payment, unlock code — are the app's). The language is the `lang` cookie
 //! the picker sets, else the best supported one in `Accept-Language`, else English.
 //!
@@ -27,12 +27,21 @@ pub enum Lang {
     Es,
 }
 
+/// A language's catalogue files: `console.ftl` (the layout, sign-in, errors) and one file
+/// per group of pages, so page authors do not edit one file at once. A message id is
+/// defined in one file only (a duplicate fails every test at start).
+macro_rules! catalogue {
+    ($lang:literal) => {
+        &[
+            include_str!(concat!("locales/", $lang, "/console.ftl")),
+            include_str!(concat!("locales/", $lang, "/account.ftl")),
+            include_str!(concat!("locales/", $lang, "/staff.ftl")),
+        ]
+    };
+}
+
 /// The catalogues, in the order of [`Lang::ALL`].
-const CATALOGUES: [&str; 3] = [
-    include_str!("locales/en/console.ftl"),
-    include_str!("locales/sw/console.ftl"),
-    include_str!("locales/es/console.ftl"),
-];
+const CATALOGUES: [&[&str]; 3] = [catalogue!("en"), catalogue!("sw"), catalogue!("es")];
 
 impl Lang {
     /// Every language, English (the fallback) first.
@@ -131,9 +140,7 @@ fn bundles() -> &'static [FluentBundle<FluentResource>; 3] {
 
 /// One language's bundle. The catalogues are part of the binary and a test parses each,
 /// so a syntax error here is a build that never passed its tests.
-fn bundle(lang: Lang, source: &'static str) -> FluentBundle<FluentResource> {
-    let resource = FluentResource::try_new(source.to_string())
-        .unwrap_or_else(|(_, errors)| panic!("locales/{}: {errors:?}", lang.code()));
+fn bundle(lang: Lang, sources: &[&'static str]) -> FluentBundle<FluentResource> {
     let id = lang
         .code()
         .parse()
@@ -142,9 +149,13 @@ fn bundle(lang: Lang, source: &'static str) -> FluentBundle<FluentResource> {
     // The text goes into HTML, where Unicode isolation marks would only be noise (the
     // template escapes it; direction is set on the page).
     bundle.set_use_isolating(false);
-    bundle
-        .add_resource(resource)
-        .unwrap_or_else(|e| panic!("locales/{}: {e:?}", lang.code()));
+    for source in sources {
+        let resource = FluentResource::try_new(source.to_string())
+            .unwrap_or_else(|(_, errors)| panic!("locales/{}: {errors:?}", lang.code()));
+        bundle
+            .add_resource(resource)
+            .unwrap_or_else(|e| panic!("locales/{}: {e:?}", lang.code()));
+    }
     bundle
 }
 
@@ -177,10 +188,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Lang {
 mod tests {
     use super::*;
 
-    /// The message ids a catalogue defines (lines `id = …`).
-    fn ids(source: &str) -> Vec<&str> {
-        source
-            .lines()
+    /// The message ids a language's catalogue files define (lines `id = …`).
+    fn ids(sources: &[&'static str]) -> Vec<&'static str> {
+        sources
+            .iter()
+            .flat_map(|s| s.lines())
             .filter(|l| l.starts_with(|c: char| c.is_ascii_lowercase()))
             .filter_map(|l| l.split_once(" ="))
             .map(|(id, _)| id.trim())
@@ -248,7 +260,11 @@ mod tests {
                 let pattern = bundle.get_message(id).and_then(|m| m.value());
                 let pattern = pattern.unwrap_or_else(|| panic!("{}: {id}", lang.code()));
                 let mut args = FluentArgs::new();
-                args.set("name", "X");
+                // Every variable a message uses.
+                for name in ["name", "email", "lender", "date"] {
+                    args.set(name, "X");
+                }
+                args.set("minutes", 5);
                 let mut errors = Vec::new();
                 let text = bundle.format_pattern(pattern, Some(&args), &mut errors);
                 assert!(errors.is_empty(), "{}: {id}: {errors:?}", lang.code());

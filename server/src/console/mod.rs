@@ -18,12 +18,20 @@
 //!   and the CLI; this module only renders and reads forms.
 //!
 //! [`page`] is how a page is drawn ([`page::Chrome`], [`page::render`]); [`i18n::Lang`]
-//! is the language extractor; [`login`] the sign-in page.
+//! is the language extractor; [`login`] the sign-in page; [`auth`] who is signed in
+//! ([`auth::StaffAuth`]), what they may do and the CSRF check of every form
+//! ([`auth::StaffForm`]).
 
+pub mod account;
 pub mod assets;
+pub mod auth;
+pub mod home;
 pub mod i18n;
+pub mod invite;
 pub mod login;
 pub mod page;
+pub mod signout;
+pub mod staff_page;
 
 use axum::Router;
 use axum::extract::{Path, Request};
@@ -63,7 +71,7 @@ pub fn mount(router: Router<AppState>) -> Router<AppState> {
     router
         .route(
             "/console/",
-            get(unknown).layer(axum::middleware::from_fn(security_headers)),
+            get(home::show).layer(axum::middleware::from_fn(security_headers)),
         )
         .nest(PREFIX, self::router())
 }
@@ -71,7 +79,32 @@ pub fn mount(router: Router<AppState>) -> Router<AppState> {
 /// The console's routes, relative to [`PREFIX`].
 fn router() -> Router<AppState> {
     Router::new()
-        .route("/login", get(login::show))
+        .route("/login", get(login::show).post(login::submit))
+        .route("/logout", post(signout::logout))
+        .route("/logout-everywhere", post(signout::logout_everywhere))
+        .route("/invite/{token}", get(invite::show).post(invite::accept))
+        .route("/account", get(account::show))
+        .route("/account/password", post(account::change_password))
+        .route("/account/totp", post(account::begin_totp))
+        .route("/account/totp/confirm", post(account::confirm_totp))
+        .route("/account/totp/off", post(account::disable_totp))
+        .route("/staff", get(staff_page::show))
+        .route("/staff/invite", post(staff_page::invite))
+        .route("/staff/{id}/role", post(staff_page::change_role))
+        .route("/staff/{id}/disable", post(staff_page::disable))
+        .route("/staff/{id}/enable", post(staff_page::enable))
+        .route(
+            "/staff/{id}/reset-password",
+            post(staff_page::reset_password),
+        )
+        .route("/staff/{id}/reinvite", post(staff_page::reinvite))
+        .route(
+            "/staff/{id}/logout-everywhere",
+            post(staff_page::end_sessions),
+        )
+        .route("/staff/{id}/totp-off", post(staff_page::totp_off))
+        .route("/staff/keys", post(staff_page::create_key))
+        .route("/staff/keys/{id}/revoke", post(staff_page::revoke_key))
         .route("/lang", post(set_language))
         .route("/assets/{name}", get(asset))
         .fallback(unknown)
@@ -101,11 +134,22 @@ async fn asset(lang: Lang, Path(name): Path<String>) -> Response {
     assets::serve(&name).unwrap_or_else(|| page::not_found(lang))
 }
 
-/// Any other console path. Nobody can be signed in before the staff domain exists, so
-/// every visitor is sent to the sign-in page; with sessions, a signed-in member of staff
-/// gets [`page::not_found`] here instead.
-async fn unknown() -> Response {
-    see_other(login::PATH)
+/// Any other console path: a signed-in member of staff gets [`page::not_found`], anyone
+/// else the sign-in page.
+async fn unknown(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    lang: Lang,
+    req: Request,
+) -> Response {
+    let (parts, _) = req.into_parts();
+    match auth::session_of(&parts, &st).await {
+        Ok(Some(_)) => page::not_found(lang),
+        Ok(None) => see_other(login::PATH),
+        Err(e) => {
+            tracing::error!(error = %e, "console session lookup failed");
+            page::server_error(lang)
+        }
+    }
 }
 
 /// 303 to a path of ours.
