@@ -319,10 +319,6 @@ async fn sqlite_pool(url: &str, connections: u32) -> Result<AnyPool> {
                 conn.execute("PRAGMA synchronous = NORMAL").await?;
                 conn.execute("PRAGMA busy_timeout = 5000").await?;
                 conn.execute("PRAGMA foreign_keys = ON").await?;
-                // Reads from the OS page cache by memory map instead of a pread per page
-                // missing from each connection's small cache: a check-in's row lookup
-                // costs no system call (profiled: half the SQLite thread's CPU was kernel).
-                conn.execute("PRAGMA mmap_size = 268435456").await?;
                 Ok(())
             })
         })
