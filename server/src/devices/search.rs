@@ -206,6 +206,10 @@ impl Cursor {
         let Some(text) = text.filter(|t| !t.is_empty()) else {
             return Ok(Cursor::Start);
         };
+        // A cursor is ours: short, printable (a NUL would be a PostgreSQL error, not a page).
+        if text.len() > 200 || text.chars().any(char::is_control) {
+            return Err(bad());
+        }
         if sort == Sort::DeviceId {
             return Ok(Cursor::Keyed(None, text.to_string()));
         }

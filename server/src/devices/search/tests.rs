@@ -600,6 +600,26 @@ async fn every_device_once_across_pages_in_each_order_and_filter() {
         matches!(err, Error::Invalid { ref field, .. } if field == "cursor"),
         "{err}"
     );
+    // A cursor with a control character (a NUL would be a PostgreSQL error) is refused.
+    for bad in ["dev-\0", "k.1.dev\n"] {
+        for sort in [Sort::DeviceId, Sort::Registered] {
+            let err = search(
+                &f.app,
+                &f.acme.lender_id,
+                &DeviceQuery {
+                    sort,
+                    cursor: Some(bad.into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap_err();
+            assert!(
+                matches!(err, Error::Invalid { ref field, .. } if field == "cursor"),
+                "{err}"
+            );
+        }
+    }
     f.app.db.close().await;
 }
 
