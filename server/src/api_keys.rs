@@ -22,7 +22,7 @@ pub struct ApiKey {
     pub key_id: String,
     pub name: String,
     pub created_at: i64,
-    /// `cli`, or `key:<key_id>` when made through the API.
+    /// `cli`, `key:<key_id>` when made through the API, or `staff:<staff_id>` from the console.
     pub created_by: String,
     pub revoked_at: Option<i64>,
     pub revoked_by: Option<String>,
@@ -63,7 +63,7 @@ pub async fn authenticate(db: &Db, secret: &str) -> Result<Option<(LenderRow, Ke
     Ok(found.map(|(lender, key_id, name)| (lender, KeyRef { key_id, name })))
 }
 
-/// Creates a key for `lender_id`. `by` is who asked (`cli` or `key:<id>`).
+/// Creates a key for `lender_id`. `by` is who asked (`cli`, `key:<id>` or `staff:<id>`).
 pub async fn create(db: &Db, lender_id: &str, name: &str, by: &str, now: i64) -> Result<NewApiKey> {
     let name = check_name(name)?;
     let secret = ids::api_key()?;

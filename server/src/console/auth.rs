@@ -123,8 +123,12 @@ impl StaffAuth {
 /// back to where it was), anything else is refused and changes nothing.
 fn not_signed_in(parts: &Parts, lang: Lang) -> Response {
     if parts.method == Method::GET || parts.method == Method::HEAD {
-        let here = parts
-            .uri
+        // The path as the browser asked for it (a nested router's own URI lacks /console).
+        let uri = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or(&parts.uri, |original| &original.0);
+        let here = uri
             .path_and_query()
             .map_or(PREFIX, |pq| pq.as_str())
             .to_string();

@@ -80,10 +80,16 @@ pub struct Server {
 
 impl Server {
     pub fn start() -> Server {
+        Server::start_with(&[])
+    }
+
+    /// [`Server::start`] with more `finlock serve` arguments (`--public-url https://…`).
+    pub fn start_with(extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let log = std::fs::File::create(dir.path().join("serve.log")).unwrap();
         let mut child = finlock(dir.path())
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
@@ -122,6 +128,77 @@ impl Server {
     /// accounts once they exist), to set up what a test needs.
     pub fn finlock(&self) -> Command {
         finlock(self.dir.path())
+    }
+
+    /// Runs `finlock ARGS` on this server's database (with `stdin` on standard input) and
+    /// returns its standard output as JSON; panics when it fails.
+    pub fn finlock_json(&self, args: &[&str], stdin: Option<&str>) -> Value {
+        use std::io::Write;
+        let mut child = self
+            .finlock()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        if let Some(text) = stdin {
+            input.write_all(text.as_bytes()).unwrap();
+        }
+        drop(input);
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "finlock {args:?}: {out:?}");
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("finlock {args:?} printed no JSON ({e}): {out:?}"))
+    }
+
+    /// A new lender named `name`: its id.
+    pub fn add_lender(&self, name: &str) -> String {
+        let args = ["lender", "add", name, "--phone", "+254700000001"];
+        let more = ["--payment-url", "https://pay.example/p", "--json"];
+        let created = self.finlock_json(&[&args[..], &more[..]].concat(), None);
+        created["lender_id"].as_str().unwrap().to_string()
+    }
+
+    /// A staff member of `lender` with `password` set: their staff id.
+    pub fn add_staff(
+        &self,
+        lender: &str,
+        email: &str,
+        name: &str,
+        role: &str,
+        password: &str,
+    ) -> String {
+        let added = self.finlock_json(
+            &[
+                "staff",
+                "add",
+                "--lender",
+                lender,
+                "--email",
+                email,
+                "--name",
+                name,
+                "--role",
+                role,
+                "--password-stdin",
+                "--json",
+            ],
+            Some(password),
+        );
+        added["staff"]["staff_id"].as_str().unwrap().to_string()
+    }
+
+    /// The staff of `lender` as `finlock staff list --json` prints them.
+    pub fn staff_list(&self, lender: &str) -> Value {
+        self.finlock_json(&["staff", "list", "--lender", lender, "--json"], None)
+    }
+
+    /// The lender's audit log (`finlock keys list --json`'s `log`).
+    pub fn lender_audit(&self, lender: &str) -> Vec<Value> {
+        let listed = self.finlock_json(&["keys", "list", lender, "--json"], None);
+        listed["log"].as_array().cloned().unwrap_or_default()
     }
 
     /// What the server logged so far.

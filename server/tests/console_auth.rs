@@ -1,0 +1,1026 @@
+//! Signing in to the lender console and what a session may do, over plain HTTP against a
+//! real `finlock serve` (issue 16): one answer for a wrong email or password, the session
+//! cookie's flags (`Secure` only with an https public URL), CSRF missing or wrong → 403 and
+//! nothing changed, a viewer's forged post refused, login throttling, sign-out everywhere,
+//! an invitation accepted once, another lender's staff id → 404, the second factor set up
+//! and asked for, API keys made from the console naming the staff member.
+
+#![cfg(unix)]
+
+#[path = "console_browser/harness.rs"]
+#[allow(dead_code)]
+mod harness;
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use finlock_server::staff::totp;
+use harness::{Server, http_client};
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_TYPE, COOKIE, HeaderMap, LOCATION, SET_COOKIE};
+use serde_json::Value;
+
+const PASSWORD: &str = "correct horse battery staple";
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// `application/x-www-form-urlencoded` of `pairs`.
+fn form_body(pairs: &[(&str, &str)]) -> String {
+    let encode = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// One answer: status, headers, body.
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn location(&self) -> &str {
+        self.headers
+            .get(LOCATION)
+            .map_or("", |v| v.to_str().unwrap())
+    }
+
+    /// The `Set-Cookie` of the cookie `name`.
+    fn set_cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .find(|c| c.starts_with(&format!("{name}=")))
+    }
+
+    /// The text of the page's alert (`<p class="error" role="alert">…</p>`).
+    fn alert(&self) -> Option<String> {
+        let marker = "<p class=\"error\" role=\"alert\">";
+        let at = self.body.find(marker)? + marker.len();
+        Some(self.body[at..at + self.body[at..].find("</p>")?].to_string())
+    }
+
+    /// The value of the hidden field `name` of the first form that has one.
+    fn hidden(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let at = self
+            .body
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no field {name}: {}", self.body))
+            + marker.len();
+        self.body[at..at + self.body[at..].find('"').unwrap()].to_string()
+    }
+}
+
+/// A browser stand-in: keeps the cookies the server sets and sends them back.
+struct Agent {
+    base: String,
+    cookies: Mutex<BTreeMap<String, String>>,
+}
+
+impl Agent {
+    fn new(server: &Server) -> Agent {
+        Agent {
+            base: server.url.clone(),
+            cookies: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        let jar = self.cookies.lock().unwrap();
+        jar.iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.lock().unwrap().get(name).cloned()
+    }
+
+    fn set(&self, name: &str, value: &str) {
+        self.cookies
+            .lock()
+            .unwrap()
+            .insert(name.to_string(), value.to_string());
+    }
+
+    async fn answer(&self, response: reqwest::Response) -> Answer {
+        let status = response.status();
+        let headers = response.headers().clone();
+        for cookie in headers.get_all(SET_COOKIE) {
+            let cookie = cookie.to_str().unwrap();
+            let pair = cookie.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            let mut jar = self.cookies.lock().unwrap();
+            if cookie.contains("Max-Age=0") {
+                jar.remove(name);
+            } else {
+                jar.insert(name.to_string(), value.to_string());
+            }
+        }
+        let body = response.text().await.unwrap();
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn get(&self, path: &str) -> Answer {
+        let response = http_client()
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.answer(response).await
+    }
+
+    async fn post(&self, path: &str, pairs: &[(&str, &str)]) -> Answer {
+        self.post_with(path, pairs, &[]).await
+    }
+
+    async fn post_with(
+        &self,
+        path: &str,
+        pairs: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut req = http_client()
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .header(CONTENT_TYPE, FORM)
+            .body(form_body(pairs));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.answer(req.send().await.unwrap()).await
+    }
+
+    /// Posts the sign-in form (its token from a fresh page).
+    async fn try_sign_in(&self, email: &str, password: &str, extra: &[(&str, &str)]) -> Answer {
+        let page = self.get("/console/login").await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let csrf = page.hidden("csrf");
+        let mut form = vec![("email", email), ("password", password), ("csrf", &csrf)];
+        form.extend_from_slice(extra);
+        self.post("/console/login", &form).await
+    }
+
+    /// Signs in; panics unless it worked.
+    async fn sign_in(&self, email: &str, password: &str) {
+        let answer = self.try_sign_in(email, password, &[]).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+        assert!(self.cookie("finlock_session").is_some());
+    }
+
+    /// The session's form token, read from a signed-in page.
+    async fn csrf(&self) -> String {
+        let page = self.get("/console/account").await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        page.hidden("csrf")
+    }
+}
+
+/// A server, a lender and its owner (signed in): (server, lender id, owner's staff id, owner).
+async fn with_owner() -> (Server, String, String, Agent) {
+    let server = Server::start();
+    let lender = server.add_lender("Acme <b>Finance</b>");
+    let owner_id = server.add_staff(
+        &lender,
+        "owner@acme.example",
+        "Olive Owner",
+        "owner",
+        PASSWORD,
+    );
+    let owner = Agent::new(&server);
+    owner.sign_in("owner@acme.example", PASSWORD).await;
+    (server, lender, owner_id, owner)
+}
+
+fn staff_of<'a>(list: &'a Value, staff_id: &str) -> &'a Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["staff_id"] == staff_id)
+        .unwrap_or_else(|| panic!("no {staff_id} in {list}"))
+}
+
+#[tokio::test]
+async fn a_wrong_email_or_password_get_one_answer_and_success_sets_a_strict_cookie() {
+    let server = Server::start();
+    let lender = server.add_lender("Acme");
+    server.add_staff(&lender, "ann@acme.example", "Ann", "agent", PASSWORD);
+    let agent = Agent::new(&server);
+    let wrong_password = agent
+        .try_sign_in("ann@acme.example", "not the password at all", &[])
+        .await;
+    let unknown_email = agent
+        .try_sign_in("nobody@acme.example", PASSWORD, &[])
+        .await;
+    assert_eq!(wrong_password.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown_email.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong_password.alert().is_some(), "{}", wrong_password.body);
+    assert_eq!(wrong_password.alert(), unknown_email.alert());
+    assert!(wrong_password.set_cookie("finlock_session").is_none());
+    // The email typed stays in the form, escaped.
+    assert!(wrong_password.body.contains("value=\"ann@acme.example\""));
+
+    let ok = agent.try_sign_in(" ANN@acme.example ", PASSWORD, &[]).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    assert_eq!(ok.location(), "/console/");
+    let cookie = ok.set_cookie("finlock_session").unwrap();
+    assert!(cookie.starts_with("finlock_session=fls_"), "{cookie}");
+    for part in [
+        "; HttpOnly",
+        "; SameSite=Strict",
+        "; Path=/console",
+        "; Max-Age=",
+    ] {
+        assert!(cookie.contains(part), "{part}: {cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "{cookie}");
+    let home = agent.get("/console/").await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.body.contains("Hello, Ann."), "{}", home.body);
+    // Signed in, the sign-in page leads on.
+    let again = agent.get("/console/login?next=/console/account").await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    assert_eq!(again.location(), "/console/account");
+}
+
+#[tokio::test]
+async fn sign_in_leads_back_only_to_a_console_page() {
+    let server = Server::start();
+    let lender = server.add_lender("Acme");
+    server.add_staff(&lender, "ann@acme.example", "Ann", "owner", PASSWORD);
+    let visitor = Agent::new(&server);
+    let sent = visitor.get("/console/staff?x=1").await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        sent.location(),
+        "/console/login?next=/console/staff%3Fx%3D1"
+    );
+    let page = visitor.get(sent.location()).await;
+    assert!(
+        page.body
+            .contains("name=\"next\" value=\"/console/staff?x=1\""),
+        "{}",
+        page.body
+    );
+    let ok = visitor
+        .try_sign_in(
+            "ann@acme.example",
+            PASSWORD,
+            &[("next", "/console/staff?x=1")],
+        )
+        .await;
+    assert_eq!(ok.location(), "/console/staff?x=1");
+    for evil in [
+        "https://evil.example/",
+        "//evil.example/",
+        "/v1/lender/devices",
+    ] {
+        let other = Agent::new(&server);
+        let ok = other
+            .try_sign_in("ann@acme.example", PASSWORD, &[("next", evil)])
+            .await;
+        assert_eq!(ok.status, StatusCode::SEE_OTHER, "{evil}");
+        assert_eq!(ok.location(), "/console/", "{evil}");
+    }
+}
+
+#[tokio::test]
+async fn cookies_are_secure_only_with_an_https_public_url() {
+    let server = Server::start_with(&["--public-url", "https://lender.example"]);
+    let lender = server.add_lender("Acme");
+    server.add_staff(&lender, "ann@acme.example", "Ann", "agent", PASSWORD);
+    let agent = Agent::new(&server);
+    let page = agent.get("/console/login").await;
+    let form_cookie = page.set_cookie("finlock_login_form").unwrap();
+    assert!(form_cookie.ends_with("; Secure"), "{form_cookie}");
+    let ok = agent.try_sign_in("ann@acme.example", PASSWORD, &[]).await;
+    let cookie = ok.set_cookie("finlock_session").unwrap();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    assert!(cookie.contains("; HttpOnly; SameSite=Strict"), "{cookie}");
+    // The sign-in form's cookie is removed once signed in.
+    let gone = ok.set_cookie("finlock_login_form").unwrap();
+    assert!(gone.contains("Max-Age=0"), "{gone}");
+}
+
+#[tokio::test]
+async fn the_sign_in_form_needs_its_own_token() {
+    let server = Server::start();
+    let lender = server.add_lender("Acme");
+    server.add_staff(&lender, "ann@acme.example", "Ann", "agent", PASSWORD);
+    let agent = Agent::new(&server);
+    agent.get("/console/login").await;
+    for csrf in ["", "forged"] {
+        let answer = agent
+            .post(
+                "/console/login",
+                &[
+                    ("email", "ann@acme.example"),
+                    ("password", PASSWORD),
+                    ("csrf", csrf),
+                ],
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{csrf:?}");
+        assert!(answer.set_cookie("finlock_session").is_none());
+    }
+    // Another browser's token with this one's cookie: refused too.
+    let other = Agent::new(&server);
+    let their = other.get("/console/login").await.hidden("csrf");
+    let answer = agent
+        .post(
+            "/console/login",
+            &[
+                ("email", "ann@acme.example"),
+                ("password", PASSWORD),
+                ("csrf", &their),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    // A post another site made the browser send.
+    let csrf = agent.get("/console/login").await.hidden("csrf");
+    let answer = agent
+        .post_with(
+            "/console/login",
+            &[
+                ("email", "ann@acme.example"),
+                ("password", PASSWORD),
+                ("csrf", &csrf),
+            ],
+            &[("sec-fetch-site", "cross-site")],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert!(answer.set_cookie("finlock_session").is_none());
+}
+
+#[tokio::test]
+async fn a_form_without_the_right_token_changes_nothing() {
+    let (server, lender, _, owner) = with_owner().await;
+    let agent_id = server.add_staff(&lender, "agent@acme.example", "Agnes", "agent", PASSWORD);
+    let staff_before = server.staff_list(&lender);
+    let audit_before = server.lender_audit(&lender).len();
+    let good = owner.csrf().await;
+    let other_session = Agent::new(&server);
+    other_session.sign_in("agent@acme.example", PASSWORD).await;
+    let someone_elses = other_session.csrf().await;
+    let disable = format!("/console/staff/{agent_id}/disable");
+    let role = format!("/console/staff/{agent_id}/role");
+    for csrf in [None, Some(""), Some("forged"), Some(someone_elses.as_str())] {
+        let with = |mut pairs: Vec<(&'static str, String)>| {
+            if let Some(csrf) = csrf {
+                pairs.push(("csrf", csrf.to_string()));
+            }
+            pairs
+        };
+        for (path, pairs) in [
+            (
+                "/console/staff/invite",
+                with(vec![
+                    ("email", "new@acme.example".into()),
+                    ("name", "New".into()),
+                    ("role", "owner".into()),
+                ]),
+            ),
+            (disable.as_str(), with(vec![])),
+            (role.as_str(), with(vec![("role", "owner".into())])),
+            ("/console/staff/keys", with(vec![("name", "forged".into())])),
+            ("/console/logout-everywhere", with(vec![])),
+            ("/console/logout", with(vec![])),
+        ] {
+            let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let answer = owner.post(path, &pairs).await;
+            assert_eq!(answer.status, StatusCode::FORBIDDEN, "{path} {csrf:?}");
+            assert!(
+                answer.body.contains("This form has expired"),
+                "{}",
+                answer.body
+            );
+        }
+    }
+    // The right token from another site: refused as well.
+    let answer = owner
+        .post_with(
+            &disable,
+            &[("csrf", &good)],
+            &[("sec-fetch-site", "cross-site")],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    // Nothing changed: the same staff, the same audit log, both still signed in.
+    assert_eq!(server.staff_list(&lender), staff_before);
+    assert_eq!(server.lender_audit(&lender).len(), audit_before);
+    assert_eq!(owner.get("/console/account").await.status, StatusCode::OK);
+    assert_eq!(
+        other_session.get("/console/account").await.status,
+        StatusCode::OK
+    );
+    // And with the right token it works.
+    let answer = owner.post(&disable, &[("csrf", &good)]).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    assert!(staff_of(&server.staff_list(&lender), &agent_id)["disabled_at"].is_i64());
+    // The disabled agent's session ended with it.
+    let gone = other_session.get("/console/account").await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_post_without_a_session_is_refused() {
+    let server = Server::start();
+    let lender = server.add_lender("Acme");
+    let owner_id = server.add_staff(&lender, "owner@acme.example", "Olive", "owner", PASSWORD);
+    let nobody = Agent::new(&server);
+    nobody.set("finlock_session", "fls_not-a-session");
+    let answer = nobody
+        .post(
+            &format!("/console/staff/{owner_id}/disable"),
+            &[("csrf", "x")],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert!(staff_of(&server.staff_list(&lender), &owner_id)["disabled_at"].is_null());
+    let page = nobody.get("/console/account").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location(), "/console/login?next=/console/account");
+}
+
+#[tokio::test]
+async fn a_viewer_or_agent_cannot_manage_staff_even_with_a_forged_post() {
+    let (server, lender, owner_id, _owner) = with_owner().await;
+    let agent_id = server.add_staff(&lender, "agent@acme.example", "Agnes", "agent", PASSWORD);
+    server.add_staff(&lender, "viewer@acme.example", "Victor", "viewer", PASSWORD);
+    let staff_before = server.staff_list(&lender);
+    let audit_before = server.lender_audit(&lender).len();
+    for email in ["viewer@acme.example", "agent@acme.example"] {
+        let who = Agent::new(&server);
+        who.sign_in(email, PASSWORD).await;
+        let page = who.get("/console/staff").await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{email}");
+        assert!(
+            page.body.contains("Not allowed for your role"),
+            "{}",
+            page.body
+        );
+        let home = who.get("/console/").await;
+        assert!(!home.body.contains("Staff and API keys"), "{}", home.body);
+        let csrf = who.csrf().await;
+        for (path, pairs) in [
+            (
+                format!("/console/staff/{owner_id}/role"),
+                vec![("role", "viewer"), ("csrf", &csrf)],
+            ),
+            (
+                format!("/console/staff/{agent_id}/role"),
+                vec![("role", "owner"), ("csrf", &csrf)],
+            ),
+            (
+                format!("/console/staff/{owner_id}/disable"),
+                vec![("csrf", &csrf)],
+            ),
+            (
+                format!("/console/staff/{owner_id}/reset-password"),
+                vec![("csrf", &csrf)],
+            ),
+            (
+                format!("/console/staff/{owner_id}/logout-everywhere"),
+                vec![("csrf", &csrf)],
+            ),
+            (
+                "/console/staff/invite".to_string(),
+                vec![
+                    ("email", "x@acme.example"),
+                    ("name", "X"),
+                    ("role", "owner"),
+                    ("csrf", &csrf),
+                ],
+            ),
+            (
+                "/console/staff/keys".to_string(),
+                vec![("name", "mine"), ("csrf", &csrf)],
+            ),
+        ] {
+            let answer = who.post(&path, &pairs).await;
+            assert_eq!(answer.status, StatusCode::FORBIDDEN, "{email} {path}");
+            assert!(
+                answer.body.contains("Not allowed for your role"),
+                "{}",
+                answer.body
+            );
+        }
+    }
+    assert_eq!(server.staff_list(&lender), staff_before);
+    // Nothing was logged either.
+    let audit = server.lender_audit(&lender);
+    assert_eq!(audit.len(), audit_before, "{audit:?}");
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_throttled_with_the_wait() {
+    let server = Server::start();
+    let lender = server.add_lender("Acme");
+    server.add_staff(&lender, "ann@acme.example", "Ann", "agent", PASSWORD);
+    let guesser = Agent::new(&server);
+    for i in 0..10 {
+        let answer = guesser
+            .try_sign_in("ann@acme.example", &format!("guess number {i:04}"), &[])
+            .await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let refused = guesser.try_sign_in("ann@acme.example", PASSWORD, &[]).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        refused.body
+    );
+    assert!(refused.set_cookie("finlock_session").is_none());
+    let alert = refused.alert().unwrap();
+    let minutes: u64 = alert
+        .strip_prefix("Too many failed attempts. Try again in ")
+        .and_then(|rest| rest.strip_suffix(" minutes."))
+        .unwrap_or_else(|| panic!("{alert}"))
+        .parse()
+        .unwrap();
+    assert!((1..=15).contains(&minutes), "{alert}");
+    // Another account from the same address is not locked by these.
+    server.add_staff(&lender, "bob@acme.example", "Bob", "agent", PASSWORD);
+    Agent::new(&server)
+        .sign_in("bob@acme.example", PASSWORD)
+        .await;
+}
+
+#[tokio::test]
+async fn sign_out_ends_this_session_and_everywhere_ends_the_others() {
+    let server = Server::start();
+    let lender = server.add_lender("Acme");
+    server.add_staff(&lender, "ann@acme.example", "Ann", "agent", PASSWORD);
+    let phone = Agent::new(&server);
+    let desk = Agent::new(&server);
+    let till = Agent::new(&server);
+    for a in [&phone, &desk, &till] {
+        a.sign_in("ann@acme.example", PASSWORD).await;
+    }
+    let csrf = till.csrf().await;
+    let out = till.post("/console/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(out.location(), "/console/login");
+    assert!(
+        out.set_cookie("finlock_session")
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    assert_eq!(desk.get("/console/account").await.status, StatusCode::OK);
+    let csrf = phone.csrf().await;
+    let out = phone
+        .post("/console/logout-everywhere", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(out.location(), "/console/login");
+    let desk_now = desk.get("/console/account").await;
+    assert_eq!(desk_now.status, StatusCode::SEE_OTHER);
+    assert_eq!(desk_now.location(), "/console/login?next=/console/account");
+    assert!(
+        server
+            .lender_audit(&lender)
+            .iter()
+            .any(|e| e["action"] == "staff_logged_out_everywhere")
+    );
+}
+
+/// The invitation link the staff page shows once, as a path.
+fn shown_link(answer: &Answer) -> String {
+    let marker = "<code id=\"once-value\">";
+    let at = answer
+        .body
+        .find(marker)
+        .unwrap_or_else(|| panic!("{}", answer.body))
+        + marker.len();
+    let code = &answer.body[at..at + answer.body[at..].find("</code>").unwrap()];
+    let link = code.replace("<wbr>", "");
+    let at = link
+        .find("/console/invite/")
+        .unwrap_or_else(|| panic!("{link}"));
+    link[at..].to_string()
+}
+
+#[tokio::test]
+async fn an_invitation_from_the_console_is_accepted_once() {
+    let (server, lender, owner_id, owner) = with_owner().await;
+    let csrf = owner.csrf().await;
+    let invited = owner
+        .post(
+            "/console/staff/invite",
+            &[
+                ("email", "Nia@Acme.example"),
+                ("name", "Nia <i>N</i>"),
+                ("role", "agent"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(invited.status, StatusCode::OK, "{}", invited.body);
+    let link = shown_link(&invited);
+    assert!(
+        invited.body.contains("Nia &#60;i&#62;N&#60;/i&#62;"),
+        "{}",
+        invited.body
+    );
+    // The list says invited; the audit log names the owner.
+    let list = server.staff_list(&lender);
+    let nia = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["email"] == "nia@acme.example")
+        .unwrap();
+    assert_eq!(nia["has_password"], false);
+    assert_eq!(nia["role"], "agent");
+    let last = server.lender_audit(&lender).pop().unwrap();
+    assert_eq!(last["action"], "staff_invited");
+    assert_eq!(last["actor"], format!("staff:{owner_id}"));
+
+    let newcomer = Agent::new(&server);
+    let page = newcomer.get(&link).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("Acme &#60;b&#62;Finance&#60;/b&#62;"),
+        "{}",
+        page.body
+    );
+    let csrf = page.hidden("csrf");
+    let mismatch = newcomer
+        .post(
+            &link,
+            &[
+                ("password", PASSWORD),
+                ("confirm", "something else entirely"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(mismatch.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let short = newcomer
+        .post(
+            &link,
+            &[("password", "short"), ("confirm", "short"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let forged = newcomer
+        .post(
+            &link,
+            &[
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+                ("csrf", "forged"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(forged.set_cookie("finlock_session").is_none());
+    let accepted = newcomer
+        .post(
+            &link,
+            &[
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::SEE_OTHER, "{}", accepted.body);
+    assert_eq!(accepted.location(), "/console/");
+    let home = newcomer.get("/console/").await;
+    assert!(
+        home.body.contains("Hello, Nia &#60;i&#62;N&#60;/i&#62;."),
+        "{}",
+        home.body
+    );
+    // Once only: the link is dead now, for the page and the form.
+    let again = Agent::new(&server);
+    let dead = again.get(&link).await;
+    assert_eq!(dead.status, StatusCode::NOT_FOUND);
+    assert!(
+        dead.body.contains("This link cannot be used"),
+        "{}",
+        dead.body
+    );
+    let csrf = again.get("/console/login").await.hidden("csrf");
+    let replay = again
+        .post(
+            &link,
+            &[
+                ("password", "another long password"),
+                ("confirm", "another long password"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(replay.status, StatusCode::NOT_FOUND);
+    assert!(replay.set_cookie("finlock_session").is_none());
+    // She signs in with the password she chose.
+    Agent::new(&server)
+        .sign_in("nia@acme.example", PASSWORD)
+        .await;
+}
+
+#[tokio::test]
+async fn another_lenders_staff_and_keys_are_not_found() {
+    let (server, _lender, _, owner) = with_owner().await;
+    let other_lender = server.add_lender("Other");
+    let theirs = server.add_staff(
+        &other_lender,
+        "them@other.example",
+        "Them",
+        "agent",
+        PASSWORD,
+    );
+    let their_owner = Agent::new(&server);
+    server.add_staff(
+        &other_lender,
+        "boss@other.example",
+        "Boss",
+        "owner",
+        PASSWORD,
+    );
+    their_owner.sign_in("boss@other.example", PASSWORD).await;
+    let their_csrf = their_owner.csrf().await;
+    let made = their_owner
+        .post(
+            "/console/staff/keys",
+            &[("name", "till"), ("csrf", &their_csrf)],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    let marker = "id=\"key-";
+    let at = made.body.find(marker).unwrap() + marker.len();
+    let their_key = made.body[at..at + made.body[at..].find('"').unwrap()].to_string();
+
+    let audit_before = server.lender_audit(&other_lender).len();
+    let csrf = owner.csrf().await;
+    for (path, pairs) in [
+        (
+            format!("/console/staff/{theirs}/disable"),
+            vec![("csrf", csrf.as_str())],
+        ),
+        (
+            format!("/console/staff/{theirs}/role"),
+            vec![("role", "viewer"), ("csrf", &csrf)],
+        ),
+        (
+            format!("/console/staff/{theirs}/reset-password"),
+            vec![("csrf", &csrf)],
+        ),
+        (
+            format!("/console/staff/{theirs}/logout-everywhere"),
+            vec![("csrf", &csrf)],
+        ),
+        (
+            format!("/console/staff/keys/{their_key}/revoke"),
+            vec![("csrf", &csrf)],
+        ),
+        (
+            "/console/staff/stf-no-such-one/enable".to_string(),
+            vec![("csrf", &csrf)],
+        ),
+    ] {
+        let answer = owner.post(&path, &pairs).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::NOT_FOUND,
+            "{path}: {}",
+            answer.body
+        );
+        assert!(answer.body.contains("Page not found"), "{}", answer.body);
+    }
+    assert_eq!(server.lender_audit(&other_lender).len(), audit_before);
+    let them = staff_of(&server.staff_list(&other_lender), &theirs).clone();
+    assert!(them["disabled_at"].is_null());
+    assert_eq!(them["role"], "agent");
+    // The staff page lists this lender's staff only.
+    let page = owner.get("/console/staff").await;
+    assert!(!page.body.contains("them@other.example"));
+    assert!(!page.body.contains(&their_key));
+    // A signed-in member of staff gets 404 for a page that does not exist.
+    assert_eq!(
+        owner.get("/console/no-such-page").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn an_api_key_made_in_the_console_names_the_owner_and_its_secret_is_shown_once() {
+    let (server, _lender, owner_id, owner) = with_owner().await;
+    let csrf = owner.csrf().await;
+    let made = owner
+        .post(
+            "/console/staff/keys",
+            &[("name", "shop till 3"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    let code_at = made.body.find("<code id=\"once-value\">").unwrap();
+    let secret = made.body[code_at..]
+        .split_once('>')
+        .unwrap()
+        .1
+        .split("</code>")
+        .next()
+        .unwrap()
+        .replace("<wbr>", "");
+    assert!(secret.starts_with("flk_"), "{secret}");
+    // The secret works, and the API says who made the key.
+    let keys: Value = http_client()
+        .get(format!("{}/v1/lender/api-keys", server.url))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = keys["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "shop till 3")
+        .unwrap()
+        .clone();
+    assert_eq!(key["created_by"], format!("staff:{owner_id}"));
+    // Not shown again; the list names the owner.
+    let page = owner.get("/console/staff").await;
+    assert!(!page.body.contains(&secret));
+    assert!(!page.body.contains("once-value"));
+    assert!(page.body.contains("Olive Owner"));
+    // Revoked from the console, named too.
+    let key_id = key["key_id"].as_str().unwrap();
+    let revoked = owner
+        .post(
+            &format!("/console/staff/keys/{key_id}/revoke"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    assert_eq!(revoked.location(), "/console/staff?done=keys-done-revoked");
+    let r = http_client()
+        .get(format!("{}/v1/lender/api-keys", server.url))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let page = owner.get(revoked.location()).await;
+    assert!(page.body.contains("The key was revoked."), "{}", page.body);
+}
+
+/// The key in the set-up page (pieces joined).
+fn totp_secret(answer: &Answer) -> Vec<u8> {
+    let marker = "<code id=\"totp-secret\">";
+    let at = answer
+        .body
+        .find(marker)
+        .unwrap_or_else(|| panic!("{}", answer.body))
+        + marker.len();
+    let text =
+        answer.body[at..at + answer.body[at..].find("</code>").unwrap()].replace("<wbr>", "");
+    totp::base32_decode(&text).unwrap()
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[tokio::test]
+async fn the_second_factor_is_set_up_with_a_qr_code_and_then_asked_for() {
+    let server = Server::start();
+    let lender = server.add_lender("Acme");
+    server.add_staff(&lender, "ann@acme.example", "Ann", "agent", PASSWORD);
+    let ann = Agent::new(&server);
+    ann.sign_in("ann@acme.example", PASSWORD).await;
+    let csrf = ann.csrf().await;
+    let setup = ann.post("/console/account/totp", &[("csrf", &csrf)]).await;
+    assert_eq!(setup.status, StatusCode::OK, "{}", setup.body);
+    assert!(
+        setup.body.contains("<img src=\"data:image/svg+xml,"),
+        "{}",
+        setup.body
+    );
+    assert!(setup.body.contains("otpauth://totp/"), "{}", setup.body);
+    let secret = totp_secret(&setup);
+    // A wrong code: refused, still off.
+    let step = totp::step_at(now());
+    let wrong = (0..1_000_000)
+        .map(totp::format_code)
+        .find(|c| (-2..=2).all(|d| *c != totp::format_code(totp::code_at_step(&secret, step + d))))
+        .unwrap();
+    let refused = ann
+        .post(
+            "/console/account/totp/confirm",
+            &[("code", &wrong), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(server.staff_list(&lender)[0]["totp_enabled"], false);
+    let code = totp::format_code(totp::code_at_step(&secret, step));
+    let on = ann
+        .post(
+            "/console/account/totp/confirm",
+            &[("code", &code), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(on.status, StatusCode::SEE_OTHER, "{}", on.body);
+    assert_eq!(server.staff_list(&lender)[0]["totp_enabled"], true);
+    // Signing in now asks for the code, and takes the next one.
+    let other = Agent::new(&server);
+    let asked = other.try_sign_in("ann@acme.example", PASSWORD, &[]).await;
+    assert_eq!(asked.status, StatusCode::OK);
+    assert!(
+        asked.alert().unwrap().contains("6-digit code"),
+        "{}",
+        asked.body
+    );
+    assert!(asked.set_cookie("finlock_session").is_none());
+    let next = totp::format_code(totp::code_at_step(&secret, step + 1));
+    let ok = other
+        .try_sign_in("ann@acme.example", PASSWORD, &[("otp", &next)])
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+}
+
+#[tokio::test]
+async fn a_password_change_needs_the_current_one_and_ends_the_other_sessions() {
+    let server = Server::start();
+    let lender = server.add_lender("Acme");
+    server.add_staff(&lender, "ann@acme.example", "Ann", "agent", PASSWORD);
+    let here = Agent::new(&server);
+    let elsewhere = Agent::new(&server);
+    here.sign_in("ann@acme.example", PASSWORD).await;
+    elsewhere.sign_in("ann@acme.example", PASSWORD).await;
+    let csrf = here.csrf().await;
+    let new = "a brand new passphrase";
+    let wrong = here
+        .post(
+            "/console/account/password",
+            &[
+                ("current", "not my password"),
+                ("new", new),
+                ("confirm", new),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        elsewhere.get("/console/account").await.status,
+        StatusCode::OK
+    );
+    let changed = here
+        .post(
+            "/console/account/password",
+            &[
+                ("current", PASSWORD),
+                ("new", new),
+                ("confirm", new),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.body);
+    let page = here.get(changed.location()).await;
+    assert!(
+        page.body.contains("Your password was changed."),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        elsewhere.get("/console/account").await.status,
+        StatusCode::SEE_OTHER
+    );
+    Agent::new(&server).sign_in("ann@acme.example", new).await;
+    let old = Agent::new(&server)
+        .try_sign_in("ann@acme.example", PASSWORD, &[])
+        .await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED);
+}
