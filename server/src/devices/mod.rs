@@ -21,12 +21,14 @@
 //! | [`offline`] | answer an offline unlock challenge (PROTOCOL §6) |
 //! | [`view`] | how a device looks to its lender, one device or a filtered page |
 //! | [`search`] | search, filters, orders and pages of a lender's devices in SQL; CSV export |
+//! | [`import`] | bulk import of sales and payments from CSV, all rows or none |
 //! | [`dashboard`] | a lender's figures: devices by state, arrears, collections, unseen phones |
 
 pub mod actions;
 pub mod approvals;
 pub mod completing;
 pub mod dashboard;
+pub mod import;
 pub mod offline;
 pub mod payments;
 pub mod register;

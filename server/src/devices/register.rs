@@ -187,9 +187,30 @@ fn check_as_a_device_would(
     terms.validate().map_err(field_error)
 }
 
-/// Registers a device: validates everything first, then writes the device and its
-/// audit entry in one transaction.
-pub async fn register(app: &App, by: Caller<'_>, req: &Registration) -> Result<Registered> {
+/// A registration that passed every rule that needs no database: what
+/// [`insert_in`] stores.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    plan: Plan,
+    plan_json: String,
+    reminders_json: Option<String>,
+    imei: Option<String>,
+    imei_last4: Option<String>,
+    customer_ref: Option<String>,
+    auto_reprovision: bool,
+    columns: policy::SearchColumns,
+}
+
+impl Prepared {
+    /// The §1 hash of the registered IMEI, if any.
+    pub fn imei_sha256(&self) -> Option<&str> {
+        self.imei.as_deref()
+    }
+}
+
+/// Every rule of a registration that needs no database (pure): the plan, the IMEI, the
+/// customer reference and the device's own check of the first entitlement at `now`.
+pub fn prepare(req: &Registration, now: i64) -> Result<Prepared> {
     let plan = validate_plan(&req.plan)?;
     let imei = req
         .imei
@@ -207,10 +228,7 @@ pub async fn register(app: &App, by: Caller<'_>, req: &Registration) -> Result<R
         .map(check_customer_ref)
         .transpose()?;
     let columns = policy::SearchColumns::of(&plan, 0, None, false);
-    let now = app.now();
     check_as_a_device_would(&plan, req.reminders.as_ref(), now)?;
-    let device_id = ids::device_id()?;
-    let code = ids::enrollment_code()?;
     let plan_json =
         serde_json::to_string(&plan).map_err(|e| Error::Internal(format!("plan: {e}")))?;
     let reminders_json = req
@@ -219,21 +237,63 @@ pub async fn register(app: &App, by: Caller<'_>, req: &Registration) -> Result<R
         .map(serde_json::to_string)
         .transpose()
         .map_err(|e| Error::Internal(format!("reminders: {e}")))?;
+    Ok(Prepared {
+        plan,
+        plan_json,
+        reminders_json,
+        imei,
+        imei_last4,
+        customer_ref,
+        auto_reprovision: req.auto_reprovision,
+        columns,
+    })
+}
+
+/// Registers a device: validates everything first, then writes the device and its
+/// audit entry in one transaction.
+pub async fn register(app: &App, by: Caller<'_>, req: &Registration) -> Result<Registered> {
+    let now = app.now();
+    let prepared = prepare(req, now)?;
     let mut tx = app.db.write.begin().await?;
-    if let Some(imei) = &imei {
-        check_imei_free(&mut tx, imei, &by.lender.lender_id).await?;
+    let registered = insert_in(&mut tx, now, by, &prepared).await?;
+    tx.commit().await?;
+    Ok(registered)
+}
+
+/// Stores a prepared registration inside `tx` (the IMEI checked free first) with its
+/// audit entry: one device of [`register`], or one row of a bulk import.
+pub async fn insert_in(
+    tx: &mut Tx,
+    now: i64,
+    by: Caller<'_>,
+    prepared: &Prepared,
+) -> Result<Registered> {
+    let Prepared {
+        plan,
+        plan_json,
+        reminders_json,
+        imei,
+        imei_last4,
+        customer_ref,
+        auto_reprovision,
+        columns,
+    } = prepared;
+    let device_id = ids::device_id()?;
+    let code = ids::enrollment_code()?;
+    if let Some(imei) = imei {
+        check_imei_free(tx, imei, &by.lender.lender_id).await?;
     }
     let inserted = queries::insert_device(
-        &mut tx,
+        tx,
         &queries::NewDevice {
             device_id: &device_id,
             lender_id: &by.lender.lender_id,
             created_at: now,
             imei_sha256: imei.as_deref(),
-            auto_reprovision: req.auto_reprovision,
+            auto_reprovision: *auto_reprovision,
             enrollment_code: &code,
             currency: &plan.currency,
-            plan: &plan_json,
+            plan: plan_json,
             reminders: reminders_json.as_deref(),
             total_minor: plan.total_minor(),
             customer_ref: customer_ref.as_deref(),
@@ -250,7 +310,7 @@ pub async fn register(app: &App, by: Caller<'_>, req: &Registration) -> Result<R
         Err(e) => return Err(e.into()),
     }
     audit::append(
-        &mut tx,
+        tx,
         Subject {
             device_id: &device_id,
             lender_id: &by.lender.lender_id,
@@ -264,11 +324,10 @@ pub async fn register(app: &App, by: Caller<'_>, req: &Registration) -> Result<R
             grace_days: plan.grace_days,
             offline_lock_after_days: plan.offline_lock_after_days,
             imei_registered: imei.is_some(),
-            auto_reprovision: req.auto_reprovision,
+            auto_reprovision: *auto_reprovision,
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(Registered {
         device_id,
         enrollment_code: code,
