@@ -290,9 +290,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 )
             })
         };
+        let postgres_port = db
+            .strip_prefix("postgres://")
+            .and_then(|rest| rest.split(['/', '?']).next())
+            .and_then(|host| host.rsplit_once(':'))
+            .map(|(_, port)| port.to_string());
         let cpu_before = thread_cpu();
+        let pg_before = postgres_port.as_deref().map(postgres_cpu_ms);
         let mut checkins = drive(concurrency, Duration::from_secs(args.duration), make).await;
         let cpu = cpu_delta(&cpu_before, &thread_cpu());
+        let pg_ms = pg_before
+            .zip(postgres_port.as_deref().map(postgres_cpu_ms))
+            .map(|(before, after)| after - before);
         // A benchmark of failing requests measures nothing: any failure fails the run.
         if checkins.failed > 0 || checkins.ok == 0 {
             return Err(format!(
@@ -332,10 +341,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 floor.sign_us,
                 floor.total_us()
             );
-            println!(
-                "server CPU per check-in {server_us:.0} µs (server + sqlite threads) = {:.2}× the floor",
-                server_us / floor.total_us()
-            );
+            match pg_ms {
+                None => println!(
+                    "server CPU per check-in {server_us:.0} µs (server + SQLite threads) = {:.2}× the floor",
+                    server_us / floor.total_us()
+                ),
+                Some(pg_ms) => {
+                    let pg_us = per_checkin(pg_ms);
+                    println!(
+                        "server CPU per check-in {server_us:.0} µs (finlock) + {pg_us:.0} µs (PostgreSQL's processes) = {:.2}× the floor ({:.2}× for finlock alone)",
+                        (server_us + pg_us) / floor.total_us(),
+                        server_us / floor.total_us()
+                    );
+                }
+            }
         }
         http.get(format!("{url}/metrics"))
             .send()
@@ -506,6 +525,57 @@ fn thread_cpu() -> std::collections::BTreeMap<String, f64> {
         *out.entry(group.to_string()).or_insert(0.0) += ticks * tick_ms;
     }
     out
+}
+
+/// CPU time (ms) of the PostgreSQL cluster listening on `port` on this machine: its
+/// postmaster (found by `-p PORT` or `port=PORT` on its command line) and every process it
+/// started (backends, WAL writer, checkpointer). 0 when none is found (a remote server).
+fn postgres_cpu_ms(port: &str) -> f64 {
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    let mut stats = Vec::new();
+    for entry in procs.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let Some((comm, rest)) = stat.split_once(" (").and_then(|(_, r)| r.rsplit_once(") "))
+        else {
+            continue;
+        };
+        if !comm.starts_with("postgres") {
+            continue;
+        }
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ppid: u32 = fields.get(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+        let ticks: f64 = fields
+            .get(11..13)
+            .map(|f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum())
+            .unwrap_or(0.0);
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let args: Vec<String> = cmdline
+            .split(|b| *b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let listens = args.windows(2).any(|w| w[0] == "-p" && w[1] == port)
+            || args.iter().any(|a| {
+                a.split_whitespace()
+                    .collect::<Vec<_>>()
+                    .windows(2)
+                    .any(|w| w[0] == "-p" && w[1] == port)
+                    || a == &format!("port={port}")
+            });
+        stats.push((pid, ppid, ticks, listens));
+    }
+    let Some(postmaster) = stats.iter().find(|s| s.3).map(|s| s.0) else {
+        return 0.0;
+    };
+    stats
+        .iter()
+        .filter(|s| s.0 == postmaster || s.1 == postmaster)
+        .map(|s| s.2 * 10.0)
+        .sum()
 }
 
 fn cpu_delta(
