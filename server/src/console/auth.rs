@@ -32,7 +32,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{CONTENT_TYPE, SET_COOKIE};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Method};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -95,8 +95,38 @@ impl StaffAuth {
         if self.may(permission) {
             Ok(())
         } else {
-            Err(page::not_allowed(self.lang))
+            Err(self.not_allowed())
         }
+    }
+
+    /// The console's 403 "not allowed for your role" page, with the signed-in header and
+    /// menu (so the way on is one click).
+    pub fn not_allowed(&self) -> Response {
+        self.message(
+            StatusCode::FORBIDDEN,
+            "not-allowed-title",
+            "not-allowed-body",
+        )
+    }
+
+    /// The console's 404 page with the signed-in header and menu: the same for "no such
+    /// thing" and "another lender's".
+    pub fn not_found(&self) -> Response {
+        self.message(StatusCode::NOT_FOUND, "not-found-title", "not-found-body")
+    }
+
+    fn message(
+        &self,
+        status: StatusCode,
+        title_id: &'static str,
+        body_id: &'static str,
+    ) -> Response {
+        let page = page::MessagePage {
+            chrome: self.chrome(title_id, "/console/", None),
+            body_id,
+            link: Some((Section::Dashboard.href(), "not-found-home")),
+        };
+        page::render(status, &page)
     }
 
     /// The header's view of who is signed in.

@@ -176,8 +176,8 @@ async fn page(
 /// a role that may not, the page with the reason for a refused change.
 fn failed(auth: &StaffAuth, e: StaffError) -> Response {
     match e {
-        StaffError::Forbidden { .. } => page::not_allowed(auth.lang),
-        StaffError::Other(Error::NotFound) => page::not_found(auth.lang),
+        StaffError::Forbidden { .. } => auth.not_allowed(),
+        StaffError::Other(Error::NotFound) => auth.not_found(),
         other => {
             tracing::error!(error = %other, "console staff page failed");
             page::server_error(auth.lang)
