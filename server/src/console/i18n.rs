@@ -36,6 +36,9 @@ macro_rules! catalogue {
             include_str!(concat!("locales/", $lang, "/console.ftl")),
             include_str!(concat!("locales/", $lang, "/account.ftl")),
             include_str!(concat!("locales/", $lang, "/staff.ftl")),
+            include_str!(concat!("locales/", $lang, "/device.ftl")),
+            include_str!(concat!("locales/", $lang, "/sale.ftl")),
+            include_str!(concat!("locales/", $lang, "/codes.ftl")),
         ]
     };
 }
@@ -261,7 +264,10 @@ mod tests {
                 let pattern = pattern.unwrap_or_else(|| panic!("{}: {id}", lang.code()));
                 let mut args = FluentArgs::new();
                 // Every variable a message uses.
-                for name in ["name", "email", "lender", "date"] {
+                for name in [
+                    "name", "email", "lender", "date", "amount", "text", "field", "row", "phone",
+                    "currency", "days",
+                ] {
                     args.set(name, "X");
                 }
                 args.set("minutes", 5);

@@ -25,11 +25,16 @@
 pub mod account;
 pub mod assets;
 pub mod auth;
+pub mod codes;
+pub mod device;
 pub mod home;
 pub mod i18n;
 pub mod invite;
+pub mod lock_preview;
 pub mod login;
+pub mod money_format;
 pub mod page;
+pub mod sale;
 pub mod signout;
 pub mod staff_page;
 
@@ -105,6 +110,19 @@ fn router() -> Router<AppState> {
         .route("/staff/{id}/totp-off", post(staff_page::totp_off))
         .route("/staff/keys", post(staff_page::create_key))
         .route("/staff/keys/{id}/revoke", post(staff_page::revoke_key))
+        .route("/devices/{id}", get(device::show))
+        .route("/devices/{id}/payments", post(device::record_payment))
+        .route(
+            "/devices/{id}/payments/{pid}/void",
+            post(device::void_payment),
+        )
+        .route("/devices/{id}/lock", post(device::lock))
+        .route("/devices/{id}/unlock", post(device::unlock))
+        .route("/devices/{id}/extend", post(device::extend))
+        .route("/devices/{id}/release", post(device::release))
+        .route("/sales/new", get(sale::show).post(sale::submit))
+        .route("/sales/{id}", get(sale::done))
+        .route("/codes", get(codes::show).post(codes::submit))
         .route("/lang", post(set_language))
         .route("/assets/{name}", get(asset))
         .fallback(unknown)
