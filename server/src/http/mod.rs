@@ -24,6 +24,7 @@ pub mod auth;
 pub mod dashboard;
 pub mod device_api;
 pub mod devices;
+pub mod imports;
 pub mod keys;
 pub mod openapi;
 pub mod ops;
@@ -105,6 +106,7 @@ fn routes() -> Routes {
         .merge(keys::router())
         .merge(approvals::router())
         .merge(dashboard::router())
+        .merge(imports::router())
 }
 
 /// Every (method, path) the router serves, for documentation checks.

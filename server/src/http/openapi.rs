@@ -177,6 +177,8 @@ impl Modify for BearerKey {
         super::devices::create,
         super::devices::list,
         super::dashboard::show,
+        super::imports::sales,
+        super::imports::payments,
         super::devices::one,
         super::devices::audit_log,
         super::devices::provisioning_qr,

@@ -6,6 +6,7 @@ mod device_api;
 mod device_fuzz;
 mod flow;
 mod hijack;
+mod imports;
 mod keys;
 mod lender_api;
 mod money;

@@ -1,8 +1,6 @@
 //! The import operations against a real SQLite database: all rows or none, the API's
 //! rules per row, idempotent re-import of a statement, audit entries.
 
-use std::sync::Arc;
-
 use proptest::prelude::*;
 use sqlx::Row as _;
 
