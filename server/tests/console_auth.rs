@@ -900,8 +900,9 @@ fn totp_secret(answer: &Answer) -> Vec<u8> {
         .find(marker)
         .unwrap_or_else(|| panic!("{}", answer.body))
         + marker.len();
-    let text =
-        answer.body[at..at + answer.body[at..].find("</code>").unwrap()].replace("<wbr>", "");
+    let text = answer.body[at..at + answer.body[at..].find("</code>").unwrap()]
+        .replace("<wbr>", "")
+        .replace(" ", "");
     totp::base32_decode(&text).unwrap()
 }
 

@@ -331,3 +331,83 @@ async fn a_viewer_sees_no_staff_page_and_no_action_forms() {
     })
     .await;
 }
+
+/// The width and height of a PNG (its IHDR chunk).
+fn png_size(png: &[u8]) -> (u32, u32) {
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
+    let word = |at: usize| u32::from_be_bytes([png[at], png[at + 1], png[at + 2], png[at + 3]]);
+    (word(16), word(20))
+}
+
+/// A PNG of each page of this file's flows at 360 px and at 1280 px, in
+/// `$FINLOCK_CONSOLE_SCREENS` when set (else a throw-away directory); each is checked to be
+/// a picture of the window's width.
+#[tokio::test]
+async fn screenshots_of_the_account_and_staff_pages() {
+    let server = Server::start();
+    let lender = server.add_lender("Acme Device Finance Ltd");
+    server.add_staff(
+        &lender,
+        "olive@acme.example",
+        "Olive Owner",
+        "owner",
+        PASSWORD,
+    );
+    server.add_staff(
+        &lender,
+        "agnes@acme.example",
+        "Agnes Wanjiku Njoroge",
+        "agent",
+        PASSWORD,
+    );
+    let keep = tempfile::tempdir().unwrap();
+    let dir = std::env::var_os("FINLOCK_CONSOLE_SCREENS")
+        .map_or_else(|| keep.path().to_path_buf(), std::path::PathBuf::from);
+    std::fs::create_dir_all(&dir).unwrap();
+    for window in [Window::PHONE, Window::DESKTOP] {
+        let dir = dir.clone();
+        with_browser(&server, window, move |b| async move {
+            let shoot = |name: &'static str| {
+                let b = &b;
+                let dir = dir.clone();
+                async move {
+                    let png = b.full_page_screenshot().await;
+                    assert_eq!(png_size(&png).0, window.width, "{name}");
+                    let file = dir.join(format!("{name}-{}.png", window.width));
+                    std::fs::write(file, png).unwrap();
+                }
+            };
+            b.open("/console/login").await;
+            fill(&b, "#email", "olive@acme.example").await;
+            fill(&b, "#password", "wrong password here").await;
+            b.click_and_wait("main form button[type=submit]").await;
+            shoot("login-failed").await;
+            sign_in(&b, "olive@acme.example", PASSWORD).await;
+            shoot("home").await;
+            b.open("/console/account").await;
+            shoot("account").await;
+            b.click_and_wait("form[action='/console/account/totp'] button")
+                .await;
+            shoot("account-totp-setup").await;
+            b.open("/console/staff").await;
+            fill(
+                &b,
+                "#invite-email",
+                &format!("new{}@acme.example", window.width),
+            )
+            .await;
+            fill(&b, "#invite-name", "Nia Njeri").await;
+            b.click_and_wait("section[aria-labelledby=invite-heading] button")
+                .await;
+            shoot("staff-invited").await;
+            let link = b.text("#once-value").await;
+            let path = link[link.find("/console/invite/").unwrap()..].to_string();
+            b.client.delete_all_cookies().await.unwrap();
+            b.open(&path).await;
+            shoot("invite").await;
+        })
+        .await;
+    }
+    let written = std::fs::read_dir(&dir).unwrap().count();
+    assert!(written >= 12, "{written} files in {}", dir.display());
+}

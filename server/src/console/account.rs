@@ -204,7 +204,7 @@ pub async fn begin_totp(State(st): State<AppState>, form: StaffForm<NoFields>) -
         chrome: auth.chrome("account-totp-setup-title", PATH, None),
         setup: Some((
             qr,
-            breakable(&setup.secret_base32),
+            key_groups(&setup.secret_base32),
             breakable(&setup.otpauth_uri),
         )),
         error: None,
@@ -257,6 +257,19 @@ pub fn breakable(text: &str) -> Vec<String> {
     chars.chunks(16).map(|c| c.iter().collect()).collect()
 }
 
+/// A key to type by hand in groups of four (`42EP MFDF …`; authenticator apps ignore the
+/// spaces).
+pub fn key_groups(key: &str) -> Vec<String> {
+    let chars: Vec<char> = key.chars().collect();
+    let groups: Vec<String> = chars.chunks(4).map(|c| c.iter().collect()).collect();
+    let last = groups.len().saturating_sub(1);
+    groups
+        .into_iter()
+        .enumerate()
+        .map(|(i, g)| if i < last { g + " " } else { g })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,5 +289,12 @@ mod tests {
         assert_eq!(pieces.concat(), text);
         assert!(pieces.iter().all(|p| p.chars().count() <= 16));
         assert!(breakable("").is_empty());
+    }
+
+    #[test]
+    fn a_key_is_shown_in_groups_of_four() {
+        assert_eq!(key_groups("ABCDEFGHIJ").concat(), "ABCD EFGH IJ");
+        assert_eq!(key_groups("ABCD").concat(), "ABCD");
+        assert!(key_groups("").is_empty());
     }
 }

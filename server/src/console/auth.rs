@@ -390,6 +390,59 @@ mod tests {
         );
     }
 
+    fn percent_decode(s: &str) -> Vec<u8> {
+        let bytes = s.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+                out.push(u8::from_str_radix(hex, 16).unwrap());
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn percent_encoding_is_plain_and_reversible(s in "\\PC{0,64}") {
+            let encoded = percent_encode(&s);
+            proptest::prop_assert!(encoded
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.~/%".contains(&b)));
+            proptest::prop_assert_eq!(percent_decode(&encoded), s.as_bytes());
+        }
+
+        #[test]
+        fn the_way_back_after_sign_in_never_leaves_the_console(
+            next in "(\\PC{0,60})|(/console/[ -~]{0,40})|(//[a-z.]{1,20}/console/)",
+        ) {
+            let path = login_path_back_to(&next);
+            let plain = path == "/console/login";
+            proptest::prop_assert!(plain || path.starts_with("/console/login?next=/console"), "{}", path);
+            proptest::prop_assert!(path.bytes().all(|b| b.is_ascii_graphic()), "{}", path);
+            if !plain {
+                // What the sign-in page gets back is the same safe console path.
+                let back = String::from_utf8(percent_decode(&path["/console/login?next=".len()..])).unwrap();
+                proptest::prop_assert_eq!(crate::console::safe_next(&back), back.as_str());
+                proptest::prop_assert_eq!(back, next);
+            }
+        }
+
+        #[test]
+        fn any_form_body_yields_its_token_or_nothing(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let csrf = runtime.block_on(csrf_field(&Bytes::from(body.clone())));
+            if !body.windows(5).any(|w| w == b"csrf=") {
+                proptest::prop_assert_eq!(csrf, "");
+            }
+        }
+    }
+
     #[tokio::test]
     async fn the_csrf_field_is_read_from_any_form() {
         let bytes = Bytes::from_static(b"a=1&csrf=tok%2Ben&b=2");
