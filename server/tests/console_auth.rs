@@ -1025,3 +1025,163 @@ async fn a_password_change_needs_the_current_one_and_ends_the_other_sessions() {
         .await;
     assert_eq!(old.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn an_owner_manages_roles_passwords_and_access_within_the_rules() {
+    let (server, lender, owner_id, owner) = with_owner().await;
+    let agnes_id = server.add_staff(&lender, "agnes@acme.example", "Agnes", "agent", PASSWORD);
+    let agnes = Agent::new(&server);
+    agnes.sign_in("agnes@acme.example", PASSWORD).await;
+    let csrf = owner.csrf().await;
+    let role_of = |id: &str| staff_of(&server.staff_list(&lender), id)["role"].clone();
+
+    // A role change, audited with the owner's name.
+    let changed = owner
+        .post(
+            &format!("/console/staff/{agnes_id}/role"),
+            &[("role", "viewer"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER);
+    assert_eq!(changed.location(), "/console/staff?done=staff-done-role");
+    assert!(
+        owner
+            .get(changed.location())
+            .await
+            .body
+            .contains("The role was changed.")
+    );
+    assert_eq!(role_of(&agnes_id), "viewer");
+    let last = server.lender_audit(&lender).pop().unwrap();
+    assert_eq!(last["action"], "staff_role_changed");
+    assert_eq!(last["actor"], format!("staff:{owner_id}"));
+    // A role that does not exist: 400, nothing changed.
+    let bad = owner
+        .post(
+            &format!("/console/staff/{agnes_id}/role"),
+            &[("role", "admin"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(role_of(&agnes_id), "viewer");
+
+    // The last owner cannot step down, even by a forged post.
+    let audit_before = server.lender_audit(&lender).len();
+    let refused = owner
+        .post(
+            &format!("/console/staff/{owner_id}/role"),
+            &[("role", "agent"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(
+        refused.alert().unwrap().contains("last active owner"),
+        "{}",
+        refused.body
+    );
+    let refused = owner
+        .post(
+            &format!("/console/staff/{owner_id}/disable"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert_eq!(role_of(&owner_id), "owner");
+    assert_eq!(server.lender_audit(&lender).len(), audit_before);
+
+    // Invitations with a bad email or a taken one store nothing.
+    for (email, status) in [
+        ("not an email", StatusCode::UNPROCESSABLE_ENTITY),
+        ("agnes@acme.example", StatusCode::CONFLICT),
+    ] {
+        let answer = owner
+            .post(
+                "/console/staff/invite",
+                &[
+                    ("email", email),
+                    ("name", "X"),
+                    ("role", "agent"),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(answer.status, status, "{email}");
+        assert!(
+            answer.alert().unwrap().contains("Nothing was changed."),
+            "{email}"
+        );
+        assert!(!answer.body.contains("once-value"));
+    }
+    assert_eq!(server.staff_list(&lender).as_array().unwrap().len(), 2);
+
+    // One's own password is changed, not reset.
+    let own = owner
+        .post(
+            &format!("/console/staff/{owner_id}/reset-password"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::CONFLICT);
+    // A reset: her session ends, the old password stops working, the link sets a new one.
+    let reset = owner
+        .post(
+            &format!("/console/staff/{agnes_id}/reset-password"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(reset.status, StatusCode::OK, "{}", reset.body);
+    assert!(
+        reset.body.contains("The password of Agnes no longer works"),
+        "{}",
+        reset.body
+    );
+    let link = shown_link(&reset);
+    assert_eq!(
+        agnes.get("/console/account").await.status,
+        StatusCode::SEE_OTHER
+    );
+    let old = Agent::new(&server)
+        .try_sign_in("agnes@acme.example", PASSWORD, &[])
+        .await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED);
+    let csrf_form = agnes.get(&link).await.hidden("csrf");
+    let new = "agnes chose this one";
+    let accepted = agnes
+        .post(
+            &link,
+            &[("password", new), ("confirm", new), ("csrf", &csrf_form)],
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::SEE_OTHER, "{}", accepted.body);
+    Agent::new(&server).sign_in("agnes@acme.example", new).await;
+
+    // Disable and enable again.
+    let off = owner
+        .post(
+            &format!("/console/staff/{agnes_id}/disable"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(off.location(), "/console/staff?done=staff-done-disabled");
+    let refused = Agent::new(&server)
+        .try_sign_in("agnes@acme.example", new, &[])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(
+        refused.alert().unwrap().contains("disabled"),
+        "{}",
+        refused.body
+    );
+    let on = owner
+        .post(
+            &format!("/console/staff/{agnes_id}/enable"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(on.location(), "/console/staff?done=staff-done-enabled");
+    Agent::new(&server).sign_in("agnes@acme.example", new).await;
+    // An unknown notice is not shown.
+    let page = owner.get("/console/staff?done=%3Cscript%3E").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("role=\"status\""), "{}", page.body);
+}
