@@ -398,7 +398,7 @@ fn qr_config(storage: &StorageArgs, q: &QrArgs) -> Result<Config> {
 }
 
 /// `--lender`, or the only lender there is.
-async fn lender(app: &App, id: Option<&str>) -> Result<LenderRow> {
+pub(super) async fn lender(app: &App, id: Option<&str>) -> Result<LenderRow> {
     if let Some(id) = id {
         return queries::lender_by_id(&app.db.read, id)
             .await?

@@ -10,6 +10,7 @@ pub mod demo;
 #[cfg(feature = "simulator")]
 pub mod device;
 pub mod keys;
+pub mod import;
 pub mod lender_device;
 pub mod staff;
 pub mod storage;
@@ -110,6 +111,9 @@ pub enum LenderCommand {
     /// How long after paid in full a lender's devices are released (payments can be voided
     /// until then): print it, or --set it (e.g. 48h; 0 releases at once).
     CompletingWindow(lender_device::WindowArgs),
+    /// Bulk import from CSV, all rows or none: devices with plans (`sales`) or a payments
+    /// statement (`payments`); every bad row is printed with its line and nothing stored.
+    Import(import::ImportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -360,6 +364,7 @@ async fn lender_command(
         LenderCommand::CompletingWindow(args) => {
             lender_device::completing_window(storage, args).await?;
         }
+        LenderCommand::Import(args) => import::run(storage, args).await?,
     }
     Ok(())
 }
