@@ -27,15 +27,20 @@ INSERT INTO device_search_backfill (device_id) SELECT device_id FROM devices;
 
 -- Days past due (filters, the dashboard's arrears, the sort): a range of first_unpaid_due.
 CREATE INDEX devices_by_first_unpaid ON devices (lender_id, first_unpaid_due, device_id);
+-- Devices by state (the dashboard's counts): every column the state is computed from,
+-- so the count reads this index, not the rows (none of them changes at a check-in).
+CREATE INDEX devices_by_state ON devices (lender_id, released, lender_locked, release_at,
+    paid_minor, total_minor, first_unpaid_due, lock_at);
 -- Newest first.
 CREATE INDEX devices_by_created ON devices (lender_id, created_at, device_id);
 -- Completing devices and upcoming releases: a range of release_at.
 CREATE INDEX devices_by_release_at ON devices (lender_id, release_at);
 -- Locked for non-payment: a range of lock_at.
 CREATE INDEX devices_by_lock_at ON devices (lender_id, lock_at);
--- Search by the lender's reference, by IMEI suffix.
-CREATE INDEX devices_by_customer_ref ON devices (lender_id, customer_ref);
-CREATE INDEX devices_by_imei_last4 ON devices (lender_id, imei_last4);
+-- Search by the lender's reference, by IMEI suffix: covering (the id included), so a
+-- prefix or suffix match reads the index, not the rows.
+CREATE INDEX devices_by_customer_ref ON devices (lender_id, customer_ref, device_id);
+CREATE INDEX devices_by_imei_last4 ON devices (lender_id, imei_last4, device_id);
 -- No index on last_checkin_at: every check-in (the hottest statement) would maintain it.
 -- "Not seen for N days" scans the lender's devices instead (measured in search.rs).
 -- The dashboard's "collected this month": payments by time.

@@ -341,9 +341,13 @@ fn check_q(q: Option<&str>) -> Result<Option<&str>> {
 
 /// Appends the filters of `query` (not the cursor) to `sql`, which selects from `devices`
 /// and has `lender_id = ...` in its WHERE already.
-fn push_filters(sql: &mut Sql, query: &DeviceQuery, now: i64) -> Result<()> {
+fn push_filters(sql: &mut Sql, lender_id: &str, query: &DeviceQuery, now: i64) -> Result<()> {
     let now_p = sql.arg(now)?;
     if let Some(q) = check_q(query.q.as_deref())? {
+        // Each key is matched on its own index (the reference's and the IMEI digits' are
+        // covering, so a prefix or suffix match reads no row), and the ids found are
+        // then listed in the page's order.
+        let lender = sql.arg(lender_id.to_string())?;
         let id = sql.arg(q.to_string())?;
         let mut any = vec![format!("device_id = {id}")];
         if q.is_ascii() {
@@ -364,7 +368,14 @@ fn push_filters(sql: &mut Sql, query: &DeviceQuery, now: i64) -> Result<()> {
                 }
             }
         }
-        sql.push(&format!(" AND ({})", any.join(" OR ")));
+        let union = any
+            .iter()
+            .map(|cond| {
+                format!("SELECT device_id FROM devices WHERE lender_id = {lender} AND {cond}")
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        sql.push(&format!(" AND device_id IN ({union})"));
     }
     if let Some(state) = query.state {
         sql.push(&format!(" AND {}", state_sql(state, &now_p)));
@@ -427,7 +438,7 @@ async fn page(
              FROM devices WHERE lender_id = {lender}",
             queries::DEVICE_COLUMNS
         ));
-        push_filters(&mut sql, query, now)?;
+        push_filters(&mut sql, lender_id, query, now)?;
         match (key, keyed) {
             (Some(k), true) => sql.push(&format!(" AND {k} IS NOT NULL")),
             (Some(k), false) => sql.push(&format!(" AND {k} IS NULL")),
