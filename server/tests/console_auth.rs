@@ -1185,3 +1185,80 @@ async fn an_owner_manages_roles_passwords_and_access_within_the_rules() {
     assert_eq!(page.status, StatusCode::OK);
     assert!(!page.body.contains("role=\"status\""), "{}", page.body);
 }
+
+#[tokio::test]
+async fn a_second_factor_is_turned_off_with_a_code_or_by_an_owner() {
+    let (server, lender, _, owner) = with_owner().await;
+    let ann_id = server.add_staff(&lender, "ann@acme.example", "Ann", "agent", PASSWORD);
+    let ann = Agent::new(&server);
+    ann.sign_in("ann@acme.example", PASSWORD).await;
+    let csrf = ann.csrf().await;
+    let setup = ann.post("/console/account/totp", &[("csrf", &csrf)]).await;
+    let secret = totp_secret(&setup);
+    let step = totp::step_at(now());
+    let code = |d: i64| totp::format_code(totp::code_at_step(&secret, step + d));
+    let wrong = (0..1_000_000)
+        .map(totp::format_code)
+        .find(|c| (-3..=3).all(|d| *c != code(d)))
+        .unwrap();
+    let on = ann
+        .post(
+            "/console/account/totp/confirm",
+            &[("code", &code(0)), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(on.status, StatusCode::SEE_OTHER);
+    let enabled = |id: &str| staff_of(&server.staff_list(&lender), id)["totp_enabled"].clone();
+    assert_eq!(enabled(&ann_id), true);
+    // Her own: a wrong or missing code keeps it on.
+    for given in [wrong.as_str(), ""] {
+        let kept = ann
+            .post(
+                "/console/account/totp/off",
+                &[("code", given), ("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(kept.status, StatusCode::UNAUTHORIZED, "{given:?}");
+        assert_eq!(enabled(&ann_id), true);
+    }
+    let off = ann
+        .post(
+            "/console/account/totp/off",
+            &[("code", &code(1)), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(
+        off.location(),
+        "/console/account?done=account-totp-disabled"
+    );
+    assert_eq!(enabled(&ann_id), false);
+    // On again; then an owner turns it off for her (a lost phone), no code needed.
+    let setup = ann.post("/console/account/totp", &[("csrf", &csrf)]).await;
+    let secret = totp_secret(&setup);
+    let again = totp::format_code(totp::code_at_step(&secret, totp::step_at(now())));
+    let on = ann
+        .post(
+            "/console/account/totp/confirm",
+            &[("code", &again), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(on.status, StatusCode::SEE_OTHER, "{}", on.body);
+    assert_eq!(enabled(&ann_id), true);
+    let owner_csrf = owner.csrf().await;
+    let page = owner.get("/console/staff").await;
+    assert!(
+        page.body
+            .contains(&format!("/console/staff/{ann_id}/totp-off"))
+    );
+    let done = owner
+        .post(
+            &format!("/console/staff/{ann_id}/totp-off"),
+            &[("csrf", &owner_csrf)],
+        )
+        .await;
+    assert_eq!(done.location(), "/console/staff?done=staff-done-totp-off");
+    assert_eq!(enabled(&ann_id), false);
+    Agent::new(&server)
+        .sign_in("ann@acme.example", PASSWORD)
+        .await;
+}
