@@ -5,7 +5,6 @@ sale-plan-heading = Payment plan
 sale-mode-monthly = Installments every month
 sale-monthly-hint = For example 6 installments of 1,500 every month from the first due date.
 sale-mode-table = My own table of due dates and amounts
-sale-row = Row
 sale-add-rows = Add rows
 sale-currency-hint = The ISO code of the plan's currency, e.g. KES, UGX, NGN.
 sale-grace-hint = Days after a due date before the phone locks.

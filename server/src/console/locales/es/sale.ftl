@@ -5,7 +5,6 @@ sale-plan-heading = Plan de pagos
 sale-mode-monthly = Cuotas cada mes
 sale-monthly-hint = Por ejemplo 6 cuotas de 1.500 cada mes desde el primer vencimiento.
 sale-mode-table = Mi propia tabla de vencimientos e importes
-sale-row = Fila
 sale-add-rows = Añadir filas
 sale-currency-hint = El código ISO de la moneda del plan, p. ej. KES, UGX, NGN.
 sale-grace-hint = Días tras un vencimiento antes de que el teléfono se bloquee.

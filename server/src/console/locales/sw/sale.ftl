@@ -5,7 +5,6 @@ sale-plan-heading = Mpango wa malipo
 sale-mode-monthly = Awamu kila mwezi
 sale-monthly-hint = Mfano awamu 6 za 1,500 kila mwezi kuanzia tarehe ya kwanza ya kulipa.
 sale-mode-table = Jedwali langu la tarehe na viasi
-sale-row = Mstari
 sale-add-rows = Ongeza mistari
 sale-currency-hint = Msimbo wa ISO wa sarafu ya mpango, mfano KES, UGX, NGN.
 sale-grace-hint = Siku baada ya tarehe ya kulipa kabla simu haijafungwa.
