@@ -171,7 +171,13 @@ async fn a_visitor_who_is_not_signed_in_is_sent_to_sign_in() {
     with_browser(&server, Window::DESKTOP, |b| async move {
         for path in ["/console/", "/console", "/console/devices/dev-x?page=2"] {
             b.open(path).await;
-            assert_eq!(b.path().await, "/console/login", "{path}");
+            let landed = b.path().await;
+            // Sign-in, carrying the page asked for (when it was one beyond the start).
+            let (page, next) = landed.split_once('?').unwrap_or((landed.as_str(), ""));
+            assert_eq!(page, "/console/login", "{path}");
+            if path.starts_with("/console/devices") {
+                assert_eq!(next, "next=/console/devices/dev-x%3Fpage%3D2", "{path}");
+            }
             assert_eq!(b.text("h1").await, "Sign in", "{path}");
         }
         b.assert_no_csp_violations().await;
