@@ -26,7 +26,9 @@ pub mod account;
 pub mod assets;
 pub mod auth;
 pub mod codes;
+pub mod dashboard;
 pub mod device;
+pub mod devices_list;
 pub mod home;
 pub mod i18n;
 pub mod invite;
@@ -110,6 +112,8 @@ fn router() -> Router<AppState> {
         .route("/staff/{id}/totp-off", post(staff_page::totp_off))
         .route("/staff/keys", post(staff_page::create_key))
         .route("/staff/keys/{id}/revoke", post(staff_page::revoke_key))
+        .route("/devices", get(devices_list::show))
+        .route("/devices.csv", get(devices_list::export))
         .route("/devices/{id}", get(device::show))
         .route("/devices/{id}/payments", post(device::record_payment))
         .route(

@@ -1,0 +1,20 @@
+## Dashboard (GET /console/)
+dashboard-title = Dashboard
+dashboard-search-devices = Search and filter devices
+dashboard-by-state = Devices by state
+dashboard-col-state = State
+dashboard-col-devices = Devices
+dashboard-total = All devices
+dashboard-arrears = Arrears by days past due
+dashboard-col-days-past-due = Days past due
+dashboard-col-owed = Owed
+dashboard-days-range = { $text } days
+dashboard-days-over = Over { $days } days
+dashboard-nothing = None
+dashboard-collected = Collected this month
+dashboard-collected-since = Since { $date }
+dashboard-payments = Payments
+dashboard-not-seen = Phones not seen
+dashboard-not-seen-days = Not seen for { $days } days or more
+dashboard-releases = Upcoming releases
+dashboard-releases-within = Released within { $days } days

@@ -1,0 +1,20 @@
+## Panel (GET /console/)
+dashboard-title = Panel
+dashboard-search-devices = Buscar y filtrar dispositivos
+dashboard-by-state = Dispositivos por estado
+dashboard-col-state = Estado
+dashboard-col-devices = Dispositivos
+dashboard-total = Todos los dispositivos
+dashboard-arrears = Atrasos por días de mora
+dashboard-col-days-past-due = Días de mora
+dashboard-col-owed = Adeudado
+dashboard-days-range = { $text } días
+dashboard-days-over = Más de { $days } días
+dashboard-nothing = Nada
+dashboard-collected = Cobrado este mes
+dashboard-collected-since = Desde el { $date }
+dashboard-payments = Pagos
+dashboard-not-seen = Teléfonos sin conexión
+dashboard-not-seen-days = Sin conexión desde hace { $days } días o más
+dashboard-releases = Próximas liberaciones
+dashboard-releases-within = Se liberan en los próximos { $days } días

@@ -1,0 +1,20 @@
+## Muhtasari (GET /console/)
+dashboard-title = Muhtasari
+dashboard-search-devices = Tafuta na uchuje vifaa
+dashboard-by-state = Vifaa kwa hali
+dashboard-col-state = Hali
+dashboard-col-devices = Vifaa
+dashboard-total = Vifaa vyote
+dashboard-arrears = Madeni kwa siku zilizopita tarehe ya malipo
+dashboard-col-days-past-due = Siku zilizopita
+dashboard-col-owed = Deni
+dashboard-days-range = Siku { $text }
+dashboard-days-over = Zaidi ya siku { $days }
+dashboard-nothing = Hakuna
+dashboard-collected = Makusanyo ya mwezi huu
+dashboard-collected-since = Tangu { $date }
+dashboard-payments = Malipo
+dashboard-not-seen = Simu zisizoonekana
+dashboard-not-seen-days = Hazijaonekana kwa siku { $days } au zaidi
+dashboard-releases = Zitakazoachiliwa karibuni
+dashboard-releases-within = Zitaachiliwa ndani ya siku { $days }
