@@ -39,6 +39,7 @@ macro_rules! catalogue {
             include_str!(concat!("locales/", $lang, "/device.ftl")),
             include_str!(concat!("locales/", $lang, "/sale.ftl")),
             include_str!(concat!("locales/", $lang, "/codes.ftl")),
+            include_str!(concat!("locales/", $lang, "/import.ftl")),
             include_str!(concat!("locales/", $lang, "/dashboard.ftl")),
             include_str!(concat!("locales/", $lang, "/devices.ftl")),
         ]

@@ -31,6 +31,7 @@ pub mod device;
 pub mod devices_list;
 pub mod home;
 pub mod i18n;
+pub mod import;
 pub mod invite;
 pub mod lock_preview;
 pub mod login;
@@ -127,6 +128,12 @@ fn router() -> Router<AppState> {
         .route("/sales/new", get(sale::show).post(sale::submit))
         .route("/sales/{id}", get(sale::done))
         .route("/codes", get(codes::show).post(codes::submit))
+        .route(
+            "/import",
+            get(import::show)
+                .post(import::submit)
+                .layer(axum::extract::DefaultBodyLimit::max(import::MAX_FORM)),
+        )
         .route("/lang", post(set_language))
         .route("/assets/{name}", get(asset))
         .fallback(unknown)

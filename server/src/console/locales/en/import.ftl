@@ -1,0 +1,36 @@
+# Bulk import (console/import.html). English.
+
+import-title = Import
+import-intro = Import many sales or payments from a CSV file (UTF-8, at most 10,000 rows and 2 MiB). The whole file is checked first: if any row is wrong, nothing is stored and every wrong row is listed.
+import-kind = What the file holds
+import-kind-sales = Sales (devices with their plans)
+import-kind-payments = Payments (a mobile-money statement)
+import-sales-columns = Columns: currency, grace_days, installments, amount, first_due (YYYY-MM-DD), every (month, week or a number of days); optional: customer_ref, imei, offline_lock_after_days, auto_reprovision (yes or no).
+import-payments-columns = Columns: device (device id or customer reference), amount (e.g. 2500.00), reference (the transaction id); optional: currency, paid_at. Rows already recorded are shown as such and not counted twice.
+import-file = CSV file
+import-file-hint = The first line names the columns, in any order.
+import-paste = Or paste the file here
+import-check = Check only
+import-submit = Import
+import-error-no-file = Choose a file or paste its text.
+import-errors-heading = Errors in the file: { $text }
+import-nothing-stored = Nothing was stored. Correct these rows and try again.
+import-more-errors = … and { $text } more.
+import-line = Line
+import-column = Column
+import-reason = What is wrong
+import-checked-sales = The file is good: { $text } devices would be registered.
+import-done-sales = { $text } devices registered.
+import-checked-payments = The file is good: { $text } rows checked.
+import-done-payments = { $text } rows imported.
+import-dry-run-note = This was a check: nothing was stored. Choose "Import" to store it.
+import-download-codes = Download the devices and their enrollment codes (CSV)
+import-device = Device
+import-code = Enrollment code
+import-customer-ref = Customer reference
+import-amount-minor = Amount (minor units)
+import-reference = Reference
+import-status = Result
+import-status-recorded = Recorded
+import-status-would-record = Would be recorded
+import-status-already = Already recorded

@@ -1,0 +1,36 @@
+# Importación masiva (console/import.html). Español.
+
+import-title = Importar
+import-intro = Importe muchas ventas o pagos desde un archivo CSV (UTF-8, como máximo 10 000 filas y 2 MiB). Primero se revisa el archivo entero: si alguna fila está mal, no se guarda nada y se listan todas las filas con errores.
+import-kind = Qué contiene el archivo
+import-kind-sales = Ventas (dispositivos con sus planes)
+import-kind-payments = Pagos (un extracto de dinero móvil)
+import-sales-columns = Columnas: currency, grace_days, installments, amount, first_due (AAAA-MM-DD), every (month, week o un número de días); opcionales: customer_ref, imei, offline_lock_after_days, auto_reprovision (yes o no).
+import-payments-columns = Columnas: device (id del dispositivo o referencia del cliente), amount (p. ej. 2500.00), reference (el id de la transacción); opcionales: currency, paid_at. Las filas ya registradas se muestran como tales y no se cuentan dos veces.
+import-file = Archivo CSV
+import-file-hint = La primera línea nombra las columnas, en cualquier orden.
+import-paste = O pegue aquí el texto del archivo
+import-check = Solo revisar
+import-submit = Importar
+import-error-no-file = Elija un archivo o pegue su texto.
+import-errors-heading = Errores en el archivo: { $text }
+import-nothing-stored = No se guardó nada. Corrija estas filas e inténtelo de nuevo.
+import-more-errors = … y { $text } más.
+import-line = Línea
+import-column = Columna
+import-reason = Qué está mal
+import-checked-sales = El archivo es correcto: se registrarían { $text } dispositivos.
+import-done-sales = { $text } dispositivos registrados.
+import-checked-payments = El archivo es correcto: { $text } filas revisadas.
+import-done-payments = { $text } filas importadas.
+import-dry-run-note = Esto fue una revisión: no se guardó nada. Elija «Importar» para guardarlo.
+import-download-codes = Descargar los dispositivos y sus códigos de inscripción (CSV)
+import-device = Dispositivo
+import-code = Código de inscripción
+import-customer-ref = Referencia del cliente
+import-amount-minor = Importe (unidades menores)
+import-reference = Referencia
+import-status = Resultado
+import-status-recorded = Registrado
+import-status-would-record = Se registraría
+import-status-already = Ya registrado

@@ -1,0 +1,36 @@
+# Uingizaji wa faili (console/import.html). Kiswahili.
+
+import-title = Ingiza faili
+import-intro = Ingiza mauzo au malipo mengi kutoka faili la CSV (UTF-8, safu 10,000 na MiB 2 zaidi). Faili lote hukaguliwa kwanza: safu yoyote ikiwa na kosa, hakuna kinachohifadhiwa na kila safu yenye kosa huorodheshwa.
+import-kind = Faili lina nini
+import-kind-sales = Mauzo (vifaa na mipango yake)
+import-kind-payments = Malipo (taarifa ya pesa kwa simu)
+import-sales-columns = Safu wima: currency, grace_days, installments, amount, first_due (YYYY-MM-DD), every (month, week au idadi ya siku); si lazima: customer_ref, imei, offline_lock_after_days, auto_reprovision (yes au no).
+import-payments-columns = Safu wima: device (kitambulisho cha kifaa au rejea ya mteja), amount (mf. 2500.00), reference (kitambulisho cha muamala); si lazima: currency, paid_at. Safu zilizokwisha rekodiwa huonyeshwa hivyo na hazihesabiwi mara mbili.
+import-file = Faili la CSV
+import-file-hint = Mstari wa kwanza unataja safu wima, kwa mpangilio wowote.
+import-paste = Au bandika maandishi ya faili hapa
+import-check = Kagua tu
+import-submit = Ingiza
+import-error-no-file = Chagua faili au bandika maandishi yake.
+import-errors-heading = Makosa kwenye faili: { $text }
+import-nothing-stored = Hakuna kilichohifadhiwa. Sahihisha safu hizi ujaribu tena.
+import-more-errors = … na mengine { $text }.
+import-line = Mstari
+import-column = Safu wima
+import-reason = Kosa ni nini
+import-checked-sales = Faili ni sahihi: vifaa { $text } vingesajiliwa.
+import-done-sales = Vifaa { $text } vimesajiliwa.
+import-checked-payments = Faili ni sahihi: safu { $text } zimekaguliwa.
+import-done-payments = Safu { $text } zimeingizwa.
+import-dry-run-note = Huu ulikuwa ukaguzi: hakuna kilichohifadhiwa. Chagua "Ingiza" kuhifadhi.
+import-download-codes = Pakua vifaa na misimbo yake ya usajili (CSV)
+import-device = Kifaa
+import-code = Msimbo wa usajili
+import-customer-ref = Rejea ya mteja
+import-amount-minor = Kiasi (vipande vidogo)
+import-reference = Rejea
+import-status = Matokeo
+import-status-recorded = Imerekodiwa
+import-status-would-record = Ingerekodiwa
+import-status-already = Ilikwisha rekodiwa
