@@ -352,7 +352,13 @@ async fn page_data(
     facts.extend([
         (
             lang.tr("device-enrolled"),
-            pick(v.enrolled, "device-enrolled-yes", "device-enrolled-no"),
+            match v.enrolled_at.filter(|_| v.enrolled) {
+                Some(at) => lang.tr_args(
+                    "device-enrolled-on",
+                    &[("date", &money_format::date_time(at, lang))],
+                ),
+                None => pick(v.enrolled, "device-enrolled-yes", "device-enrolled-no"),
+            },
         ),
         (
             lang.tr("device-last-checkin"),

@@ -22,6 +22,7 @@ device-auto-reprovision = Automatic re-provisioning
 device-registered = Registered
 device-none = none
 device-enrolled-yes = Enrolled
+device-enrolled-on = Enrolled on { $date }
 device-enrolled-no = Not enrolled yet
 device-on = On
 device-off = Off

@@ -23,6 +23,7 @@ device-auto-reprovision = Reaprovisionamiento automático
 device-registered = Registrado
 device-none = ninguno
 device-enrolled-yes = Registrado
+device-enrolled-on = Registrado el { $date }
 device-enrolled-no = Aún no registrado
 device-on = Activado
 device-off = Desactivado

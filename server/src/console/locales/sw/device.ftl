@@ -22,6 +22,7 @@ device-auto-reprovision = Kusajili upya kiotomatiki
 device-registered = Ilisajiliwa
 device-none = hakuna
 device-enrolled-yes = Imesajiliwa
+device-enrolled-on = Imesajiliwa tarehe { $date }
 device-enrolled-no = Bado haijasajiliwa
 device-on = Imewashwa
 device-off = Imezimwa
