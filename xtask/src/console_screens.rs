@@ -15,11 +15,12 @@ use crate::steps::Step;
 pub const TASK: &str = "console-screens";
 
 pub const DETAILS: &str = "\
-Runs `cargo test -p finlock-server --test console_browser screenshots_of_every_page` with
-FINLOCK_CONSOLE_SCREENS=build/console-screens: a real `finlock serve` on loopback, Debian's
-chromedriver and headless Chromium, a full-page PNG of every console page at 360 px and at
-1280 px wide, named PAGE-WIDTH.png (login-sw-360.png, not-found-en-1280.png, ...). The
-directory is emptied first, so what is there is what the pages look like now.
+Runs the screenshot test of every console browser test file (server/tests/console_browser*.rs,
+tests named `screenshots_of_…`) with FINLOCK_CONSOLE_SCREENS=build/console-screens: a real
+`finlock serve` on loopback, Debian's chromedriver and headless Chromium, a full-page PNG of
+every console page at 360 px and at 1280 px wide, named PAGE-WIDTH.png (login-sw-360.png,
+not-found-en-1280.png, device-device-en-360.png, ...). The directory is emptied first, so
+what is there is what the pages look like now.
 
 Needs Debian's chromium and chromium-driver (installed on first use).";
 
@@ -33,24 +34,44 @@ pub fn out_dir(root: &Path) -> PathBuf {
 
 pub fn steps(cargo: &OsString, root: &Path) -> Vec<Step> {
     let dir = out_dir(root);
-    // Pictures of pages that no longer exist would mislead whoever looks.
     let _ = std::fs::remove_dir_all(&dir);
-    let mut step = Step::new(
-        TASK,
-        cargo.clone(),
-        [
-            "test",
-            "--locked",
-            "-p",
-            "finlock-server",
-            "--test",
-            "console_browser",
-            "screenshots_of_every_page",
-        ],
-    );
+    let mut args: Vec<OsString> = ["test", "--locked", "-p", "finlock-server"]
+        .into_iter()
+        .map(OsString::from)
+        .collect();
+    for test in browser_tests(&root.join("server").join("tests")) {
+        args.push("--test".into());
+        args.push(test.into());
+    }
+    args.push(SCREENSHOT_TESTS.into());
+    let mut step = Step::new(TASK, cargo.clone(), args);
     step.envs.push((SCREENS_VAR.into(), dir.into_os_string()));
     step.counts_tests = true;
     vec![step]
+}
+
+/// The name every screenshot test starts with (the filter passed to the test binaries).
+const SCREENSHOT_TESTS: &str = "screenshots_of_";
+
+/// The console's browser test files (`console_browser*.rs`) that hold a screenshot test,
+/// by test name, sorted; each page's author keeps its screenshots beside its flows.
+fn browser_tests(tests_dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(tests_dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                .filter_map(|n| n.strip_suffix(".rs").map(str::to_string))
+                .filter(|n| n.starts_with("console_browser"))
+                .filter(|n| {
+                    std::fs::read_to_string(tests_dir.join(format!("{n}.rs")))
+                        .is_ok_and(|text| text.contains(&format!("fn {SCREENSHOT_TESTS}")))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
 }
 
 #[cfg(test)]
@@ -70,8 +91,25 @@ mod tests {
                 OsString::from("/tmp/xtask-console-screens-test-root/build/console-screens")
             )]
         );
-        assert!(step.args.iter().any(|a| a == "screenshots_of_every_page"));
-        assert!(step.args.iter().any(|a| a == "console_browser"));
+        assert!(step.args.iter().any(|a| a == SCREENSHOT_TESTS));
+    }
+
+    #[test]
+    fn every_console_browser_test_file_is_run() {
+        let tests = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap()
+            .join("server")
+            .join("tests");
+        let names = browser_tests(&tests);
+        for page_tests in [
+            "console_browser",
+            "console_browser_auth",
+            "console_browser_devices",
+            "console_browser_lists",
+        ] {
+            assert!(names.contains(&page_tests.to_string()), "{names:?}");
+        }
     }
 
     /// The variable and the test name are the browser test's own.
