@@ -9,8 +9,8 @@ pub mod backup;
 pub mod demo;
 #[cfg(feature = "simulator")]
 pub mod device;
-pub mod keys;
 pub mod import;
+pub mod keys;
 pub mod lender_device;
 pub mod staff;
 pub mod storage;
