@@ -592,17 +592,35 @@ fn attestation_seeds(seeds: &mut Seeds, vectors: &[(String, Value)]) {
 /// every kind of bad row.
 fn csv_import_seeds(seeds: &mut Seeds) {
     let sales = [
-        ("sales-good", "customer_ref,imei,currency,grace_days,installments,amount,first_due,every\nC-1,35-209900-176148-1,KES,7,3,2500.00,2027-01-31,month\nC-2,,kes,0,2,10,2027-01-01,14\n"),
-        ("sales-bom-crlf", "\u{feff}Every,First_Due,Amount,Installments,Grace_Days,Currency,Auto_Reprovision\r\nweek,2027-02-01,\"1500\",6,3,UGX,yes\r\n\r\n30d,2027-02-01,1,1,0,JPY,no\r\n"),
-        ("sales-bad-rows", "currency,grace_days,installments,amount,first_due,every,offline_lock_after_days\nKES,x,3,-5,31/01/2027,fortnight,0\nKESH,400,0,1.001,2027-02-30,367,366\n=1+2,7,3,\"1,000\",1999-01-01,month,\n"),
-        ("sales-header-errors", "currency,currency,colour\nKES,KES,red\n"),
+        (
+            "sales-good",
+            "customer_ref,imei,currency,grace_days,installments,amount,first_due,every\nC-1,35-209900-176148-1,KES,7,3,2500.00,2027-01-31,month\nC-2,,kes,0,2,10,2027-01-01,14\n",
+        ),
+        (
+            "sales-bom-crlf",
+            "\u{feff}Every,First_Due,Amount,Installments,Grace_Days,Currency,Auto_Reprovision\r\nweek,2027-02-01,\"1500\",6,3,UGX,yes\r\n\r\n30d,2027-02-01,1,1,0,JPY,no\r\n",
+        ),
+        (
+            "sales-bad-rows",
+            "currency,grace_days,installments,amount,first_due,every,offline_lock_after_days\nKES,x,3,-5,31/01/2027,fortnight,0\nKESH,400,0,1.001,2027-02-30,367,366\n=1+2,7,3,\"1,000\",1999-01-01,month,\n",
+        ),
+        (
+            "sales-header-errors",
+            "currency,currency,colour\nKES,KES,red\n",
+        ),
     ];
     for (label, text) in sales {
         seeds.add("csv_import", label, [&[0u8][..], text.as_bytes()].concat());
     }
     let payments = [
-        ("payments-good", "device,amount,reference,currency,paid_at\ndev-1,2500.00,QK1,KES,2026-11-30\nC-9,10,QK2,,2026-11-30T10:00:00+03:00\n"),
-        ("payments-bad-rows", "reference,amount,device\nQK1,-1,d\nQK1,1.2.3,\n,5,d\n\"QK\nX\",1,d\nQK4,1,d,extra\n"),
+        (
+            "payments-good",
+            "device,amount,reference,currency,paid_at\ndev-1,2500.00,QK1,KES,2026-11-30\nC-9,10,QK2,,2026-11-30T10:00:00+03:00\n",
+        ),
+        (
+            "payments-bad-rows",
+            "reference,amount,device\nQK1,-1,d\nQK1,1.2.3,\n,5,d\n\"QK\nX\",1,d\nQK4,1,d,extra\n",
+        ),
     ];
     for (label, text) in payments {
         seeds.add("csv_import", label, [&[1u8][..], text.as_bytes()].concat());

@@ -25,7 +25,11 @@ fn check_rejected(r: &Rejected, input: &[u8]) {
         assert!(pair[0].line <= pair[1].line, "{r:?}");
     }
     for e in &r.errors {
-        assert!(e.line <= lines, "line {} of a {lines}-line file: {e:?}", e.line);
+        assert!(
+            e.line <= lines,
+            "line {} of a {lines}-line file: {e:?}",
+            e.line
+        );
         assert!(!e.reason.is_empty());
     }
 }
@@ -67,7 +71,10 @@ fn run(file: &[u8], schema: &[Column], judge: impl Fn(&[u8]) -> Result<String, R
         Ok(r) => r,
         // Only the size limit can differ (quoting grows a file).
         Err(r) => {
-            assert!(again.len() > finlock_server::devices::import::MAX_BYTES, "{r:?}");
+            assert!(
+                again.len() > finlock_server::devices::import::MAX_BYTES,
+                "{r:?}"
+            );
             return;
         }
     };
