@@ -116,16 +116,18 @@ async fn a_visitor_who_is_not_signed_in_is_sent_to_sign_in() {
         .await
         .unwrap();
     assert!(!login.contains("alert(1)"), "{login}");
-    for path in [
-        "/console/",
-        "/console",
-        "/console/devices",
-        "/console/x/y?z=1",
-    ] {
+    for path in ["/console/", "/console", "/console/x/y?z=1"] {
         let r = get(&server, path, &[]).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
         assert_eq!(r.headers()[LOCATION], "/console/login", "{path}");
     }
+    // A page that exists is come back to after signing in.
+    let r = get(&server, "/console/devices", &[]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers()[LOCATION],
+        "/console/login?next=/console/devices"
+    );
     // The API keeps its own problem+json 404 outside the console.
     let r = get(&server, "/consoles", &[]).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
