@@ -62,7 +62,8 @@ async fn register(server: &Server, key: &str, customer_ref: &str, days: i64) -> 
     v["device_id"].as_str().unwrap().to_string()
 }
 
-/// A server with a lender (a long name), an agent, and devices: two overdue, three current.
+/// A server with a lender (a long name), an agent, and devices: two overdue, three
+/// current, one paid in full.
 async fn setup() -> (Server, Vec<String>) {
     let server = Server::start();
     let created = server.finlock_json(
@@ -95,6 +96,17 @@ async fn setup() -> (Server, Vec<String>) {
     for (i, days) in [10, 20, 30].into_iter().enumerate() {
         register(&server, &key, &format!("SHOP-NAIROBI-{i:04}"), days).await;
     }
+    // One paid in full: collected this month, and released within the week.
+    let paid = register(&server, &key, "PAID-0003", 3).await;
+    let r = http_client()
+        .post(format!("{}/v1/lender/devices/{paid}/payments", server.url))
+        .bearer_auth(&key)
+        .header("Idempotency-Key", "paid-0003")
+        .json(&json!({ "amount_minor": 1_250_000, "currency": "KES", "reference": "MPESA-QX1" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
     (server, overdue)
 }
 
@@ -208,7 +220,7 @@ async fn search_from_the_dashboard_and_filter_by_state_with_the_keyboard() {
         b.click_and_wait("main a[href='/console/devices']").await;
         assert_eq!(b.path().await, "/console/devices");
         assert_page_is_sound(&b, "devices").await;
-        assert_eq!(listed(&b).await.len(), 5);
+        assert_eq!(listed(&b).await.len(), 6);
         let label = b.text("label[for=q]").await;
         assert_eq!(label, "Device id, customer reference or last IMEI digits");
         b.client
