@@ -12,6 +12,8 @@
 //! | [`api_keys`] | the lender's API keys |
 //! | [`keys`] | the lender's signing-key sets: rotate, retire (ADR 0007) |
 //! | [`approvals`] | enrollment requests by IMEI waiting for the lender's approval |
+//! | [`dashboard`] | the lender's dashboard figures (devices by state, arrears, collected, not seen, releases) |
+//! | [`imports`] | bulk CSV of sales and of payments (2 MiB on these routes only) |
 //! | [`ops`] | `/healthz`, `/metrics`, `/openapi.json` |
 //!
 //! [`auth`] holds the lender's extractors ([`auth::AuthLender`], [`auth::OwnedDevice`]),
