@@ -86,6 +86,15 @@ pub struct ServeArgs {
     /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C.
     #[arg(long, env = "FINLOCK_SHUTDOWN_GRACE", default_value_t = 20, value_parser = clap::value_parser!(u64).range(0..=600))]
     pub shutdown_grace: u64,
+    /// Webhooks to plain-http loopback URLs (tests, the demo). Never on a server on the internet.
+    #[arg(long, env = "FINLOCK_WEBHOOKS_ALLOW_HTTP_LOOPBACK")]
+    pub webhooks_allow_http_loopback: bool,
+    /// Webhooks to private addresses (a receiver on the lender's own network); link-local never.
+    #[arg(long, env = "FINLOCK_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES")]
+    pub webhooks_allow_private_addresses: bool,
+    /// Seconds a webhook receiver has to answer.
+    #[arg(long, env = "FINLOCK_WEBHOOKS_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub webhooks_timeout: u64,
 }
 
 pub const DEFAULT_ENROLL_PER_ADDRESS: u32 = 30;
@@ -112,6 +121,8 @@ pub struct Config {
     pub limits: crate::serve::Limits,
     /// Attested enrollment's roots, revocation list and security level (ADR 0011).
     pub attestation: crate::attestation::Settings,
+    /// Webhooks out (issue 17): which URLs, retry schedule, timing.
+    pub webhooks: crate::webhooks::Settings,
 }
 
 /// How logs are written.
@@ -214,6 +225,14 @@ impl Config {
                 )
                 .unwrap_or(crate::attestation::SecurityLevel::TrustedEnvironment),
             },
+            webhooks: crate::webhooks::Settings {
+                rules: crate::webhooks::address::Rules {
+                    allow_http_loopback: serve.webhooks_allow_http_loopback,
+                    allow_private: serve.webhooks_allow_private_addresses,
+                },
+                timeout: std::time::Duration::from_secs(serve.webhooks_timeout),
+                ..crate::webhooks::Settings::default()
+            },
             limits: crate::serve::Limits {
                 header_read: std::time::Duration::from_secs(serve.header_read_timeout),
                 request: std::time::Duration::from_secs(serve.request_timeout),
@@ -238,6 +257,7 @@ impl Config {
             enroll_per_address: DEFAULT_ENROLL_PER_ADDRESS,
             limits: crate::serve::Limits::default(),
             attestation: crate::attestation::Settings::default(),
+            webhooks: crate::webhooks::Settings::default(),
         }
     }
 }

@@ -358,6 +358,7 @@ async fn bind(
         },
     )
     .await?;
+    crate::webhooks::outbox::enrolled(&mut tx, &device, now, binding.kind).await?;
     tx.commit().await?;
     app.devices.forget(&device.device_id);
     tracing::info!(device_id = %device.device_id, action = binding.kind.action(), "enrollment");

@@ -39,6 +39,7 @@ pub mod provisioning;
 pub mod rate_limit;
 pub mod serve;
 pub mod staff;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 
@@ -119,6 +120,7 @@ async fn start(config: Config, clock: SharedClock) -> Result<(TcpListener, AppSt
 /// Starts a server on `config.listen` (port 0 = ephemeral) in the current runtime.
 pub async fn spawn(config: Config, clock: SharedClock) -> Result<(SocketAddr, ServerHandle)> {
     let (listener, state) = start(config, clock).await?;
+    webhooks::worker::spawn(state.clone());
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Internal(format!("local address: {e}")))?;
@@ -158,6 +160,8 @@ pub async fn serve(
     lenders::check_keys(&state.db, &state.config.keys_dir)
         .await
         .map_err(SettingsError)?;
+    // Webhooks out: stops by itself when the database is closed below.
+    webhooks::worker::spawn(state.clone());
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Internal(format!("local address: {e}")))?;

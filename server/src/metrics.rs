@@ -63,6 +63,8 @@ pub struct Metrics {
     requests: Family<RouteStatus, Counter>,
     errors: Family<Route, Counter>,
     latency: Family<Route, Histogram, fn() -> Histogram>,
+    /// Webhook deliveries by outcome (src/webhooks/metrics.rs).
+    pub webhooks: crate::webhooks::metrics::Counters,
 }
 
 impl Default for Metrics {
@@ -101,6 +103,7 @@ impl Default for Metrics {
             "Request latency by route",
             latency.clone(),
         );
+        let webhooks = crate::webhooks::metrics::Counters::registered(&mut registry);
         Metrics {
             registry,
             checkins,
@@ -108,6 +111,7 @@ impl Default for Metrics {
             requests,
             errors,
             latency,
+            webhooks,
         }
     }
 }

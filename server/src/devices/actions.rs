@@ -69,7 +69,8 @@ pub async fn set_lock_in(
         Some(reason) => AuditEvent::Locked { reason },
         None => AuditEvent::Unlocked,
     };
-    audit::append(tx, subject(device), now, by.actor, &event).await
+    audit::append(tx, subject(device), now, by.actor, &event).await?;
+    crate::webhooks::record_audit(tx, device, now, &event).await
 }
 
 /// The longest promise to pay: an extension ends at most this long after now.
@@ -119,6 +120,7 @@ pub async fn extend(
     super::search::refresh_in(&mut tx, &device.device_id).await?;
     let event = AuditEvent::Extended { until, reason };
     audit::append(&mut tx, subject(device), now, by.actor, &event).await?;
+    crate::webhooks::record_audit(&mut tx, device, now, &event).await?;
     tx.commit().await?;
     owned(app, &by.lender.lender_id, &device.device_id).await
 }
@@ -140,6 +142,7 @@ pub async fn release_in(tx: &mut Tx, now: i64, by: Caller<'_>, device: &DeviceRo
             reason: ReleaseReason::LenderRequest,
         };
         audit::append(tx, subject(device), now, by.actor, &event).await?;
+        crate::webhooks::record_audit(tx, device, now, &event).await?;
     }
     Ok(changed)
 }

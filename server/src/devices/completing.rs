@@ -68,6 +68,7 @@ pub async fn settle_in(tx: &mut Tx, now: i64, device: &DeviceRow) -> Result<bool
             reason: ReleaseReason::PaidInFull,
         };
         audit::append(tx, subject(device), now, Actor::System, &event).await?;
+        crate::webhooks::record_audit(tx, device, now, &event).await?;
     }
     Ok(changed)
 }

@@ -289,10 +289,12 @@ pub async fn record_in(
         paid_minor: paid,
     };
     audit::append(tx, subject(device), now, by.actor, &event).await?;
+    crate::webhooks::record_audit(tx, device, now, &event).await?;
     if let (true, Some(release_at)) = (completes, after.release_at) {
         // The server's consequence of the payment, like the release that follows it.
         let event = AuditEvent::Completing { release_at };
         audit::append(tx, subject(device), now, Actor::System, &event).await?;
+        crate::webhooks::record_audit(tx, device, now, &event).await?;
     }
     // A window of 0: released at once, with its entry (as before ADR 0012).
     super::completing::settle_in(tx, now, device).await?;

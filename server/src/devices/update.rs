@@ -302,6 +302,7 @@ pub async fn update(
             earlier_lock: r.earlier,
         };
         audit::append(&mut tx, subject(device), now, by.actor, &event).await?;
+        crate::webhooks::record_audit(&mut tx, device, now, &event).await?;
     }
     if let Some(on) = req.auto_reprovision
         && on != device.auto_reprovision

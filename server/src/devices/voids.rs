@@ -154,6 +154,7 @@ async fn void_in(
         release_at: answer.release_at,
     };
     audit::append(tx, subject(device), now, by.actor, &event).await?;
+    crate::webhooks::record_audit(tx, device, now, &event).await?;
     // A window of 0 with the device still paid in full: released at once.
     super::completing::settle_in(tx, now, device).await?;
     Ok(Attempt::Done(super::payments::Recorded {
