@@ -34,8 +34,10 @@ pub mod key_backup;
 pub mod lender_keys;
 pub mod lenders;
 pub mod metrics;
+pub mod payments_in;
 pub mod policy;
 pub mod provisioning;
+pub mod push;
 pub mod rate_limit;
 pub mod serve;
 pub mod staff;
@@ -120,6 +122,7 @@ async fn start(config: Config, clock: SharedClock) -> Result<(TcpListener, AppSt
 /// Starts a server on `config.listen` (port 0 = ephemeral) in the current runtime.
 pub async fn spawn(config: Config, clock: SharedClock) -> Result<(SocketAddr, ServerHandle)> {
     let (listener, state) = start(config, clock).await?;
+    push::start(&state)?;
     webhooks::worker::spawn(state.clone());
     let addr = listener
         .local_addr()
@@ -160,6 +163,8 @@ pub async fn serve(
     lenders::check_keys(&state.db, &state.config.keys_dir)
         .await
         .map_err(SettingsError)?;
+    // After the lenders' keys are checked: it may create the keys directory.
+    push::start(&state).map_err(|e| SettingsError(format!("the Web Push key: {e}")))?;
     // Webhooks out: stops by itself when the database is closed below.
     webhooks::worker::spawn(state.clone());
     let addr = listener

@@ -8,12 +8,14 @@
 //! | [`device_api`] | `POST /v1/enroll/challenge`, `POST /v1/enroll`, `POST /v1/checkin` (PROTOCOL §3) |
 //! | [`devices`] | registering, reading, changing (reschedule, re-provisioning, cancel) and auditing a lender's devices, provisioning |
 //! | [`payments`] | a device's payments |
+//! | [`payment_notifications`] | payments in: providers' notifications (`/v1/notify/…`), the lender's held notifications and notification secrets |
 //! | [`actions`] | lock, unlock, release, offline codes |
 //! | [`api_keys`] | the lender's API keys |
 //! | [`keys`] | the lender's signing-key sets: rotate, retire (ADR 0007) |
 //! | [`approvals`] | enrollment requests by IMEI waiting for the lender's approval |
 //! | [`dashboard`] | the lender's dashboard figures (devices by state, arrears, collected, not seen, releases) |
 //! | [`imports`] | bulk CSV of sales and of payments (2 MiB on these routes only) |
+//! | [`webhooks`] | webhooks out: the lender's endpoints, delivery log (redeliver a dead one), settings |
 //! | [`ops`] | `/healthz`, `/metrics`, `/openapi.json` |
 //!
 //! [`auth`] holds the lender's extractors ([`auth::AuthLender`], [`auth::OwnedDevice`]),
@@ -30,8 +32,10 @@ pub mod imports;
 pub mod keys;
 pub mod openapi;
 pub mod ops;
+pub mod payment_notifications;
 pub mod payments;
 pub(crate) mod rejection;
+pub mod webhooks;
 
 use std::time::Instant;
 
@@ -109,6 +113,8 @@ fn routes() -> Routes {
         .merge(approvals::router())
         .merge(dashboard::router())
         .merge(imports::router())
+        .merge(webhooks::router())
+        .merge(payment_notifications::router())
 }
 
 /// Every (method, path) the router serves, for documentation checks.

@@ -1,0 +1,125 @@
+//! What the lender's own audit log (`lender_audit`) keeps of payments in: a secret
+//! rotated and a held notification assigned, naming who did it. A closed set of events
+//! naming their own fields: no secret, token or payer detail can reach the log.
+
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use super::notice::Source;
+use crate::audit::Actor;
+use crate::db::queries::Tx;
+use crate::error::Result;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotificationEvent<'a> {
+    /// A new secret (or M-Pesa URL token) for `source`; the previous ones stay valid
+    /// until `previous_valid_until` (`None`: there was none).
+    SecretRotated {
+        source: Source,
+        secret_id: &'a str,
+        previous_valid_until: Option<i64>,
+    },
+    /// A held notification assigned to a device: recorded as `payment_id`.
+    Assigned {
+        notification_id: &'a str,
+        device_id: &'a str,
+        payment_id: &'a str,
+    },
+}
+
+impl NotificationEvent<'_> {
+    /// The stored action name (stable: lenders filter on it).
+    pub fn action(&self) -> &'static str {
+        match self {
+            NotificationEvent::SecretRotated { .. } => "payment_notification_secret_rotated",
+            NotificationEvent::Assigned { .. } => "payment_notification_assigned",
+        }
+    }
+
+    pub fn detail(&self) -> Value {
+        match *self {
+            NotificationEvent::SecretRotated {
+                source,
+                secret_id,
+                previous_valid_until,
+            } => json!({ "source": source.as_str(), "secret_id": secret_id,
+                "previous_valid_until": previous_valid_until }),
+            NotificationEvent::Assigned {
+                notification_id,
+                device_id,
+                payment_id,
+            } => json!({ "notification_id": notification_id, "device_id": device_id,
+                "payment_id": payment_id }),
+        }
+    }
+}
+
+/// A write transaction that first writes the lender's row, so the lender's log is
+/// numbered one change at a time (as imports and staff changes do).
+pub async fn begin(db: &crate::db::Db, lender_id: &str) -> Result<Tx> {
+    let mut tx = db.write.begin().await?;
+    sqlx::query("UPDATE lenders SET name = name WHERE lender_id = $1")
+        .bind(lender_id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
+/// Appends `event` to the lender's log inside `tx` (begun with [`begin`]).
+pub async fn append(
+    tx: &mut Tx,
+    lender_id: &str,
+    at: i64,
+    actor: Actor<'_>,
+    event: &NotificationEvent<'_>,
+) -> Result<()> {
+    let last: i64 =
+        sqlx::query("SELECT COALESCE(MAX(n), 0) AS last FROM lender_audit WHERE lender_id = $1")
+            .bind(lender_id)
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get("last")?;
+    sqlx::query(
+        "INSERT INTO lender_audit (lender_id, n, at, actor, action, detail, api_key_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(lender_id)
+    .bind(last + 1)
+    .bind(at)
+    .bind(actor.label())
+    .bind(event.action())
+    .bind(event.detail().to_string())
+    .bind(actor.key_id())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_have_stable_actions_and_no_secret_fields() {
+        let rotated = NotificationEvent::SecretRotated {
+            source: Source::Mpesa,
+            secret_id: "pns-1",
+            previous_valid_until: Some(5),
+        };
+        assert_eq!(rotated.action(), "payment_notification_secret_rotated");
+        assert_eq!(
+            rotated.detail(),
+            json!({ "source": "mpesa", "secret_id": "pns-1", "previous_valid_until": 5 })
+        );
+        let assigned = NotificationEvent::Assigned {
+            notification_id: "pnt-1",
+            device_id: "dev-1",
+            payment_id: "pay-1",
+        };
+        assert_eq!(assigned.action(), "payment_notification_assigned");
+        assert_eq!(
+            assigned.detail(),
+            json!({ "notification_id": "pnt-1", "device_id": "dev-1", "payment_id": "pay-1" })
+        );
+    }
+}
