@@ -32,6 +32,8 @@ pub struct Inner {
     pub metrics: Metrics,
     /// Attested enrollment's verifier, loaded once from `config.attestation`.
     pub attestation: crate::attestation::Verifier,
+    /// The wake-up push: off until `crate::push::start` (`finlock serve`, `spawn`).
+    pub push: crate::push::Push,
 }
 
 impl App {
@@ -44,6 +46,7 @@ impl App {
         });
         App(Arc::new(Inner {
             attestation,
+            push: crate::push::Push::new(config.push.clone()),
             db,
             clock,
             config,

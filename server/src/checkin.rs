@@ -129,7 +129,10 @@ pub fn judge(text: &str, row: &DeviceRow, now: i64, rules: Rules) -> Result<Verd
     let key = PublicKey::from_bytes(key_bytes, Some(row.device_id.clone()))?;
     parsed.verify_with(&key)?;
     let request: CheckinRequest = protocol::decode_payload(&parsed.into_payload())?;
-    request.validate()?;
+    // `push_endpoint` may be plain http to loopback here: whether the server uses it is
+    // `--push-allow-http-loopback`'s decision (crate::push::endpoint), not a reason to
+    // refuse the check-in.
+    request.validate_with(protocol::UrlPolicy::DEBUG)?;
     if request.device_id != row.device_id {
         return Err(Error::invalid(
             "device_id",
@@ -277,6 +280,7 @@ async fn record(
         cached,
     };
     let v = judge(text, row, now, rules)?;
+    let push = crate::push::registration::asked(v.request.push_endpoint.as_deref())?;
     // The lender's key sets after the device's (ADR 0007); a device too far behind is
     // refused here, before anything is recorded.
     let keys = crate::lender_keys::chain_for(app, &row.lender_id, v.request.keys_seq).await?;
@@ -344,8 +348,12 @@ async fn record(
         ..row.clone()
     });
     let entitlement = issue(app, row, issued, lock_reason, Some(v.request.nonce), now).await?;
+    crate::push::registration::apply(app, &row.device_id, push, false).await;
     Ok(Chained {
-        answer: CheckinResponse { entitlement },
+        answer: CheckinResponse {
+            entitlement,
+            push_key: app.push.public_key(),
+        },
         keys,
     })
 }

@@ -95,6 +95,18 @@ pub struct ServeArgs {
     /// Seconds a webhook receiver has to answer.
     #[arg(long, env = "FINLOCK_WEBHOOKS_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=60))]
     pub webhooks_timeout: u64,
+    /// Wake-up push (Web Push, VAPID): the contact push services may reach the operator
+    /// at, `mailto:ops@lender.example` or an https:// URL (the JWT's `sub`).
+    #[arg(long, env = "FINLOCK_PUSH_CONTACT")]
+    pub push_contact: Option<String>,
+    /// Push to plain-http loopback endpoints (tests, the demo, a simulated phone's
+    /// loopback distributor). Never on a server on the internet.
+    #[arg(long, env = "FINLOCK_PUSH_ALLOW_HTTP_LOOPBACK")]
+    pub push_allow_http_loopback: bool,
+    /// Push to private, link-local and CGNAT addresses (a push server on the lender's
+    /// own network); otherwise a phone could make the server reach into it.
+    #[arg(long, env = "FINLOCK_PUSH_ALLOW_PRIVATE")]
+    pub push_allow_private: bool,
 }
 
 pub const DEFAULT_ENROLL_PER_ADDRESS: u32 = 30;
@@ -123,6 +135,8 @@ pub struct Config {
     pub attestation: crate::attestation::Settings,
     /// Webhooks out (issue 17): which URLs, retry schedule, timing.
     pub webhooks: crate::webhooks::Settings,
+    /// The wake-up push (issue 17): contact, which endpoints, timing.
+    pub push: crate::push::Settings,
 }
 
 /// How logs are written.
@@ -200,6 +214,7 @@ impl Config {
             ));
         }
         self.attestation.load()?;
+        self.push.validate()?;
         Ok(())
     }
 
@@ -224,6 +239,14 @@ impl Config {
                     &serve.attestation_security_level,
                 )
                 .unwrap_or(crate::attestation::SecurityLevel::TrustedEnvironment),
+            },
+            push: crate::push::Settings {
+                contact: serve.push_contact,
+                policy: crate::push::endpoint::Policy {
+                    allow_http_loopback: serve.push_allow_http_loopback,
+                    allow_private: serve.push_allow_private,
+                },
+                ..crate::push::Settings::default()
             },
             webhooks: crate::webhooks::Settings {
                 rules: crate::webhooks::address::Rules {
@@ -258,6 +281,7 @@ impl Config {
             limits: crate::serve::Limits::default(),
             attestation: crate::attestation::Settings::default(),
             webhooks: crate::webhooks::Settings::default(),
+            push: crate::push::Settings::default(),
         }
     }
 }

@@ -45,7 +45,9 @@ pub fn read(text: &str) -> Result<SignedEnroll> {
     })?;
     let keys = KeySet::new(vec![key.clone()])?;
     jws::verify(text, typ::ENROLL, &keys)?;
-    request.validate()?;
+    // Plain-http loopback `push_endpoint`s pass here; the server's push policy decides
+    // whether it uses them (crate::push::endpoint).
+    request.validate_with(protocol::UrlPolicy::DEBUG)?;
     Ok(SignedEnroll { request, key })
 }
 
@@ -265,9 +267,11 @@ pub async fn enroll(app: &App, body: &[u8], client: Option<&str>) -> Result<Answ
         (None, None) => return Err(Error::NotFound),
     };
     let binding = judge(&signed, &device, proof, now)?;
-    bind(app, &signed, device, binding, now)
-        .await
-        .map(Answer::Enrolled)
+    let push = crate::push::registration::asked(signed.request.push_endpoint.as_deref())?;
+    let device_id = device.device_id.clone();
+    let answer = bind(app, &signed, device, binding, now).await?;
+    crate::push::registration::apply(app, &device_id, push, binding.rebind).await;
+    Ok(Answer::Enrolled(answer))
 }
 
 /// The hardware proof the request carries, if any, when it passes (ADR 0011): the
@@ -376,6 +380,7 @@ async fn bind(
             device_id: device.device_id,
             entitlement,
             offline_secret,
+            push_key: app.push.public_key(),
         },
         keys,
     })
