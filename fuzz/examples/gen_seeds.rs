@@ -281,6 +281,7 @@ fn server_seeds(seeds: &mut Seeds) {
         app_version: "0.1.0".into(),
         keys_seq: 0,
         attestation: None,
+        push_endpoint: None,
     };
     let by_code = serde_json::to_vec(&request).expect("JSON");
     request.enrollment_code = None;

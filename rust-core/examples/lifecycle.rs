@@ -93,6 +93,7 @@ fn checkin(device: &mut Device, lender: &mut Lender, t: i64) -> Result<(), Strin
     let e = lender.entitlement(t, &out.nonce);
     let body = serde_json::to_vec(&CheckinResponse {
         entitlement: fixtures::sign(&e),
+        push_key: None,
     })
     .map_err(|e| e.to_string())?;
     let eval = device
@@ -161,6 +162,7 @@ fn run() -> Result<(), String> {
         device_id: DEVICE_ID.into(),
         entitlement: fixtures::sign(&first),
         offline_secret: b64::encode(OFFLINE_SECRET),
+        push_key: None,
     })
     .map_err(|e| e.to_string())?;
     device

@@ -86,6 +86,9 @@ pub struct PendingEnrollment {
     /// the next enroll request carrying that challenge's proof reuses `nonce`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bound_challenge: Option<String>,
+    /// The push endpoint the request carried, which the server has once it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_endpoint: Option<String>,
 }
 
 /// The bound relationship with the lender, from enrollment on.
@@ -124,6 +127,9 @@ pub struct DeviceState {
     pub clock: TrustedClock,
     #[serde(default)]
     pub checkin: CheckinSchedule,
+    /// The wake-up push registration (ADR 0014).
+    #[serde(default)]
+    pub push: PushState,
 }
 
 /// Device facts sent at enrollment.
@@ -146,6 +152,8 @@ pub struct Outgoing {
     pub nonce: String,
     /// How many pending events the body carries.
     pub events_sent: usize,
+    /// The push endpoint the body carries (`Some("")`: "none any more"), if any.
+    pub push_endpoint: Option<String>,
 }
 
 /// The answer of an evaluation: trusted time and the decision at that time.
@@ -271,6 +279,7 @@ impl DeviceState {
             None => (fresh_nonce(rng)?, None),
             Some(p) => attested::bound_nonce(self.pending_enrollment.as_ref(), p)?,
         };
+        let push_endpoint = self.push.for_enrollment(self.provisioning()?.url_policy());
         let request = EnrollRequest {
             v: protocol::VERSION,
             enrollment_code: params.enrollment_code.clone(),
@@ -283,8 +292,9 @@ impl DeviceState {
             app_version: params.app_version.clone(),
             keys_seq: self.provisioning()?.lender_keys.keys_seq(),
             attestation,
+            push_endpoint: push_endpoint.clone(),
         };
-        request.validate()?;
+        request.validate_with(self.provisioning()?.url_policy())?;
         let body = protocol::sign_payload(&request, jws::typ::ENROLL, |typ, bytes| {
             key.sign_compact(typ, bytes)
         })?;
@@ -298,11 +308,13 @@ impl DeviceState {
             device_key: Secret::from_bytes(key.pkcs8()),
             nonce: nonce.clone(),
             bound_challenge,
+            push_endpoint: push_endpoint.clone(),
         });
         Ok(Outgoing {
             body,
             nonce,
             events_sent: 0,
+            push_endpoint,
         })
     }
 
@@ -362,6 +374,10 @@ impl DeviceState {
             reminders: FiredReminders::default(),
         });
         self.pending_enrollment = None;
+        // A new enrollment is a new record on the server: it has what this request carried.
+        self.push.server_endpoint = String::new();
+        self.push
+            .on_accepted(pending.push_endpoint.as_deref(), answer.push_key.as_deref());
         self.checkin = CheckinSchedule::default();
         if let Some(en) = &self.enrollment {
             self.checkin.on_success(en.entitlement.next_checkin);
@@ -383,6 +399,11 @@ impl DeviceState {
             .provisioning
             .as_ref()
             .map_or(0, |p| p.lender_keys.keys_seq());
+        let urls = self
+            .provisioning
+            .as_ref()
+            .map_or(UrlPolicy::STRICT, Provisioning::url_policy);
+        let push_endpoint = self.push.unsent(urls);
         let en = self.enrollment.as_mut().ok_or(Error::NotEnrolled)?;
         let events = en.pending_events.clone();
         let request = CheckinRequest {
@@ -397,8 +418,9 @@ impl DeviceState {
             uptime_ms: clock.uptime_ms.min(protocol::MAX_SAFE - 1),
             events,
             keys_seq,
+            push_endpoint,
         };
-        request.validate()?;
+        request.validate_with(urls)?;
         let key = DeviceKey::from_pkcs8(&en.device_key.bytes()?, None)?;
         let body = protocol::sign_payload(&request, jws::typ::CHECKIN, |typ, bytes| {
             key.sign_as(&en.device_id, typ, bytes)
@@ -408,6 +430,7 @@ impl DeviceState {
             body,
             nonce,
             events_sent: request.events.len(),
+            push_endpoint: request.push_endpoint,
         })
     }
 
@@ -430,6 +453,8 @@ impl DeviceState {
         en.offline.on_checkin_success();
         let next = en.entitlement.next_checkin;
         self.checkin.on_success(next);
+        self.push
+            .on_accepted(sent.push_endpoint.as_deref(), answer.push_key.as_deref());
         Ok(self.evaluate(clock))
     }
 
@@ -767,6 +792,20 @@ impl Device {
         self.update(|s| Ok(s.evaluate(clock)))
     }
 
+    /// A wake-up push arrived: whether to check in now (at most once per
+    /// [`crate::schedule::CHECK_NOW_EVERY_S`], never while one is due); a yes is stored, so
+    /// the check-in stays due if the caller dies before running it. See
+    /// [`DeviceState::push_arrived`].
+    pub fn push_arrived(&mut self, clock: &ClockInput) -> Result<bool> {
+        self.update(|s| s.push_arrived(clock))
+    }
+
+    /// Stores the push endpoint the distributor gave (`""`: none any more); whether to check
+    /// in now so the server learns it. See [`DeviceState::set_push_endpoint`].
+    pub fn set_push_endpoint(&mut self, endpoint: &str, clock: &ClockInput) -> Result<bool> {
+        self.update(|s| s.set_push_endpoint(endpoint, clock))
+    }
+
     /// Enters an offline code. A wrong code is stored too (that is what counts it);
     /// malformed input and refused entries change nothing.
     pub fn enter_offline_code(&mut self, code: &str, clock: &ClockInput) -> Result<AcceptedCode> {
@@ -781,6 +820,11 @@ impl Device {
 }
 
 pub mod attested;
+mod push;
+#[cfg(test)]
+mod push_tests;
+
+pub use push::PushState;
 #[cfg(test)]
 mod key_rotation_tests;
 #[cfg(test)]

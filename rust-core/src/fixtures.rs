@@ -146,6 +146,7 @@ pub fn enroll_answer(nonce: &str, mut first: Entitlement) -> Vec<u8> {
         device_id: DEVICE_ID.into(),
         entitlement: sign(&first),
         offline_secret: crate::b64::encode(OFFLINE_SECRET),
+        push_key: None,
     })
     .expect("fixture serializes")
 }

@@ -420,6 +420,7 @@ mod tests {
     fn a_chained_answer_serializes_flat_and_reads_back() {
         let answer = protocol::CheckinResponse {
             entitlement: "e".into(),
+            push_key: None,
         };
         let plain = serde_json::to_string(&Chained {
             answer: answer.clone(),

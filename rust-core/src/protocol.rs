@@ -402,10 +402,22 @@ pub struct EnrollRequest {
     /// Hardware proof for an enrollment by IMEI (§3.1, ADR 0011).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attestation: Option<EnrollAttestation>,
+    /// Where to wake the device (PROTOCOL "Wake-up push"): a Web Push endpoint, `""` for
+    /// none any more, absent for no change. Read it with [`push_endpoint`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_endpoint: Option<String>,
 }
 
 impl EnrollRequest {
+    /// The field rules with `push_endpoint` held to `https` ([`UrlPolicy::STRICT`]); a
+    /// receiver that allows plain http to loopback (the simulator, tests) uses
+    /// [`EnrollRequest::validate_with`].
     pub fn validate(&self) -> Result<()> {
+        self.validate_with(UrlPolicy::STRICT)
+    }
+
+    /// The field rules, `push_endpoint` under `urls` (§8.3).
+    pub fn validate_with(&self, urls: UrlPolicy) -> Result<()> {
         check_version(self.v)?;
         if let Some(code) = &self.enrollment_code {
             check_enrollment_code("enrollment_code", code)?;
@@ -443,6 +455,9 @@ impl EnrollRequest {
             }
             attestation.decode()?;
         }
+        if let Some(endpoint) = &self.push_endpoint {
+            push_endpoint(endpoint, urls)?;
+        }
         Ok(())
     }
 }
@@ -452,6 +467,14 @@ pub struct EnrollResponse {
     pub device_id: String,
     pub entitlement: String,
     pub offline_secret: String,
+    /// The server's VAPID public key (PROTOCOL "Wake-up push"); not signed, not trusted. A
+    /// malformed one reads as absent: it never fails the answer.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "push::lenient_push_key"
+    )]
+    pub push_key: Option<String>,
 }
 
 impl EnrollResponse {
@@ -492,6 +515,10 @@ pub struct CheckinRequest {
     /// The `keys_seq` of the device's pinned lender key set (ADR 0007); 0 is omitted.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub keys_seq: u64,
+    /// As in [`EnrollRequest::push_endpoint`]: sent when it changed since the last accepted
+    /// check-in, not on every one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_endpoint: Option<String>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -499,7 +526,13 @@ fn is_zero(n: &u64) -> bool {
 }
 
 impl CheckinRequest {
+    /// The field rules with `push_endpoint` held to `https`; see [`EnrollRequest::validate`].
     pub fn validate(&self) -> Result<()> {
+        self.validate_with(UrlPolicy::STRICT)
+    }
+
+    /// The field rules, `push_endpoint` under `urls` (§8.3).
+    pub fn validate_with(&self, urls: UrlPolicy) -> Result<()> {
         check_version(self.v)?;
         check_id("device_id", &self.device_id)?;
         check_b64_len("nonce", &self.nonce, NONCE_LEN)?;
@@ -511,6 +544,9 @@ impl CheckinRequest {
         if self.events.len() > MAX_EVENTS {
             return Err(Error::invalid("events", "at most 64 events"));
         }
+        if let Some(endpoint) = &self.push_endpoint {
+            push_endpoint(endpoint, urls)?;
+        }
         Ok(())
     }
 }
@@ -518,6 +554,13 @@ impl CheckinRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckinResponse {
     pub entitlement: String,
+    /// As in [`EnrollResponse::push_key`].
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "push::lenient_push_key"
+    )]
+    pub push_key: Option<String>,
 }
 
 // ---- decoding -------------------------------------------------------------------------
@@ -898,6 +941,7 @@ pub fn is_acceptable_url(url: &str, policy: UrlPolicy) -> bool {
 
 mod attestation;
 mod enroll_answer;
+mod push;
 #[cfg(test)]
 mod rule_tests;
 #[cfg(test)]
@@ -909,6 +953,7 @@ pub use attestation::{
     MIN_ATTESTATION_CHAIN, binding_message,
 };
 pub use enroll_answer::{EnrollAnswer, MAX_PENDING_RETRY_S, MIN_PENDING_RETRY_S, PendingApproval};
+pub use push::{MAX_PUSH_ENDPOINT_LEN, PUSH_KEY_LEN, push_endpoint, push_key};
 
 /// Serializes and signs a payload as a compact JWS of type `typ`.
 pub fn sign_payload<T: Serialize>(

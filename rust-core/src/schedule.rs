@@ -31,6 +31,9 @@ pub struct CheckinSchedule {
     pub failures: u32,
     /// When "check now" was last honoured.
     pub last_check_now: Option<i64>,
+    /// When a wake-up push last made a check-in due (ADR 0014).
+    #[serde(default)]
+    pub last_push: Option<i64>,
 }
 
 impl CheckinSchedule {
@@ -69,6 +72,29 @@ impl CheckinSchedule {
         }
         self.last_check_now = Some(now);
         Ok(())
+    }
+}
+
+impl CheckinSchedule {
+    /// A wake-up push (or a new push endpoint to tell the server) at `now`: whether to check
+    /// in now. Yes at most once per [`CHECK_NOW_EVERY_S`], and only when no check-in is due
+    /// yet: a due one (or one the shell is running) already answers the push. When yes, the
+    /// check-in is made due now, so a shell killed before it runs still runs it at its next
+    /// wake-up. A push carries nothing, so a storm of forged ones costs at most one check-in
+    /// per window (ADR 0014).
+    pub fn on_push(&mut self, now: i64) -> bool {
+        if self.next_at <= now {
+            return false;
+        }
+        if let Some(last) = self.last_push {
+            // A clock that moved back (last > now) must not silence pushes for long.
+            if last <= now && now < last.saturating_add(CHECK_NOW_EVERY_S) {
+                return false;
+            }
+        }
+        self.last_push = Some(now);
+        self.next_at = now;
+        true
     }
 }
 
@@ -173,6 +199,85 @@ mod tests {
             ..Default::default()
         };
         s.allow_check_now(5).unwrap();
+    }
+
+    #[test]
+    fn a_push_makes_a_check_in_due_once_per_window() {
+        let mut s = CheckinSchedule {
+            next_at: 10_000,
+            ..Default::default()
+        };
+        assert!(s.on_push(1_000));
+        assert_eq!((s.next_at, s.last_push), (1_000, Some(1_000)));
+        // The check-in ran and the server named the next one; pushes within the window wait.
+        s.on_success(10_000);
+        assert!(!s.on_push(1_001));
+        assert!(!s.on_push(1_029));
+        assert_eq!(s.next_at, 10_000, "a refused push changes nothing");
+        assert!(s.on_push(1_030));
+        assert_eq!(s.next_at, 1_030);
+    }
+
+    #[test]
+    fn a_push_while_a_check_in_is_due_changes_nothing() {
+        let mut s = CheckinSchedule {
+            next_at: 900,
+            ..Default::default()
+        };
+        let before = s;
+        assert!(!s.on_push(1_000));
+        assert!(!s.on_push(900));
+        assert_eq!(s, before);
+    }
+
+    #[test]
+    fn a_push_is_not_silenced_by_a_clock_that_moved_back() {
+        let mut s = CheckinSchedule {
+            next_at: 10_000_000,
+            last_push: Some(5_000_000),
+            ..Default::default()
+        };
+        assert!(s.on_push(5));
+    }
+
+    #[test]
+    fn pushes_and_the_check_now_button_are_limited_apart() {
+        let mut s = CheckinSchedule {
+            next_at: 10_000,
+            ..Default::default()
+        };
+        s.allow_check_now(1_000).unwrap();
+        assert!(
+            s.on_push(1_001),
+            "a push right after the button still counts once"
+        );
+        s.on_success(10_000);
+        assert!(s.allow_check_now(1_031).is_ok());
+    }
+
+    proptest! {
+        /// However many pushes arrive, at whatever times, at most one per window makes a
+        /// check-in due (the shell runs one check-in per `true`).
+        #[test]
+        fn a_push_storm_costs_at_most_one_check_in_per_window(
+            mut times in proptest::collection::vec(0i64..100_000, 1..200),
+            interval in 31i64..100_000,
+        ) {
+            times.sort_unstable();
+            let mut s = CheckinSchedule { next_at: i64::MAX, ..Default::default() };
+            let mut yes: Vec<i64> = Vec::new();
+            for t in times {
+                if s.on_push(t) {
+                    yes.push(t);
+                    // The check-in it asked for runs and succeeds.
+                    s.on_success(t.saturating_add(interval));
+                }
+            }
+            for pair in yes.windows(2) {
+                prop_assert!(pair[1] - pair[0] >= CHECK_NOW_EVERY_S, "{:?}", yes);
+            }
+            prop_assert!(!yes.is_empty());
+        }
     }
 
     proptest! {

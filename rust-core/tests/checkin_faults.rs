@@ -168,11 +168,13 @@ async fn serve(mut stream: TcpStream, behaviour: Behaviour, seq: Arc<Mutex<u64>>
                 device_id: DEVICE_ID.into(),
                 entitlement: e.sign(key).unwrap(),
                 offline_secret: b64::encode(OFFLINE_SECRET),
+                push_key: None,
             })
             .unwrap()
         } else {
             serde_json::to_vec(&protocol::CheckinResponse {
                 entitlement: e.sign(key).unwrap(),
+                push_key: None,
             })
             .unwrap()
         }

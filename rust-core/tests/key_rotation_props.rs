@@ -74,6 +74,7 @@ fn checkin(s: &mut DeviceState, chain: Vec<String>, signer: &LenderKey) -> bool 
     let body = serde_json::to_vec(&Chained {
         answer: CheckinResponse {
             entitlement: e.sign(signer).expect("signs"),
+            push_key: None,
         },
         keys: chain,
     })

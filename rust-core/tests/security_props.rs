@@ -164,7 +164,7 @@ proptest! {
             let t = T0 + 100 + i as i64;
             prop_assert!(s.accept_entitlement(&jws, None, &at(t)).is_err());
             let out = s.checkin_request(&at(t), "0.1.0", &SystemRandom::new()).unwrap();
-            let body = serde_json::to_vec(&CheckinResponse { entitlement: jws }).unwrap();
+            let body = serde_json::to_vec(&CheckinResponse { entitlement: jws, push_key: None }).unwrap();
             prop_assert!(s.complete_checkin(&out, &body, &at(t)).is_err());
             prop_assert_eq!(facts(&s), before);
         }

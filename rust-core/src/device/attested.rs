@@ -67,6 +67,8 @@ impl DeviceState {
             device_key: Secret::from_bytes(key.pkcs8()),
             nonce,
             bound_challenge: Some(b64::encode(challenge)),
+            // Set by the request that carries this binding's proof.
+            push_endpoint: None,
         });
         Ok(message)
     }

@@ -22,6 +22,7 @@ fn answer(out: &Outgoing, chain: &[String], mut e: Entitlement, key: &LenderKey)
     serde_json::to_vec(&crate::keyset::Chained {
         answer: protocol::CheckinResponse {
             entitlement: e.sign(key).unwrap(),
+            push_key: None,
         },
         keys: chain.to_vec(),
     })
@@ -197,6 +198,7 @@ fn a_phone_provisioned_from_a_stale_qr_catches_up_at_enrollment() {
                 device_id: fixtures::DEVICE_ID.into(),
                 entitlement: e.sign(&newest).unwrap(),
                 offline_secret: b64::encode(fixtures::OFFLINE_SECRET),
+                push_key: None,
             },
             keys: chain,
         })

@@ -42,6 +42,7 @@ fn checkin(s: &mut DeviceState, t: i64, mut e: Entitlement) -> Result<Evaluation
     e.nonce = Some(out.nonce.clone());
     let body = serde_json::to_vec(&protocol::CheckinResponse {
         entitlement: fixtures::sign(&e),
+        push_key: None,
     })
     .unwrap();
     s.complete_checkin(&out, &body, &at(t))
@@ -166,6 +167,7 @@ fn rejected_enrollment_answers_change_nothing() {
             device_id: DEVICE_ID.into(),
             entitlement: e.sign(&fixtures::impostor_key()).unwrap(),
             offline_secret: b64::encode(OFFLINE_SECRET),
+            push_key: None,
         })
         .unwrap()
     };
@@ -332,6 +334,7 @@ fn answer_without_the_outstanding_nonce_is_rejected() {
         .unwrap();
     let body = serde_json::to_vec(&protocol::CheckinResponse {
         entitlement: fixtures::sign(&fixtures::entitlement(2, T0 + 60)),
+        push_key: None,
     })
     .unwrap();
     assert!(matches!(
@@ -381,6 +384,7 @@ fn offline_code_flow_with_the_lenders_answer() {
     e.nonce = Some(out.nonce.clone());
     let body = serde_json::to_vec(&protocol::CheckinResponse {
         entitlement: fixtures::sign(&e),
+        push_key: None,
     })
     .unwrap();
     s.complete_checkin(&out, &body, &at(lock_at + 4 * DAY))

@@ -399,6 +399,7 @@ fn enroll_request() -> EnrollRequest {
         app_version: "0.1.0".into(),
         keys_seq: 0,
         attestation: None,
+        push_endpoint: None,
     }
 }
 

@@ -21,6 +21,7 @@ fn check_in(s: &mut DeviceState, t: i64, mut e: Entitlement) {
     e.nonce = Some(out.nonce.clone());
     let body = serde_json::to_vec(&protocol::CheckinResponse {
         entitlement: fixtures::sign(&e),
+        push_key: None,
     })
     .unwrap();
     s.complete_checkin(&out, &body, &at).unwrap();

@@ -226,6 +226,7 @@ fn forged(phone: &SimDevice, out: &Outgoing, key: &LenderKey, chain: Vec<String>
     serde_json::to_vec(&Chained {
         answer: CheckinResponse {
             entitlement: e.sign(key).expect("signs"),
+            push_key: None,
         },
         keys: chain,
     })
