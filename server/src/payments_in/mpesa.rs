@@ -122,7 +122,7 @@ mod tests {
     #[test]
     fn each_misfit_is_a_bad_request_naming_it() {
         for (body, names) in [
-            ("[]", "."),
+            ("[]", "body"),
             (r#"{"TransID":"X"}"#, "TransTime"),
             (
                 &BODY.replace("20260101130000", "2026-01-01 13:00"),

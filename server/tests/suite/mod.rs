@@ -12,10 +12,13 @@ mod lender_api;
 mod money;
 mod nodes;
 mod ops;
+mod payments_in;
 mod problems;
+mod push;
 mod search;
 mod staff;
 mod updates;
+mod webhooks;
 
 use crate::common::{self, TestServer};
 
