@@ -19,5 +19,6 @@ pub async fn dispatch(app: &App, lender_id: &str, device_id: &str, kind: &str) {
 /// VAPID-signed Web Push to the device's registered endpoint. Deliberately a no-op here;
 /// the push sender is wired in by its own change.
 pub async fn entitlement_changed(app: &App, lender_id: &str, device_id: &str) {
-    let _ = (app, lender_id, device_id);
+    let _ = lender_id;
+    crate::push::nudge(app, device_id);
 }
