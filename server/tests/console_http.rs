@@ -1,14 +1,17 @@
 //! The lender console over plain HTTP against a real `finlock serve` (issue 16): security
 //! headers on every answer, the redirect to sign in, the language from the cookie or
-//! `Accept-Language`, the picker's cookie and its refusals, cached assets, light pages,
-//! and the console kept out of the API's document and metrics labels.
+//! `Accept-Language`, the picker's cookie and its refusals, cached assets, light pages
+//! (every page's weight within its budget, printed as a table), and the console kept out
+//! of the API's document and metrics labels.
 
 #![cfg(unix)]
 
+mod common;
 #[path = "console_browser/harness.rs"]
 #[allow(dead_code)]
 mod harness;
 
+use common::console::Agent;
 use harness::{Server, http_client};
 use reqwest::StatusCode;
 use reqwest::header::{
@@ -283,4 +286,163 @@ async fn the_console_is_not_part_of_the_api_document_nor_a_metrics_label_per_pat
     assert!(metrics.contains("route=\"/console/*\""), "{metrics}");
     assert!(!metrics.contains("dev-secret-1"), "{metrics}");
     assert!(!metrics.contains("/console/login"), "{metrics}");
+}
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// Every console page a member of staff meets, with its budget: the bytes of its HTML
+/// (the shared stylesheet is counted once beside it, [`CSS_BUDGET`]). A shop clerk on a
+/// phone pays for every byte; the sale's page carries its QR code as an inline SVG.
+const BUDGETS: &[(&str, usize)] = &[
+    ("login", 4 * 1024),
+    ("invite", 4 * 1024),
+    ("dashboard", 8 * 1024),
+    ("devices", 8 * 1024),
+    ("device", 16 * 1024),
+    ("sale-new", 8 * 1024),
+    // The QR code is an SVG of one path per module, percent-encoded in a data: URI: about
+    // 76 KB of the page's 80 KB (measured; see the table this test prints).
+    ("sale-done", 96 * 1024),
+    ("codes", 6 * 1024),
+    ("import", 6 * 1024),
+    ("staff", 8 * 1024),
+    ("account", 6 * 1024),
+];
+
+/// The stylesheet every page shares (one file, cached a year).
+const CSS_BUDGET: usize = 12 * 1024;
+
+/// The weight table: page, HTML bytes, CSS bytes, budget.
+fn weight_table(rows: &[(String, usize, usize, usize)]) -> String {
+    let mut out = format!(
+        "{:<10} {:>10} {:>9} {:>10}\n",
+        "page", "HTML bytes", "CSS bytes", "HTML budget"
+    );
+    for (page, html, css, budget) in rows {
+        out.push_str(&format!("{page:<10} {html:>10} {css:>9} {budget:>10}\n"));
+    }
+    out
+}
+
+/// Every page (a lender with a device that has a plan, a payment and a timeline; an owner
+/// who sees the staff page) weighs at most its budget in HTML, and the stylesheet at most
+/// [`CSS_BUDGET`]. The table is printed, and written to `$FINLOCK_CONSOLE_SCREENS/
+/// page-weight.txt` when set (`cargo xtask console-screens` shows it).
+#[tokio::test]
+async fn every_page_weighs_at_most_its_budget() {
+    let server = Server::start();
+    let lender = server.add_lender("Acme Device Finance Ltd");
+    server.add_staff(
+        &lender,
+        "olive@acme.example",
+        "Olive Owner",
+        "owner",
+        PASSWORD,
+    );
+    let owner = Agent::signed_in(&server.url, "olive@acme.example", PASSWORD).await;
+    // A sale of 12 monthly installments, and a payment on it.
+    let first_due = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .to_string();
+    let sold = owner
+        .send(
+            "/console/sales/new",
+            &[
+                ("mode", "monthly"),
+                ("count", "12"),
+                ("amount", "1,500"),
+                ("first_due", &first_due),
+                ("currency", "KES"),
+                ("grace_days", "3"),
+                ("customer_ref", "CT-2026/0042"),
+                ("action", "register"),
+            ],
+        )
+        .await;
+    sold.expect(StatusCode::SEE_OTHER, "the sale");
+    let id = sold
+        .location
+        .strip_prefix("/console/sales/")
+        .unwrap()
+        .to_string();
+    let device = owner.get(&format!("/console/devices/{id}")).await;
+    let paid = owner
+        .send(
+            &format!("/console/devices/{id}/payments"),
+            &[
+                ("key", &device.hidden("key")),
+                ("amount", "1,500"),
+                ("reference", "MPESA-QX1"),
+            ],
+        )
+        .await;
+    paid.expect(StatusCode::SEE_OTHER, "the payment");
+    let invited = owner
+        .send(
+            "/console/staff/invite",
+            &[
+                ("email", "nia@acme.example"),
+                ("name", "Nia Njeri"),
+                ("role", "agent"),
+            ],
+        )
+        .await;
+    invited.expect(StatusCode::OK, "the invitation");
+    // The link is shown once, breakable (<wbr>) to fit a phone.
+    let shown = &invited.body[invited.body.find("id=\"once-value\">").unwrap()..];
+    let link = shown[..shown.find("</code>").unwrap()].replace("<wbr>", "");
+    let invite = &link[link.find("/console/invite/").unwrap()..];
+
+    let anonymous = Agent::new(&server.url);
+    let mut rows = Vec::new();
+    let mut css_path = String::new();
+    for (page, budget) in BUDGETS {
+        let (who, path) = match *page {
+            "login" => (&anonymous, "/console/login".to_string()),
+            "invite" => (&anonymous, invite.to_string()),
+            "dashboard" => (&owner, "/console/".into()),
+            "devices" => (&owner, "/console/devices".into()),
+            "device" => (&owner, format!("/console/devices/{id}")),
+            "sale-new" => (&owner, "/console/sales/new".into()),
+            "sale-done" => (&owner, format!("/console/sales/{id}")),
+            "codes" => (&owner, "/console/codes".into()),
+            "import" => (&owner, "/console/import".into()),
+            "staff" => (&owner, "/console/staff".into()),
+            "account" => (&owner, "/console/account".into()),
+            other => panic!("no way to {other}"),
+        };
+        let answer = who.get(&path).await;
+        answer.expect(StatusCode::OK, page);
+        let css = stylesheet(&answer.body);
+        assert!(
+            css_path.is_empty() || css_path == css,
+            "{page}: another stylesheet"
+        );
+        css_path = css;
+        rows.push((page.to_string(), answer.body.len(), 0, *budget));
+    }
+    let css = get(&server, &css_path, &[])
+        .await
+        .bytes()
+        .await
+        .unwrap()
+        .len();
+    for row in &mut rows {
+        row.2 = css;
+    }
+    let table = weight_table(&rows);
+    println!("{table}");
+    if let Some(dir) = std::env::var_os("FINLOCK_CONSOLE_SCREENS") {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(std::path::Path::new(&dir).join("page-weight.txt"), &table).unwrap();
+    }
+    let over: Vec<&(String, usize, usize, usize)> = rows
+        .iter()
+        .filter(|(_, html, _, budget)| html > budget)
+        .collect();
+    assert!(over.is_empty(), "over budget: {over:?}\n{table}");
+    assert!(css <= CSS_BUDGET, "the stylesheet is {css} bytes\n{table}");
+    // Each page measured is a real one: more than the bare layout.
+    assert!(rows.iter().all(|(_, html, _, _)| *html > 1024), "{table}");
 }

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod console;
+
 use std::sync::Arc;
 
 use finlock_core::clock::ClockInput;
