@@ -19,6 +19,7 @@ mod search;
 mod staff;
 mod updates;
 mod webhooks;
+mod webhooks;
 
 use crate::common::{self, TestServer};
 
