@@ -12,6 +12,7 @@ pub mod device;
 pub mod import;
 pub mod keys;
 pub mod lender_device;
+pub mod notifications;
 pub mod staff;
 pub mod storage;
 pub mod when;
@@ -114,6 +115,9 @@ pub enum LenderCommand {
     /// Bulk import from CSV, all rows or none: devices with plans (`sales`) or a payments
     /// statement (`payments`); every bad row is printed with its line and nothing stored.
     Import(import::ImportArgs),
+    /// Payments in: notifications from payment providers (list those held, assign one to a
+    /// device) and the notification secrets (list, rotate-secret, rotate-mpesa-token).
+    Notifications(notifications::NotificationsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -365,6 +369,7 @@ async fn lender_command(
             lender_device::completing_window(storage, args).await?;
         }
         LenderCommand::Import(args) => import::run(storage, args).await?,
+        LenderCommand::Notifications(args) => notifications::run(storage, args).await?,
     }
     Ok(())
 }
