@@ -93,6 +93,11 @@ const TARGETS: &[Target] = &[
         dict: None,
         server: true,
     },
+    Target {
+        name: "payment_notification",
+        dict: None,
+        server: true,
+    },
 ];
 
 /// What the command line asks for.
@@ -127,7 +132,7 @@ Options:
   TARGET...        only these targets
 
 Targets: jws_parse, entitlement_accept, server_checkin, server_enroll, offline_code,
-store_decode, attestation_chain, csv_import (see the doc comment at the top of each
+store_decode, attestation_chain, csv_import, payment_notification (see the doc comment at the top of each
 fuzz/fuzz_targets/*.rs for its input layout and invariants).
 
 A crash fails the task; libFuzzer keeps the input in fuzz/artifacts/TARGET/ and the
