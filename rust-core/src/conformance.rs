@@ -1274,6 +1274,7 @@ pub fn render(v: &Vector) -> String {
 }
 
 pub mod enroll;
+pub mod push;
 
 /// Every vector file the generator writes, entitlement and enrollment vectors alike:
 /// (file name, exact contents).
@@ -1287,11 +1288,19 @@ pub fn files() -> Vec<(String, String)> {
             .iter()
             .map(|v| (enroll::file_name(v), enroll::render(v))),
     );
+    out.extend(
+        push::vectors()
+            .iter()
+            .map(|v| (push::file_name(v), push::render(v))),
+    );
     out
 }
 
-/// Runs a committed vector file of either kind (an enrollment vector names its `kind`).
+/// Runs a committed vector file of any kind (enrollment and push vectors name their `kind`).
 pub fn check_file(text: &str) -> Result<(), String> {
+    if push::is_push_vector(text) {
+        return push::check_text(text);
+    }
     if enroll::is_enroll_vector(text) {
         return enroll::check_text(text);
     }
