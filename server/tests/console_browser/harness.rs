@@ -628,3 +628,100 @@ pub fn is_csp_violation(entry: &Value) -> bool {
         .as_str()
         .is_some_and(|m| m.contains("Content Security Policy"))
 }
+
+// What every console page flow does: shared by the browser tests that use it (the older
+// files still carry their own copies).
+
+/// Types `text` into the field matching `css`, after clearing it.
+pub async fn fill(b: &Browser, css: &str, text: &str) {
+    let field = b
+        .client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"));
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+/// Sets the date input `id` to `date` (`YYYY-MM-DD`; typing into one depends on the
+/// browser's locale).
+pub async fn set_date(b: &Browser, id: &str, date: &str) {
+    b.js(
+        "document.getElementById(arguments[0]).value = arguments[1];",
+        vec![json!(id), json!(date)],
+    )
+    .await;
+}
+
+/// Signs in through the form and lands on the dashboard.
+pub async fn sign_in(b: &Browser, email: &str, password: &str) {
+    b.open("/console/login").await;
+    fill(b, "#email", email).await;
+    fill(b, "#password", password).await;
+    b.click_and_wait("main form button[type=submit]").await;
+    assert_eq!(b.path().await, "/console/", "signing in as {email} failed");
+}
+
+/// Every control labelled and every button or link named, nothing wider than the window
+/// (the elements that are, named), no Content-Security-Policy violation.
+pub async fn assert_page_is_sound(b: &Browser, what: &str) {
+    let unlabelled = b
+        .js(
+            "const bad = []; \
+             for (const e of document.querySelectorAll('input:not([type=hidden]), select, textarea')) { \
+               const named = (e.labels && e.labels.length > 0 && e.labels[0].textContent.trim()) \
+                 || e.getAttribute('aria-label'); \
+               if (!named) bad.push(e.outerHTML); \
+             } \
+             for (const e of document.querySelectorAll('button, a[href]')) { \
+               if (!e.textContent.trim() && !e.getAttribute('aria-label')) bad.push(e.outerHTML); \
+             } \
+             return bad;",
+            vec![],
+        )
+        .await;
+    assert_eq!(unlabelled, json!([]), "{what}");
+    let wide = b
+        .js(
+            "const out = []; const w = document.documentElement.clientWidth; \
+             if (document.documentElement.scrollWidth > w) \
+               for (const e of document.querySelectorAll('main *')) { \
+                 const r = e.getBoundingClientRect(); \
+                 if (r.right > w + 0.5) out.push(e.tagName + '#' + e.id + '.' + e.className); \
+               } \
+             return [document.documentElement.scrollWidth, w, out];",
+            vec![],
+        )
+        .await;
+    assert!(
+        wide[0].as_u64() <= wide[1].as_u64(),
+        "{what} scrolls sideways: {wide}"
+    );
+    b.assert_no_csp_violations().await;
+}
+
+/// Where screenshots go: `$FINLOCK_CONSOLE_SCREENS` (`cargo xtask console-screens`), else a
+/// throw-away directory kept alive by the second value.
+pub fn screens_dir() -> (PathBuf, Option<tempfile::TempDir>) {
+    match std::env::var_os("FINLOCK_CONSOLE_SCREENS") {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            (dir, None)
+        }
+        None => {
+            let tmp = tempfile::tempdir().unwrap();
+            (tmp.path().to_path_buf(), Some(tmp))
+        }
+    }
+}
+
+/// A full-page PNG of what `b` shows, as `dir/NAME-WIDTH.png`, checked to be a picture of
+/// the window's width.
+pub async fn save_screenshot(b: &Browser, dir: &Path, name: &str) {
+    let png = b.full_page_screenshot().await;
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{name}: not a PNG");
+    let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
+    assert_eq!(width, b.window.width, "{name}");
+    std::fs::write(dir.join(format!("{name}-{}.png", b.window.width)), &png).unwrap();
+}
