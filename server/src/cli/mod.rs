@@ -15,6 +15,7 @@ pub mod lender_device;
 pub mod notifications;
 pub mod staff;
 pub mod storage;
+pub mod webhooks;
 pub mod when;
 
 use std::process::ExitCode;
@@ -118,6 +119,9 @@ pub enum LenderCommand {
     /// Payments in: notifications from payment providers (list those held, assign one to a
     /// device) and the notification secrets (list, rotate-secret, rotate-mpesa-token).
     Notifications(notifications::NotificationsArgs),
+    /// Webhooks out: the lender's endpoints (add with a secret printed once, list, rotate,
+    /// delete), the delivery log, redelivering a dead one, the days before device.silent.
+    Webhooks(webhooks::WebhooksArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -370,6 +374,7 @@ async fn lender_command(
         }
         LenderCommand::Import(args) => import::run(storage, args).await?,
         LenderCommand::Notifications(args) => notifications::run(storage, args).await?,
+        LenderCommand::Webhooks(args) => webhooks::run(storage, args).await?,
     }
     Ok(())
 }
