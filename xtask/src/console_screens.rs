@@ -3,9 +3,11 @@
 //! headless Chromium against a real `finlock serve`, written to `build/console-screens/`
 //! for a person to look at.
 //!
-//! It runs the browser test `screenshots_of_every_page` of server/tests/console_browser.rs
-//! with `FINLOCK_CONSOLE_SCREENS` naming the directory (the same test writes to a throw-away
-//! directory inside `cargo xtask test`).
+//! It runs every browser test named `screenshots_of_…` in server/tests/console_browser*.rs
+//! with `FINLOCK_CONSOLE_SCREENS` naming the directory (the same tests write to a throw-away
+//! directory inside `cargo xtask test`), then the page-weight test of
+//! server/tests/console_http.rs, which prints every page's weight as a table (page, HTML
+//! bytes, CSS bytes, budget) and writes it beside the PNGs as `page-weight.txt`.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -21,6 +23,11 @@ tests named `screenshots_of_…`) with FINLOCK_CONSOLE_SCREENS=build/console-scr
 every console page at 360 px and at 1280 px wide, named PAGE-WIDTH.png (login-sw-360.png,
 not-found-en-1280.png, device-device-en-360.png, ...). The directory is emptied first, so
 what is there is what the pages look like now.
+
+Then the page weight of every console page (server/tests/console_http.rs,
+every_page_weighs_at_most_its_budget): a table of page, HTML bytes, CSS bytes and the page's
+budget, printed and written to build/console-screens/page-weight.txt; a page over its
+budget fails the step.
 
 Needs Debian's chromium and chromium-driver (installed on first use).";
 
@@ -47,8 +54,33 @@ pub fn steps(cargo: &OsString, root: &Path) -> Vec<Step> {
     let mut step = Step::new(TASK, cargo.clone(), args);
     step.envs.push((SCREENS_VAR.into(), dir.into_os_string()));
     step.counts_tests = true;
-    vec![step]
+    let weight_args: Vec<OsString> = [
+        "test",
+        "--locked",
+        "-p",
+        "finlock-server",
+        "--test",
+        WEIGHT_FILE,
+        WEIGHT_TEST,
+        "--",
+        "--exact",
+        "--nocapture",
+    ]
+    .into_iter()
+    .map(OsString::from)
+    .collect();
+    let mut weight = Step::new(WEIGHT_STEP, cargo.clone(), weight_args);
+    weight
+        .envs
+        .push((SCREENS_VAR.into(), out_dir(root).into_os_string()));
+    weight.counts_tests = true;
+    vec![step, weight]
 }
+
+/// The page-weight step: its name, the test file and the test that prints the table.
+const WEIGHT_STEP: &str = "page-weight";
+const WEIGHT_FILE: &str = "console_http";
+const WEIGHT_TEST: &str = "every_page_weighs_at_most_its_budget";
 
 /// The name every screenshot test starts with (the filter passed to the test binaries).
 const SCREENSHOT_TESTS: &str = "screenshots_of_";
@@ -82,7 +114,10 @@ mod tests {
     fn the_step_names_the_directory_and_the_test() {
         let root = Path::new("/tmp/xtask-console-screens-test-root");
         let steps = steps(&"cargo".into(), root);
-        assert_eq!(steps.len(), 1);
+        assert_eq!(steps.len(), 2);
+        assert_eq!(steps[1].name, WEIGHT_STEP);
+        assert!(steps[1].args.iter().any(|a| a == WEIGHT_TEST));
+        assert_eq!(steps[1].envs, steps[0].envs);
         let step = &steps[0];
         assert_eq!(
             step.envs,
@@ -105,6 +140,7 @@ mod tests {
         for page_tests in [
             "console_browser",
             "console_browser_auth",
+            "console_browser_desk",
             "console_browser_devices",
             "console_browser_lists",
         ] {
@@ -119,8 +155,12 @@ mod tests {
             .parent()
             .unwrap()
             .join("server/tests/console_browser.rs");
-        let source = std::fs::read_to_string(test).unwrap();
+        let source = std::fs::read_to_string(&test).unwrap();
         assert!(source.contains(&format!("\"{SCREENS_VAR}\"")));
         assert!(source.contains("async fn screenshots_of_every_page()"));
+        let http = test.with_file_name(format!("{WEIGHT_FILE}.rs"));
+        let source = std::fs::read_to_string(http).unwrap();
+        assert!(source.contains(&format!("async fn {WEIGHT_TEST}()")));
+        assert!(source.contains(&format!("\"{SCREENS_VAR}\"")));
     }
 }
