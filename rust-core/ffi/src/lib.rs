@@ -37,11 +37,13 @@ use ring::rand::SystemRandom;
 mod android;
 pub mod enroll;
 pub mod error;
+pub mod push;
 pub mod runtime;
 pub mod types;
 
 pub use enroll::{AttestationProof, EnrollChallenge, EnrollOutcome};
 pub use error::FinlockError;
+pub use push::PushStatus;
 pub use types::{
     Clock, Decision, EnrollParams, EntitlementState, FinlockConfig, LockReason, LockScreen, Moment,
     OfflineCodeAccepted, Reminder, ReminderKind, Severity, Status, WakeReason, Wakeup,
