@@ -9,6 +9,8 @@
 //! for tests and the demo, from `FINLOCK_CLOCK="wall=<unix>,uptime_ms=<n>,boot=<id>"`.
 //! Only the simulator reads that variable; the library takes clock inputs as arguments.
 
+mod push;
+
 use std::path::PathBuf;
 
 use finlock_core::checkin::{self as net, Client, ClientConfig};
@@ -85,6 +87,20 @@ pub enum DeviceCommand {
     Reminders {
         #[arg(long)]
         json: bool,
+    },
+    /// Be the phone's push distributor on loopback: register http://LISTEN/push/<random>
+    /// with the server (a check-in now), and check in when a push arrives there (at most
+    /// once per check-now window). The server needs --push-allow-http-loopback.
+    ServePush {
+        /// Where to listen (loopback only); port 0 picks a free one.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
+        /// Stop after this many pushes (default: until Ctrl-C).
+        #[arg(long)]
+        pushes: Option<u32>,
+        /// Stop after this many seconds.
+        #[arg(long, value_name = "SECONDS")]
+        wait: Option<u64>,
     },
 }
 
@@ -361,18 +377,7 @@ pub async fn run(args: DeviceArgs) -> Result<(), SimError> {
             );
         }
         DeviceCommand::Checkin { now } => {
-            let server = device
-                .state()
-                .provisioning
-                .as_ref()
-                .map(|p| p.server_url.clone())
-                .ok_or(finlock_core::Error::NotEnrolled)?;
-            let transport = Transport::new(&server)?;
-            let rng = ring::rand::SystemRandom::new();
-            let out = net::begin_check_in(&mut device, &clock, APP_VERSION, now, &rng)?;
-            let (answer, problem) = transport.post("/v1/checkin", out.body.clone()).await;
-            let eval = net::finish_check_in(&mut device, &out, answer, &clock, &rng)
-                .map_err(|e| explain(e, problem))?;
+            let eval = check_in(&mut device, &clock, now).await?;
             println!(
                 "checked in: seq {}, {}",
                 device.state().enrolled()?.entitlement.seq,
@@ -424,8 +429,46 @@ pub async fn run(args: DeviceArgs) -> Result<(), SimError> {
                 }
             }
         }
+        DeviceCommand::ServePush {
+            listen,
+            pushes,
+            wait,
+        } => {
+            let opts = push::Options {
+                listen,
+                pushes,
+                wait: wait.map(std::time::Duration::from_secs),
+                shift_ms: shift_ms.unwrap_or(0),
+            };
+            push::serve(&mut device, opts).await?;
+        }
     }
     Ok(())
+}
+
+/// The clock now (`FINLOCK_CLOCK` or the machine's), moved by `--clock-shift`.
+fn now_shifted(shift_ms: i64) -> Result<ClockInput, SimError> {
+    Ok(shifted(clock_now()?, shift_ms))
+}
+
+/// One check-in with the provisioned server, as the phone makes it (`check_now`: the
+/// customer's "check now", gated by the core).
+async fn check_in(
+    device: &mut Device,
+    clock: &ClockInput,
+    check_now: bool,
+) -> Result<finlock_core::device::Evaluation, SimError> {
+    let server = device
+        .state()
+        .provisioning
+        .as_ref()
+        .map(|p| p.server_url.clone())
+        .ok_or(finlock_core::Error::NotEnrolled)?;
+    let transport = Transport::new(&server)?;
+    let rng = ring::rand::SystemRandom::new();
+    let out = net::begin_check_in(device, clock, APP_VERSION, check_now, &rng)?;
+    let (answer, problem) = transport.post("/v1/checkin", out.body.clone()).await;
+    net::finish_check_in(device, &out, answer, clock, &rng).map_err(|e| explain(e, problem))
 }
 
 /// The RFC 7638 thumbprint of the key this phone asks to enroll with (what the lender's
