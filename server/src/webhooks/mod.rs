@@ -33,6 +33,9 @@ pub mod send;
 pub mod signing;
 pub mod worker;
 
+#[cfg(test)]
+mod claim_tests;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
