@@ -1,6 +1,7 @@
 //! Every command in the docs a tester follows exists and runs.
 //!
-//! For README.md, server/README.md, docs/EMULATOR.md, docs/OEM.md and docs/PAYMENTS-IN.md:
+//! For README.md, server/README.md, docs/EMULATOR.md, docs/OEM.md, docs/PAYMENTS-IN.md,
+//! docs/WEBHOOKS.md and docs/CONSOLE.md:
 //! - each ```sh (or bash, shell) block is run, the blocks of one document in order as one
 //!   bash script (`set -euo pipefail`) in a fresh directory, against the real `finlock` on
 //!   127.0.0.1: the documented port 8080 is replaced by a free one, `finlock` is this
@@ -21,12 +22,14 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_finlock");
-const DOCS: [&str; 5] = [
+const DOCS: [&str; 7] = [
     "README.md",
     "server/README.md",
     "docs/EMULATOR.md",
     "docs/OEM.md",
     "docs/PAYMENTS-IN.md",
+    "docs/WEBHOOKS.md",
+    "docs/CONSOLE.md",
 ];
 const DEADLINE: Duration = Duration::from_secs(120);
 const DOCUMENTED_PORT: &str = "127.0.0.1:8080";
