@@ -65,6 +65,8 @@ pub struct Metrics {
     latency: Family<Route, Histogram, fn() -> Histogram>,
     /// Webhook deliveries by outcome (src/webhooks/metrics.rs).
     pub webhooks: crate::webhooks::metrics::Counters,
+    /// Wake-up pushes by result (src/push/metrics.rs).
+    pub push: crate::push::metrics::Counters,
 }
 
 impl Default for Metrics {
@@ -104,6 +106,7 @@ impl Default for Metrics {
             latency.clone(),
         );
         let webhooks = crate::webhooks::metrics::Counters::registered(&mut registry);
+        let push = crate::push::metrics::Counters::registered(&mut registry);
         Metrics {
             registry,
             checkins,
@@ -112,6 +115,7 @@ impl Default for Metrics {
             errors,
             latency,
             webhooks,
+            push,
         }
     }
 }

@@ -49,7 +49,7 @@ pub async fn enroll_challenge(
 /// Enroll a device (PROTOCOL §3.1).
 #[utoipa::path(post, path = "/v1/enroll", tag = "device",
     request_body(content = String, content_type = "application/jose",
-        description = "compact JWS (PROTOCOL.md §2); an enrollment by IMEI may carry `attestation` (Android key attestation, PROTOCOL.md §3.1)"),
+        description = "compact JWS (PROTOCOL.md §2); an enrollment by IMEI may carry `attestation` (Android key attestation, PROTOCOL.md §3.1); any enrollment may carry `push_endpoint` (a Web Push endpoint, `https://`, at most 1024 bytes: where the server sends an empty wake-up push when the entitlement changes; an endpoint the server may not reach, such as a private address, is accepted and not used)"),
     responses((status = 200, description = "enrolled (by code, by an approved key, or by a hardware proof of the registered IMEI)",
         body = super::openapi::EnrollAnswer),
         (status = 202, description = "not bound (yet): enrollment by IMEI without a passing hardware proof waits for the lender's approval (the same answer whatever failed, registered IMEI or not); ask again with the same key after Retry-After",
@@ -77,7 +77,7 @@ pub async fn enroll(
 /// Check in (PROTOCOL §3.2).
 #[utoipa::path(post, path = "/v1/checkin", tag = "device",
     request_body(content = String, content_type = "application/jose",
-        description = "compact JWS (PROTOCOL.md §2)"),
+        description = "compact JWS (PROTOCOL.md §2); `push_endpoint` sets the device's Web Push endpoint (`https://`, at most 1024 bytes), `\"\"` forgets it, absent leaves it as it is; a malformed one is 422 invalid-field with nothing recorded"),
     responses((status = 200, description = "a new entitlement",
         body = super::openapi::CheckinAnswer), DeviceProblems))]
 pub async fn check_in(

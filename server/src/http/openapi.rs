@@ -133,6 +133,13 @@ pub struct EnrollAnswer {
     /// (`finlock-keys+jws`, PROTOCOL §3.4); absent when the device is up to date.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<String>,
+    /// The server's Web Push (VAPID, RFC 8292) public key: base64url without padding of
+    /// the 65-byte uncompressed P-256 point. The phone registers with its push
+    /// distributor under this key; the request's optional `push_endpoint` (an `https://`
+    /// URL of at most 1024 bytes, `""` to forget it) is where the server sends an empty
+    /// wake-up push when the entitlement changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push_key: Option<String>,
 }
 
 /// `POST /v1/checkin` answer (PROTOCOL §3.2).
@@ -145,6 +152,9 @@ pub struct CheckinAnswer {
     /// (`finlock-keys+jws`, PROTOCOL §3.4); absent when the device is up to date.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<String>,
+    /// The server's Web Push (VAPID) public key, as in the enrollment answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push_key: Option<String>,
 }
 
 struct BearerKey;
@@ -205,14 +215,6 @@ impl Modify for BearerKey {
         super::approvals::list,
         super::approvals::approve,
         super::approvals::refuse,
-        super::webhooks::list,
-        super::webhooks::create,
-        super::webhooks::rotate,
-        super::webhooks::delete,
-        super::webhooks::deliveries,
-        super::webhooks::redeliver,
-        super::webhooks::settings,
-        super::webhooks::set_settings,
         super::webhooks::list,
         super::webhooks::create,
         super::webhooks::rotate,

@@ -15,6 +15,7 @@
 //! device on a bounded queue (dropped when full: the hourly check-in is the fallback).
 
 pub mod endpoint;
+pub mod metrics;
 pub mod queue;
 pub mod registration;
 pub mod send;
@@ -109,7 +110,8 @@ pub fn start(app: &App) -> Result<()> {
         settings.contact.clone(),
     )?);
     let sender = send::Sender::new(vapid.clone(), settings.policy, settings.timing)?;
-    let running = queue::spawn(app.db.clone(), vapid, sender, settings);
+    let counters = app.metrics.push.clone();
+    let running = queue::spawn(app.db.clone(), vapid, sender, counters, settings);
     // Two starts racing: the loser's task ends when its queue is dropped here.
     let _ = app.push.running.set(running);
     Ok(())

@@ -16,6 +16,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
 
 use super::Settings;
+use super::metrics::Counters;
 use super::send::{Outcome, Sender};
 use super::store;
 use super::vapid::Vapid;
@@ -43,17 +44,25 @@ pub fn nudge(app: &App, device_id: &str) {
         return;
     };
     if let Err(mpsc::error::TrySendError::Full(_)) = running.tx.try_send(device_id.to_string()) {
+        app.metrics.push.count("dropped");
         tracing::warn!(%device_id, "push queue full; the phone learns at its next check-in");
     }
 }
 
 /// Starts the sender task.
-pub fn spawn(db: Db, vapid: Arc<Vapid>, sender: Sender, settings: &Settings) -> Running {
+pub fn spawn(
+    db: Db,
+    vapid: Arc<Vapid>,
+    sender: Sender,
+    counters: Counters,
+    settings: &Settings,
+) -> Running {
     let (tx, rx) = mpsc::channel(settings.queue.max(1));
     let worker = Worker {
         db,
         sender,
         policy: settings.policy,
+        counters,
     };
     tokio::spawn(run(rx, Arc::new(worker), settings.coalesce));
     Running { vapid, tx }
@@ -63,6 +72,7 @@ struct Worker {
     db: Db,
     sender: Sender,
     policy: super::endpoint::Policy,
+    counters: Counters,
 }
 
 async fn run(mut rx: mpsc::Receiver<String>, worker: Arc<Worker>, window: Duration) {
@@ -127,7 +137,13 @@ impl Worker {
             tracing::info!(%device_id, reason = %why, "push endpoint not used");
             return;
         }
-        match self.sender.push(&endpoint).await {
+        let outcome = self.sender.push(&endpoint).await;
+        self.counters.count(match outcome {
+            Outcome::Sent => "sent",
+            Outcome::Gone => "gone",
+            Outcome::GaveUp(_) => "gave_up",
+        });
+        match outcome {
             Outcome::Sent => tracing::debug!(%device_id, "wake-up push sent"),
             Outcome::Gone => match store::forget_gone(&self.db, device_id, &endpoint).await {
                 Ok(_) => tracing::info!(

@@ -263,6 +263,49 @@ async fn every_entitlement_change_sends_one_empty_signed_push() {
     let e = phone.checkin(&s).await;
     assert_eq!(e.state, EntitlementState::Released);
     assert_eq!(phone.state.push_key(), Some(push_key));
+    assert_eq!(pushes_counted(&s, "sent").await, 5);
+}
+
+/// `finlock_push_total{result="…"}` on /metrics.
+async fn pushes_counted(s: &TestServer, result: &str) -> u64 {
+    let text = s
+        .http
+        .get(format!("{}/metrics", s.url))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let prefix = format!("finlock_push_total{{result=\"{result}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .map_or(0, |n| n.trim().parse().expect("a count"))
+}
+
+#[tokio::test]
+async fn the_openapi_document_names_push_key_in_both_answers() {
+    let s = server(WINDOW).await;
+    let doc: Value = s
+        .http
+        .get(format!("{}/openapi.json", s.url))
+        .send()
+        .await
+        .expect("openapi")
+        .json()
+        .await
+        .expect("json");
+    let schemas = &doc["components"]["schemas"];
+    let with_key: Vec<&str> = schemas
+        .as_object()
+        .expect("schemas")
+        .iter()
+        .filter(|(_, v)| v["properties"].get("push_key").is_some())
+        .map(|(k, _)| k.as_str())
+        .collect();
+    assert_eq!(with_key.len(), 2, "{with_key:?}");
+    let paths = doc["paths"].to_string();
+    assert!(paths.contains("push_endpoint"));
 }
 
 #[tokio::test]
@@ -303,6 +346,8 @@ async fn a_gone_endpoint_is_forgotten_and_the_phone_keeps_checking_in() {
     svc.stays_at(1, Duration::from_millis(400)).await;
     let e = phone.checkin(&s).await;
     assert_eq!(e.state, EntitlementState::Active);
+    assert_eq!(pushes_counted(&s, "gone").await, 1);
+    assert_eq!(pushes_counted(&s, "sent").await, 0);
 }
 
 #[tokio::test]
@@ -316,6 +361,7 @@ async fn a_busy_push_service_is_retried_then_given_up() {
     svc.wait_for(2).await;
     svc.stays_at(2, Duration::from_millis(400)).await;
     assert!(stored_endpoint(&s, &id).await.is_some());
+    assert_eq!(pushes_counted(&s, "gave_up").await, 1);
 }
 
 #[tokio::test]
