@@ -127,6 +127,32 @@ fn sales_and_payments_files_through_the_command_line() {
     );
     assert_eq!(device_count(d), 0);
 
+    // With --json: the report on standard output, each error with its code.
+    let out = run(
+        d,
+        &["lender", "import", "sales", "--json", bad.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["error_count"], 3);
+    let codes: Vec<(&str, &str)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["column"].as_str().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        codes,
+        vec![
+            ("grace_days", "not_whole_number"),
+            ("amount", "amount_negative"),
+            ("every", "every_unknown"),
+        ]
+    );
+    assert_eq!(report["errors"][2]["params"]["max"], 366);
+    assert!(err.contains("[amount_negative]"), "{err}");
+    assert_eq!(device_count(d), 0);
+
     // A dry run of the good file stores nothing either.
     let out = run(
         d,

@@ -1,7 +1,9 @@
 //! `finlock lender import sales|payments FILE`: the bulk import of the JSON API and the
 //! console ([`crate::devices::import`]) on the server's database, audited as
 //! `cli:<lender>`. A file with any bad row prints every row error (line, column,
-//! reason) and exits 2 with nothing stored.
+//! reason and its code) and exits 2 with nothing stored; with `--json` the errors are
+//! one JSON object on standard output (`errors`, each with `code`, `params` and
+//! `reason`, and `error_count`), as the API answers them.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -72,7 +74,7 @@ pub async fn run(storage: &StorageArgs, args: ImportArgs) -> Result<()> {
         if sales {
             let done = apply::import_sales(&app, by, &bytes, file.dry_run)
                 .await
-                .map_err(refused)?;
+                .map_err(|f| refused(f, file.json))?;
             if file.json {
                 println!("{}", json(&done)?);
             } else {
@@ -91,7 +93,7 @@ pub async fn run(storage: &StorageArgs, args: ImportArgs) -> Result<()> {
         } else {
             let done = apply::import_payments(&app, by, &bytes, file.dry_run)
                 .await
-                .map_err(refused)?;
+                .map_err(|f| refused(f, file.json))?;
             if file.json {
                 println!("{}", json(&done)?);
             } else {
@@ -133,12 +135,20 @@ fn json<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| Error::Internal(format!("json: {e}")))
 }
 
-/// A refused file: every listed row error on standard error, then one error (exit 2).
-fn refused(f: Failure) -> Error {
+/// A refused file: every listed row error on standard error (with `--json`, the whole
+/// report as JSON on standard output), then one error (exit 2).
+fn refused(f: Failure, as_json: bool) -> Error {
     match f {
         Failure::Error(e) => e,
         Failure::Rows(r) => {
-            print_rows(&r);
+            if as_json {
+                match json(&r) {
+                    Ok(text) => println!("{text}"),
+                    Err(e) => return e,
+                }
+            } else {
+                print_rows(&r);
+            }
             Error::invalid(
                 "file",
                 format!(
@@ -153,9 +163,10 @@ fn refused(f: Failure) -> Error {
 
 fn print_rows(r: &Rejected) {
     for e in &r.errors {
+        let code = e.code.code();
         match &e.column {
-            Some(c) => eprintln!("line {}, {c}: {}", e.line, e.reason),
-            None => eprintln!("line {}: {}", e.line, e.reason),
+            Some(c) => eprintln!("line {}, {c}: {} [{code}]", e.line, e.reason),
+            None => eprintln!("line {}: {} [{code}]", e.line, e.reason),
         }
     }
     if r.error_count > r.errors.len() {

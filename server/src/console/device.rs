@@ -546,6 +546,15 @@ fn timeline_row(e: &Entry, names: &HashMap<String, String>, lang: Lang) -> Timel
             .map(|t| money_format::date_time(t, lang)),
         _ => None,
     };
+    // A change an import made names the import (the same id as the lender's log).
+    let detail = match (detail, text("import_id")) {
+        (detail, None) => detail,
+        (None, Some(id)) => Some(lang.tr_args("audit-import", &[("text", &id)])),
+        (Some(d), Some(id)) => Some(format!(
+            "{d} · {}",
+            lang.tr_args("audit-import", &[("text", &id)])
+        )),
+    };
     TimelineRow {
         at: money_format::date_time(e.at, lang),
         who,

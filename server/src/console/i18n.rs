@@ -40,6 +40,8 @@ macro_rules! catalogue {
             include_str!(concat!("locales/", $lang, "/sale.ftl")),
             include_str!(concat!("locales/", $lang, "/codes.ftl")),
             include_str!(concat!("locales/", $lang, "/import.ftl")),
+            include_str!(concat!("locales/", $lang, "/import_reasons.ftl")),
+            include_str!(concat!("locales/", $lang, "/device_ref.ftl")),
             include_str!(concat!("locales/", $lang, "/dashboard.ftl")),
             include_str!(concat!("locales/", $lang, "/devices.ftl")),
         ]
@@ -269,7 +271,8 @@ mod tests {
                 // Every variable a message uses.
                 for name in [
                     "name", "email", "lender", "date", "amount", "text", "field", "row", "phone",
-                    "currency", "days",
+                    "currency", "days", "bytes", "limit", "columns", "cells", "expected",
+                    "example", "min", "max", "line", "owed",
                 ] {
                     args.set(name, "X");
                 }

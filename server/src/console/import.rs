@@ -16,6 +16,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::auth::{StaffAuth, cross_site};
+use super::i18n::Lang;
 use super::page::{self, Chrome, Section};
 use crate::app::App as AppState;
 use crate::devices::import::apply::{self, Failure, ImportedPayment, ImportedSale, PaymentStatus};
@@ -99,6 +100,11 @@ impl ImportPage {
             PaymentStatus::Recorded => "import-status-recorded",
             PaymentStatus::AlreadyRecorded => "import-status-already",
         })
+    }
+
+    /// A row error in the reader's language: its code's message with its parameters.
+    pub fn reason(&self, e: &RowError) -> String {
+        reason_text(self.chrome.lang, e)
     }
 
     pub fn column(&self, e: &RowError) -> String {
@@ -220,6 +226,15 @@ pub async fn submit(State(st): State<AppState>, req: Request) -> Response {
     }
 }
 
+/// A row error in `lang`: the message `import-reason-<code>` with the code's parameters.
+/// A rule of the shared operations without a code of its own ([`crate::devices::import::Reason::Refused`]) is
+/// named by its field, its English words kept only in the JSON answer.
+pub fn reason_text(lang: Lang, e: &RowError) -> String {
+    let params = e.code.params();
+    let args: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    lang.tr_args(&e.code.message_id(), &args)
+}
+
 /// The new devices as a CSV (`line,device_id,enrollment_code,customer_ref`) in a
 /// `data:` URI, percent-encoded.
 pub fn codes_csv(sales: &[ImportedSale]) -> String {
@@ -248,6 +263,38 @@ pub fn codes_csv(sales: &[ImportedSale]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::devices::import::Reason;
+
+    /// Every reason code has its message in every language, every parameter filled in,
+    /// and Swahili and Spanish are not the English text.
+    #[test]
+    fn every_row_error_reads_in_every_language() {
+        for code in Reason::samples() {
+            let e = RowError::new(2, Some("amount"), code.clone());
+            let english = reason_text(Lang::En, &e);
+            assert_ne!(english, code.message_id(), "missing in en: {code:?}");
+            for (_, value) in code.params() {
+                assert!(english.contains(&value), "{english} lacks {value}");
+            }
+            for lang in [Lang::Sw, Lang::Es] {
+                let text = reason_text(lang, &e);
+                assert_ne!(
+                    text,
+                    code.message_id(),
+                    "missing in {}: {code:?}",
+                    lang.code()
+                );
+                assert_ne!(text, english, "{} left in English: {code:?}", lang.code());
+                for (_, value) in code.params() {
+                    assert!(
+                        text.contains(&value),
+                        "{}: {text} lacks {value}",
+                        lang.code()
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn the_codes_download_is_a_csv_with_formula_cells_guarded() {

@@ -39,7 +39,9 @@ pub struct ImportQuery {
 }
 
 /// The 422 answer of a refused file: every row error (the first 200 in line order) and
-/// their number. Nothing was stored.
+/// their number. Nothing was stored. Each error has its line, its column, a stable
+/// `code` (with `params` for codes that have any: a limit, a line, a currency) to act on
+/// or translate, and `reason`, the same in plain English.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RowsProblem {
     /// `urn:finlock:problem:import-rows`

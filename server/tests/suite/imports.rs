@@ -38,6 +38,14 @@ async fn ok(r: reqwest::Response) -> Value {
     v
 }
 
+async fn audit_entries(s: &TestServer, lender: &Lender, id: &str) -> Vec<Value> {
+    let r = s
+        .get(lender, &format!("/v1/lender/devices/{id}/audit"))
+        .await;
+    let v: Value = r.json().await.unwrap();
+    v["entries"].as_array().unwrap().clone()
+}
+
 async fn device_count(s: &TestServer, lender: &Lender) -> usize {
     let r = s.get(lender, "/v1/lender/devices?limit=500").await;
     let v: Value = r.json().await.unwrap();
@@ -72,6 +80,12 @@ async fn a_sales_file_registers_devices_that_enroll_or_stores_nothing() {
             .unwrap()
             .contains("at most 2 decimals")
     );
+    // The stable code and its parameters beside the text.
+    assert_eq!(p["errors"][0]["code"], "amount_decimals");
+    assert_eq!(
+        p["errors"][0]["params"],
+        json!({ "currency": "KES", "limit": 2 })
+    );
     assert_eq!(device_count(&s, &acme).await, 0);
 
     let done = ok(import(&s, &acme, "sales", "", file.clone()).await).await;
@@ -83,6 +97,10 @@ async fn a_sales_file_registers_devices_that_enroll_or_stores_nothing() {
     assert_eq!(device["installments"].as_array().unwrap().len(), 3);
     assert_eq!(device["total_minor"], 300_000);
     assert_eq!(s.audit_actions(&acme, id).await, vec!["registered"]);
+    // The device's entry names the import and the API key that made it.
+    let entries = audit_entries(&s, &acme, id).await;
+    assert_eq!(entries[0]["detail"]["import_id"], done["import_id"]);
+    assert!(entries[0]["api_key_id"].is_string(), "{}", entries[0]);
     // The formula-looking reference was stored as the text it is.
     let second = done["devices"][1]["device_id"].as_str().unwrap();
     assert_eq!(
@@ -133,6 +151,15 @@ async fn a_statement_is_reconciled_once_and_bad_rows_change_nothing() {
             .await
             .contains(&"payment".to_string())
     );
+    let entries = audit_entries(&s, &acme, &a).await;
+    let payment = entries.iter().find(|e| e["action"] == "payment").unwrap();
+    assert_eq!(payment["detail"]["import_id"], done["import_id"]);
+    assert!(payment["api_key_id"].is_string(), "{payment}");
+    assert_eq!(
+        entries[0]["detail"].get("import_id"),
+        None,
+        "registered by the API"
+    );
 
     let again = ok(import(&s, &acme, "payments", "", statement).await).await;
     assert_eq!(
@@ -153,6 +180,8 @@ async fn a_statement_is_reconciled_once_and_bad_rows_change_nothing() {
     assert_eq!(errors.len(), 2, "{p}");
     assert_eq!(errors[0]["line"], 3);
     assert_eq!(errors[0]["reason"], errors[1]["reason"]);
+    assert_eq!(errors[0]["code"], "unknown_device");
+    assert_eq!(errors[1]["code"], "unknown_device");
     assert_eq!(errors[1]["line"], 4);
     let r = import(
         &s,
@@ -170,6 +199,11 @@ async fn a_statement_is_reconciled_once_and_bad_rows_change_nothing() {
             .unwrap()
             .contains("still owed"),
         "{p}"
+    );
+    assert_eq!(p["errors"][0]["code"], "overpayment");
+    assert_eq!(
+        p["errors"][0]["params"],
+        json!({ "owed": "54.50", "currency": "KES" })
     );
     assert_eq!(s.device(&acme, &a).await["paid_minor"], 1000);
 }
@@ -262,4 +296,60 @@ async fn ten_thousand_sales_then_ten_thousand_payments() {
         sales_time.as_secs_f64(),
         payments_time.as_secs_f64()
     );
+}
+
+/// Two lenders import sales files naming the same IMEI at the same time (on PostgreSQL
+/// the second waits on the one-owner-per-IMEI index, then its insert fails): one import
+/// stores every row, the other answers a typed refusal — the row named, or 409 — and
+/// stores nothing; never a 500.
+#[tokio::test]
+async fn two_imports_racing_for_one_imei_give_a_typed_refusal_and_store_nothing() {
+    let s = start().await;
+    for round in 0..4u64 {
+        let acme = s.lender(&format!("Acme {round}")).await;
+        let beta = s.lender(&format!("Beta {round}")).await;
+        // The shared IMEI first, then rows without one that keep each import busy.
+        let shared = format!("35{:013}", 1_000 + round);
+        let file = |prefix: &str| {
+            let mut text =
+                format!("{SALES_HEADER}{prefix}-0,{shared},KES,7,3,1000.00,2026-02-01,month\r\n");
+            for i in 1..300 {
+                text.push_str(&format!(
+                    "{prefix}-{i},,KES,7,3,1000.00,2026-02-01,month\r\n"
+                ));
+            }
+            text
+        };
+        let (a, b) = tokio::join!(
+            import(&s, &acme, "sales", "", file("A")),
+            import(&s, &beta, "sales", "", file("B")),
+        );
+        let mut stored = Vec::new();
+        for r in [a, b] {
+            let status = r.status();
+            let body: Value = r.json().await.expect("json");
+            match status {
+                StatusCode::OK => stored.push(true),
+                StatusCode::UNPROCESSABLE_ENTITY => {
+                    assert_eq!(body["code"], "import-rows", "{body}");
+                    assert_eq!(body["error_count"], 1, "{body}");
+                    assert_eq!(body["errors"][0]["line"], 2, "{body}");
+                    assert_eq!(body["errors"][0]["column"], "imei", "{body}");
+                    assert_eq!(body["errors"][0]["code"], "imei_taken", "{body}");
+                    stored.push(false);
+                }
+                StatusCode::CONFLICT => {
+                    assert_eq!(body["code"], "concurrent", "{body}");
+                    assert!(body["detail"].as_str().unwrap().contains("import again"));
+                    stored.push(false);
+                }
+                other => panic!("round {round}: {other}: {body}"),
+            }
+        }
+        let counts = [device_count(&s, &acme).await, device_count(&s, &beta).await];
+        for (stored, count) in stored.iter().zip(counts) {
+            assert_eq!(count, if *stored { 300 } else { 0 }, "round {round}");
+        }
+        assert_eq!(stored.iter().filter(|s| **s).count(), 1, "round {round}");
+    }
 }

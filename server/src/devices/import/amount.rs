@@ -3,6 +3,8 @@
 
 use finlock_core::protocol::MAX_SAFE;
 
+use super::Reason;
+
 /// The currency's number of minor-unit digits (ISO 4217); a code without one (gold,
 /// testing codes) has none.
 pub fn exponent(currency: &str) -> Option<u32> {
@@ -12,9 +14,14 @@ pub fn exponent(currency: &str) -> Option<u32> {
 /// `text` in major units of a currency with `exponent` decimals → minor units; the
 /// error is the reason in plain words.
 pub fn parse(text: &str, exponent: u32, currency: &str) -> Result<u64, String> {
+    parse_reason(text, exponent, currency).map_err(|r| r.english())
+}
+
+/// [`parse`] with the reason as its code.
+pub fn parse_reason(text: &str, exponent: u32, currency: &str) -> Result<u64, Reason> {
     let text = text.trim();
     if text.starts_with('-') {
-        return Err("a negative amount; amounts are more than 0".into());
+        return Err(Reason::AmountNegative);
     }
     let (whole, fraction) = match text.split_once('.') {
         Some((w, f)) => (w, Some(f)),
@@ -22,21 +29,17 @@ pub fn parse(text: &str, exponent: u32, currency: &str) -> Result<u64, String> {
     };
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     if !digits(whole) || fraction.is_some_and(|f| !digits(f)) {
-        return Err(format!(
-            "not an amount: digits with an optional decimal point, e.g. {} (no currency sign, \
-             no thousands separator)",
-            example(exponent)
-        ));
+        return Err(Reason::AmountNotNumber {
+            example: example(exponent),
+        });
     }
     let fraction = fraction.unwrap_or("");
     if fraction.len() > exponent as usize {
-        return Err(if exponent == 0 {
-            format!("{currency} has no decimals")
-        } else {
-            format!("{currency} has at most {exponent} decimals")
+        return Err(Reason::AmountDecimals {
+            currency: currency.to_string(),
+            limit: u64::from(exponent),
         });
     }
-    let too_large = || "too large (the limit is 2^53 - 1 minor units)".to_string();
     let mut minor: u64 = 0;
     let padded = fraction.bytes().chain(std::iter::repeat_n(
         b'0',
@@ -46,13 +49,13 @@ pub fn parse(text: &str, exponent: u32, currency: &str) -> Result<u64, String> {
         minor = minor
             .checked_mul(10)
             .and_then(|m| m.checked_add(u64::from(b - b'0')))
-            .ok_or_else(too_large)?;
+            .ok_or(Reason::AmountTooLarge)?;
     }
     if minor == 0 {
-        return Err("0; amounts are more than 0".into());
+        return Err(Reason::AmountZero);
     }
     if minor >= MAX_SAFE {
-        return Err(too_large());
+        return Err(Reason::AmountTooLarge);
     }
     Ok(minor)
 }
@@ -71,7 +74,8 @@ pub fn format(minor: u64, exponent: u32) -> String {
     )
 }
 
-fn example(exponent: u32) -> String {
+/// An amount written right, in a currency with `exponent` decimals (`2500.00`).
+pub fn example(exponent: u32) -> String {
     format(250_000 * 10u64.pow(exponent) / 100, exponent)
 }
 

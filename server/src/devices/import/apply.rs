@@ -12,8 +12,8 @@ use serde_json::json;
 use sqlx::Row as _;
 use utoipa::ToSchema;
 
-use super::payments::{self as lines, UNKNOWN_DEVICE};
-use super::{Errors, Kind, Rejected, amount, sales};
+use super::payments as lines;
+use super::{Errors, Kind, Reason, Rejected, amount, sales};
 use crate::app::App;
 use crate::db::queries::{self, DeviceRow, Tx};
 use crate::devices::payments::{self, Attempt, NewPayment};
@@ -104,7 +104,26 @@ pub struct PaymentsImport {
     pub payments: Vec<ImportedPayment>,
 }
 
+/// How many times an import is tried when a concurrent change broke its transaction.
+const ATTEMPTS: usize = 3;
+
+/// The answer when every attempt met a concurrent change: nothing is stored.
+fn concurrent() -> Failure {
+    Failure::Error(Error::conflict(
+        "concurrent",
+        "a device or an IMEI of this file changed while it was imported (another import \
+         or registration at the same time); nothing was stored: import again (rows already \
+         recorded are recognised)",
+    ))
+}
+
 /// Imports a sales file: every device or none.
+///
+/// Rows of one lender's imports are stored one import at a time ([`begin`]), but a
+/// registration through the API, or another lender's import of the same IMEI, can store
+/// it between the check and the insert; on PostgreSQL that insert's failure ends the
+/// transaction. The attempt is then rolled back and made again from the start (where
+/// the IMEI's owner check names the row), at most [`ATTEMPTS`] times, then 409.
 pub async fn import_sales(
     app: &App,
     by: Caller<'_>,
@@ -113,19 +132,45 @@ pub async fn import_sales(
 ) -> Result<SalesImport, Failure> {
     let now = app.now();
     let sales = sales::parse(bytes, now)?;
+    for _ in 0..ATTEMPTS {
+        if let Some(done) = store_sales(app, by, now, &sales, dry_run).await? {
+            return Ok(done);
+        }
+    }
+    Err(concurrent())
+}
+
+/// One attempt at storing every sale; `None` when a concurrent change broke the
+/// transaction (rolled back: nothing stored).
+async fn store_sales(
+    app: &App,
+    by: Caller<'_>,
+    now: i64,
+    sales: &[sales::Sale],
+    dry_run: bool,
+) -> Result<Option<SalesImport>, Failure> {
     let import_id = ids::row_id("imp")?;
     let mut tx = begin(app, &by.lender.lender_id).await?;
     let mut errors = Errors::default();
     let mut devices = Vec::with_capacity(sales.len());
-    for sale in &sales {
+    for sale in sales {
         match register::insert_in(&mut tx, now, by, &sale.prepared).await {
-            Ok(registered) => devices.push(ImportedSale {
-                line: sale.line,
-                device_id: Some(registered.device_id),
-                enrollment_code: Some(registered.enrollment_code),
-                customer_ref: sale.registration.customer_ref.clone(),
-            }),
-            Err(e @ Error::Conflict { .. }) => errors.push(sales::row_error(sale.line, e)),
+            Ok(registered) => {
+                stamp(&mut tx, &registered.device_id, 0, &import_id).await?;
+                devices.push(ImportedSale {
+                    line: sale.line,
+                    device_id: Some(registered.device_id),
+                    enrollment_code: Some(registered.enrollment_code),
+                    customer_ref: sale.registration.customer_ref.clone(),
+                });
+            }
+            Err(e @ Error::Conflict { .. }) => {
+                if !usable(&mut tx).await {
+                    tx.rollback().await?;
+                    return Ok(None);
+                }
+                errors.push(sales::row_error(sale.line, e));
+            }
             Err(e) => return Err(e.into()),
         }
     }
@@ -139,26 +184,28 @@ pub async fn import_sales(
             d.device_id = None;
             d.enrollment_code = None;
         }
-        return Ok(SalesImport {
+        return Ok(Some(SalesImport {
             import_id: None,
             dry_run,
             devices,
-        });
+        }));
     }
     let detail =
         json!({ "import_id": import_id, "kind": Kind::Sales.as_str(), "devices": devices.len() });
     log(&mut tx, by, now, "sales_imported", &detail).await?;
     tx.commit().await?;
     tracing::info!(lender_id = %by.lender.lender_id, %import_id, devices = devices.len(), "sales imported");
-    Ok(SalesImport {
+    Ok(Some(SalesImport {
         import_id: Some(import_id),
         dry_run,
         devices,
-    })
+    }))
 }
 
 /// Imports a payments file: every payment or none; rows already recorded are reported
-/// as such and not counted again.
+/// as such and not counted again. A device changed by someone else while the file is
+/// stored (a payment through the API meanwhile) makes the attempt start again from
+/// reading the devices, at most [`ATTEMPTS`] times, then 409.
 pub async fn import_payments(
     app: &App,
     by: Caller<'_>,
@@ -167,10 +214,27 @@ pub async fn import_payments(
 ) -> Result<PaymentsImport, Failure> {
     let now = app.now();
     let rows = lines::parse(bytes, now)?;
+    for _ in 0..ATTEMPTS {
+        if let Some(done) = store_payments(app, by, now, &rows, dry_run).await? {
+            return Ok(done);
+        }
+    }
+    Err(concurrent())
+}
+
+/// One attempt at recording every payment; `None` when a concurrent change made it
+/// stop (rolled back: nothing stored).
+async fn store_payments(
+    app: &App,
+    by: Caller<'_>,
+    now: i64,
+    rows: &[lines::Line],
+    dry_run: bool,
+) -> Result<Option<PaymentsImport>, Failure> {
     let lender_id = &by.lender.lender_id;
     // Each device named once, as it is now.
-    let mut devices: HashMap<&str, Result<DeviceRow, String>> = HashMap::new();
-    for row in &rows {
+    let mut devices: HashMap<&str, Result<DeviceRow, Reason>> = HashMap::new();
+    for row in rows {
         if !devices.contains_key(row.device.as_str()) {
             let found = find_device(app, lender_id, &row.device).await?;
             devices.insert(&row.device, found);
@@ -178,7 +242,7 @@ pub async fn import_payments(
     }
     let mut errors = Errors::default();
     let mut checked = Vec::with_capacity(rows.len());
-    for row in &rows {
+    for row in rows {
         match &devices[row.device.as_str()] {
             Err(reason) => errors.add(row.line, Some("device"), reason.clone()),
             Ok(device) => match lines::against(row, device) {
@@ -205,20 +269,19 @@ pub async fn import_payments(
             payment_id: None,
             paid_at: row.paid_at,
         };
+        let exponent = amount::exponent(&device.currency).unwrap_or(0);
         if let Some(recorded) = recorded_amount(&mut tx, &device.device_id, &row.reference).await? {
             if recorded == request.amount_minor {
                 result.status = PaymentStatus::AlreadyRecorded;
                 results.push(result);
             } else {
-                let exponent = amount::exponent(&device.currency).unwrap_or(0);
                 errors.add(
                     row.line,
                     Some("reference"),
-                    format!(
-                        "already recorded for this device with another amount ({} {})",
-                        amount::format(recorded, exponent),
-                        device.currency
-                    ),
+                    Reason::ReferenceRecorded {
+                        amount: amount::format(recorded, exponent),
+                        currency: device.currency.clone(),
+                    },
                 );
             }
             continue;
@@ -235,8 +298,10 @@ pub async fn import_payments(
             request,
             reference: &request.reference,
         };
+        let seen = audit_seq(&mut tx, &device.device_id).await?;
         match payments::record_in(&mut tx, now, window, by, device, payment).await {
             Ok(Attempt::Done(recorded)) => {
+                stamp(&mut tx, &device.device_id, seen, &import_id).await?;
                 result.payment_id = serde_json::from_str::<serde_json::Value>(&recorded.body)
                     .ok()
                     .and_then(|v| v["payment_id"].as_str().map(str::to_string));
@@ -244,14 +309,17 @@ pub async fn import_payments(
             }
             Ok(Attempt::KeyRace) => {
                 tx.rollback().await?;
-                return Err(Failure::Error(Error::conflict(
-                    "concurrent",
-                    "a device of this file changed while it was imported; import again \
-                     (rows already recorded are recognised)",
-                )));
+                return Ok(None);
             }
             Err(Error::Db(e)) => return Err(Failure::Error(Error::Db(e))),
-            Err(e) => errors.push(lines::error(row.line, e)),
+            Err(e) => {
+                if !usable(&mut tx).await {
+                    tx.rollback().await?;
+                    return Ok(None);
+                }
+                let owed = owed(&mut tx, device, exponent).await?;
+                errors.push(lines::error(row.line, e, Some(owed)));
+            }
         }
     }
     if !errors.is_empty() {
@@ -268,13 +336,13 @@ pub async fn import_payments(
         for r in &mut results {
             r.payment_id = None;
         }
-        return Ok(PaymentsImport {
+        return Ok(Some(PaymentsImport {
             import_id: None,
             dry_run,
             recorded,
             already_recorded,
             payments: results,
-        });
+        }));
     }
     let detail = json!({
         "import_id": import_id,
@@ -285,12 +353,79 @@ pub async fn import_payments(
     log(&mut tx, by, now, "payments_imported", &detail).await?;
     tx.commit().await?;
     tracing::info!(lender_id = %lender_id, %import_id, recorded, already_recorded, "payments imported");
-    Ok(PaymentsImport {
+    Ok(Some(PaymentsImport {
         import_id: Some(import_id),
         dry_run,
         recorded,
         already_recorded,
         payments: results,
+    }))
+}
+
+/// Whether the transaction still runs statements. On PostgreSQL a statement that failed
+/// (an insert another transaction beat to a unique value) ends the transaction; the
+/// operations report that failure as a refusal, so before a refusal is taken as a row's
+/// error the transaction is asked whether it can go on. SQLite's always can.
+async fn usable(tx: &mut Tx) -> bool {
+    sqlx::query("SELECT 1").execute(&mut **tx).await.is_ok()
+}
+
+/// The device's last audit entry number, its row locked for this transaction (so no
+/// other change adds entries until it ends).
+async fn audit_seq(tx: &mut Tx, device_id: &str) -> Result<i64> {
+    let row = sqlx::query(
+        "UPDATE devices SET audit_seq = audit_seq WHERE device_id = $1 RETURNING audit_seq",
+    )
+    .bind(device_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get("audit_seq")?)
+}
+
+/// Names the import in the device's entries numbered after `after`: the entries the
+/// shared operation (registration, payment) just wrote for this row, with its
+/// consequences (completing, released). They are written by operations that know
+/// nothing of imports, so the import adds its id to their detail in the same
+/// transaction, before anyone can read them.
+async fn stamp(tx: &mut Tx, device_id: &str, after: i64, import_id: &str) -> Result<()> {
+    let rows = sqlx::query("SELECT n, detail FROM audit WHERE device_id = $1 AND n > $2")
+        .bind(device_id)
+        .bind(after)
+        .fetch_all(&mut **tx)
+        .await?;
+    for row in rows {
+        let n: i64 = row.try_get("n")?;
+        let detail: String = row.try_get("detail")?;
+        let mut detail: serde_json::Value = serde_json::from_str(&detail)
+            .map_err(|_| Error::Internal("stored audit detail is not JSON".into()))?;
+        let Some(object) = detail.as_object_mut() else {
+            return Err(Error::Internal(
+                "stored audit detail is not an object".into(),
+            ));
+        };
+        object.insert("import_id".into(), json!(import_id));
+        sqlx::query("UPDATE audit SET detail = $3 WHERE device_id = $1 AND n = $2")
+            .bind(device_id)
+            .bind(n)
+            .bind(detail.to_string())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// What the device still owes as this transaction sees it, for an overpayment's reason.
+async fn owed(tx: &mut Tx, device: &DeviceRow, exponent: u32) -> Result<lines::Owed> {
+    let (total_minor, paid_minor, release_at, released) =
+        queries::money(tx, &device.device_id).await?;
+    let owed = if released || release_at.is_some() {
+        0
+    } else {
+        total_minor.saturating_sub(paid_minor)
+    };
+    Ok(lines::Owed {
+        amount: amount::format(owed, exponent),
+        currency: device.currency.clone(),
     })
 }
 
@@ -351,7 +486,7 @@ async fn recorded_amount(tx: &mut Tx, device_id: &str, reference: &str) -> Resul
 
 /// The lender's device a row names: its id, or else a customer reference held by
 /// exactly one of its devices. Another lender's device reads like a missing one.
-async fn find_device(app: &App, lender_id: &str, text: &str) -> Result<Result<DeviceRow, String>> {
+async fn find_device(app: &App, lender_id: &str, text: &str) -> Result<Result<DeviceRow, Reason>> {
     match owned(app, lender_id, text).await {
         Ok(row) => return Ok(Ok(row)),
         Err(Error::NotFound) => {}
@@ -370,12 +505,10 @@ async fn find_device(app: &App, lender_id: &str, text: &str) -> Result<Result<De
     match ids.as_slice() {
         [one] => match owned(app, lender_id, one).await {
             Ok(row) => Ok(Ok(row)),
-            Err(Error::NotFound) => Ok(Err(UNKNOWN_DEVICE.into())),
+            Err(Error::NotFound) => Ok(Err(Reason::UnknownDevice)),
             Err(e) => Err(e),
         },
-        [] => Ok(Err(UNKNOWN_DEVICE.into())),
-        _ => Ok(Err(
-            "several of your devices have this customer reference; use the device id".into(),
-        )),
+        [] => Ok(Err(Reason::UnknownDevice)),
+        _ => Ok(Err(Reason::CustomerRefAmbiguous)),
     }
 }

@@ -30,11 +30,14 @@
 pub mod amount;
 pub mod apply;
 pub mod payments;
+pub mod reason;
 pub mod sales;
 pub mod table;
 
 use serde::Serialize;
 use utoipa::ToSchema;
+
+pub use reason::Reason;
 
 /// The largest file.
 pub const MAX_BYTES: usize = 2 * 1024 * 1024;
@@ -43,7 +46,8 @@ pub const MAX_ROWS: usize = 10_000;
 /// The most row errors listed in an answer (all are counted).
 pub const MAX_REPORTED: usize = 200;
 
-/// One reason a row (or the file, at line 0) cannot be imported.
+/// One reason a row (or the file, at line 0) cannot be imported: where, the stable
+/// code with its parameters ([`Reason`]), and the reason in plain English.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct RowError {
     /// The file's line (the header is 1); 0 for the file as a whole.
@@ -51,15 +55,32 @@ pub struct RowError {
     /// The column, as named in the documentation (lower case), when one cell is at fault.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub column: Option<String>,
-    /// What is wrong, in plain words.
+    /// `code` (stable, snake_case) and, for codes that have any, `params`.
+    #[serde(flatten)]
+    pub code: Reason,
+    /// What is wrong, in plain English.
     pub reason: String,
 }
 
 impl RowError {
-    pub fn new(line: u64, column: Option<&str>, reason: impl Into<String>) -> RowError {
+    /// A row error whose text is the code's own English.
+    pub fn new(line: u64, column: Option<&str>, code: Reason) -> RowError {
+        let reason = code.english();
+        RowError::with_text(line, column, code, reason)
+    }
+
+    /// A row error keeping the words of the rule that refused it (a rule of the shared
+    /// operations, whose text says more than its code).
+    pub fn with_text(
+        line: u64,
+        column: Option<&str>,
+        code: Reason,
+        reason: impl Into<String>,
+    ) -> RowError {
         RowError {
             line,
             column: column.map(str::to_string),
+            code,
             reason: reason.into(),
         }
     }
@@ -84,8 +105,8 @@ impl Errors {
         self.all.push(error);
     }
 
-    pub fn add(&mut self, line: u64, column: Option<&str>, reason: impl Into<String>) {
-        self.push(RowError::new(line, column, reason));
+    pub fn add(&mut self, line: u64, column: Option<&str>, code: Reason) {
+        self.push(RowError::new(line, column, code));
     }
 
     pub fn is_empty(&self) -> bool {

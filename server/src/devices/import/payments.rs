@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use super::table::{self, Column, Row};
-use super::{Errors, Rejected, RowError, amount};
+use super::{Errors, Reason, Rejected, RowError, amount};
 use crate::db::queries::DeviceRow;
 use crate::devices::payments::{self, PaymentRequest};
 use crate::error::Error;
@@ -44,6 +44,8 @@ pub const SCHEMA: &[Column] = &[
 
 /// The longest device id or customer reference looked up.
 const MAX_DEVICE: usize = 64;
+/// The longest reference (the payment's own rule).
+const MAX_REFERENCE: usize = 128;
 
 /// A row that passed its own rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,7 +76,7 @@ pub fn parse(bytes: &[u8], now: i64) -> Result<Vec<Line>, Rejected> {
                 errors.add(
                     row.line,
                     Some("reference"),
-                    format!("the same reference as line {first}"),
+                    Reason::ReferenceRepeated { line: *first },
                 );
                 continue;
             }
@@ -88,7 +90,7 @@ pub fn parse(bytes: &[u8], now: i64) -> Result<Vec<Line>, Rejected> {
 fn line(row: &Row, now: i64, errors: &mut Errors) -> Option<Line> {
     let at = row.line;
     let mut ok = true;
-    let mut fail = |column: usize, reason: &str| {
+    let mut fail = |column: usize, reason: Reason| {
         errors.add(at, Some(SCHEMA[column].name), reason);
         ok = false;
     };
@@ -96,43 +98,48 @@ fn line(row: &Row, now: i64, errors: &mut Errors) -> Option<Line> {
     if device.is_empty() || device.len() > MAX_DEVICE || device.chars().any(char::is_control) {
         fail(
             DEVICE,
-            "a device id or customer reference (1 to 64 characters)",
+            Reason::DeviceText {
+                max: MAX_DEVICE as u64,
+            },
         );
     }
     let amount = row.get(AMOUNT).unwrap_or("");
     if amount.is_empty() {
-        fail(AMOUNT, "required, e.g. 2500.00");
+        fail(
+            AMOUNT,
+            Reason::AmountRequired {
+                example: amount::example(2),
+            },
+        );
     }
     let reference = row.get(REFERENCE).unwrap_or("");
-    if reference.is_empty() || reference.chars().count() > 128 {
-        fail(REFERENCE, "the transaction id, 1 to 128 characters");
-    } else if reference.chars().any(char::is_control) {
+    if reference.is_empty() || reference.chars().count() > MAX_REFERENCE {
         fail(
             REFERENCE,
-            "printable characters only (no line breaks or control characters)",
+            Reason::ReferenceLength {
+                max: MAX_REFERENCE as u64,
+            },
         );
+    } else if reference.chars().any(char::is_control) {
+        fail(REFERENCE, Reason::ReferenceCharacters);
     }
     let currency = row.get(CURRENCY).map(str::to_ascii_uppercase);
     if currency
         .as_deref()
         .is_some_and(|c| amount::exponent(c).is_none())
     {
-        fail(CURRENCY, "an ISO 4217 currency code, e.g. KES");
+        fail(CURRENCY, Reason::CurrencyUnknown);
     }
     let paid_at = match row.get(PAID_AT) {
         None => None,
         Some(text) => match paid_at(text) {
             Some(t) if t <= now + 86_400 => Some(t),
             Some(_) => {
-                fail(PAID_AT, "in the future");
+                fail(PAID_AT, Reason::PaidAtFuture);
                 None
             }
             None => {
-                fail(
-                    PAID_AT,
-                    "a date (2027-01-31) or a date and time with Z or an offset \
-                     (2027-01-31T10:00:00+03:00)",
-                );
+                fail(PAID_AT, Reason::PaidAtFormat);
                 None
             }
         },
@@ -163,17 +170,17 @@ fn paid_at(text: &str) -> Option<i64> {
 
 /// The payment request a row stands for against its device (pure), or the row's error.
 pub fn against(line: &Line, device: &DeviceRow) -> Result<PaymentRequest, RowError> {
-    let err = |column: &str, reason: String| RowError::new(line.line, Some(column), reason);
+    let err = |column: &str, code: Reason| RowError::new(line.line, Some(column), code);
+    let mismatch = || Reason::CurrencyMismatch {
+        currency: device.currency.clone(),
+    };
     if let Some(currency) = &line.currency
         && *currency != device.currency
     {
-        return Err(err(
-            "currency",
-            format!("the device's plan is in {}", device.currency),
-        ));
+        return Err(err("currency", mismatch()));
     }
     let exponent = amount::exponent(&device.currency).unwrap_or(0);
-    let amount_minor = amount::parse(&line.amount, exponent, &device.currency)
+    let amount_minor = amount::parse_reason(&line.amount, exponent, &device.currency)
         .map_err(|reason| err("amount", reason))?;
     let request = PaymentRequest {
         amount_minor,
@@ -181,35 +188,82 @@ pub fn against(line: &Line, device: &DeviceRow) -> Result<PaymentRequest, RowErr
         reference: line.reference.clone(),
         allow_overpayment: false,
     };
-    payments::validate(&request, device).map_err(|e| error(line.line, e))?;
+    payments::validate(&request, device).map_err(|e| match e {
+        Error::Invalid { field, .. } if field == "currency" => err("currency", mismatch()),
+        other => error(line.line, other, None),
+    })?;
     Ok(request)
 }
 
-/// A payment rule's error as a row error, in the file's columns.
-pub fn error(line: u64, e: Error) -> RowError {
+/// What is still owed on a device, for an overpayment's reason: in major units, with
+/// its currency.
+#[derive(Debug, Clone)]
+pub struct Owed {
+    pub amount: String,
+    pub currency: String,
+}
+
+/// A payment rule's error as a row error, in the file's columns, with its code; `owed`
+/// names the amount an overpayment is measured against, when known.
+pub fn error(line: u64, e: Error, owed: Option<Owed>) -> RowError {
     match e {
         Error::Invalid { field, rule } => {
+            let code = match field.as_str() {
+                "amount_minor" if rule.contains("still owed") => {
+                    let owed = owed.unwrap_or(Owed {
+                        amount: "?".into(),
+                        currency: String::new(),
+                    });
+                    Some(Reason::Overpayment {
+                        owed: owed.amount,
+                        currency: owed.currency,
+                    })
+                }
+                "amount_minor" if rule.contains("add up") => Some(Reason::TotalTooLarge),
+                "amount_minor" => Some(Reason::AmountTooLarge),
+                "reference" if rule.contains("printable") => Some(Reason::ReferenceCharacters),
+                "reference" => Some(Reason::ReferenceLength {
+                    max: MAX_REFERENCE as u64,
+                }),
+                _ => None,
+            };
             let column = match field.as_str() {
                 "amount_minor" => "amount",
                 "currency" => "currency",
                 "reference" => "reference",
                 _ => "device",
             };
-            // The API's advice names its JSON field; a file has no such switch.
-            let rule = match rule.split_once("; check the amount") {
-                Some((what, _)) => format!("{what}; check the amount"),
-                None => rule,
-            };
-            RowError::new(line, Some(column), rule)
+            match code {
+                Some(code) => RowError::new(line, Some(column), code),
+                None => RowError::with_text(line, Some(column), Reason::Refused { field }, rule),
+            }
         }
-        Error::Conflict { detail, .. } => RowError::new(line, Some("device"), detail),
-        Error::NotFound => RowError::new(line, Some("device"), UNKNOWN_DEVICE),
-        other => RowError::new(line, None, other.to_string()),
+        Error::Conflict {
+            slug: "released", ..
+        } => RowError::new(line, Some("device"), Reason::DeviceReleased),
+        Error::Conflict {
+            slug: "duplicate-reference",
+            ..
+        } => RowError::new(line, Some("reference"), Reason::ReferenceTaken),
+        Error::Conflict { slug, detail } => RowError::with_text(
+            line,
+            Some("device"),
+            Reason::Refused {
+                field: slug.to_string(),
+            },
+            detail,
+        ),
+        Error::NotFound => RowError::new(line, Some("device"), Reason::UnknownDevice),
+        other => RowError::with_text(
+            line,
+            None,
+            Reason::Refused {
+                field: "row".into(),
+            },
+            other.to_string(),
+        ),
     }
 }
-
-/// The answer for a device that is not the lender's, whoever's it is.
-pub const UNKNOWN_DEVICE: &str = "no device of yours has this id or customer reference";
 
 #[cfg(test)]
 mod tests {

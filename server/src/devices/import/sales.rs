@@ -9,7 +9,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
 use super::table::{self, Column, Row};
-use super::{Errors, Rejected, amount, parse_yes_no};
+use super::{Errors, Reason, Rejected, RowError, amount, parse_yes_no};
 use crate::devices::register::{self, PlanRequest, Prepared, Registration};
 use crate::error::Error;
 use crate::policy::PlanInstallment;
@@ -116,7 +116,7 @@ pub fn parse(bytes: &[u8], now: i64) -> Result<Vec<Sale>, Rejected> {
                         errors.add(
                             row.line,
                             Some("imei"),
-                            format!("the same IMEI as line {first}"),
+                            Reason::ImeiRepeated { line: *first },
                         );
                         continue;
                     }
@@ -138,33 +138,24 @@ pub fn parse(bytes: &[u8], now: i64) -> Result<Vec<Sale>, Rejected> {
 fn registration(row: &Row, errors: &mut Errors) -> Option<Registration> {
     let line = row.line;
     let mut ok = true;
-    let mut fail = |column: usize, reason: String| {
+    let mut fail = |column: usize, reason: Reason| {
         errors.add(line, Some(SCHEMA[column].name), reason);
         ok = false;
     };
     let currency = row.get(CURRENCY).unwrap_or("").to_ascii_uppercase();
     let exponent = amount::exponent(&currency);
     if exponent.is_none() {
-        fail(
-            CURRENCY,
-            "an ISO 4217 currency code, e.g. KES, NGN, PHP, INR, BRL".into(),
-        );
+        fail(CURRENCY, Reason::CurrencyUnknown);
     }
-    let number = |column: usize, what: &str| -> Result<Option<u32>, String> {
+    let number = |column: usize| -> Result<Option<u32>, Reason> {
         row.get(column)
-            .map(|t| {
-                t.parse::<u32>()
-                    .map_err(|_| format!("{what}: a whole number, e.g. 7"))
-            })
+            .map(|t| t.parse::<u32>().map_err(|_| Reason::NotWholeNumber))
             .transpose()
     };
-    let grace_days = match number(GRACE_DAYS, "days") {
+    let grace_days = match number(GRACE_DAYS) {
         Ok(Some(d)) => Some(d),
         Ok(None) => {
-            fail(
-                GRACE_DAYS,
-                "required: days after a due date before the phone locks".into(),
-            );
+            fail(GRACE_DAYS, Reason::GraceDaysRequired);
             None
         }
         Err(e) => {
@@ -172,14 +163,20 @@ fn registration(row: &Row, errors: &mut Errors) -> Option<Registration> {
             None
         }
     };
-    let offline = number(OFFLINE, "days").unwrap_or_else(|e| {
+    let offline = number(OFFLINE).unwrap_or_else(|e| {
         fail(OFFLINE, e);
         None
     });
-    let count = match number(INSTALLMENTS, "installments") {
+    let count = match number(INSTALLMENTS) {
         Ok(Some(n)) if (1..=MAX_INSTALLMENTS).contains(&n) => Some(n),
         Ok(_) => {
-            fail(INSTALLMENTS, "1 to 120 installments".into());
+            fail(
+                INSTALLMENTS,
+                Reason::InstallmentsRange {
+                    min: 1,
+                    max: u64::from(MAX_INSTALLMENTS),
+                },
+            );
             None
         }
         Err(e) => {
@@ -188,46 +185,41 @@ fn registration(row: &Row, errors: &mut Errors) -> Option<Registration> {
         }
     };
     let each = match (exponent, row.get(AMOUNT)) {
-        (_, None) => {
+        (exp, None) => {
             fail(
                 AMOUNT,
-                "required: each installment's amount, e.g. 2500.00".into(),
+                Reason::AmountRequired {
+                    example: amount::example(exp.unwrap_or(2)),
+                },
             );
             None
         }
         (None, Some(_)) => None,
-        (Some(exp), Some(text)) => amount::parse(text, exp, &currency)
+        (Some(exp), Some(text)) => amount::parse_reason(text, exp, &currency)
             .map_err(|e| fail(AMOUNT, e))
             .ok(),
     };
     let first = match row.get(FIRST_DUE).map(|t| t.parse::<Date>()) {
         Some(Ok(d)) if row.get(FIRST_DUE).is_some_and(|t| t.len() == 10) => Some(d),
         _ => {
-            fail(FIRST_DUE, "a date as YYYY-MM-DD, e.g. 2027-01-31".into());
+            fail(FIRST_DUE, Reason::DateFormat);
             None
         }
     };
     let every = row.get(EVERY).and_then(Every::parse);
     if every.is_none() {
-        fail(
-            EVERY,
-            "month, week, or a number of days between installments (1 to 366)".into(),
-        );
+        fail(EVERY, Reason::EveryUnknown { min: 1, max: 366 });
     }
     let auto_reprovision = parse_yes_no(row.get(AUTO_REPROVISION).unwrap_or(""));
     if auto_reprovision.is_none() {
-        fail(AUTO_REPROVISION, "yes or no".into());
+        fail(AUTO_REPROVISION, Reason::YesNo);
     }
     if !ok {
         return None;
     }
     let (grace_days, count, each, first, every) = (grace_days?, count?, each?, first?, every?);
     let Some(dues) = due_dates(first, every, count) else {
-        errors.add(
-            line,
-            Some("first_due"),
-            "the due dates run past the calendar",
-        );
+        errors.add(line, Some("first_due"), Reason::DueDatesPastCalendar);
         return None;
     };
     Some(Registration {
@@ -250,33 +242,98 @@ fn registration(row: &Row, errors: &mut Errors) -> Option<Registration> {
     })
 }
 
-/// A registration rule's error as a row error, in the file's columns.
-pub fn row_error(line: u64, e: Error) -> super::RowError {
-    let (column, reason) = match e {
+/// A registration rule's error as a row error, in the file's columns, with its code.
+/// The rules are [`register::prepare`]'s and the IMEI's owner check's; a rule without a
+/// code of its own keeps its words under [`Reason::PlanRefused`] or [`Reason::Refused`].
+pub fn row_error(line: u64, e: Error) -> RowError {
+    match e {
         Error::Invalid { field, rule } => {
-            let column = if field == "plan.currency" {
-                Some("currency")
-            } else if field == "plan.grace_days" {
-                Some("grace_days")
-            } else if field == "plan.offline_lock_after_days" {
-                Some("offline_lock_after_days")
-            } else if field.ends_with(".due") || field.starts_with("plan.lock") {
-                Some("first_due")
-            } else if field.ends_with(".amount_minor") || field == "plan.installments" {
-                Some("amount")
-            } else if field.starts_with("imei") {
-                Some("imei")
-            } else if field == "customer_ref" {
-                Some("customer_ref")
-            } else {
-                None
-            };
-            (column, rule)
+            let (column, code) = invalid(&field, &rule);
+            match code {
+                Some(code) => RowError::new(line, column, code),
+                None if field.starts_with("plan") => {
+                    RowError::with_text(line, column, Reason::PlanRefused { field }, rule)
+                }
+                None => RowError::with_text(line, column, Reason::Refused { field }, rule),
+            }
         }
-        Error::Conflict { slug, detail } if slug.starts_with("imei") => (Some("imei"), detail),
-        other => (None, other.to_string()),
-    };
-    super::RowError::new(line, column, reason)
+        Error::Conflict {
+            slug: "imei-registered",
+            ..
+        } => RowError::new(line, Some("imei"), Reason::ImeiRegistered),
+        Error::Conflict {
+            slug: "imei-taken", ..
+        } => RowError::new(line, Some("imei"), Reason::ImeiTaken),
+        Error::Conflict { slug, detail } => RowError::with_text(
+            line,
+            None,
+            Reason::Refused {
+                field: slug.to_string(),
+            },
+            detail,
+        ),
+        other => RowError::with_text(
+            line,
+            None,
+            Reason::Refused {
+                field: "row".into(),
+            },
+            other.to_string(),
+        ),
+    }
+}
+
+/// Registration's limit on grace days and offline days (a test below holds it to
+/// [`register::prepare`]).
+const REGISTER_MAX_DAYS: u64 = 365;
+
+/// The file's column and the code of a registration field's rule (`None`: no code).
+fn invalid(field: &str, rule: &str) -> (Option<&'static str>, Option<Reason>) {
+    let range = |a: u64, b: u64| (a, b);
+    match field {
+        "plan.currency" => (Some("currency"), Some(Reason::CurrencyUnknown)),
+        "plan.grace_days" => (
+            Some("grace_days"),
+            Some(Reason::GraceDaysMax {
+                limit: REGISTER_MAX_DAYS,
+            }),
+        ),
+        "plan.offline_lock_after_days" => {
+            let (min, max) = range(1, REGISTER_MAX_DAYS);
+            (
+                Some("offline_lock_after_days"),
+                Some(Reason::OfflineDaysRange { min, max }),
+            )
+        }
+        "plan.installments" if rule.contains("2^53") => {
+            (Some("amount"), Some(Reason::TotalTooLarge))
+        }
+        "plan.installments" => (
+            Some("installments"),
+            Some(Reason::InstallmentsRange {
+                min: 1,
+                max: u64::from(MAX_INSTALLMENTS),
+            }),
+        ),
+        "imei" => (Some("imei"), Some(Reason::ImeiDigits)),
+        "customer_ref" if rule.contains("ASCII") => {
+            (Some("customer_ref"), Some(Reason::CustomerRefCharacters))
+        }
+        "customer_ref" => (
+            Some("customer_ref"),
+            Some(Reason::CustomerRefLength {
+                max: register::MAX_CUSTOMER_REF as u64,
+            }),
+        ),
+        f if f.starts_with("plan.installments[") && f.ends_with(".due") => {
+            (Some("first_due"), Some(Reason::DueDateRange))
+        }
+        f if f.starts_with("plan.installments[") && f.ends_with(".amount_minor") => {
+            (Some("amount"), Some(Reason::AmountTooLarge))
+        }
+        f if f.starts_with("plan.lock") || f.ends_with(".due") => (Some("first_due"), None),
+        _ => (None, None),
+    }
 }
 
 #[cfg(test)]
@@ -367,6 +424,47 @@ mod tests {
         );
         assert!(e[1].2.contains("negative"));
         assert!(e[2].2.contains("at most 2 decimals"));
+    }
+
+    /// Registration's own rules (checked by [`register::prepare`]) come back with their
+    /// codes and limits, and a customer reference with its two rules.
+    #[test]
+    fn registration_rules_have_their_codes() {
+        let codes = |rows: &[&str]| -> Vec<(u64, Reason)> {
+            parse(&file(rows), NOW)
+                .unwrap_err()
+                .errors
+                .into_iter()
+                .map(|e| (e.line, e.code))
+                .collect()
+        };
+        let long_ref = format!("{},,KES,7,3,2500,2027-01-31,month", "x".repeat(65));
+        let got = codes(&[
+            "C-1,,KES,400,3,2500,2027-01-31,month",
+            "C-2,12345,KES,7,3,2500,2027-01-31,month",
+            "C-3,,KES,7,3,2500,1999-01-31,month",
+            &long_ref,
+            "C-\u{e9},,KES,7,3,2500,2027-01-31,month",
+            "C-6,,KES,7,3,2500,2027-01-31,fortnight",
+        ]);
+        assert_eq!(
+            got,
+            vec![
+                (2, Reason::GraceDaysMax { limit: 365 }),
+                (3, Reason::ImeiDigits),
+                (4, Reason::DueDateRange),
+                (5, Reason::CustomerRefLength { max: 64 }),
+                (6, Reason::CustomerRefCharacters),
+                (7, Reason::EveryUnknown { min: 1, max: 366 }),
+            ]
+        );
+        let text = "currency,grace_days,installments,amount,first_due,every,offline_lock_after_days\n\
+                    KES,7,1,5,2027-01-01,week,0\n";
+        let e = parse(text.as_bytes(), NOW).unwrap_err();
+        assert_eq!(
+            e.errors[0].code,
+            Reason::OfflineDaysRange { min: 1, max: 365 }
+        );
     }
 
     #[test]

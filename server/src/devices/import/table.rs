@@ -2,7 +2,7 @@
 //! and the shape of every row. What the cells mean is [`super::sales`]' and
 //! [`super::payments`]' business.
 
-use super::{Errors, MAX_BYTES, MAX_ROWS, Rejected};
+use super::{Errors, MAX_BYTES, MAX_ROWS, Reason, Rejected};
 
 /// A column a kind of file may have.
 #[derive(Debug, Clone, Copy)]
@@ -37,10 +37,10 @@ pub fn read(bytes: &[u8], schema: &[Column]) -> Result<Vec<Row>, Rejected> {
         errors.add(
             0,
             None,
-            format!(
-                "the file is {} bytes; at most 2 MiB ({MAX_BYTES} bytes): split it",
-                bytes.len()
-            ),
+            Reason::FileTooLarge {
+                bytes: bytes.len() as u64,
+                limit: MAX_BYTES as u64,
+            },
         );
         return Err(errors.rejected());
     }
@@ -50,11 +50,7 @@ pub fn read(bytes: &[u8], schema: &[Column]) -> Result<Vec<Row>, Rejected> {
             .iter()
             .filter(|b| **b == b'\n')
             .count() as u64;
-        errors.add(
-            line,
-            None,
-            "the file is not UTF-8 text: save it as \"CSV UTF-8\"",
-        );
+        errors.add(line, None, Reason::NotUtf8);
         return Err(errors.rejected());
     }
     let mut reader = csv::ReaderBuilder::new()
@@ -67,15 +63,14 @@ pub fn read(bytes: &[u8], schema: &[Column]) -> Result<Vec<Row>, Rejected> {
             errors.add(
                 0,
                 None,
-                format!(
-                    "the file is empty; the first line names the columns: {}",
-                    names(schema)
-                ),
+                Reason::FileEmpty {
+                    columns: names(schema),
+                },
             );
             return Err(errors.rejected());
         }
         Some(Err(e)) => {
-            errors.add(error_line(&e), None, "the first line cannot be read as CSV");
+            errors.add(error_line(&e), None, Reason::HeaderUnreadable);
             return Err(errors.rejected());
         }
         Some(Ok(header)) => header,
@@ -89,11 +84,7 @@ pub fn read(bytes: &[u8], schema: &[Column]) -> Result<Vec<Row>, Rejected> {
         let name = cell.trim().to_ascii_lowercase();
         match schema.iter().position(|c| c.name == name) {
             Some(i) if seen[i] => {
-                errors.add(
-                    header_line,
-                    Some(schema[i].name),
-                    "this column appears twice",
-                );
+                errors.add(header_line, Some(schema[i].name), Reason::ColumnTwice);
                 positions.push(None);
             }
             Some(i) => {
@@ -105,10 +96,10 @@ pub fn read(bytes: &[u8], schema: &[Column]) -> Result<Vec<Row>, Rejected> {
                 errors.add(
                     header_line,
                     None,
-                    format!(
-                        "unknown column \"{shown}\"; the columns are: {}",
-                        names(schema)
-                    ),
+                    Reason::ColumnUnknown {
+                        name: shown,
+                        columns: names(schema),
+                    },
                 );
                 positions.push(None);
             }
@@ -116,7 +107,7 @@ pub fn read(bytes: &[u8], schema: &[Column]) -> Result<Vec<Row>, Rejected> {
     }
     for (i, column) in schema.iter().enumerate() {
         if column.required && !seen[i] {
-            errors.add(header_line, Some(column.name), "this column is required");
+            errors.add(header_line, Some(column.name), Reason::ColumnRequired);
         }
     }
     if !errors.is_empty() {
@@ -127,7 +118,7 @@ pub fn read(bytes: &[u8], schema: &[Column]) -> Result<Vec<Row>, Rejected> {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                errors.add(error_line(&e), None, "this line cannot be read as CSV");
+                errors.add(error_line(&e), None, Reason::LineUnreadable);
                 continue;
             }
         };
@@ -140,7 +131,9 @@ pub fn read(bytes: &[u8], schema: &[Column]) -> Result<Vec<Row>, Rejected> {
             errors.add(
                 line,
                 None,
-                format!("more than {MAX_ROWS} rows: split the file"),
+                Reason::TooManyRows {
+                    limit: MAX_ROWS as u64,
+                },
             );
             return Err(errors.rejected());
         }
@@ -148,11 +141,10 @@ pub fn read(bytes: &[u8], schema: &[Column]) -> Result<Vec<Row>, Rejected> {
             errors.add(
                 line,
                 None,
-                format!(
-                    "{} cells where the header has {}",
-                    record.len(),
-                    header.len()
-                ),
+                Reason::CellCount {
+                    cells: record.len() as u64,
+                    expected: header.len() as u64,
+                },
             );
             continue;
         }

@@ -4,6 +4,7 @@
 use proptest::prelude::*;
 use sqlx::Row as _;
 
+use super::Reason;
 use super::apply::{Failure, PaymentStatus, import_payments, import_sales};
 use crate::app::App;
 use crate::clock::ManualClock;
@@ -168,6 +169,14 @@ async fn a_sales_file_registers_every_device_with_its_audit_entry_and_the_import
         detail.contains(&import_id) && detail.contains("\"devices\":2"),
         "{detail}"
     );
+    // Each device's own entry names the import.
+    let named = f
+        .count(&format!(
+            "SELECT COUNT(*) FROM audit WHERE action = 'registered' \
+             AND detail LIKE '%\"import_id\":\"{import_id}\"%'"
+        ))
+        .await;
+    assert_eq!(named, 2);
 }
 
 #[tokio::test]
@@ -231,6 +240,14 @@ async fn payments_reconcile_a_statement_once() {
         .count("SELECT COUNT(*) FROM audit WHERE action = 'payment' AND actor = 'lender:lnd-acme'")
         .await;
     assert_eq!(audited, 3);
+    let import_id = done.import_id.clone().unwrap();
+    let named = f
+        .count(&format!(
+            "SELECT COUNT(*) FROM audit WHERE action = 'payment' \
+             AND detail LIKE '%\"import_id\":\"{import_id}\"%'"
+        ))
+        .await;
+    assert_eq!(named, 3, "every payment's entry names its import");
 
     // The same statement again, with one new line: only that one counts.
     let again = format!("{text}{},100,QK4,,\r\n", ids[1]);
@@ -276,7 +293,7 @@ async fn unknown_and_other_lenders_devices_read_alike() {
     assert_eq!(e.len(), 3);
     for (i, line) in [3, 4, 5].into_iter().enumerate() {
         assert_eq!(e[i].0, line);
-        assert_eq!(e[i].2, super::payments::UNKNOWN_DEVICE);
+        assert_eq!(e[i].2, Reason::UnknownDevice.english());
     }
     assert_eq!(f.payments().await, 0);
 }
@@ -356,7 +373,10 @@ async fn overpayment_over_several_rows_currency_and_released_devices_are_row_err
         .map(|(l, c, _)| (*l, c.as_deref().unwrap_or("")))
         .collect();
     assert_eq!(got, vec![(3, "amount"), (4, "device")], "{e:?}");
-    assert!(e[0].2.contains("more than the 100000 still owed"), "{e:?}");
+    assert!(
+        e[0].2.contains("more than the 1000.00 KES still owed"),
+        "{e:?}"
+    );
     assert!(e[1].2.contains("released"), "{e:?}");
     assert_eq!(
         f.paid(&ids[0]).await,
