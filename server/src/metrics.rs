@@ -63,8 +63,8 @@ pub struct Metrics {
     requests: Family<RouteStatus, Counter>,
     errors: Family<Route, Counter>,
     latency: Family<Route, Histogram, fn() -> Histogram>,
-    /// Webhook deliveries by outcome (src/webhooks/metrics.rs).
-    pub webhooks: crate::webhooks::metrics::Counters,
+    /// Webhook deliveries by outcome (src/webhooks).
+    pub webhooks: WebhookCounters,
     /// Wake-up pushes by result (src/push/metrics.rs).
     pub push: crate::push::metrics::Counters,
 }
@@ -105,7 +105,7 @@ impl Default for Metrics {
             "Request latency by route",
             latency.clone(),
         );
-        let webhooks = crate::webhooks::metrics::Counters::registered(&mut registry);
+        let webhooks = WebhookCounters::registered(&mut registry);
         let push = crate::push::metrics::Counters::registered(&mut registry);
         Metrics {
             registry,
@@ -162,6 +162,48 @@ impl Metrics {
     /// `text/plain; version=0.0.4; charset=utf-8`.
     pub const fn content_type() -> &'static str {
         prometheus_text::CONTENT_TYPE
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WebhookOutcome {
+    outcome: &'static str,
+}
+
+/// Webhook delivery attempts by outcome: `finlock_webhook_deliveries_total{outcome=…}`
+/// (delivered; failed, to be retried; dead).
+#[derive(Debug, Clone, Default)]
+pub struct WebhookCounters {
+    attempts: Family<WebhookOutcome, Counter>,
+}
+
+impl WebhookCounters {
+    fn registered(registry: &mut Registry) -> WebhookCounters {
+        let counters = WebhookCounters::default();
+        registry.register(
+            "webhook_deliveries",
+            "Webhook delivery attempts by outcome (delivered, failed, dead)",
+            counters.attempts.clone(),
+        );
+        counters
+    }
+
+    pub fn delivered(&self) {
+        self.count("delivered");
+    }
+
+    pub fn failed(&self) {
+        self.count("failed");
+    }
+
+    pub fn dead(&self) {
+        self.count("dead");
+    }
+
+    fn count(&self, outcome: &'static str) {
+        self.attempts
+            .get_or_create(&WebhookOutcome { outcome })
+            .inc();
     }
 }
 

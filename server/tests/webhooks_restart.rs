@@ -122,7 +122,11 @@ async fn a_killed_server_delivers_every_event_in_order_after_a_restart() {
         ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lender: Value = serde_json::from_slice(&out.stdout).unwrap();
     let key = lender["api_key"].as_str().unwrap().to_string();
     let (hook, log) = receiver().await;
@@ -166,7 +170,9 @@ async fn a_killed_server_delivers_every_event_in_order_after_a_restart() {
                 .post(format!("{url}/v1/lender/devices/{d}/payments"))
                 .bearer_auth(&key)
                 .header("Idempotency-Key", format!("{d}-{n}"))
-                .json(&json!({ "amount_minor": 10, "currency": "KES", "reference": format!("r{n}") }))
+                .json(
+                    &json!({ "amount_minor": 10, "currency": "KES", "reference": format!("r{n}") }),
+                )
                 .send()
                 .await
                 .unwrap();
@@ -185,8 +191,14 @@ async fn a_killed_server_delivers_every_event_in_order_after_a_restart() {
     }
     child.wait().unwrap();
     let before = log.lock().unwrap().len();
-    assert!(before < DEVICES * PAYMENTS, "the kill came too late to test anything");
-    assert!(pending(dir.path()).await > 0, "undelivered events wait in the outbox");
+    assert!(
+        before < DEVICES * PAYMENTS,
+        "the kill came too late to test anything"
+    );
+    assert!(
+        pending(dir.path()).await > 0,
+        "undelivered events wait in the outbox"
+    );
 
     let (mut child, _url) = serve(dir.path());
     let mut complete = false;
@@ -204,7 +216,10 @@ async fn a_killed_server_delivers_every_event_in_order_after_a_restart() {
     }
     child.wait().unwrap();
     let log = log.lock().unwrap().clone();
-    assert!(complete, "every event delivered after the restart: {log:#?}");
+    assert!(
+        complete,
+        "every event delivered after the restart: {log:#?}"
+    );
     let mut per_device: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     for (_, device, order) in &log {
         per_device.entry(device.clone()).or_default().push(*order);
@@ -217,7 +232,11 @@ async fn a_killed_server_delivers_every_event_in_order_after_a_restart() {
         );
         let mut distinct = orders.clone();
         distinct.dedup();
-        assert_eq!(distinct, (1..=PAYMENTS as i64).collect::<Vec<_>>(), "{device}");
+        assert_eq!(
+            distinct,
+            (1..=PAYMENTS as i64).collect::<Vec<_>>(),
+            "{device}"
+        );
     }
     assert_eq!(pending(dir.path()).await, 0);
 }

@@ -149,7 +149,12 @@ async fn command(app: &App, args: WebhooksArgs) -> Result<()> {
                 } else {
                     "live"
                 };
-                println!("{}  {state}  {}  {}", e.endpoint_id, e.url, e.events.join(","));
+                println!(
+                    "{}  {state}  {}  {}",
+                    e.endpoint_id,
+                    e.url,
+                    e.events.join(",")
+                );
             }
         }
         WebhooksCommand::Rotate { endpoint, json } => {

@@ -83,7 +83,10 @@ pub fn allowed(ip: IpAddr, rules: Rules) -> bool {
 /// The URL's host as an address, when it is one (`[::1]` → `::1`).
 fn host_ip(url: &Url) -> Option<IpAddr> {
     let host = url.host_str()?;
-    host.trim_start_matches('[').trim_end_matches(']').parse().ok()
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()
 }
 
 fn is_loopback_host(url: &Url) -> bool {

@@ -110,7 +110,9 @@ pub async fn take(
 /// What an attempt came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Delivered { status: u16 },
+    Delivered {
+        status: u16,
+    },
     /// Try again at `next_at`.
     Retry {
         status: Option<u16>,
@@ -133,7 +135,13 @@ pub async fn finish(db: &Db, claimed: &Claimed, now: i64, outcome: &Outcome) -> 
             status,
             error,
             next_at,
-        } => ("pending", *status, Some(error.as_str()), Some(*next_at), None),
+        } => (
+            "pending",
+            *status,
+            Some(error.as_str()),
+            Some(*next_at),
+            None,
+        ),
         Outcome::Dead { status, error } => ("dead", *status, Some(error.as_str()), None, None),
     };
     let done = sqlx::query(

@@ -69,7 +69,11 @@ async fn db_with(devices: &[usize], endpoints: usize) -> Db {
 /// (device, order, endpoint) of a delivery id `dlv-d-n-e`.
 fn parts(id: &str) -> (usize, i64, usize) {
     let p: Vec<&str> = id.split('-').collect();
-    (p[1].parse().unwrap(), p[2].parse().unwrap(), p[3].parse().unwrap())
+    (
+        p[1].parse().unwrap(),
+        p[2].parse().unwrap(),
+        p[3].parse().unwrap(),
+    )
 }
 
 proptest! {

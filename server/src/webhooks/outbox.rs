@@ -99,7 +99,6 @@ pub async fn append(
     Ok(())
 }
 
-
 /// `device.enrolled` for a key bound (not for the same key answered again: nothing
 /// changed).
 pub async fn enrolled(

@@ -187,11 +187,19 @@ mod tests {
         );
         assert!(matches!(
             judge(Answer::Status(500), 1, &s, 100, 0.0),
-            Outcome::Retry { status: Some(500), next_at: 110, .. }
+            Outcome::Retry {
+                status: Some(500),
+                next_at: 110,
+                ..
+            }
         ));
         assert!(matches!(
             judge(Answer::Status(301), 2, &s, 100, 0.0),
-            Outcome::Retry { status: Some(301), next_at: 120, .. }
+            Outcome::Retry {
+                status: Some(301),
+                next_at: 120,
+                ..
+            }
         ));
         assert!(matches!(
             judge(Answer::Failed("timeout".into()), 3, &s, 100, 0.0),

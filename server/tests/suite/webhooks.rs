@@ -56,16 +56,9 @@ impl Receiver {
                     let id = h("webhook-id");
                     let ts: i64 = h("webhook-timestamp").parse().unwrap_or(0);
                     let secret = s.lock().unwrap().clone();
-                    let signed = signing::verify(
-                        &secret,
-                        &id,
-                        ts,
-                        &body,
-                        &h("webhook-signature"),
-                        ts,
-                        300,
-                    )
-                    .is_ok();
+                    let signed =
+                        signing::verify(&secret, &id, ts, &body, &h("webhook-signature"), ts, 300)
+                            .is_ok();
                     let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                     let mut g = g.lock().unwrap();
                     let nth = g.iter().filter(|x| x.id == id).count();
@@ -183,7 +176,11 @@ async fn every_event_kind_is_delivered_signed_with_its_payload() {
 
     let path = |p: &str| format!("/v1/lender/devices/{id}/{p}");
     let r = s
-        .post(&lender, &path("lock"), json!({ "reason": "Reported stolen" }))
+        .post(
+            &lender,
+            &path("lock"),
+            json!({ "reason": "Reported stolen" }),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     let r = s.post(&lender, &path("unlock"), json!({})).await;
@@ -306,7 +303,10 @@ async fn a_filtered_endpoint_gets_only_its_kinds_and_a_rotated_secret_signs_from
         )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(s.pay(&lender, &id, 100, "a").await.status(), StatusCode::CREATED);
+    assert_eq!(
+        s.pay(&lender, &id, 100, "a").await.status(),
+        StatusCode::CREATED
+    );
     rx.wait_kinds(&["payment.recorded"]).await;
     let eid = endpoint["endpoint_id"].as_str().unwrap();
     let r = s
@@ -321,7 +321,10 @@ async fn a_filtered_endpoint_gets_only_its_kinds_and_a_rotated_secret_signs_from
     let new_secret = rotated["secret"].as_str().unwrap();
     assert_ne!(new_secret, endpoint["secret"].as_str().unwrap());
     *rx.secret.lock().unwrap() = new_secret.to_string();
-    assert_eq!(s.pay(&lender, &id, 100, "b").await.status(), StatusCode::CREATED);
+    assert_eq!(
+        s.pay(&lender, &id, 100, "b").await.status(),
+        StatusCode::CREATED
+    );
     let got = rx
         .wait_kinds(&["payment.recorded", "payment.recorded"])
         .await;
@@ -329,7 +332,10 @@ async fn a_filtered_endpoint_gets_only_its_kinds_and_a_rotated_secret_signs_from
     // The list never shows a secret.
     let r = s.get(&lender, "/v1/lender/webhooks/endpoints").await;
     let listed: Value = r.json().await.unwrap();
-    assert_eq!(listed["endpoints"][0]["events"], json!(["payment.recorded"]));
+    assert_eq!(
+        listed["endpoints"][0]["events"],
+        json!(["payment.recorded"])
+    );
     assert!(!listed.to_string().contains("whsec_"), "{listed}");
 }
 
@@ -341,10 +347,16 @@ async fn a_delivery_answered_500_is_retried_until_it_succeeds() {
     let rx = Receiver::start(Arc::new(|_, nth| if nth < 2 { 500 } else { 204 })).await;
     subscribe(&s, &lender, &rx, None).await;
     let (id, _) = s.register(&lender, json!({})).await;
-    assert_eq!(s.pay(&lender, &id, 100, "a").await.status(), StatusCode::CREATED);
+    assert_eq!(
+        s.pay(&lender, &id, 100, "a").await.status(),
+        StatusCode::CREATED
+    );
     let got = rx.wait_kinds(&["payment.recorded"]).await;
     assert_eq!(got.len(), 3, "two 500s, then delivered");
-    assert!(got.iter().all(|g| g.id == got[0].id), "the same webhook-id each time");
+    assert!(
+        got.iter().all(|g| g.id == got[0].id),
+        "the same webhook-id each time"
+    );
     let r = s
         .get(&lender, "/v1/lender/webhooks/deliveries?status=delivered")
         .await;
@@ -378,18 +390,32 @@ async fn a_devices_next_event_waits_while_an_earlier_one_is_retried() {
     let f = failing.clone();
     let rx = Receiver::start(Arc::new(move |body, _| {
         let first_payment = body["type"] == "payment.recorded" && body["data"]["amount_minor"] == 1;
-        if first_payment && *f.lock().unwrap() { 503 } else { 200 }
+        if first_payment && *f.lock().unwrap() {
+            503
+        } else {
+            200
+        }
     }))
     .await;
     subscribe(&s, &lender, &rx, Some(json!(["payment.recorded"]))).await;
     let (a, _) = s.register(&lender, json!({})).await;
     let (b, _) = s.register(&lender, json!({})).await;
-    assert_eq!(s.pay(&lender, &a, 1, "a1").await.status(), StatusCode::CREATED);
-    assert_eq!(s.pay(&lender, &a, 2, "a2").await.status(), StatusCode::CREATED);
-    assert_eq!(s.pay(&lender, &b, 3, "b1").await.status(), StatusCode::CREATED);
+    assert_eq!(
+        s.pay(&lender, &a, 1, "a1").await.status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        s.pay(&lender, &a, 2, "a2").await.status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        s.pay(&lender, &b, 3, "b1").await.status(),
+        StatusCode::CREATED
+    );
     // B's event is not held up by A's; A's second waits for its first.
     rx.wait("b delivered", |got| {
-        got.iter().any(|g| g.answered == 200 && g.body["data"]["device_id"] == b.as_str())
+        got.iter()
+            .any(|g| g.answered == 200 && g.body["data"]["device_id"] == b.as_str())
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -400,15 +426,15 @@ async fn a_devices_next_event_waits_while_an_earlier_one_is_retried() {
             .collect()
     };
     assert_eq!(amounts(&rx.got()), Vec::<i64>::new(), "a2 waits for a1");
-    let r = s.get(&lender, "/v1/lender/webhooks/deliveries?status=pending").await;
+    let r = s
+        .get(&lender, "/v1/lender/webhooks/deliveries?status=pending")
+        .await;
     let log: Value = r.json().await.unwrap();
     assert_eq!(log["deliveries"].as_array().unwrap().len(), 2, "{log}");
     // The receiver recovers; the retry is due a minute later: a1, then a2.
     *failing.lock().unwrap() = false;
     s.clock.advance(75);
-    let got = rx
-        .wait("a1 then a2", |got| amounts(got).len() == 2)
-        .await;
+    let got = rx.wait("a1 then a2", |got| amounts(got).len() == 2).await;
     assert_eq!(amounts(&got), vec![1, 2]);
 }
 
@@ -418,15 +444,26 @@ async fn a_delivery_is_dead_after_the_schedule_and_can_be_sent_again() {
     let lender = s.lender("Acme").await;
     let healthy = Arc::new(Mutex::new(false));
     let h = healthy.clone();
-    let rx = Receiver::start(Arc::new(move |_, _| if *h.lock().unwrap() { 200 } else { 500 })).await;
+    let rx = Receiver::start(Arc::new(
+        move |_, _| if *h.lock().unwrap() { 200 } else { 500 },
+    ))
+    .await;
     subscribe(&s, &lender, &rx, None).await;
     let (id, _) = s.register(&lender, json!({})).await;
-    assert_eq!(s.pay(&lender, &id, 100, "a").await.status(), StatusCode::CREATED);
-    assert_eq!(s.pay(&lender, &id, 100, "b").await.status(), StatusCode::CREATED);
+    assert_eq!(
+        s.pay(&lender, &id, 100, "a").await.status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        s.pay(&lender, &id, 100, "b").await.status(),
+        StatusCode::CREATED
+    );
     // 1 + 2 retries each; the second is sent once the first is dead.
     rx.wait("two dead events", |got| got.len() == 6).await;
     let dead = loop {
-        let r = s.get(&lender, "/v1/lender/webhooks/deliveries?status=dead").await;
+        let r = s
+            .get(&lender, "/v1/lender/webhooks/deliveries?status=dead")
+            .await;
         let log: Value = r.json().await.unwrap();
         if log["deliveries"].as_array().unwrap().len() == 2 {
             break log;
@@ -454,8 +491,10 @@ async fn a_delivery_is_dead_after_the_schedule_and_can_be_sent_again() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
-    rx.wait("the redelivery", |got| got.len() == 7 && got[6].answered == 200)
-        .await;
+    rx.wait("the redelivery", |got| {
+        got.len() == 7 && got[6].answered == 200
+    })
+    .await;
     // A delivered one is not "redelivered".
     let r = s
         .post(
@@ -465,7 +504,9 @@ async fn a_delivery_is_dead_after_the_schedule_and_can_be_sent_again() {
         )
         .await;
     problem(r, StatusCode::CONFLICT, "not-dead").await;
-    let r = s.get(&lender, "/v1/lender/webhooks/deliveries?status=gone").await;
+    let r = s
+        .get(&lender, "/v1/lender/webhooks/deliveries?status=gone")
+        .await;
     problem(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid-field").await;
 }
 
@@ -477,7 +518,11 @@ async fn a_refused_change_writes_no_event_and_a_committed_one_writes_one() {
     assert_eq!(event_count(&s).await, 0);
     // Refused: nothing to unlock; a bad reason; an overpayment.
     let r = s
-        .post(&lender, &format!("/v1/lender/devices/{id}/unlock"), json!({}))
+        .post(
+            &lender,
+            &format!("/v1/lender/devices/{id}/unlock"),
+            json!({}),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
     let r = s
@@ -494,8 +539,14 @@ async fn a_refused_change_writes_no_event_and_a_committed_one_writes_one() {
     );
     assert_eq!(event_count(&s).await, 0, "a refused change sends nothing");
     // The same payment twice (Idempotency-Key): one event.
-    assert_eq!(s.pay(&lender, &id, 100, "k").await.status(), StatusCode::CREATED);
-    assert_eq!(s.pay(&lender, &id, 100, "k").await.status(), StatusCode::CREATED);
+    assert_eq!(
+        s.pay(&lender, &id, 100, "k").await.status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        s.pay(&lender, &id, 100, "k").await.status(),
+        StatusCode::CREATED
+    );
     assert_eq!(event_count(&s).await, 1);
 }
 
@@ -508,7 +559,10 @@ async fn another_lender_cannot_see_or_change_your_endpoints_or_deliveries() {
     let endpoint = subscribe(&s, &acme, &rx, None).await;
     let eid = endpoint["endpoint_id"].as_str().unwrap();
     let (id, _) = s.register(&acme, json!({})).await;
-    assert_eq!(s.pay(&acme, &id, 100, "a").await.status(), StatusCode::CREATED);
+    assert_eq!(
+        s.pay(&acme, &id, 100, "a").await.status(),
+        StatusCode::CREATED
+    );
     rx.wait_kinds(&["payment.recorded"]).await;
     let r = s.get(&other, "/v1/lender/webhooks/endpoints").await;
     let v: Value = r.json().await.unwrap();
@@ -548,7 +602,10 @@ async fn another_lender_cannot_see_or_change_your_endpoints_or_deliveries() {
     assert_eq!(r.status(), StatusCode::OK);
     let deleted: Value = r.json().await.unwrap();
     assert!(deleted["deleted_at"].is_i64());
-    assert_eq!(s.pay(&acme, &id, 100, "b").await.status(), StatusCode::CREATED);
+    assert_eq!(
+        s.pay(&acme, &id, 100, "b").await.status(),
+        StatusCode::CREATED
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(rx.got().len(), 1);
 }
@@ -572,7 +629,11 @@ async fn endpoints_to_private_or_plain_http_addresses_are_refused() {
         ("not a url", "not a URL"),
     ] {
         let r = s
-            .post(&lender, "/v1/lender/webhooks/endpoints", json!({ "url": url }))
+            .post(
+                &lender,
+                "/v1/lender/webhooks/endpoints",
+                json!({ "url": url }),
+            )
             .await;
         let p = problem(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid-field").await;
         let detail = p["detail"].as_str().unwrap();
@@ -605,7 +666,10 @@ async fn the_silence_setting_is_the_lenders_and_checked() {
     let s = server(vec![0]).await;
     let lender = s.lender("Acme").await;
     let r = s.get(&lender, "/v1/lender/webhooks/settings").await;
-    assert_eq!(r.json::<Value>().await.unwrap(), json!({ "silent_after_days": 3 }));
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({ "silent_after_days": 3 })
+    );
     for bad in [0, 91] {
         let r = s
             .http
