@@ -566,3 +566,32 @@ async fn a_rotated_secret_stays_valid_for_its_overlap_only() {
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(payments(&s, &lender, &device).await.len(), 6);
 }
+
+#[tokio::test]
+async fn a_flood_for_one_lender_is_cut_off_at_its_limit_and_no_other() {
+    let s = start().await;
+    let acme = s.lender("Acme").await;
+    let other = s.lender("Other").await;
+    let secret = secret(&s, &acme).await;
+    let other_secret = self::secret(&s, &other).await;
+    let b = body("TX-1", "nobody", 100, "KES");
+    let now = s.now();
+    // 600 a minute per lender, counted before authentication (these are all refused).
+    for i in 0..600 {
+        let r = notify_at(&s, &acme.id, &other_secret, &format!("m{i}"), now, &b).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{i}");
+    }
+    let r = notify_at(&s, &acme.id, &secret, "m600", now, &b).await;
+    let v = problem(r, StatusCode::TOO_MANY_REQUESTS, "too-many-attempts").await;
+    assert!(v["detail"].is_string());
+    assert_eq!(
+        count(&s, "SELECT COUNT(*) FROM payment_notifications").await,
+        0
+    );
+    // Another lender is not affected; the next minute the first is answered again.
+    let r = notify_at(&s, &other.id, &other_secret, "o1", now, &b).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    s.clock.advance(60);
+    let r = notify_at(&s, &acme.id, &secret, "m601", s.now(), &b).await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
