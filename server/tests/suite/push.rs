@@ -579,3 +579,67 @@ async fn a_new_key_enrolled_without_an_endpoint_forgets_the_old_installations_en
     fresh.enroll(&s, &code).await;
     assert_eq!(stored_endpoint(&s, &id).await, None);
 }
+
+#[tokio::test]
+async fn a_name_resolving_to_a_refused_address_is_never_connected_to() {
+    // A listener on loopback that counts connections.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let connections = Arc::new(AtomicU16::new(0));
+    let counted = connections.clone();
+    tokio::spawn(async move {
+        while let Ok((_c, _)) = listener.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    // No loopback allowed: the name passes registration (names are judged when resolved)
+    // and its addresses are refused when the push is sent.
+    let s = start_with(|c| {
+        c.push.coalesce = Duration::ZERO;
+        c.push.timing = Timing {
+            timeout: Duration::from_millis(500),
+            attempts: 2,
+            backoff: Duration::from_millis(50),
+        };
+    })
+    .await;
+    let endpoint = format!("https://localhost:{port}/push/x");
+    let (lender, id, _phone, _) = phone_with_endpoint(&s, &endpoint).await;
+    assert_eq!(stored_endpoint(&s, &id).await, Some(endpoint));
+    assert!(s.pay(&lender, &id, 1000, "n1").await.status().is_success());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while pushes_counted(&s, "gave_up").await < 1 {
+        assert!(Instant::now() < deadline, "the push is given up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(connections.load(Ordering::SeqCst), 0, "never connected");
+
+    // The control: where loopback is allowed, the same name is connected to (the TLS
+    // handshake with this plain listener then fails), so the zero above is the resolver's.
+    let allowed = start_with(|c| {
+        c.push.coalesce = Duration::ZERO;
+        c.push.policy.allow_http_loopback = true;
+        c.push.timing = Timing {
+            timeout: Duration::from_millis(500),
+            attempts: 1,
+            backoff: Duration::from_millis(50),
+        };
+    })
+    .await;
+    let endpoint = format!("https://localhost:{port}/push/y");
+    let (lender, id, _phone, _) = phone_with_endpoint(&allowed, &endpoint).await;
+    assert!(
+        allowed
+            .pay(&lender, &id, 1000, "n2")
+            .await
+            .status()
+            .is_success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while connections.load(Ordering::SeqCst) == 0 {
+        assert!(Instant::now() < deadline, "connected where allowed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
