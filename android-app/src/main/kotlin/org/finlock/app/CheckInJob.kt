@@ -22,6 +22,8 @@ class CheckInJob : JobService() {
                 Log.w("finlock", "check-in failed: ${e.javaClass.simpleName}")
             } finally {
                 runCatching { Shell.refresh(this@CheckInJob) }
+                // The answer may have brought the server's push key: register (once) for pushes.
+                runCatching { UnifiedPush.sync(this@CheckInJob) }
                 jobFinished(params, false)
             }
         }

@@ -62,4 +62,16 @@ interface CoreGateway {
 
     /** The thumbprint of this device's key that waits for the lender's approval, or null. */
     fun pendingKeyThumbprint(): String?
+
+    /**
+     * The endpoint the UnifiedPush distributor gave (`""`: none any more). True: check in now
+     * so the server learns it (the core limits this like a push). Refused: `InvalidInput`.
+     */
+    fun setPushEndpoint(endpoint: String, clock: Clock): Boolean
+
+    /** The lender server's VAPID public key to register with, or null until it sent one. */
+    fun pushKey(): String?
+
+    /** A push arrived: true when a check-in should run now (at most once per 30 s). */
+    fun pushArrived(clock: Clock): Boolean
 }

@@ -183,6 +183,7 @@ class EnrollmentActivity : Activity() {
                 when (val outcome = d.core.requestEnrollment(params, proof, d.clocks.now())) {
                     is EnrollOutcome.Enrolled -> {
                         runCatching { Shell.refresh(this@EnrollmentActivity) }
+                        runCatching { UnifiedPush.sync(this@EnrollmentActivity) }
                         Answer.Over(Stage.DONE, R.string.enroll_done)
                     }
                     is EnrollOutcome.WaitingForApproval ->

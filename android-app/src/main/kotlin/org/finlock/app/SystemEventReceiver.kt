@@ -26,6 +26,8 @@ class SystemEventReceiver : BroadcastReceiver() {
             if (intent.action == Intent.ACTION_BOOT_COMPLETED) {
                 UnfinishedSetup.afterBoot(context, enrolled = decision != null)
             }
+            // A distributor may have been installed, removed or updated meanwhile.
+            if (decision != null && intent.action in PUSH_SYNC) UnifiedPush.sync(context)
         }
     }
 
@@ -37,5 +39,8 @@ class SystemEventReceiver : BroadcastReceiver() {
             Intent.ACTION_BOOT_COMPLETED,
         )
         val HANDLED = CLOCK_EVENTS + Intent.ACTION_MY_PACKAGE_REPLACED
+
+        /** When the push registration is brought up to date (not before the user unlocks). */
+        val PUSH_SYNC = setOf(Intent.ACTION_BOOT_COMPLETED, Intent.ACTION_MY_PACKAGE_REPLACED)
     }
 }

@@ -45,4 +45,10 @@ class UniffiCore(stateDir: String, appVersion: String) : CoreGateway {
         core.requestEnrollment(params, proof, clock)
 
     override fun pendingKeyThumbprint() = core.pendingKeyThumbprint()
+
+    override fun setPushEndpoint(endpoint: String, clock: Clock) = core.setPushEndpoint(endpoint, clock)
+
+    override fun pushKey() = core.pushKey()
+
+    override fun pushArrived(clock: Clock) = core.pushArrived(clock)
 }

@@ -169,6 +169,28 @@ class FakeCore : CoreGateway {
 
     val thumbprintReads = java.util.concurrent.atomic.AtomicInteger()
 
+    /** The endpoints reported, in order; what `setPushEndpoint` answers. */
+    val pushEndpoints = mutableListOf<String>()
+    var setPushEndpointResult: (String) -> Boolean = { true }
+    var pushKey: String? = null
+
+    /** What `pushArrived` answers, in turn (then false); each call is recorded as `pushArrived`. */
+    val pushAnswers = ArrayDeque<Boolean>()
+
+    override fun setPushEndpoint(endpoint: String, clock: Clock): Boolean {
+        calls += "setPushEndpoint($endpoint)"
+        pushEndpoints += endpoint
+        return setPushEndpointResult(endpoint)
+    }
+
+    override fun pushKey(): String? = pushKey
+
+    override fun pushArrived(clock: Clock): Boolean {
+        calls += "pushArrived"
+        requireEnrolled()
+        return pushAnswers.removeFirstOrNull() ?: false
+    }
+
     companion object {
         const val NOW = 1_767_225_600_000L // 2026-01-01T00:00:00Z
 
