@@ -249,3 +249,25 @@ fn serve_push_listens_on_loopback_only_and_needs_an_enrolled_phone() {
         .expect("run");
     assert!(!out.status.success(), "not enrolled");
 }
+
+#[test]
+fn serve_refuses_a_push_contact_push_services_cannot_use() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(BIN)
+        .args(storage(dir.path()))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--push-contact",
+            "nobody",
+        ])
+        .env("FINLOCK_LOG", "warn")
+        .output()
+        .expect("serve");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--push-contact"), "{err}");
+    // Refused before anything was made: no VAPID key.
+    assert!(!dir.path().join("keys").join("webpush-vapid.pk8").exists());
+}

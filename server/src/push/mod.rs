@@ -116,3 +116,34 @@ pub fn start(app: &App) -> Result<()> {
     let _ = app.push.running.set(running);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_contact_is_mailto_or_https() {
+        let with = |c: &str| Settings {
+            contact: Some(c.into()),
+            ..Settings::default()
+        };
+        assert!(Settings::default().validate().is_ok());
+        for good in [
+            "mailto:ops@lender.example",
+            "https://lender.example/contact",
+        ] {
+            assert!(with(good).validate().is_ok(), "{good}");
+        }
+        for bad in [
+            "ops@lender.example",
+            "mailto:",
+            "mailto:nobody",
+            "http://lender.example",
+            "https://",
+            "mailto:ops@lender.example\n",
+            "https://lender.example/ x",
+        ] {
+            assert!(with(bad).validate().is_err(), "{bad:?}");
+        }
+    }
+}
