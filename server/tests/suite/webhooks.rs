@@ -707,3 +707,61 @@ async fn the_silence_setting_is_the_lenders_and_checked() {
     s.clock.advance(10 * DAY);
     rx.wait_kinds(&["device.silent", "device.silent"]).await;
 }
+
+#[tokio::test]
+async fn a_redirect_is_a_failure_and_never_followed() {
+    let s = server(vec![0]).await;
+    let lender = s.lender("Acme").await;
+    let followed = Arc::new(Mutex::new(0));
+    let f = followed.clone();
+    let app = axum::Router::new()
+        .route(
+            "/hook",
+            axum::routing::post(|| async {
+                (AxumStatus::TEMPORARY_REDIRECT, [("location", "/elsewhere")])
+            }),
+        )
+        .route(
+            "/elsewhere",
+            axum::routing::post(move || {
+                let f = f.clone();
+                async move {
+                    *f.lock().unwrap() += 1;
+                    "ok"
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let r = s
+        .post(
+            &lender,
+            "/v1/lender/webhooks/endpoints",
+            json!({ "url": format!("http://{addr}/hook") }),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let (id, _) = s.register(&lender, json!({})).await;
+    assert_eq!(
+        s.pay(&lender, &id, 100, "a").await.status(),
+        StatusCode::CREATED
+    );
+    let dead = loop {
+        let r = s
+            .get(&lender, "/v1/lender/webhooks/deliveries?status=dead")
+            .await;
+        let log: Value = r.json().await.unwrap();
+        if !log["deliveries"].as_array().unwrap().is_empty() {
+            break log;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(dead["deliveries"][0]["last_status"], 307);
+    assert_eq!(dead["deliveries"][0]["attempts"], 2);
+    assert_eq!(
+        *followed.lock().unwrap(),
+        0,
+        "the redirect was not followed"
+    );
+}
