@@ -275,6 +275,16 @@ fn answer(message: Message, push_key: Option<serde_json::Value>) -> serde_json::
     body
 }
 
+/// One vector in the making: name, description, message, the member sent (`None`: absent),
+/// the expected outcome.
+type Row<E> = (
+    &'static str,
+    &'static str,
+    Message,
+    Option<serde_json::Value>,
+    E,
+);
+
 /// Every push vector, numbered from [`FIRST_NUMBER`].
 pub fn vectors() -> Vec<PushVector> {
     use serde_json::json;
@@ -289,13 +299,7 @@ pub fn vectors() -> Vec<PushVector> {
         "a".repeat(protocol::MAX_PUSH_ENDPOINT_LEN + 1 - "https://push.example.net/".len())
     );
     let longest = long[..protocol::MAX_PUSH_ENDPOINT_LEN].to_string();
-    let requests: Vec<(
-        &str,
-        &str,
-        Message,
-        Option<serde_json::Value>,
-        RequestExpected,
-    )> = vec![
+    let requests: Vec<Row<RequestExpected>> = vec![
         (
             "push-enroll-endpoint",
             "An enrollment with a Web Push endpoint: wake this device there.",
@@ -373,13 +377,7 @@ pub fn vectors() -> Vec<PushVector> {
             reject("payload_malformed", None),
         ),
     ];
-    let answers: Vec<(
-        &str,
-        &str,
-        Message,
-        Option<serde_json::Value>,
-        Option<String>,
-    )> = vec![
+    let answers: Vec<Row<Option<String>>> = vec![
         (
             "push-enroll-answer-key",
             "An enrollment answer with the server's VAPID key: the device keeps it.",
