@@ -7,194 +7,18 @@
 
 #![cfg(unix)]
 
+mod common;
 #[path = "console_browser/harness.rs"]
 #[allow(dead_code)]
 mod harness;
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
-
+use common::console::{Agent, Answer};
 use finlock_server::staff::totp;
 use harness::{Server, http_client};
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_TYPE, COOKIE, HeaderMap, LOCATION, SET_COOKIE};
 use serde_json::Value;
 
 const PASSWORD: &str = "correct horse battery staple";
-const FORM: &str = "application/x-www-form-urlencoded";
-
-/// `application/x-www-form-urlencoded` of `pairs`.
-fn form_body(pairs: &[(&str, &str)]) -> String {
-    let encode = |s: &str| {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect::<String>()
-    };
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-/// One answer: status, headers, body.
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Answer {
-    fn location(&self) -> &str {
-        self.headers
-            .get(LOCATION)
-            .map_or("", |v| v.to_str().unwrap())
-    }
-
-    /// The `Set-Cookie` of the cookie `name`.
-    fn set_cookie(&self, name: &str) -> Option<String> {
-        self.headers
-            .get_all(SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap().to_string())
-            .find(|c| c.starts_with(&format!("{name}=")))
-    }
-
-    /// The text of the page's alert (`<p class="error" role="alert">…</p>`).
-    fn alert(&self) -> Option<String> {
-        let marker = "<p class=\"error\" role=\"alert\">";
-        let at = self.body.find(marker)? + marker.len();
-        Some(self.body[at..at + self.body[at..].find("</p>")?].to_string())
-    }
-
-    /// The value of the hidden field `name` of the first form that has one.
-    fn hidden(&self, name: &str) -> String {
-        let marker = format!("name=\"{name}\" value=\"");
-        let at = self
-            .body
-            .find(&marker)
-            .unwrap_or_else(|| panic!("no field {name}: {}", self.body))
-            + marker.len();
-        self.body[at..at + self.body[at..].find('"').unwrap()].to_string()
-    }
-}
-
-/// A browser stand-in: keeps the cookies the server sets and sends them back.
-struct Agent {
-    base: String,
-    cookies: Mutex<BTreeMap<String, String>>,
-}
-
-impl Agent {
-    fn new(server: &Server) -> Agent {
-        Agent {
-            base: server.url.clone(),
-            cookies: Mutex::new(BTreeMap::new()),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        let jar = self.cookies.lock().unwrap();
-        jar.iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    fn cookie(&self, name: &str) -> Option<String> {
-        self.cookies.lock().unwrap().get(name).cloned()
-    }
-
-    fn set(&self, name: &str, value: &str) {
-        self.cookies
-            .lock()
-            .unwrap()
-            .insert(name.to_string(), value.to_string());
-    }
-
-    async fn answer(&self, response: reqwest::Response) -> Answer {
-        let status = response.status();
-        let headers = response.headers().clone();
-        for cookie in headers.get_all(SET_COOKIE) {
-            let cookie = cookie.to_str().unwrap();
-            let pair = cookie.split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            let mut jar = self.cookies.lock().unwrap();
-            if cookie.contains("Max-Age=0") {
-                jar.remove(name);
-            } else {
-                jar.insert(name.to_string(), value.to_string());
-            }
-        }
-        let body = response.text().await.unwrap();
-        Answer {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    async fn get(&self, path: &str) -> Answer {
-        let response = http_client()
-            .get(format!("{}{path}", self.base))
-            .header(COOKIE, self.cookie_header())
-            .send()
-            .await
-            .unwrap();
-        self.answer(response).await
-    }
-
-    async fn post(&self, path: &str, pairs: &[(&str, &str)]) -> Answer {
-        self.post_with(path, pairs, &[]).await
-    }
-
-    async fn post_with(
-        &self,
-        path: &str,
-        pairs: &[(&str, &str)],
-        headers: &[(&str, &str)],
-    ) -> Answer {
-        let mut req = http_client()
-            .post(format!("{}{path}", self.base))
-            .header(COOKIE, self.cookie_header())
-            .header(CONTENT_TYPE, FORM)
-            .body(form_body(pairs));
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        self.answer(req.send().await.unwrap()).await
-    }
-
-    /// Posts the sign-in form (its token from a fresh page).
-    async fn try_sign_in(&self, email: &str, password: &str, extra: &[(&str, &str)]) -> Answer {
-        let page = self.get("/console/login").await;
-        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-        let csrf = page.hidden("csrf");
-        let mut form = vec![("email", email), ("password", password), ("csrf", &csrf)];
-        form.extend_from_slice(extra);
-        self.post("/console/login", &form).await
-    }
-
-    /// Signs in; panics unless it worked.
-    async fn sign_in(&self, email: &str, password: &str) {
-        let answer = self.try_sign_in(email, password, &[]).await;
-        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
-        assert!(self.cookie("finlock_session").is_some());
-    }
-
-    /// The session's form token, read from a signed-in page.
-    async fn csrf(&self) -> String {
-        let page = self.get("/console/account").await;
-        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-        page.hidden("csrf")
-    }
-}
-
 /// A server, a lender and its owner (signed in): (server, lender id, owner's staff id, owner).
 async fn with_owner() -> (Server, String, String, Agent) {
     let server = Server::start();
@@ -206,7 +30,7 @@ async fn with_owner() -> (Server, String, String, Agent) {
         "owner",
         PASSWORD,
     );
-    let owner = Agent::new(&server);
+    let owner = Agent::new(&server.url);
     owner.sign_in("owner@acme.example", PASSWORD).await;
     (server, lender, owner_id, owner)
 }
@@ -231,7 +55,7 @@ async fn a_wrong_email_or_password_get_one_answer_and_success_sets_a_strict_cook
     let server = Server::start();
     let lender = server.add_lender("Acme");
     server.add_staff(&lender, "ann@acme.example", "Ann", "agent", PASSWORD);
-    let agent = Agent::new(&server);
+    let agent = Agent::new(&server.url);
     let wrong_password = agent
         .try_sign_in("ann@acme.example", "not the password at all", &[])
         .await;
@@ -248,7 +72,7 @@ async fn a_wrong_email_or_password_get_one_answer_and_success_sets_a_strict_cook
 
     let ok = agent.try_sign_in(" ANN@acme.example ", PASSWORD, &[]).await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER);
-    assert_eq!(ok.location(), "/console/");
+    assert_eq!(ok.location.as_str(), "/console/");
     let cookie = ok.set_cookie("finlock_session").unwrap();
     assert!(cookie.starts_with("finlock_session=fls_"), "{cookie}");
     for part in [
@@ -266,7 +90,7 @@ async fn a_wrong_email_or_password_get_one_answer_and_success_sets_a_strict_cook
     // Signed in, the sign-in page leads on.
     let again = agent.get("/console/login?next=/console/account").await;
     assert_eq!(again.status, StatusCode::SEE_OTHER);
-    assert_eq!(again.location(), "/console/account");
+    assert_eq!(again.location.as_str(), "/console/account");
 }
 
 #[tokio::test]
@@ -274,14 +98,14 @@ async fn sign_in_leads_back_only_to_a_console_page() {
     let server = Server::start();
     let lender = server.add_lender("Acme");
     server.add_staff(&lender, "ann@acme.example", "Ann", "owner", PASSWORD);
-    let visitor = Agent::new(&server);
+    let visitor = Agent::new(&server.url);
     let sent = visitor.get("/console/staff?x=1").await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER);
     assert_eq!(
-        sent.location(),
+        sent.location.as_str(),
         "/console/login?next=/console/staff%3Fx%3D1"
     );
-    let page = visitor.get(sent.location()).await;
+    let page = visitor.get(sent.location.as_str()).await;
     assert!(
         page.body
             .contains("name=\"next\" value=\"/console/staff?x=1\""),
@@ -295,18 +119,18 @@ async fn sign_in_leads_back_only_to_a_console_page() {
             &[("next", "/console/staff?x=1")],
         )
         .await;
-    assert_eq!(ok.location(), "/console/staff?x=1");
+    assert_eq!(ok.location.as_str(), "/console/staff?x=1");
     for evil in [
         "https://evil.example/",
         "//evil.example/",
         "/v1/lender/devices",
     ] {
-        let other = Agent::new(&server);
+        let other = Agent::new(&server.url);
         let ok = other
             .try_sign_in("ann@acme.example", PASSWORD, &[("next", evil)])
             .await;
         assert_eq!(ok.status, StatusCode::SEE_OTHER, "{evil}");
-        assert_eq!(ok.location(), "/console/", "{evil}");
+        assert_eq!(ok.location.as_str(), "/console/", "{evil}");
     }
 }
 
@@ -315,7 +139,7 @@ async fn cookies_are_secure_only_with_an_https_public_url() {
     let server = Server::start_with(&["--public-url", "https://lender.example"]);
     let lender = server.add_lender("Acme");
     server.add_staff(&lender, "ann@acme.example", "Ann", "agent", PASSWORD);
-    let agent = Agent::new(&server);
+    let agent = Agent::new(&server.url);
     let page = agent.get("/console/login").await;
     let form_cookie = page.set_cookie("finlock_login_form").unwrap();
     assert!(form_cookie.ends_with("; Secure"), "{form_cookie}");
@@ -333,7 +157,7 @@ async fn the_sign_in_form_needs_its_own_token() {
     let server = Server::start();
     let lender = server.add_lender("Acme");
     server.add_staff(&lender, "ann@acme.example", "Ann", "agent", PASSWORD);
-    let agent = Agent::new(&server);
+    let agent = Agent::new(&server.url);
     agent.get("/console/login").await;
     for csrf in ["", "forged"] {
         let answer = agent
@@ -350,7 +174,7 @@ async fn the_sign_in_form_needs_its_own_token() {
         assert!(answer.set_cookie("finlock_session").is_none());
     }
     // Another browser's token with this one's cookie: refused too.
-    let other = Agent::new(&server);
+    let other = Agent::new(&server.url);
     let their = other.get("/console/login").await.hidden("csrf");
     let answer = agent
         .post(
@@ -387,7 +211,7 @@ async fn a_form_without_the_right_token_changes_nothing() {
     let staff_before = server.staff_list(&lender);
     let audit_before = server.lender_audit(&lender).len();
     let good = owner.csrf().await;
-    let other_session = Agent::new(&server);
+    let other_session = Agent::new(&server.url);
     other_session.sign_in("agent@acme.example", PASSWORD).await;
     let someone_elses = other_session.csrf().await;
     let disable = format!("/console/staff/{agent_id}/disable");
@@ -455,7 +279,7 @@ async fn a_post_without_a_session_is_refused() {
     let server = Server::start();
     let lender = server.add_lender("Acme");
     let owner_id = server.add_staff(&lender, "owner@acme.example", "Olive", "owner", PASSWORD);
-    let nobody = Agent::new(&server);
+    let nobody = Agent::new(&server.url);
     nobody.set("finlock_session", "fls_not-a-session");
     let answer = nobody
         .post(
@@ -467,7 +291,10 @@ async fn a_post_without_a_session_is_refused() {
     assert!(staff_of(&server.staff_list(&lender), &owner_id)["disabled_at"].is_null());
     let page = nobody.get("/console/account").await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
-    assert_eq!(page.location(), "/console/login?next=/console/account");
+    assert_eq!(
+        page.location.as_str(),
+        "/console/login?next=/console/account"
+    );
 }
 
 #[tokio::test]
@@ -478,7 +305,7 @@ async fn a_viewer_or_agent_cannot_manage_staff_even_with_a_forged_post() {
     let staff_before = server.staff_list(&lender);
     let audit_before = server.lender_audit(&lender).len();
     for email in ["viewer@acme.example", "agent@acme.example"] {
-        let who = Agent::new(&server);
+        let who = Agent::new(&server.url);
         who.sign_in(email, PASSWORD).await;
         let page = who.get("/console/staff").await;
         assert_eq!(page.status, StatusCode::FORBIDDEN, "{email}");
@@ -550,7 +377,7 @@ async fn failed_sign_ins_are_throttled_with_the_wait() {
     let server = Server::start();
     let lender = server.add_lender("Acme");
     server.add_staff(&lender, "ann@acme.example", "Ann", "agent", PASSWORD);
-    let guesser = Agent::new(&server);
+    let guesser = Agent::new(&server.url);
     for i in 0..10 {
         let answer = guesser
             .try_sign_in("ann@acme.example", &format!("guess number {i:04}"), &[])
@@ -575,7 +402,7 @@ async fn failed_sign_ins_are_throttled_with_the_wait() {
     assert!((1..=15).contains(&minutes), "{alert}");
     // Another account from the same address is not locked by these.
     server.add_staff(&lender, "bob@acme.example", "Bob", "agent", PASSWORD);
-    Agent::new(&server)
+    Agent::new(&server.url)
         .sign_in("bob@acme.example", PASSWORD)
         .await;
 }
@@ -585,16 +412,16 @@ async fn sign_out_ends_this_session_and_everywhere_ends_the_others() {
     let server = Server::start();
     let lender = server.add_lender("Acme");
     server.add_staff(&lender, "ann@acme.example", "Ann", "agent", PASSWORD);
-    let phone = Agent::new(&server);
-    let desk = Agent::new(&server);
-    let till = Agent::new(&server);
+    let phone = Agent::new(&server.url);
+    let desk = Agent::new(&server.url);
+    let till = Agent::new(&server.url);
     for a in [&phone, &desk, &till] {
         a.sign_in("ann@acme.example", PASSWORD).await;
     }
     let csrf = till.csrf().await;
     let out = till.post("/console/logout", &[("csrf", &csrf)]).await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
-    assert_eq!(out.location(), "/console/login");
+    assert_eq!(out.location.as_str(), "/console/login");
     assert!(
         out.set_cookie("finlock_session")
             .unwrap()
@@ -606,10 +433,13 @@ async fn sign_out_ends_this_session_and_everywhere_ends_the_others() {
         .post("/console/logout-everywhere", &[("csrf", &csrf)])
         .await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
-    assert_eq!(out.location(), "/console/login");
+    assert_eq!(out.location.as_str(), "/console/login");
     let desk_now = desk.get("/console/account").await;
     assert_eq!(desk_now.status, StatusCode::SEE_OTHER);
-    assert_eq!(desk_now.location(), "/console/login?next=/console/account");
+    assert_eq!(
+        desk_now.location.as_str(),
+        "/console/login?next=/console/account"
+    );
     assert!(
         server
             .lender_audit(&lender)
@@ -670,7 +500,7 @@ async fn an_invitation_from_the_console_is_accepted_once() {
     assert_eq!(last["action"], "staff_invited");
     assert_eq!(last["actor"], format!("staff:{owner_id}"));
 
-    let newcomer = Agent::new(&server);
+    let newcomer = Agent::new(&server.url);
     let page = newcomer.get(&link).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(
@@ -720,7 +550,7 @@ async fn an_invitation_from_the_console_is_accepted_once() {
         )
         .await;
     assert_eq!(accepted.status, StatusCode::SEE_OTHER, "{}", accepted.body);
-    assert_eq!(accepted.location(), "/console/");
+    assert_eq!(accepted.location.as_str(), "/console/");
     let home = newcomer.get("/console/").await;
     assert!(
         home.body
@@ -729,7 +559,7 @@ async fn an_invitation_from_the_console_is_accepted_once() {
         home.body
     );
     // Once only: the link is dead now, for the page and the form.
-    let again = Agent::new(&server);
+    let again = Agent::new(&server.url);
     let dead = again.get(&link).await;
     assert_eq!(dead.status, StatusCode::NOT_FOUND);
     assert!(
@@ -751,7 +581,7 @@ async fn an_invitation_from_the_console_is_accepted_once() {
     assert_eq!(replay.status, StatusCode::NOT_FOUND);
     assert!(replay.set_cookie("finlock_session").is_none());
     // She signs in with the password she chose.
-    Agent::new(&server)
+    Agent::new(&server.url)
         .sign_in("nia@acme.example", PASSWORD)
         .await;
 }
@@ -767,7 +597,7 @@ async fn another_lenders_staff_and_keys_are_not_found() {
         "agent",
         PASSWORD,
     );
-    let their_owner = Agent::new(&server);
+    let their_owner = Agent::new(&server.url);
     server.add_staff(
         &other_lender,
         "boss@other.example",
@@ -893,7 +723,10 @@ async fn an_api_key_made_in_the_console_names_the_owner_and_its_secret_is_shown_
         )
         .await;
     assert_eq!(revoked.status, StatusCode::SEE_OTHER);
-    assert_eq!(revoked.location(), "/console/staff?done=keys-done-revoked");
+    assert_eq!(
+        revoked.location.as_str(),
+        "/console/staff?done=keys-done-revoked"
+    );
     let r = http_client()
         .get(format!("{}/v1/lender/api-keys", server.url))
         .bearer_auth(&secret)
@@ -901,7 +734,7 @@ async fn an_api_key_made_in_the_console_names_the_owner_and_its_secret_is_shown_
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let page = owner.get(revoked.location()).await;
+    let page = owner.get(revoked.location.as_str()).await;
     assert!(page.body.contains("The key was revoked."), "{}", page.body);
 }
 
@@ -931,7 +764,7 @@ async fn the_second_factor_is_set_up_with_a_qr_code_and_then_asked_for() {
     let server = Server::start();
     let lender = server.add_lender("Acme");
     server.add_staff(&lender, "ann@acme.example", "Ann", "agent", PASSWORD);
-    let ann = Agent::new(&server);
+    let ann = Agent::new(&server.url);
     ann.sign_in("ann@acme.example", PASSWORD).await;
     let csrf = ann.csrf().await;
     let setup = ann.post("/console/account/totp", &[("csrf", &csrf)]).await;
@@ -967,7 +800,7 @@ async fn the_second_factor_is_set_up_with_a_qr_code_and_then_asked_for() {
     assert_eq!(on.status, StatusCode::SEE_OTHER, "{}", on.body);
     assert_eq!(server.staff_list(&lender)[0]["totp_enabled"], true);
     // Signing in now asks for the code, and takes the next one.
-    let other = Agent::new(&server);
+    let other = Agent::new(&server.url);
     let asked = other.try_sign_in("ann@acme.example", PASSWORD, &[]).await;
     assert_eq!(asked.status, StatusCode::OK);
     assert!(
@@ -988,8 +821,8 @@ async fn a_password_change_needs_the_current_one_and_ends_the_other_sessions() {
     let server = Server::start();
     let lender = server.add_lender("Acme");
     server.add_staff(&lender, "ann@acme.example", "Ann", "agent", PASSWORD);
-    let here = Agent::new(&server);
-    let elsewhere = Agent::new(&server);
+    let here = Agent::new(&server.url);
+    let elsewhere = Agent::new(&server.url);
     here.sign_in("ann@acme.example", PASSWORD).await;
     elsewhere.sign_in("ann@acme.example", PASSWORD).await;
     let csrf = here.csrf().await;
@@ -1022,7 +855,7 @@ async fn a_password_change_needs_the_current_one_and_ends_the_other_sessions() {
         )
         .await;
     assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.body);
-    let page = here.get(changed.location()).await;
+    let page = here.get(changed.location.as_str()).await;
     assert!(
         page.body.contains("Your password was changed."),
         "{}",
@@ -1032,8 +865,10 @@ async fn a_password_change_needs_the_current_one_and_ends_the_other_sessions() {
         elsewhere.get("/console/account").await.status,
         StatusCode::SEE_OTHER
     );
-    Agent::new(&server).sign_in("ann@acme.example", new).await;
-    let old = Agent::new(&server)
+    Agent::new(&server.url)
+        .sign_in("ann@acme.example", new)
+        .await;
+    let old = Agent::new(&server.url)
         .try_sign_in("ann@acme.example", PASSWORD, &[])
         .await;
     assert_eq!(old.status, StatusCode::UNAUTHORIZED);
@@ -1043,7 +878,7 @@ async fn a_password_change_needs_the_current_one_and_ends_the_other_sessions() {
 async fn an_owner_manages_roles_passwords_and_access_within_the_rules() {
     let (server, lender, owner_id, owner) = with_owner().await;
     let agnes_id = server.add_staff(&lender, "agnes@acme.example", "Agnes", "agent", PASSWORD);
-    let agnes = Agent::new(&server);
+    let agnes = Agent::new(&server.url);
     agnes.sign_in("agnes@acme.example", PASSWORD).await;
     let csrf = owner.csrf().await;
     let role_of = |id: &str| staff_of(&server.staff_list(&lender), id)["role"].clone();
@@ -1056,10 +891,13 @@ async fn an_owner_manages_roles_passwords_and_access_within_the_rules() {
         )
         .await;
     assert_eq!(changed.status, StatusCode::SEE_OTHER);
-    assert_eq!(changed.location(), "/console/staff?done=staff-done-role");
+    assert_eq!(
+        changed.location.as_str(),
+        "/console/staff?done=staff-done-role"
+    );
     assert!(
         owner
-            .get(changed.location())
+            .get(changed.location.as_str())
             .await
             .body
             .contains("The role was changed.")
@@ -1153,7 +991,7 @@ async fn an_owner_manages_roles_passwords_and_access_within_the_rules() {
         agnes.get("/console/account").await.status,
         StatusCode::SEE_OTHER
     );
-    let old = Agent::new(&server)
+    let old = Agent::new(&server.url)
         .try_sign_in("agnes@acme.example", PASSWORD, &[])
         .await;
     assert_eq!(old.status, StatusCode::UNAUTHORIZED);
@@ -1166,7 +1004,9 @@ async fn an_owner_manages_roles_passwords_and_access_within_the_rules() {
         )
         .await;
     assert_eq!(accepted.status, StatusCode::SEE_OTHER, "{}", accepted.body);
-    Agent::new(&server).sign_in("agnes@acme.example", new).await;
+    Agent::new(&server.url)
+        .sign_in("agnes@acme.example", new)
+        .await;
 
     // Disable and enable again.
     let off = owner
@@ -1175,8 +1015,11 @@ async fn an_owner_manages_roles_passwords_and_access_within_the_rules() {
             &[("csrf", &csrf)],
         )
         .await;
-    assert_eq!(off.location(), "/console/staff?done=staff-done-disabled");
-    let refused = Agent::new(&server)
+    assert_eq!(
+        off.location.as_str(),
+        "/console/staff?done=staff-done-disabled"
+    );
+    let refused = Agent::new(&server.url)
         .try_sign_in("agnes@acme.example", new, &[])
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
@@ -1191,8 +1034,13 @@ async fn an_owner_manages_roles_passwords_and_access_within_the_rules() {
             &[("csrf", &csrf)],
         )
         .await;
-    assert_eq!(on.location(), "/console/staff?done=staff-done-enabled");
-    Agent::new(&server).sign_in("agnes@acme.example", new).await;
+    assert_eq!(
+        on.location.as_str(),
+        "/console/staff?done=staff-done-enabled"
+    );
+    Agent::new(&server.url)
+        .sign_in("agnes@acme.example", new)
+        .await;
     // An unknown notice is not shown.
     let page = owner.get("/console/staff?done=%3Cscript%3E").await;
     assert_eq!(page.status, StatusCode::OK);
@@ -1203,7 +1051,7 @@ async fn an_owner_manages_roles_passwords_and_access_within_the_rules() {
 async fn a_second_factor_is_turned_off_with_a_code_or_by_an_owner() {
     let (server, lender, _, owner) = with_owner().await;
     let ann_id = server.add_staff(&lender, "ann@acme.example", "Ann", "agent", PASSWORD);
-    let ann = Agent::new(&server);
+    let ann = Agent::new(&server.url);
     ann.sign_in("ann@acme.example", PASSWORD).await;
     let csrf = ann.csrf().await;
     let setup = ann.post("/console/account/totp", &[("csrf", &csrf)]).await;
@@ -1241,7 +1089,7 @@ async fn a_second_factor_is_turned_off_with_a_code_or_by_an_owner() {
         )
         .await;
     assert_eq!(
-        off.location(),
+        off.location.as_str(),
         "/console/account?done=account-totp-disabled"
     );
     assert_eq!(enabled(&ann_id), false);
@@ -1269,9 +1117,12 @@ async fn a_second_factor_is_turned_off_with_a_code_or_by_an_owner() {
             &[("csrf", &owner_csrf)],
         )
         .await;
-    assert_eq!(done.location(), "/console/staff?done=staff-done-totp-off");
+    assert_eq!(
+        done.location.as_str(),
+        "/console/staff?done=staff-done-totp-off"
+    );
     assert_eq!(enabled(&ann_id), false);
-    Agent::new(&server)
+    Agent::new(&server.url)
         .sign_in("ann@acme.example", PASSWORD)
         .await;
 }

@@ -8,18 +8,17 @@
 
 #![cfg(unix)]
 
+mod common;
 #[path = "console_browser/harness.rs"]
 #[allow(dead_code)]
 mod harness;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Mutex;
 
+use common::console::Agent;
 use harness::{Server, http_client};
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use serde_json::Value;
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -42,145 +41,8 @@ fn date(t: i64) -> String {
         .to_string()
 }
 
-fn form_body(pairs: &[(&str, &str)]) -> String {
-    let encode = |s: &str| {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect::<String>()
-    };
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-struct Answer {
-    status: StatusCode,
-    location: String,
-    body: String,
-}
-
-impl Answer {
-    /// The value of the hidden field `name` (the first one).
-    fn hidden(&self, name: &str) -> String {
-        let marker = format!("name=\"{name}\" value=\"");
-        let at = self
-            .body
-            .find(&marker)
-            .unwrap_or_else(|| panic!("no field {name}: {}", self.body))
-            + marker.len();
-        self.body[at..at + self.body[at..].find('"').unwrap()].to_string()
-    }
-
-    /// The text of the page's alert, if any.
-    fn alert(&self) -> Option<String> {
-        let at = self.body.find("role=\"alert\"")?;
-        let start = at + self.body[at..].find('>')? + 1;
-        Some(self.body[start..start + self.body[start..].find("</p>")?].to_string())
-    }
-
-    /// The text of the element with `id` (up to its first tag end).
-    fn by_id(&self, id: &str) -> Option<String> {
-        let at = self.body.find(&format!("id=\"{id}\""))?;
-        let start = at + self.body[at..].find('>')? + 1;
-        Some(self.body[start..start + self.body[start..].find('<')?].to_string())
-    }
-}
-
-/// A browser stand-in keeping its cookies.
-struct Agent {
-    base: String,
-    cookies: Mutex<BTreeMap<String, String>>,
-}
-
+/// What the device tests add to the shared browser stand-in.
 impl Agent {
-    async fn signed_in(server: &Server, email: &str) -> Agent {
-        let agent = Agent {
-            base: server.url.clone(),
-            cookies: Mutex::new(BTreeMap::new()),
-        };
-        let page = agent.get("/console/login").await;
-        let csrf = page.hidden("csrf");
-        let done = agent
-            .post(
-                "/console/login",
-                &[("email", email), ("password", PASSWORD), ("csrf", &csrf)],
-            )
-            .await;
-        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-        agent
-    }
-
-    fn cookie_header(&self) -> String {
-        let jar = self.cookies.lock().unwrap();
-        jar.iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn answer(&self, r: reqwest::Response) -> Answer {
-        let status = r.status();
-        for cookie in r.headers().get_all(SET_COOKIE) {
-            let pair = cookie.to_str().unwrap().split(';').next().unwrap();
-            let (k, v) = pair.split_once('=').unwrap();
-            self.cookies
-                .lock()
-                .unwrap()
-                .insert(k.to_string(), v.to_string());
-        }
-        let location = r
-            .headers()
-            .get(LOCATION)
-            .map_or(String::new(), |v| v.to_str().unwrap().to_string());
-        Answer {
-            status,
-            location,
-            body: r.text().await.unwrap(),
-        }
-    }
-
-    async fn get(&self, path: &str) -> Answer {
-        let r = http_client()
-            .get(format!("{}{path}", self.base))
-            .header(COOKIE, self.cookie_header())
-            .send()
-            .await
-            .unwrap();
-        self.answer(r).await
-    }
-
-    async fn post(&self, path: &str, pairs: &[(&str, &str)]) -> Answer {
-        let r = http_client()
-            .post(format!("{}{path}", self.base))
-            .header(COOKIE, self.cookie_header())
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(form_body(pairs))
-            .send()
-            .await
-            .unwrap();
-        self.answer(r).await
-    }
-
-    /// The session's form token, from a page.
-    async fn csrf(&self) -> String {
-        self.get("/console/account").await.hidden("csrf")
-    }
-
-    /// Posts a form of a page: its token added.
-    async fn send(&self, path: &str, pairs: &[(&str, &str)]) -> Answer {
-        let csrf = self.csrf().await;
-        let mut all = vec![("csrf", csrf.as_str())];
-        all.extend_from_slice(pairs);
-        self.post(path, &all).await
-    }
-
     /// Registers a sale of 3 monthly installments of 1,500 KES from `first_due`: its id.
     async fn register(&self, first_due: i64, customer_ref: &str) -> String {
         let done = self
@@ -274,8 +136,8 @@ async fn setup() -> (Server, Lender, String, Agent, Agent) {
         "viewer",
         PASSWORD,
     );
-    let agent = Agent::signed_in(&server, "agent@acme.example").await;
-    let viewer = Agent::signed_in(&server, "viewer@acme.example").await;
+    let agent = Agent::signed_in(&server.url, "agent@acme.example", PASSWORD).await;
+    let viewer = Agent::signed_in(&server.url, "viewer@acme.example", PASSWORD).await;
     (server, lender, agent_id, agent, viewer)
 }
 
@@ -518,8 +380,8 @@ async fn the_code_desk_answers_a_code_the_phone_accepts() {
             .contains("This device is locked due to an overdue installment payment.")
     );
     let sw = {
-        let a = Agent::signed_in(&server, "agent@acme.example").await;
-        a.cookies.lock().unwrap().insert("lang".into(), "sw".into());
+        let a = Agent::signed_in(&server.url, "agent@acme.example", PASSWORD).await;
+        a.set("lang", "sw");
         a.get(&format!("/console/devices/{id}")).await
     };
     assert!(
@@ -689,7 +551,7 @@ async fn another_lenders_device_is_not_found_like_an_unknown_one() {
     let (server, lender, _, agent, _) = setup().await;
     let other = add_lender(&server, "Other Credit");
     server.add_staff(&other.id, "olga@other.example", "Olga", "agent", PASSWORD);
-    let olga = Agent::signed_in(&server, "olga@other.example").await;
+    let olga = Agent::signed_in(&server.url, "olga@other.example", PASSWORD).await;
     let theirs = olga.register(now() + 5 * DAY, "SHARED-REF").await;
     let before = stored(&server, &other, &theirs).await;
     let unknown = agent.get("/console/devices/dev-no-such-device").await;
@@ -761,11 +623,8 @@ async fn a_sale_form_with_a_bad_field_comes_back_with_what_was_typed() {
     assert!(bad.body.contains("value=\"12abc\""));
     assert!(bad.body.contains("value=\"Ref &#34;quoted&#34;\""));
     // The domain's rule, named in Spanish.
-    let es = Agent::signed_in(&server, "agent@acme.example").await;
-    es.cookies
-        .lock()
-        .unwrap()
-        .insert("lang".into(), "es".into());
+    let es = Agent::signed_in(&server.url, "agent@acme.example", PASSWORD).await;
+    es.set("lang", "es");
     let currency = es
         .send(
             "/console/sales/new",

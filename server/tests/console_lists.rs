@@ -9,16 +9,15 @@
 
 #![cfg(unix)]
 
+mod common;
 #[path = "console_browser/harness.rs"]
 #[allow(dead_code)]
 mod harness;
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
-
+use common::console::{Agent, Answer};
 use harness::{Server, http_client};
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE, COOKIE};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -31,13 +30,7 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
-struct Answer {
-    status: StatusCode,
-    location: String,
-    headers: reqwest::header::HeaderMap,
-    body: String,
-}
-
+/// What the list tests read of a page.
 impl Answer {
     /// The text of the first link whose `href` starts with `href` (HTML-escaped as the
     /// page writes it).
@@ -47,16 +40,6 @@ impl Answer {
             .body
             .find(&marker)
             .unwrap_or_else(|| panic!("no link {href}: {}", self.body));
-        let start = at + self.body[at..].find('>').unwrap() + 1;
-        self.body[start..start + self.body[start..].find('<').unwrap()].to_string()
-    }
-
-    /// The text of the element with `id` (up to its first tag).
-    fn by_id(&self, id: &str) -> String {
-        let at = self
-            .body
-            .find(&format!("id=\"{id}\""))
-            .unwrap_or_else(|| panic!("no #{id}: {}", self.body));
         let start = at + self.body[at..].find('>').unwrap() + 1;
         self.body[start..start + self.body[start..].find('<').unwrap()].to_string()
     }
@@ -78,85 +61,6 @@ impl Answer {
         let start = href.find("href=\"")? + 6;
         let end = start + href[start..].find('"')?;
         Some(href[start..end].replace("&#38;", "&").replace("&amp;", "&"))
-    }
-}
-
-/// A browser stand-in keeping its cookies.
-struct Agent {
-    base: String,
-    cookies: Mutex<BTreeMap<String, String>>,
-}
-
-impl Agent {
-    fn anonymous(server: &Server) -> Agent {
-        Agent {
-            base: server.url.clone(),
-            cookies: Mutex::new(BTreeMap::new()),
-        }
-    }
-
-    async fn signed_in(server: &Server, email: &str) -> Agent {
-        let agent = Agent::anonymous(server);
-        let page = agent.get("/console/login").await;
-        let marker = "name=\"csrf\" value=\"";
-        let at = page.body.find(marker).unwrap() + marker.len();
-        let csrf = page.body[at..at + page.body[at..].find('"').unwrap()].to_string();
-        let r = http_client()
-            .post(format!("{}/console/login", agent.base))
-            .header(COOKIE, agent.cookie_header())
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(format!(
-                "email={}&password={}&csrf={csrf}",
-                email.replace('@', "%40"),
-                PASSWORD.replace(' ', "+")
-            ))
-            .send()
-            .await
-            .unwrap();
-        let done = agent.answer(r).await;
-        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-        agent
-    }
-
-    fn cookie_header(&self) -> String {
-        let jar = self.cookies.lock().unwrap();
-        jar.iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn answer(&self, r: reqwest::Response) -> Answer {
-        let status = r.status();
-        for cookie in r.headers().get_all(SET_COOKIE) {
-            let pair = cookie.to_str().unwrap().split(';').next().unwrap();
-            let (k, v) = pair.split_once('=').unwrap();
-            self.cookies
-                .lock()
-                .unwrap()
-                .insert(k.to_string(), v.to_string());
-        }
-        let location = r
-            .headers()
-            .get(LOCATION)
-            .map_or(String::new(), |v| v.to_str().unwrap().to_string());
-        let headers = r.headers().clone();
-        Answer {
-            status,
-            location,
-            headers,
-            body: r.text().await.unwrap(),
-        }
-    }
-
-    async fn get(&self, path: &str) -> Answer {
-        let r = http_client()
-            .get(format!("{}{path}", self.base))
-            .header(COOKIE, self.cookie_header())
-            .send()
-            .await
-            .unwrap();
-        self.answer(r).await
     }
 }
 
@@ -333,8 +237,8 @@ async fn world() -> World {
         "viewer",
         PASSWORD,
     );
-    let agent = Agent::signed_in(&server, "agent@acme.example").await;
-    let viewer = Agent::signed_in(&server, "viewer@acme.example").await;
+    let agent = Agent::signed_in(&server.url, "agent@acme.example", PASSWORD).await;
+    let viewer = Agent::signed_in(&server.url, "viewer@acme.example", PASSWORD).await;
     World {
         server,
         agent,
@@ -376,10 +280,10 @@ async fn the_dashboard_counts_what_was_registered_and_paid() {
     assert_eq!(page.link_text("/console/devices?days_past_due=90%2B"), "0");
     assert!(page.body.contains("KES\u{a0}1,000.00"), "{}", page.body);
     assert!(page.body.contains("KES\u{a0}2,500.00"), "{}", page.body);
-    assert_eq!(page.by_id("dash-collected-amount"), "KES\u{a0}500.00");
-    assert_eq!(page.by_id("dash-collected-payments"), "1");
+    assert_eq!(page.text_of("dash-collected-amount"), "KES\u{a0}500.00");
+    assert_eq!(page.text_of("dash-collected-payments"), "1");
     // No phone enrolled, so none is "not seen"; the link leads to that filter.
-    assert_eq!(page.by_id("dash-not-seen-link"), "0");
+    assert_eq!(page.text_of("dash-not-seen-link"), "0");
     assert!(
         page.body
             .contains("href=\"/console/devices?not_seen_days=3&#38;sort=last_seen\"")
@@ -402,7 +306,7 @@ async fn the_dashboard_counts_what_was_registered_and_paid() {
     assert_eq!(api["devices"], 5);
     assert_eq!(api["by_state"]["overdue"], 2);
     let releases = api["upcoming_releases"]["devices"].as_u64().unwrap();
-    assert_eq!(page.by_id("dash-releases-count"), releases.to_string());
+    assert_eq!(page.text_of("dash-releases-count"), releases.to_string());
     if releases > 0 {
         assert!(
             page.body
@@ -559,7 +463,7 @@ async fn a_viewer_reads_both_pages_and_a_stranger_is_sent_to_sign_in() {
     assert_eq!(w.viewer.get("/console/devices").await.listed().len(), 5);
     // Without a session: to sign in, and back to the page afterwards (the start page is
     // where sign-in leads anyway).
-    let stranger = Agent::anonymous(&w.server);
+    let stranger = Agent::new(&w.server.url);
     for (path, login) in [
         ("/console/", "/console/login"),
         (

@@ -124,7 +124,8 @@ impl Agent {
         agent
     }
 
-    fn cookie_header(&self) -> String {
+    /// The `Cookie` header the agent sends.
+    pub fn cookie_header(&self) -> String {
         let jar = self.cookies.lock().unwrap();
         jar.iter()
             .map(|(k, v)| format!("{k}={v}"))
