@@ -16,7 +16,6 @@
 //! | [`dashboard`] | the lender's dashboard figures (devices by state, arrears, collected, not seen, releases) |
 //! | [`imports`] | bulk CSV of sales and of payments (2 MiB on these routes only) |
 //! | [`webhooks`] | webhooks out: the lender's endpoints, delivery log (redeliver a dead one), settings |
-//! | [`webhooks`] | webhooks out: the lender's endpoints, delivery log (redeliver a dead one), settings |
 //! | [`ops`] | `/healthz`, `/metrics`, `/openapi.json` |
 //!
 //! [`auth`] holds the lender's extractors ([`auth::AuthLender`], [`auth::OwnedDevice`]),
@@ -36,7 +35,6 @@ pub mod ops;
 pub mod payment_notifications;
 pub mod payments;
 pub(crate) mod rejection;
-pub mod webhooks;
 pub mod webhooks;
 
 use std::time::Instant;
@@ -115,7 +113,6 @@ fn routes() -> Routes {
         .merge(approvals::router())
         .merge(dashboard::router())
         .merge(imports::router())
-        .merge(webhooks::router())
         .merge(webhooks::router())
         .merge(payment_notifications::router())
 }

@@ -19,7 +19,6 @@ mod search;
 mod staff;
 mod updates;
 mod webhooks;
-mod webhooks;
 
 use crate::common::{self, TestServer};
 
