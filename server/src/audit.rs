@@ -230,6 +230,11 @@ pub enum AuditEvent<'a> {
     Cancelled {
         reason: &'a str,
     },
+    /// The lender's customer reference changed (`before` `None`: there was none).
+    CustomerRefSet {
+        before: Option<&'a str>,
+        after: &'a str,
+    },
 }
 
 impl AuditEvent<'_> {
@@ -257,6 +262,7 @@ impl AuditEvent<'_> {
             AuditEvent::Rescheduled { .. } => "rescheduled",
             AuditEvent::AutoReprovisionSet { .. } => "auto_reprovision_set",
             AuditEvent::Cancelled { .. } => "cancelled",
+            AuditEvent::CustomerRefSet { .. } => "customer_ref_set",
         }
     }
 
@@ -356,6 +362,9 @@ impl AuditEvent<'_> {
                 json!({ "auto_reprovision": auto_reprovision })
             }
             AuditEvent::Cancelled { reason } => json!({ "reason": reason }),
+            AuditEvent::CustomerRefSet { before, after } => {
+                json!({ "before": before, "after": after })
+            }
         }
     }
 }
@@ -588,6 +597,14 @@ mod tests {
                 },
                 "cancelled",
                 json!({ "reason": "walked away" }),
+            ),
+            (
+                AuditEvent::CustomerRefSet {
+                    before: None,
+                    after: "CT-9",
+                },
+                "customer_ref_set",
+                json!({ "before": null, "after": "CT-9" }),
             ),
         ];
         for (event, action, detail) in cases {

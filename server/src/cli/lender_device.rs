@@ -154,6 +154,13 @@ pub enum LenderDeviceCommand {
         #[arg(value_parser = ["on", "off"])]
         setting: String,
     },
+    /// Change the lender's customer or contract reference (1-64 printable ASCII
+    /// characters; not unique; audited with the one it replaces).
+    CustomerRef {
+        device: String,
+        /// The new reference.
+        customer_ref: String,
+    },
     /// Cancel a sale whose phone never enrolled (released, its code and IMEI freed).
     Cancel {
         device: String,
@@ -709,6 +716,22 @@ async fn command(app: &App, lender: &LenderRow, command: LenderDeviceCommand) ->
                 "{}: re-provisioning by IMEI after a reset is {}",
                 after.device_id,
                 if after.auto_reprovision { "on" } else { "off" }
+            );
+        }
+        LenderDeviceCommand::CustomerRef {
+            device: id,
+            customer_ref,
+        } => {
+            let row = device(app, lender, &id).await?;
+            let change = update::DeviceUpdate {
+                customer_ref: Some(customer_ref.clone()),
+                ..Default::default()
+            };
+            let after = update::update(app, by, &row, &change).await?;
+            println!(
+                "{}: customer reference {}",
+                after.device_id,
+                customer_ref.trim()
             );
         }
         LenderDeviceCommand::Cancel { device: id, reason } => {

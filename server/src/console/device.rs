@@ -41,13 +41,14 @@ pub const PREFIX: &str = "/console/devices/";
 const TIMELINE: i64 = 500;
 
 /// What `?done=` may announce, and its message.
-const NOTICES: [(&str, &str); 6] = [
+const NOTICES: [(&str, &str); 7] = [
     ("payment", "device-done-payment"),
     ("voided", "device-done-voided"),
     ("locked", "device-done-locked"),
     ("unlocked", "device-done-unlocked"),
     ("extended", "device-done-extended"),
     ("released", "device-done-released"),
+    ("customer-ref", "device-done-customer-ref"),
 ];
 
 /// The path of device `id`'s page.
@@ -91,6 +92,8 @@ pub struct Entered {
     pub extend_reason: String,
     /// The payment was refused as more than is owed: offer to record it anyway.
     pub offer_overpayment: bool,
+    /// The customer reference field (the device's own when nothing was entered).
+    pub customer_ref: String,
 }
 
 /// The device page.
@@ -117,6 +120,8 @@ pub struct DevicePage {
     pub can_unlock: bool,
     pub can_extend: bool,
     pub can_release: bool,
+    /// Whether the customer reference may be changed (roles that register sales).
+    pub can_edit_ref: bool,
     /// The earliest and latest date the extension's date input offers.
     pub extend_min: String,
     pub extend_max: String,
@@ -303,7 +308,7 @@ async fn page_data(
     row: &DeviceRow,
     notice_id: Option<&'static str>,
     error: Option<String>,
-    entered: Entered,
+    mut entered: Entered,
 ) -> Result<DevicePage, Error> {
     let lang = auth.lang;
     let now = st.now();
@@ -406,6 +411,9 @@ async fn page_data(
         .map(|p| payment_view(p, lang, may_void))
         .collect();
     let timeline = timeline(st, auth, row).await?;
+    if entered.customer_ref.is_empty() {
+        entered.customer_ref = v.customer_ref.clone().unwrap_or_default();
+    }
     let lender = st.lender(&row.lender_id).await?;
     let preview = lock_preview::preview(row, &lender.info, now, lang)?;
     let may_lock = auth.may(Permission::LockUnlock);
@@ -432,6 +440,7 @@ async fn page_data(
             && !v.lender_locked
             && v.lock_at.is_some(),
         can_release: auth.may(Permission::Release) && !released,
+        can_edit_ref: auth.may(Permission::RegisterSales),
         extend_min: money_format::iso_date(now.max(v.lock_at.unwrap_or(now))),
         extend_max: money_format::iso_date(now + actions::MAX_EXTENSION_S - 86_400),
     })
@@ -540,6 +549,11 @@ fn timeline_row(e: &Entry, names: &HashMap<String, String>, lang: Lang) -> Timel
             .get("days")
             .and_then(|v| v.as_u64())
             .map(|n| super::codes::days_text(lang, n)),
+        "customer_ref_set" => Some(format!(
+            "{} → {}",
+            text("before").unwrap_or_else(|| "—".into()),
+            text("after").unwrap_or_default()
+        )),
         "completing" => d
             .get("release_at")
             .and_then(|v| v.as_i64())
@@ -671,6 +685,58 @@ pub async fn record_payment(
             let entered = Entered {
                 offer_overpayment,
                 ..entered
+            };
+            refused(&st, &auth, &row, e, entered).await
+        }
+    }
+}
+
+/// The customer reference form.
+#[derive(Deserialize)]
+pub struct CustomerRefForm {
+    #[serde(default)]
+    customer_ref: String,
+}
+
+/// `POST /console/devices/{id}/customer-ref`: the lender's reference changed through the
+/// domain's update ([`devices::update::update`]: the registration's rule, audited).
+pub async fn set_customer_ref(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    form: StaffForm<CustomerRefForm>,
+) -> Response {
+    let StaffForm { auth, form } = form;
+    let row = match for_change(&st, &auth, Permission::RegisterSales, &id).await {
+        Ok(row) => row,
+        Err(answer) => return answer,
+    };
+    let change = devices::update::DeviceUpdate {
+        customer_ref: Some(form.customer_ref.clone()),
+        ..Default::default()
+    };
+    match devices::update::update(&st, auth.session.caller(), &row, &change).await {
+        Ok(_) => done(&row.device_id, "customer-ref"),
+        Err(Error::Invalid { field, .. }) if field == "customer_ref" => {
+            let entered = Entered {
+                customer_ref: form.customer_ref,
+                ..Entered::default()
+            };
+            let text = auth.lang.tr("customer-ref-error");
+            render(
+                &st,
+                &auth,
+                &row,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                Some(text),
+                entered,
+            )
+            .await
+        }
+        Err(e) => {
+            let entered = Entered {
+                customer_ref: form.customer_ref,
+                ..Entered::default()
             };
             refused(&st, &auth, &row, e, entered).await
         }

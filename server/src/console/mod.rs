@@ -125,6 +125,7 @@ fn router() -> Router<AppState> {
         .route("/devices/{id}/unlock", post(device::unlock))
         .route("/devices/{id}/extend", post(device::extend))
         .route("/devices/{id}/release", post(device::release))
+        .route("/devices/{id}/customer-ref", post(device::set_customer_ref))
         .route("/sales/new", get(sale::show).post(sale::submit))
         .route("/sales/{id}", get(sale::done))
         .route("/codes", get(codes::show).post(codes::submit))

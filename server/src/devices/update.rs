@@ -1,6 +1,12 @@
 //! Changing a registered device: reschedule its plan, turn re-provisioning on or off,
-//! cancel a sale whose phone never enrolled. (A new enrollment code is
-//! [`super::register::reissue_code`].)
+//! change the lender's customer reference, cancel a sale whose phone never enrolled. (A
+//! new enrollment code is [`super::register::reissue_code`].)
+//!
+//! A customer reference is held to the rule of registration
+//! ([`super::register::check_customer_ref`]: 1–64 printable ASCII characters, trimmed) and
+//! is, as at registration, not unique (two contracts of one customer may share it); the
+//! old and the new reference are audited. It is the lender's bookkeeping, so it may change
+//! on a released device too, the one change a released device takes.
 //!
 //! A reschedule is held to the rules of registration ([`validate_plan`] and the device's
 //! own `PlanTerms` check) and to three more that protect the customer and the books:
@@ -22,7 +28,7 @@ use finlock_core::protocol::{self, ReminderPolicy};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::register::{PlanRequest, validate_plan};
+use super::register::{PlanRequest, check_customer_ref, validate_plan};
 use super::{Caller, owned, subject};
 use crate::app::App;
 use crate::audit::{self, AuditEvent};
@@ -53,6 +59,15 @@ pub struct DeviceUpdate {
     /// sooner) than the phone has been told; the new lock is still at least 3 days away.
     #[serde(default)]
     pub allow_earlier_lock: bool,
+    /// The lender's own customer or contract reference, as at registration: 1–64
+    /// printable ASCII characters, trimmed; not unique. Audited with the one it replaces.
+    #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[\\x21-\\x7E]([\\x20-\\x7E]*[\\x21-\\x7E])?$"
+    )]
+    pub customer_ref: Option<String>,
 }
 
 /// `POST /v1/lender/devices/{id}/cancel`
@@ -233,13 +248,19 @@ pub async fn update(
     device: &DeviceRow,
     req: &DeviceUpdate,
 ) -> Result<DeviceRow> {
-    if req.plan.is_none() && req.auto_reprovision.is_none() {
+    if req.plan.is_none() && req.auto_reprovision.is_none() && req.customer_ref.is_none() {
         return Err(Error::invalid(
-            "plan or auto_reprovision",
+            "plan, auto_reprovision or customer_ref",
             "send at least one of them: there is nothing to change",
         ));
     }
-    if device.released {
+    let customer_ref = req
+        .customer_ref
+        .as_deref()
+        .map(check_customer_ref)
+        .transpose()?;
+    // The reference is the lender's bookkeeping; everything else ends with the release.
+    if device.released && (req.plan.is_some() || req.auto_reprovision.is_some()) {
         return Err(released());
     }
     let now = app.now();
@@ -314,6 +335,18 @@ pub async fn update(
             auto_reprovision: on,
         };
         audit::append(&mut tx, subject(device), now, by.actor, &event).await?;
+    }
+    if let Some(new) = &customer_ref {
+        // Compared with the reference as stored now, in this transaction: the entry
+        // says what it replaced even after a concurrent change.
+        let before = store_customer_ref(&mut tx, &device.device_id, new).await?;
+        if before.as_deref() != Some(new.as_str()) {
+            let event = AuditEvent::CustomerRefSet {
+                before: before.as_deref(),
+                after: new,
+            };
+            audit::append(&mut tx, subject(device), now, by.actor, &event).await?;
+        }
     }
     tx.commit().await?;
     app.devices.forget(&device.device_id);
@@ -406,6 +439,26 @@ async fn store_plan(tx: &mut Tx, device: &DeviceRow, plan: &str, total_minor: u6
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Sets the device's customer reference; returns the one it had (read with the row
+/// locked by the write, so nothing changes it in between).
+async fn store_customer_ref(tx: &mut Tx, device_id: &str, new: &str) -> Result<Option<String>> {
+    sqlx::query("UPDATE devices SET customer_ref = customer_ref WHERE device_id = $1")
+        .bind(device_id)
+        .execute(&mut **tx)
+        .await?;
+    let before: Option<String> =
+        sqlx::query_scalar("SELECT customer_ref FROM devices WHERE device_id = $1")
+            .bind(device_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    sqlx::query("UPDATE devices SET customer_ref = $2 WHERE device_id = $1")
+        .bind(device_id)
+        .bind(new)
+        .execute(&mut **tx)
+        .await?;
+    Ok(before)
 }
 
 async fn store_auto_reprovision(tx: &mut Tx, device_id: &str, on: bool) -> Result<bool> {

@@ -165,7 +165,9 @@ pub async fn one(State(st): State<AppState>, owned: OwnedDevice) -> Result<axum:
 
 /// Change a device: reschedule its plan (with a reason; a plan that would lock the phone
 /// earlier than it has been told needs `allow_earlier_lock`), turn re-provisioning on or
-/// off. Each change is audited; a new plan reaches the phone at its next check-in.
+/// off, change the customer reference (as at registration: 1–64 printable ASCII
+/// characters; the only change a released device takes). Each change is audited; a new
+/// plan reaches the phone at its next check-in.
 #[utoipa::path(patch, path = "/v1/lender/devices/{id}", tag = "lender",
     params(("id" = String, Path, description = "device id")),
     request_body = DeviceUpdate,

@@ -233,7 +233,7 @@ async fn bad_updates_are_refused_naming_the_field_and_change_nothing() {
         body
     };
     let cases = [
-        (json!({}), "plan or auto_reprovision"),
+        (json!({}), "plan, auto_reprovision or customer_ref"),
         (
             with(|b| b["plan"]["currency"] = json!("NGN")),
             "plan.currency",
@@ -468,6 +468,159 @@ async fn a_paid_off_plan_is_not_rescheduled_and_a_sale_with_payments_not_cancell
         "paid-in-full",
     )
     .await;
+    assert_eq!(s.device(&lender, &id).await, device);
+    assert_eq!(audit(&s, &lender, &id).await, log);
+}
+
+/// The customer reference changes after the sale through the same update: trimmed,
+/// audited with the one it replaces (and the API key), found by search under its new
+/// value; a released device still takes it (bookkeeping), nothing else.
+#[tokio::test]
+async fn a_customer_ref_changes_after_the_sale_and_is_audited() {
+    let s = start().await;
+    let lender = s.lender("Acme").await;
+    let (id, _) = s.register(&lender, json!({ "customer_ref": "CT-1" })).await;
+    let r = patch(
+        &s,
+        &lender,
+        &id,
+        json!({ "customer_ref": "  CT-2026/0042 " }),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let view: Value = r.json().await.unwrap();
+    assert_eq!(s.device(&lender, &id).await["customer_ref"], "CT-2026/0042");
+    assert_eq!(view["device_id"], id.as_str());
+    let entries = audit(&s, &lender, &id).await;
+    let last = entries.last().unwrap();
+    assert_eq!(last["action"], "customer_ref_set");
+    assert_eq!(
+        last["detail"],
+        json!({ "before": "CT-1", "after": "CT-2026/0042" })
+    );
+    assert!(last["api_key_id"].is_string(), "{last}");
+    // Search finds it by the new reference only.
+    let found = |q: &'static str| {
+        let s = &s;
+        let lender = &lender;
+        async move {
+            let r = s.get(lender, &format!("/v1/lender/devices?q={q}")).await;
+            let v: Value = r.json().await.unwrap();
+            v["devices"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!(found("CT-2026").await, 1);
+    assert_eq!(found("CT-1").await, 0);
+    // The same reference again changes nothing and writes no entry.
+    let r = patch(&s, &lender, &id, json!({ "customer_ref": "CT-2026/0042" })).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(audit(&s, &lender, &id).await.len(), entries.len());
+    // Not unique, as at registration: another device may hold the same reference.
+    let (other, _) = s.register(&lender, json!({})).await;
+    let r = patch(
+        &s,
+        &lender,
+        &other,
+        json!({ "customer_ref": "CT-2026/0042" }),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let before_none = audit(&s, &lender, &other).await;
+    assert_eq!(
+        before_none.last().unwrap()["detail"],
+        json!({ "before": null, "after": "CT-2026/0042" })
+    );
+    // Released: the reference still changes, the plan does not.
+    let r = s
+        .post(
+            &lender,
+            &format!("/v1/lender/devices/{other}/cancel"),
+            json!({ "reason": "returned" }),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = patch(&s, &lender, &other, json!({ "customer_ref": "CT-9" })).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(s.device(&lender, &other).await["customer_ref"], "CT-9");
+    problem(
+        patch(
+            &s,
+            &lender,
+            &other,
+            json!({ "customer_ref": "CT-10", "auto_reprovision": true }),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "released",
+    )
+    .await;
+    assert_eq!(s.device(&lender, &other).await["customer_ref"], "CT-9");
+}
+
+/// Every rule of a customer reference refuses with the field named and changes nothing:
+/// the registration's rules (1–64 printable ASCII characters after trimming), a value
+/// that is not text, and another lender's device (404 like a missing one).
+#[tokio::test]
+async fn a_bad_customer_ref_is_refused_and_changes_nothing() {
+    let s = start().await;
+    let lender = s.lender("Acme").await;
+    let beta = s.lender("Beta").await;
+    let (id, _) = s.register(&lender, json!({ "customer_ref": "CT-1" })).await;
+    let device = s.device(&lender, &id).await;
+    let log = audit(&s, &lender, &id).await;
+    let long = "x".repeat(65);
+    for (bad, rule) in [
+        (json!(""), "1 to 64 characters"),
+        (json!("   "), "1 to 64 characters"),
+        (json!(long), "1 to 64 characters"),
+        (json!("Jos\u{e9}"), "printable ASCII"),
+        (json!("line\nbreak"), "printable ASCII"),
+        (json!("tab\there"), "printable ASCII"),
+        (json!("nul\u{0}"), "printable ASCII"),
+    ] {
+        let p = problem(
+            patch(&s, &lender, &id, json!({ "customer_ref": bad })).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-field",
+        )
+        .await;
+        let detail = p["detail"].as_str().unwrap();
+        assert!(detail.starts_with("customer_ref: "), "{bad}: {detail}");
+        assert!(detail.contains(rule), "{bad}: {detail}");
+        assert_eq!(s.device(&lender, &id).await, device, "{bad}");
+        assert_eq!(audit(&s, &lender, &id).await, log, "{bad}");
+    }
+    // A bad reference with a good change: nothing of either is stored.
+    problem(
+        patch(
+            &s,
+            &lender,
+            &id,
+            json!({ "customer_ref": "", "auto_reprovision": true }),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid-field",
+    )
+    .await;
+    // Not text.
+    for bad in [json!(42), json!(["CT-2"]), json!({ "ref": "CT-2" })] {
+        let r = patch(&s, &lender, &id, json!({ "customer_ref": bad })).await;
+        assert!(r.status().is_client_error(), "{bad}: {}", r.status());
+        assert_eq!(
+            r.headers()["content-type"].to_str().unwrap(),
+            "application/problem+json"
+        );
+    }
+    // Another lender's device, and one that does not exist.
+    for target in [id.as_str(), "dev-nope"] {
+        problem(
+            patch(&s, &beta, target, json!({ "customer_ref": "MINE" })).await,
+            StatusCode::NOT_FOUND,
+            "not-found",
+        )
+        .await;
+    }
     assert_eq!(s.device(&lender, &id).await, device);
     assert_eq!(audit(&s, &lender, &id).await, log);
 }
