@@ -14,25 +14,12 @@ mod harness;
 use std::path::PathBuf;
 
 use fantoccini::Locator;
-use harness::{Browser, Server, Window, with_browser};
+use harness::{
+    Browser, Server, Window, assert_page_is_sound, fill, screens_dir, set_date, with_browser,
+};
 use serde_json::json;
 
 const PASSWORD: &str = "correct horse battery staple";
-
-/// Where screenshots go: `$FINLOCK_CONSOLE_SCREENS`, else a throw-away directory.
-fn screens_dir() -> (PathBuf, Option<tempfile::TempDir>) {
-    match std::env::var_os("FINLOCK_CONSOLE_SCREENS") {
-        Some(dir) => {
-            let dir = PathBuf::from(dir);
-            std::fs::create_dir_all(&dir).unwrap();
-            (dir, None)
-        }
-        None => {
-            let tmp = tempfile::tempdir().unwrap();
-            (tmp.path().to_path_buf(), Some(tmp))
-        }
-    }
-}
 
 /// A server with a lender and an agent: (server, the lender's key set file, which a
 /// simulated phone pins).
@@ -64,62 +51,8 @@ fn setup() -> (Server, PathBuf) {
     (server, jwks)
 }
 
-async fn fill(b: &Browser, css: &str, text: &str) {
-    let field = b
-        .client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no {css}: {e}"));
-    field.clear().await.unwrap();
-    field.send_keys(text).await.unwrap();
-}
-
-/// Sets a date input (typing into one depends on the browser's locale).
-async fn set_date(b: &Browser, id: &str, date: &str) {
-    b.js(
-        "document.getElementById(arguments[0]).value = arguments[1];",
-        vec![json!(id), json!(date)],
-    )
-    .await;
-}
-
 async fn sign_in(b: &Browser) {
-    b.open("/console/login").await;
-    fill(b, "#email", "agent@acme.example").await;
-    fill(b, "#password", PASSWORD).await;
-    b.click_and_wait("main form button[type=submit]").await;
-    assert_eq!(b.path().await, "/console/", "signing in failed");
-}
-
-/// Labelled controls, nothing wider than the window, no CSP violation.
-async fn assert_page_is_sound(b: &Browser, what: &str) {
-    let unlabelled = b
-        .js(
-            "const bad = []; \
-             for (const e of document.querySelectorAll('input:not([type=hidden]), select, textarea')) { \
-               const named = (e.labels && e.labels.length > 0 && e.labels[0].textContent.trim()) \
-                 || e.getAttribute('aria-label'); \
-               if (!named) bad.push(e.outerHTML); \
-             } \
-             for (const e of document.querySelectorAll('button, a[href]')) { \
-               if (!e.textContent.trim() && !e.getAttribute('aria-label')) bad.push(e.outerHTML); \
-             } \
-             return bad;",
-            vec![],
-        )
-        .await;
-    assert_eq!(unlabelled, json!([]), "{what}");
-    let widths = b
-        .js(
-            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
-            vec![],
-        )
-        .await;
-    assert!(
-        widths[0].as_u64() <= widths[1].as_u64(),
-        "{what} scrolls sideways: {widths}"
-    );
-    b.assert_no_csp_violations().await;
+    harness::sign_in(b, "agent@acme.example", PASSWORD).await;
 }
 
 /// Registers a sale through the form (6 monthly installments of 1,500 KES from

@@ -11,8 +11,7 @@
 mod harness;
 
 use fantoccini::Locator;
-use harness::{Browser, Server, Window, with_browser};
-use serde_json::json;
+use harness::{Server, Window, assert_page_is_sound, sign_in, with_browser};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -22,54 +21,6 @@ fn setup() -> (Server, String) {
     let lender = server.add_lender("Acme");
     server.add_staff(&lender, "agent@acme.example", "Amina", "agent", PASSWORD);
     (server, lender)
-}
-
-async fn fill(b: &Browser, css: &str, text: &str) {
-    let field = b
-        .client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no {css}: {e}"));
-    field.clear().await.unwrap();
-    field.send_keys(text).await.unwrap();
-}
-
-async fn assert_page_is_sound(b: &Browser, what: &str) {
-    let unlabelled = b
-        .js(
-            "const bad = []; \
-             for (const e of document.querySelectorAll('input:not([type=hidden]), select, textarea')) { \
-               const named = (e.labels && e.labels.length > 0 && e.labels[0].textContent.trim()) \
-                 || e.getAttribute('aria-label'); \
-               if (!named) bad.push(e.outerHTML); \
-             } \
-             return bad;",
-            vec![],
-        )
-        .await;
-    assert_eq!(unlabelled, json!([]), "{what}");
-    let widths = b
-        .js(
-            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
-            vec![],
-        )
-        .await;
-    let wide = b
-        .js(
-            "const out = []; const w = document.documentElement.clientWidth; \
-             for (const e of document.querySelectorAll('main *')) { \
-               const r = e.getBoundingClientRect(); \
-               if (r.right > w + 0.5) out.push(e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(r.right)); \
-             } \
-             return out;",
-            vec![],
-        )
-        .await;
-    assert!(
-        widths[0].as_u64() <= widths[1].as_u64(),
-        "{what} scrolls sideways: {widths}; too wide: {wide}"
-    );
-    b.assert_no_csp_violations().await;
 }
 
 fn devices(server: &Server, lender: &str) -> usize {
@@ -121,11 +72,7 @@ async fn a_csv_with_one_bad_row_stores_nothing_and_names_the_row() {
     let good_path = good.display().to_string();
     let lender_id = lender.clone();
     with_browser(&server, Window::PHONE, |b| async move {
-        b.open("/console/login").await;
-        fill(&b, "#email", "agent@acme.example").await;
-        fill(&b, "#password", PASSWORD).await;
-        b.click_and_wait("main form button[type=submit]").await;
-        assert_eq!(b.path().await, "/console/", "signing in failed");
+        sign_in(&b, "agent@acme.example", PASSWORD).await;
 
         b.open("/console/import").await;
         assert_page_is_sound(&b, "import form").await;
@@ -142,7 +89,7 @@ async fn a_csv_with_one_bad_row_stores_nothing_and_names_the_row() {
         let row = b.text("#import-errors tbody tr").await;
         assert!(row.contains('3'), "{row}");
         assert!(row.contains("amount"), "{row}");
-        assert!(row.contains("at most 2 decimals"), "{row}");
+        assert!(row.contains("Too many decimals: KES has at most 2."), "{row}");
         assert!(
             b.text("#import-errors")
                 .await
@@ -159,10 +106,7 @@ async fn a_csv_with_one_bad_row_stores_nothing_and_names_the_row() {
     );
 
     with_browser(&server, Window::DESKTOP, |b| async move {
-        b.open("/console/login").await;
-        fill(&b, "#email", "agent@acme.example").await;
-        fill(&b, "#password", PASSWORD).await;
-        b.click_and_wait("main form button[type=submit]").await;
+        sign_in(&b, "agent@acme.example", PASSWORD).await;
         b.open("/console/import").await;
         b.client
             .find(Locator::Css("#import-file"))

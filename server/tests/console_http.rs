@@ -11,7 +11,7 @@ mod common;
 #[allow(dead_code)]
 mod harness;
 
-use common::console::Agent;
+use common::console::{Agent, FORM, form_body};
 use harness::{Server, http_client};
 use reqwest::StatusCode;
 use reqwest::header::{
@@ -22,27 +22,6 @@ use serde_json::Value;
 
 const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-const FORM: &str = "application/x-www-form-urlencoded";
-
-/// `application/x-www-form-urlencoded` of `pairs` (what a browser's form sends).
-fn form_body(pairs: &[(&str, &str)]) -> String {
-    let encode = |s: &str| {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect::<String>()
-    };
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
 
 fn assert_secure_headers(r: &reqwest::Response, what: &str) {
     let h = r.headers();
