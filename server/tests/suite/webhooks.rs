@@ -765,3 +765,30 @@ async fn a_redirect_is_a_failure_and_never_followed() {
         "the redirect was not followed"
     );
 }
+
+/// The worker is woken by its own node's commits: with the default 1 s poll, an event
+/// reaches the receiver well before the next poll would have found it.
+#[tokio::test]
+async fn a_nodes_own_events_go_out_at_once_not_at_the_next_poll() {
+    let s = start_with(|c| c.webhooks.rules.allow_http_loopback = true).await;
+    assert_eq!(s.handle.addr().ip().to_string(), "127.0.0.1");
+    let lender = s.lender("Acme").await;
+    let rx = Receiver::start(Receiver::ok()).await;
+    subscribe(&s, &lender, &rx, Some(json!(["payment.recorded"]))).await;
+    let (id, _) = s.register(&lender, json!({})).await;
+    let mut waits = Vec::new();
+    for n in 0..20 {
+        assert_eq!(
+            s.pay(&lender, &id, 10, &format!("k{n}")).await.status(),
+            StatusCode::CREATED
+        );
+        let answered = std::time::Instant::now();
+        rx.wait("the payment's event", |got| got.len() == n + 1)
+            .await;
+        waits.push(answered.elapsed());
+    }
+    waits.sort();
+    let (median, worst) = (waits[10], waits[19]);
+    println!("commit to receiver: median {median:?}, worst {worst:?} (poll 1 s)");
+    assert!(median < Duration::from_millis(250), "{waits:?}");
+}
