@@ -65,8 +65,8 @@ pub struct Metrics {
     latency: Family<Route, Histogram, fn() -> Histogram>,
     /// Webhook deliveries by outcome (src/webhooks).
     pub webhooks: WebhookCounters,
-    /// Wake-up pushes by result (src/push/metrics.rs).
-    pub push: crate::push::metrics::Counters,
+    /// Wake-up pushes by result (src/push).
+    pub push: PushCounters,
 }
 
 impl Default for Metrics {
@@ -106,7 +106,7 @@ impl Default for Metrics {
             latency.clone(),
         );
         let webhooks = WebhookCounters::registered(&mut registry);
-        let push = crate::push::metrics::Counters::registered(&mut registry);
+        let push = PushCounters::registered(&mut registry);
         Metrics {
             registry,
             checkins,
@@ -204,6 +204,35 @@ impl WebhookCounters {
         self.attempts
             .get_or_create(&WebhookOutcome { outcome })
             .inc();
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PushResult {
+    result: &'static str,
+}
+
+/// Wake-up pushes by what became of them: `finlock_push_total{result=…}` (sent; gone, the
+/// endpoint forgotten after 404/410; gave_up after the retries; dropped, the queue was
+/// full). A rising `gave_up` is a push service in trouble; phones still check in hourly.
+#[derive(Debug, Clone, Default)]
+pub struct PushCounters {
+    pushes: Family<PushResult, Counter>,
+}
+
+impl PushCounters {
+    fn registered(registry: &mut Registry) -> PushCounters {
+        let counters = PushCounters::default();
+        registry.register(
+            "push",
+            "Wake-up pushes by result (sent, gone, gave_up, dropped)",
+            counters.pushes.clone(),
+        );
+        counters
+    }
+
+    pub fn count(&self, result: &'static str) {
+        self.pushes.get_or_create(&PushResult { result }).inc();
     }
 }
 

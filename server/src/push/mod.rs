@@ -15,7 +15,6 @@
 //! device on a bounded queue (dropped when full: the hourly check-in is the fallback).
 
 pub mod endpoint;
-pub mod metrics;
 pub mod queue;
 pub mod registration;
 pub mod send;

@@ -16,12 +16,12 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
 
 use super::Settings;
-use super::metrics::Counters;
 use super::send::{Outcome, Sender};
 use super::store;
 use super::vapid::Vapid;
 use crate::app::App;
 use crate::db::Db;
+use crate::metrics::PushCounters as Counters;
 
 /// Pushes in flight at once.
 pub const MAX_IN_FLIGHT: usize = 64;
