@@ -171,8 +171,7 @@ pub async fn dashboard(app: &App, lender_id: &str) -> Result<Dashboard> {
     };
     let devices = count(&r, "total")?;
 
-    // Unseen phones: a scan of the rows (no index on the check-in time, which every
-    // check-in would have to maintain; see `super::search`).
+    // Unseen phones: a range of the last-seen index (migration 0014; see `super::search`).
     let r = sqlx::query(&format!(
         "SELECT COUNT(*) AS n FROM devices WHERE lender_id = $1 AND device_key IS NOT NULL \
          AND NOT {} AND COALESCE(last_checkin_at, enrolled_at) <= $3",

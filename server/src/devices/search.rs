@@ -36,10 +36,10 @@
 //! as it was before sorting existed.
 //!
 //! # Cost
-//! The id, days-past-due and registered orders and the days-past-due filter read an index
-//! range. `last_seen` and `not_seen_days` scan the lender's devices: an index on the
-//! check-in time would be maintained by every check-in, the server's hottest statement,
-//! to speed up a page a manager opens a few times a day.
+//! Every order and the days-past-due and not-seen filters read an index range. `last_seen`
+//! and `not_seen_days` use the index on [`LAST_SEEN`] (migration 0014): without it they
+//! scanned the lender's devices (~250–465 ms at 100,000); with it each check-in moves one
+//! entry of that index, a small price beside the row it already rewrites.
 
 use finlock_core::protocol;
 use serde::{Deserialize, Serialize};
@@ -166,6 +166,7 @@ impl Sort {
 }
 
 /// A device's last contact: its last check-in, or its enrollment when none followed.
+/// Written exactly as in migration 0014's index, so SQLite's planner matches it.
 const LAST_SEEN: &str = "COALESCE(last_checkin_at, enrolled_at)";
 
 /// The longest free-text query.
