@@ -99,6 +99,7 @@ impl Push {
 
 /// Loads (or makes) the VAPID key and starts the sender task; again is a no-op. An error
 /// means the key could not be read or made: `finlock serve` refuses to start with it.
+/// Without a usable TLS client the server runs with pushes off (logged as an error).
 pub fn start(app: &App) -> Result<()> {
     if app.push.running.get().is_some() {
         return Ok(());
@@ -108,7 +109,15 @@ pub fn start(app: &App) -> Result<()> {
         &app.config.keys_dir,
         settings.contact.clone(),
     )?);
-    let sender = send::Sender::new(vapid.clone(), settings.policy, settings.timing)?;
+    // No TLS set-up (a machine without CA certificates): the server runs without pushes
+    // and answers no `push_key`, so phones register nothing and keep their schedule.
+    let sender = match send::Sender::new(vapid.clone(), settings.policy, settings.timing) {
+        Ok(sender) => sender,
+        Err(e) => {
+            tracing::error!(error = %e, "wake-up pushes are off");
+            return Ok(());
+        }
+    };
     let counters = app.metrics.push.clone();
     let running = queue::spawn(app.db.clone(), vapid, sender, counters, settings);
     // Two starts racing: the loser's task ends when its queue is dropped here.
