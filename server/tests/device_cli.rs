@@ -475,19 +475,69 @@ fn the_demo_lives_through_lock_code_payment_and_release() {
     let kinds: Vec<&str> = events.iter().filter_map(|e| e["kind"].as_str()).collect();
     for needed in [
         "enrolled",
+        "push-setup",
         "reminder",
-        "payment",
+        "mpesa",
+        "push",
         "LOCKED",
         "lock_screen",
         "code",
-        "check-now",
+        "unlocked",
+        "completing",
         "RELEASED",
         "summary",
     ] {
         assert!(kinds.contains(&needed), "no {needed} in {kinds:?}");
     }
     let pos = |k: &str| kinds.iter().position(|x| *x == k).unwrap();
+    let last = |k: &str| kinds.iter().rposition(|x| *x == k).unwrap();
+    assert!(pos("push-setup") < pos("mpesa"));
     assert!(pos("LOCKED") < pos("code") && pos("code") < pos("RELEASED"));
+
+    // Every payment came by M-Pesa's confirmation to the notification endpoint and was
+    // recorded; each woke the phone by an empty, VAPID-signed push.
+    let of = |k: &'static str| events.iter().filter(move |e| e["kind"] == json!(k));
+    assert_eq!(of("mpesa").count(), 6, "{text}");
+    for e in of("mpesa") {
+        assert_eq!(e["status"], "recorded", "{e}");
+        assert!(e["payment_id"].is_string(), "{e}");
+    }
+    assert_eq!(of("push").count(), 6, "{text}");
+    for e in of("push") {
+        assert_eq!(e["body_bytes"], 0, "{e}");
+        assert_eq!(e["vapid"], true, "{e}");
+    }
+
+    // Locked again once the code's day is over, then unlocked by the push that followed
+    // the M-Pesa payment — not by a scheduled check-in, not by a tap.
+    assert_eq!(of("LOCKED").count(), 2, "{text}");
+    let by_push: Vec<(usize, &Value)> = events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e["kind"] == "unlocked" && e["by"] == "push")
+        .collect();
+    assert_eq!(by_push.len(), 1, "{text}");
+    let (at, unlocked) = by_push[0];
+    let at = events[..at]
+        .iter()
+        .filter(|e| e["kind"].is_string())
+        .count();
+    assert!(last("LOCKED") < at && at < pos("RELEASED"), "{kinds:?}");
+    assert_eq!(kinds[at - 2], "mpesa", "{kinds:?}");
+    assert_eq!(kinds[at - 1], "push", "{kinds:?}");
+    assert!(
+        unlocked["after_callback_ms"].as_f64().unwrap() > 0.0,
+        "{unlocked}"
+    );
+    let without = unlocked["without_push_s"].as_i64().unwrap();
+    assert!((1..=2 * 3600).contains(&without), "{unlocked}");
+    assert_eq!(
+        unlocked["next_scheduled_checkin"].as_i64().unwrap() - unlocked["t"].as_i64().unwrap(),
+        without
+    );
+    // The phone had no other way back: no offline code was entered after the lock.
+    assert!(!kinds[last("LOCKED")..at].contains(&"code"), "{kinds:?}");
+
     let screen = events
         .iter()
         .find(|e| e["kind"] == json!("lock_screen"))
@@ -496,12 +546,49 @@ fn the_demo_lives_through_lock_code_payment_and_release() {
     for shown in [
         "overdue installment payment",
         "Acme Credit",
-        "+639171234567",
-        "Amount due",
+        "+254711000111",
+        "Amount due: KES 2,500.00",
         "https://pay.",
         "Emergency call",
     ] {
         assert!(lines.contains(shown), "lock screen lacks {shown}: {lines}");
+    }
+}
+
+/// `finlock demo push-latency` in miniature: what it measures is not timed here, only that
+/// every run was what it claims — each locked phone unlocked by its own empty, VAPID-signed
+/// push after an M-Pesa confirmation, and the wait without push drawn from the phone's
+/// hourly schedule while locked.
+#[test]
+fn push_latency_unlocks_every_phone_by_an_empty_push() {
+    let out = Command::new(BIN)
+        .args(["demo", "push-latency", "--runs", "10", "--json"])
+        .env("FINLOCK_LOG", "warn")
+        .output()
+        .unwrap();
+    let text = ok(&out);
+    let r: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(r["runs"], 10, "{r}");
+    assert_eq!(r["unlocked"], 10, "{r}");
+    assert_eq!(r["pushes_empty"], 10, "{r}");
+    assert_eq!(r["pushes_vapid_verified"], 10, "{r}");
+    let (lo, hi) = (
+        r["checkin_interval_s"]["min"].as_f64().unwrap(),
+        r["checkin_interval_s"]["max"].as_f64().unwrap(),
+    );
+    // Hourly while locked, with the server's spread.
+    assert!(3000.0 <= lo && lo <= hi && hi <= 4000.0, "{r}");
+    let without = &r["without_push_s"];
+    assert!(without["min"].as_f64().unwrap() >= 0.0, "{r}");
+    assert!(without["max"].as_f64().unwrap() <= hi, "{r}");
+    for k in ["with_push_ms", "callback_answered_ms", "push_at_phone_ms"] {
+        let s = &r[k];
+        assert!(
+            s["min"].as_f64().unwrap() <= s["median"].as_f64().unwrap()
+                && s["median"].as_f64().unwrap() <= s["p99"].as_f64().unwrap()
+                && s["p99"].as_f64().unwrap() <= s["max"].as_f64().unwrap(),
+            "{k}: {r}"
+        );
     }
 }
 

@@ -4,14 +4,25 @@
 //! SQLite in a temporary directory, an ephemeral loopback port, a [`crate::ManualClock`]),
 //! creates a lender, registers a phone with a 6-installment plan over the lender API, and
 //! enrolls a simulated device that runs exactly the phone's code (`finlock_core::device`
-//! and its check-in client, over HTTP). Then simulated time jumps from one moment that
-//! matters to the next — the device's own next wake-up (a reminder, a check-in, a lock)
-//! or the lender's next scripted action — through reminders, a payment, a missed payment,
-//! overdue reminders, the lock, an offline unlock code, the payment that brings the phone
-//! back, and the last payment that makes it *completing* (ADR 0012), released for good when
-//! the lender's window has passed.
+//! and its check-in client, over HTTP). The phone's push distributor is a loopback listener
+//! ([`distributor`]) it registers with by the server's VAPID key, as with UnifiedPush. Then
+//! simulated time jumps from one moment that matters to the next — the device's own next
+//! wake-up (a reminder, a check-in, a lock) or the next scripted event — through reminders,
+//! payments, a missed payment, overdue reminders, the lock, an offline unlock code, the
+//! lock again when the code's day is over, the M-Pesa payment that brings the phone back
+//! in milliseconds (the confirmation posted to the server's notification endpoint, the
+//! payment recorded, an empty Web Push, the phone's check-in on it; real time printed),
+//! and the last payment that makes it *completing* (ADR 0012), released for good when the
+//! lender's window has passed.
+//!
+//! `finlock demo push-latency` ([`push_latency`]) measures that path over many phones.
+
+mod distributor;
+mod mpesa;
+pub mod push_latency;
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use finlock_core::checkin::{Client, ClientConfig};
 use finlock_core::clock::ClockInput;
@@ -25,13 +36,25 @@ use crate::config::Config;
 use crate::lenders::NewLender;
 
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct DemoArgs {
+    /// A measurement instead of the story.
+    #[command(subcommand)]
+    pub measure: Option<DemoCommand>,
     /// A JSON timeline for machines instead of text.
     #[arg(long)]
     pub json: bool,
     /// The device's time zone (IANA id) for reminders and the timeline.
-    #[arg(long, default_value = "Asia/Manila")]
+    #[arg(long, default_value = "Africa/Nairobi")]
     pub tz: String,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum DemoCommand {
+    /// From an M-Pesa confirmation to a locked phone unlocked by its wake-up push: the real
+    /// time over many simulated phones on loopback (median, p99), beside the wait for the
+    /// next scheduled check-in without a push.
+    PushLatency(push_latency::Args),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,14 +77,24 @@ const START: i64 = 1_799_020_800;
 const INSTALLMENT_MINOR: u64 = 250_000;
 const INSTALLMENTS: i64 = 6;
 const GRACE_DAYS: i64 = 3;
+/// M-Pesa C2B is in Kenyan shillings.
+const CURRENCY: &str = "KES";
+/// The account number customers type at the paybill.
+const CUSTOMER_REF: &str = "ACME-0042";
 const ZONE_FALLBACK: &str = "UTC";
+/// The longest the demo waits for a wake-up push (it comes in milliseconds).
+const PUSH_WAIT: Duration = Duration::from_secs(10);
+/// Pushes arriving this soon after the first are the same wake-up (a payment that also
+/// makes the plan *completing* is two events, so two pushes).
+const PUSH_SETTLE: Duration = Duration::from_millis(100);
 
-/// The lender's scripted actions.
+/// The scripted events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Action {
+    /// The customer pays an installment at the lender's M-Pesa paybill.
     Pay { installment: usize },
+    /// No data: the customer calls for an unlock code.
     OfflineCode,
-    PayAndCheckNow { installment: usize },
 }
 
 struct Timeline {
@@ -121,6 +154,22 @@ fn clock_at(t: i64) -> ClockInput {
     }
 }
 
+/// Milliseconds, for the timeline.
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 10_000.0).round() / 10.0
+}
+
+/// The in-process server's settings: the phone's distributor is plain http on loopback,
+/// and every push goes out at once — months pass in seconds here, and the server's
+/// coalescing window (one push per device per 30 s) is real time.
+fn server_config(dir: &std::path::Path) -> Config {
+    let db_url = format!("sqlite://{}?mode=rwc", dir.join("finlock.db").display());
+    let mut config = Config::local(db_url, dir.join("keys"));
+    config.push.policy.allow_http_loopback = true;
+    config.push.coalesce = Duration::ZERO;
+    config
+}
+
 struct Lender {
     http: reqwest::Client,
     base: String,
@@ -128,6 +177,17 @@ struct Lender {
 }
 
 impl Lender {
+    fn new(base: &str, api_key: &str) -> Result<Lender, DemoError> {
+        Ok(Lender {
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .map_err(|e| DemoError::Lender(e.to_string()))?,
+            base: base.to_string(),
+            api_key: api_key.to_string(),
+        })
+    }
+
     async fn call(
         &self,
         method: reqwest::Method,
@@ -137,9 +197,11 @@ impl Lender {
     ) -> Result<Value, DemoError> {
         let mut req = self
             .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.api_key)
-            .json(&body);
+            .request(method.clone(), format!("{}{path}", self.base))
+            .bearer_auth(&self.api_key);
+        if method != reqwest::Method::GET {
+            req = req.json(&body);
+        }
         if let Some(key) = idempotency {
             req = req.header("Idempotency-Key", key);
         }
@@ -157,11 +219,63 @@ impl Lender {
         }
         Ok(value)
     }
+
+    /// The lender's M-Pesa confirmation URL, with a new secret token (as the lender
+    /// registers it with Safaricom).
+    async fn mpesa_url(&self, lender_id: &str) -> Result<String, DemoError> {
+        let rotated = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/lender/payment-notifications/mpesa-token/rotate",
+                json!({}),
+                None,
+            )
+            .await?;
+        let token = rotated["secret"]
+            .as_str()
+            .ok_or_else(|| DemoError::Lender(format!("no M-Pesa token in {rotated}")))?;
+        Ok(crate::payments_in::secrets::endpoint(
+            &self.base,
+            lender_id,
+            crate::payments_in::notice::Source::Mpesa,
+            Some(token),
+        ))
+    }
+
+    /// What became of the notification with M-Pesa's transaction id `trans_id`.
+    async fn notification(&self, trans_id: &str) -> Result<Value, DemoError> {
+        let mut cursor: Option<String> = None;
+        for _ in 0..100 {
+            let path = match &cursor {
+                Some(c) => format!("/v1/lender/payment-notifications?cursor={c}"),
+                None => "/v1/lender/payment-notifications".to_string(),
+            };
+            let page = self
+                .call(reqwest::Method::GET, &path, Value::Null, None)
+                .await?;
+            if let Some(n) = page["notifications"]
+                .as_array()
+                .and_then(|all| all.iter().find(|n| n["transaction_id"] == trans_id))
+            {
+                return Ok(n.clone());
+            }
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => break,
+            }
+        }
+        Err(DemoError::Story(format!(
+            "the notification {trans_id} is not in the lender's list"
+        )))
+    }
 }
 
 pub async fn run(args: DemoArgs) -> Result<(), DemoError> {
     let dir = scratch_dir()?;
-    let result = live(&dir, &args).await;
+    let result = match &args.measure {
+        Some(DemoCommand::PushLatency(measure)) => push_latency::run(&dir, measure).await,
+        None => live(&dir, &args).await,
+    };
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
@@ -176,6 +290,97 @@ fn scratch_dir() -> Result<PathBuf, DemoError> {
     Ok(dir)
 }
 
+/// The simulated phone: its core, its check-in client, its push distributor.
+struct Phone {
+    device: Device,
+    client: Client,
+    pushes: distributor::Distributor,
+    checkins: u32,
+}
+
+impl Phone {
+    async fn check_in(&mut self, t: i64) -> Result<Evaluation, DemoError> {
+        let eval = self
+            .client
+            .check_in(
+                &mut self.device,
+                || clock_at(t),
+                super::device::APP_VERSION,
+                false,
+            )
+            .await?;
+        self.checkins += 1;
+        Ok(eval)
+    }
+
+    /// A push arrived: what the app does — ask the core, and check in when it says so (or
+    /// when a check-in is due anyway). Returns the check-in's evaluation, if one was made.
+    async fn on_push(&mut self, t: i64) -> Result<Option<Evaluation>, DemoError> {
+        let clock = clock_at(t);
+        let now = self.device.evaluate(&clock)?.reading.now();
+        let due = self.device.state().checkin.next_at <= now;
+        if self.device.push_arrived(&clock)? || due {
+            return Ok(Some(self.check_in(t).await?));
+        }
+        Ok(None)
+    }
+}
+
+/// What one M-Pesa payment came to, in real time from the callback.
+struct Paid {
+    /// The callback's answer (the notification stored).
+    answered: Duration,
+    /// The first push at the distributor.
+    pushed: Duration,
+    body_bytes: usize,
+    vapid: bool,
+    /// Pushes for the same change (one wake-up).
+    pushes: u32,
+    /// The phone's check-in on the push, when the core allowed one.
+    checked_in: Option<(Duration, Evaluation)>,
+}
+
+/// The customer pays at the paybill: M-Pesa's confirmation to the server's notification
+/// endpoint, then the wake-up push at the phone and the phone's check-in on it.
+async fn pay_by_mpesa(
+    phone: &mut Phone,
+    http: &reqwest::Client,
+    url: &str,
+    confirmation: &mpesa::Confirmation<'_>,
+    t: i64,
+) -> Result<Paid, DemoError> {
+    while phone.pushes.try_next().is_some() {} // earlier wake-ups, already answered
+    let started = Instant::now();
+    let answered = confirmation.post(http, url).await?;
+    let push = phone.pushes.next(PUSH_WAIT).await.ok_or_else(|| {
+        DemoError::Story(format!(
+            "no wake-up push within {} s of the payment",
+            PUSH_WAIT.as_secs()
+        ))
+    })?;
+    let checked_in = phone
+        .on_push(t)
+        .await?
+        .map(|eval| (started.elapsed(), eval));
+    let mut pushes = 1;
+    let (mut body_bytes, mut vapid) = (push.body_bytes, push.vapid);
+    while let Some(more) = phone.pushes.next(PUSH_SETTLE).await {
+        pushes += 1;
+        body_bytes = body_bytes.max(more.body_bytes);
+        vapid &= more.vapid;
+        // The same wake-up: the core allows no second check-in inside its window.
+        phone.on_push(t).await?;
+    }
+    Ok(Paid {
+        answered,
+        pushed: push.at.saturating_duration_since(started),
+        body_bytes,
+        vapid,
+        pushes,
+        checked_in,
+    })
+}
+
 async fn live(dir: &std::path::Path, args: &DemoArgs) -> Result<(), DemoError> {
     let mut tl = Timeline {
         json: args.json,
@@ -183,45 +388,43 @@ async fn live(dir: &std::path::Path, args: &DemoArgs) -> Result<(), DemoError> {
         events: Vec::new(),
     };
     let server_clock = ManualClock::new(START);
-    let db_url = format!("sqlite://{}?mode=rwc", dir.join("finlock.db").display());
-    let (_addr, server) = crate::spawn(
-        Config::local(db_url, dir.join("keys")),
-        server_clock.clone(),
-    )
-    .await?;
+    let (_addr, server) = crate::spawn(server_config(dir), server_clock.clone()).await?;
     let base = server.url();
 
     tl.note("finlock demo — a financed phone's months, lived in seconds\n");
     let lender_created = server
         .create_lender(&NewLender {
             name: "Acme Credit".into(),
-            phone: "+639171234567".into(),
+            phone: "+254711000111".into(),
             email: Some("help@acme-credit.example".into()),
             payment_url: "https://pay.acme-credit.example/p".into(),
             support_url: Some("https://acme-credit.example/help".into()),
         })
         .await?;
-    let lender = Lender {
-        http: reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .map_err(|e| DemoError::Lender(e.to_string()))?,
-        base: base.clone(),
-        api_key: lender_created.api_key.clone(),
-    };
+    let lender = Lender::new(&base, &lender_created.api_key)?;
     tl.say(
         START,
         "server",
         format!("lender server at {base} (SQLite, simulated clock)"),
         json!({ "url": base }),
     );
+    let mpesa_url = lender.mpesa_url(&lender_created.lender_id).await?;
+    tl.say(
+        START,
+        "paybill",
+        "the lender registers its M-Pesa confirmation URL (the server's notification \
+         endpoint, with the lender's secret token) for its paybill"
+            .into(),
+        json!({}),
+    );
 
     let dues: Vec<i64> = (1..=INSTALLMENTS)
         .map(|i| START + i * 30 * DAY + 10 * 3600)
         .collect();
     let plan = json!({
+        "customer_ref": CUSTOMER_REF,
         "plan": {
-            "currency": "PHP",
+            "currency": CURRENCY,
             "grace_days": GRACE_DAYS,
             "offline_lock_after_days": 30,
             "installments": dues.iter().map(|d| json!({ "due": d, "amount_minor": INSTALLMENT_MINOR })).collect::<Vec<_>>(),
@@ -242,13 +445,14 @@ async fn live(dir: &std::path::Path, args: &DemoArgs) -> Result<(), DemoError> {
         START,
         "sale",
         format!(
-            "{} sells a phone on {} installments of {}, monthly from {}",
+            "{} sells a phone on {} installments of {}, monthly from {}; the customer pays \
+             at the paybill with account number {CUSTOMER_REF}",
             "Acme Credit",
             INSTALLMENTS,
-            money(INSTALLMENT_MINOR, "PHP"),
+            money(INSTALLMENT_MINOR, CURRENCY),
             tl.local(dues[0])
         ),
-        json!({ "device_id": device_id }),
+        json!({ "device_id": device_id, "customer_ref": CUSTOMER_REF }),
     );
 
     // The phone: provisioned with the lender's keys (as by the QR code), then enrolled.
@@ -273,14 +477,57 @@ async fn live(dir: &std::path::Path, args: &DemoArgs) -> Result<(), DemoError> {
         "the phone enrolls with its one-time code; it is fully usable".into(),
         json!({}),
     );
+    let mut phone = Phone {
+        device,
+        client,
+        pushes: distributor::Distributor::start().await?,
+        checkins: 0,
+    };
+
+    // UnifiedPush: the app registers with its distributor by the server's VAPID key (from
+    // the enrollment answer) and hands the endpoint it gets to the core, which tells the
+    // server at a check-in made for it.
+    let vapid_key = phone
+        .device
+        .state()
+        .push_key()
+        .ok_or_else(|| DemoError::Story("the enrollment answer carried no push key".into()))?
+        .to_string();
+    let endpoint = phone
+        .pushes
+        .subscribe(0, &vapid_key)
+        .map_err(DemoError::Story)?;
+    let t_register = START + 60;
+    server_clock.set(t_register);
+    if phone
+        .device
+        .set_push_endpoint(&endpoint, &clock_at(t_register))?
+    {
+        phone.check_in(t_register).await?;
+    }
+    if !phone.device.state().push.server_has_it() {
+        return Err(DemoError::Story(
+            "the server did not take the push endpoint".into(),
+        ));
+    }
+    tl.say(
+        t_register,
+        "push-setup",
+        "the phone's push distributor (here a listener on 127.0.0.1) gives it a Web Push \
+         endpoint for the server's VAPID key; the phone tells the server at a check-in"
+            .into(),
+        json!({ "registered": true }),
+    );
 
     let lock2 = dues[1] + GRACE_DAYS * DAY;
     let mut script: Vec<(i64, Action)> = vec![
         (dues[0] - 2 * DAY + 3 * 3600, Action::Pay { installment: 1 }),
         (lock2 + 2 * 3600, Action::OfflineCode),
+        // The code's day is over and the phone locked again: the next morning the
+        // customer pays at the paybill (at an odd minute: between two check-ins).
         (
-            lock2 + DAY + 5 * 3600,
-            Action::PayAndCheckNow { installment: 2 },
+            lock2 + DAY + 17 * 3600 + 17 * 60,
+            Action::Pay { installment: 2 },
         ),
     ];
     for (i, due) in dues.iter().enumerate().skip(2) {
@@ -288,15 +535,16 @@ async fn live(dir: &std::path::Path, args: &DemoArgs) -> Result<(), DemoError> {
     }
     script.reverse(); // popped from the end
 
-    let (mut checkins, mut reminders_shown) = (0u32, 0u32);
+    let mut reminders_shown = 0u32;
     let (mut was_locked, mut saw_lock, mut saw_code_unlock, mut released) =
         (false, false, false, false);
+    let (mut screen_shown, mut push_unlock_ms) = (false, None::<f64>);
     // Paid in full: the release date the phone was told (ADR 0012), once.
     let mut completing_told: Option<i64> = None;
     let mut t = START;
     for _ in 0..20_000 {
-        let reading = device.evaluate(&clock_at(t))?.reading;
-        let wake = device.state().next_wakeup(&args.tz, &reading)?;
+        let reading = phone.device.evaluate(&clock_at(t))?.reading;
+        let wake = phone.device.state().next_wakeup(&args.tz, &reading)?;
         let next_action = script.last().map(|(at, _)| *at);
         let next = match (wake.map(|w| w.at), next_action) {
             (Some(w), Some(a)) => w.min(a),
@@ -306,75 +554,142 @@ async fn live(dir: &std::path::Path, args: &DemoArgs) -> Result<(), DemoError> {
         };
         t = next.max(t + 1);
         server_clock.set(t);
+        // A wake-up nobody waited for (none is expected): answered as the app would.
+        while phone.pushes.try_next().is_some() {
+            phone.on_push(t).await?;
+        }
 
-        // The lender acts.
+        // The scripted event.
         if next_action.is_some_and(|a| a <= t)
             && let Some((_, action)) = script.pop()
         {
             match action {
-                Action::Pay { installment } | Action::PayAndCheckNow { installment } => {
-                    let paid = lender
-                            .call(
-                                reqwest::Method::POST,
-                                &format!("/v1/lender/devices/{device_id}/payments"),
-                                json!({ "amount_minor": INSTALLMENT_MINOR, "currency": "PHP", "reference": format!("GCASH-{installment:04}") }),
-                                Some(&format!("demo-payment-{installment}")),
-                            )
-                            .await?;
+                Action::Pay { installment } => {
+                    let locked_before = phone.device.evaluate(&clock_at(t))?.decision.locked;
+                    let scheduled = phone.device.state().checkin.next_at;
+                    let trans_id = mpesa::trans_id("SBR", installment);
+                    let confirmation = mpesa::Confirmation {
+                        trans_id: &trans_id,
+                        account: CUSTOMER_REF,
+                        amount_minor: INSTALLMENT_MINOR,
+                        at: t,
+                    };
+                    let paid = pay_by_mpesa(&mut phone, &lender.http, &mpesa_url, &confirmation, t)
+                        .await?;
+                    let notification = lender.notification(&trans_id).await?;
+                    if notification["status"] != "recorded" {
+                        return Err(DemoError::Story(format!(
+                            "the M-Pesa payment was not recorded: {notification}"
+                        )));
+                    }
+                    let view = lender
+                        .call(
+                            reqwest::Method::GET,
+                            &format!("/v1/lender/devices/{device_id}"),
+                            Value::Null,
+                            None,
+                        )
+                        .await?;
+                    let paid_minor = view["paid_minor"].as_u64().unwrap_or(0);
                     tl.say(
-                            t,
-                            "payment",
-                            format!(
-                                "installment {installment} of {INSTALLMENTS} paid ({}); balance left: {}",
-                                money(INSTALLMENT_MINOR, "PHP"),
-                                money((INSTALLMENT_MINOR * INSTALLMENTS as u64).saturating_sub(paid["paid_minor"].as_u64().unwrap_or(0)), "PHP")
-                            ),
-                            json!({ "installment": installment }),
-                        );
-                    if matches!(action, Action::PayAndCheckNow { .. }) {
-                        let eval = client
-                            .check_in(
-                                &mut device,
-                                || clock_at(t),
-                                super::device::APP_VERSION,
-                                true,
+                        t,
+                        "mpesa",
+                        format!(
+                            "M-Pesa confirms {trans_id}: {} to the paybill, account {CUSTOMER_REF} \
+                             → the server records installment {installment} of {INSTALLMENTS} \
+                             (answered in {} ms); balance left: {}",
+                            money(INSTALLMENT_MINOR, CURRENCY),
+                            ms(paid.answered),
+                            money(
+                                (INSTALLMENT_MINOR * INSTALLMENTS as u64)
+                                    .saturating_sub(paid_minor),
+                                CURRENCY
                             )
-                            .await?;
-                        checkins += 1;
+                        ),
+                        json!({
+                            "installment": installment,
+                            "transaction_id": trans_id,
+                            "status": notification["status"],
+                            "payment_id": notification["payment_id"],
+                            "answered_ms": ms(paid.answered),
+                        }),
+                    );
+                    let outcome = match &paid.checked_in {
+                        Some((_, eval)) => format!(
+                            "the phone checks in on it: {}",
+                            super::device::describe(&eval.decision)
+                        ),
+                        None => "no check-in (one was made moments ago)".into(),
+                    };
+                    tl.say(
+                        t,
+                        "push",
+                        format!(
+                            "an empty Web Push ({} bytes, VAPID-signed{}) reaches the phone's \
+                             distributor {} ms after the callback; {outcome}",
+                            paid.body_bytes,
+                            if paid.vapid { "" } else { " — NOT VERIFIED" },
+                            ms(paid.pushed)
+                        ),
+                        json!({
+                            "body_bytes": paid.body_bytes,
+                            "vapid": paid.vapid,
+                            "pushes": paid.pushes,
+                            "after_callback_ms": ms(paid.pushed),
+                            "checked_in": paid.checked_in.is_some(),
+                        }),
+                    );
+                    if let Some((took, eval)) = &paid.checked_in
+                        && locked_before
+                        && !eval.decision.locked
+                    {
+                        was_locked = false;
+                        push_unlock_ms = Some(ms(*took));
                         tl.say(
                             t,
-                            "check-now",
+                            "unlocked",
                             format!(
-                                "the customer taps \"I have paid — check now\": {}",
-                                super::device::describe(&eval.decision)
+                                "the phone is unlocked again, {} ms after M-Pesa's callback \
+                                 (real time, on this machine); without the push it would have \
+                                 stayed locked until its next scheduled check-in at {}, {} min \
+                                 later",
+                                ms(*took),
+                                tl.local(scheduled),
+                                (scheduled - t).max(0) / 60
                             ),
-                            json!({ "locked": eval.decision.locked }),
+                            json!({
+                                "locked": false,
+                                "by": "push",
+                                "after_callback_ms": ms(*took),
+                                "without_push_s": (scheduled - t).max(0),
+                                "next_scheduled_checkin": scheduled,
+                            }),
                         );
-                        was_locked = eval.decision.locked;
                     }
                 }
                 Action::OfflineCode => {
-                    let challenge = device.state().offline_challenge()?;
+                    let challenge = phone.device.state().offline_challenge()?;
                     let answer = lender
                         .call(
                             reqwest::Method::POST,
                             &format!("/v1/lender/devices/{device_id}/offline-code"),
-                            json!({ "challenge": challenge, "days": 3 }),
+                            json!({ "challenge": challenge, "days": 1 }),
                             None,
                         )
                         .await?;
                     let code = answer["code"].as_str().unwrap_or_default().to_string();
                     tl.say(t, "call", format!("no data: the customer calls the lender and reads the challenge {challenge}; the lender reads back {code}"), json!({ "challenge": challenge }));
-                    let accepted = device.enter_offline_code(&code, &clock_at(t))?;
-                    let eval = device.evaluate(&clock_at(t))?;
+                    let accepted = phone.device.enter_offline_code(&code, &clock_at(t))?;
+                    let eval = phone.device.evaluate(&clock_at(t))?;
                     saw_code_unlock |= !eval.decision.locked;
                     was_locked = eval.decision.locked;
                     tl.say(
                         t,
                         "code",
                         format!(
-                            "unlock code accepted for {} days: {}",
+                            "unlock code accepted for {} day{}: {}",
                             accepted.days,
+                            if accepted.days == 1 { "" } else { "s" },
                             super::device::describe(&eval.decision)
                         ),
                         json!({ "days": accepted.days }),
@@ -384,28 +699,24 @@ async fn live(dir: &std::path::Path, args: &DemoArgs) -> Result<(), DemoError> {
         }
 
         // The phone wakes for what it asked for.
-        let eval = device.evaluate(&clock_at(t))?;
+        let eval = phone.device.evaluate(&clock_at(t))?;
         let now = eval.reading.now();
-        if device.state().checkin.next_at <= now && !eval.decision.released {
-            match client
-                .check_in(
-                    &mut device,
-                    || clock_at(t),
-                    super::device::APP_VERSION,
-                    false,
-                )
-                .await
-            {
-                Ok(_) => checkins += 1,
-                Err(e) => tl.say(
-                    t,
-                    "check-in",
-                    format!("failed: {e}"),
-                    json!({ "error": e.code() }),
-                ),
-            }
+        if phone.device.state().checkin.next_at <= now
+            && !eval.decision.released
+            && let Err(e) = phone.check_in(t).await
+        {
+            let code = match &e {
+                DemoError::Device(e) => e.code(),
+                _ => "other",
+            };
+            tl.say(
+                t,
+                "check-in",
+                format!("failed: {e}"),
+                json!({ "error": code }),
+            );
         }
-        if let Some(r) = device.state().reminder_due(&args.tz, now)? {
+        if let Some(r) = phone.device.state().reminder_due(&args.tz, now)? {
             reminders_shown += 1;
             let due = r
                 .installment_due
@@ -426,20 +737,30 @@ async fn live(dir: &std::path::Path, args: &DemoArgs) -> Result<(), DemoError> {
                 ),
                 json!({ "reminder": r.kind.as_str() }),
             );
-            device.update(|s| s.mark_reminder_shown(&r.id, now))?;
+            phone.device.update(|s| s.mark_reminder_shown(&r.id, now))?;
         }
-        let eval = device.evaluate(&clock_at(t))?;
+        let eval = phone.device.evaluate(&clock_at(t))?;
         if eval.decision.locked != was_locked {
             was_locked = eval.decision.locked;
             if eval.decision.locked {
-                saw_lock = true;
                 tl.say(
                     t,
                     "LOCKED",
-                    super::device::describe(&eval.decision),
+                    if saw_lock {
+                        format!(
+                            "{} — the unlock code's day is over",
+                            super::device::describe(&eval.decision)
+                        )
+                    } else {
+                        super::device::describe(&eval.decision)
+                    },
                     json!({ "locked": true }),
                 );
-                lock_screen(&mut tl, &device, &eval)?;
+                saw_lock = true;
+                if !screen_shown {
+                    screen_shown = true;
+                    lock_screen(&mut tl, &phone.device, &eval)?;
+                }
             } else {
                 tl.say(
                     t,
@@ -480,11 +801,13 @@ async fn live(dir: &std::path::Path, args: &DemoArgs) -> Result<(), DemoError> {
         t,
         "summary",
         format!(
-            "{checkins} check-ins and {reminders_shown} reminders over {} days",
+            "{} check-ins and {reminders_shown} reminders over {} days",
+            phone.checkins,
             (t - START) / DAY
         ),
-        json!({ "checkins": checkins, "reminders": reminders_shown }),
+        json!({ "checkins": phone.checkins, "reminders": reminders_shown }),
     );
+    drop(phone);
     server.shutdown().await?;
     if args.json {
         println!(
@@ -492,9 +815,16 @@ async fn live(dir: &std::path::Path, args: &DemoArgs) -> Result<(), DemoError> {
             serde_json::to_string_pretty(&tl.events).unwrap_or_default()
         );
     }
-    if !(saw_lock && saw_code_unlock && released && completing_told.is_some()) {
+    if !(saw_lock
+        && saw_code_unlock
+        && push_unlock_ms.is_some()
+        && released
+        && completing_told.is_some())
+    {
         return Err(DemoError::Story(format!(
-            "lock {saw_lock}, code unlock {saw_code_unlock}, completing {}, released {released}",
+            "lock {saw_lock}, code unlock {saw_code_unlock}, unlocked by push {}, completing {}, \
+             released {released}",
+            push_unlock_ms.is_some(),
             completing_told.is_some()
         )));
     }
