@@ -15,9 +15,9 @@ pub async fn dispatch(app: &App, lender_id: &str, device_id: &str, kind: &str) {
 /// The device's entitlement changed (payment, void, extension, reschedule, lender lock
 /// or unlock, completing, release, an overdue lock): its phone should check in now.
 ///
-/// The hook for the wake-up push (issue 17 item 3, `crate::push`): an empty,
-/// VAPID-signed Web Push to the device's registered endpoint. Deliberately a no-op here;
-/// the push sender is wired in by its own change.
+/// The hook for the wake-up push (issue 17 item 3, [`crate::push`]): queues an empty,
+/// VAPID-signed Web Push to the device's registered endpoint; it returns at once, so a
+/// slow push service never holds up the webhook deliveries.
 pub async fn entitlement_changed(app: &App, lender_id: &str, device_id: &str) {
     let _ = lender_id;
     crate::push::nudge(app, device_id);
