@@ -12,6 +12,7 @@ mod fuzz;
 mod install;
 mod jvm;
 mod postgres;
+mod push_latency;
 mod soak;
 mod steps;
 mod tools;
@@ -205,6 +206,13 @@ Debian's postgresql package in target/xtask-postgres, on a free loopback port.",
         details: fuzz::DETAILS,
         passthrough: false,
         steps: no_steps,
+    },
+    Task {
+        name: push_latency::TASK,
+        summary: "M-Pesa confirmation to a locked phone unlocked by its push: median/p99 over 100 phones",
+        details: push_latency::DETAILS,
+        passthrough: true,
+        steps: push_latency_steps,
     },
     Task {
         name: soak::TASK,
@@ -478,6 +486,10 @@ fn bench_server_steps(cx: &Context, extra: Vec<OsString>) -> Vec<Step> {
     );
     step.args.extend(extra);
     vec![step]
+}
+
+fn push_latency_steps(cx: &Context, extra: Vec<OsString>) -> Vec<Step> {
+    push_latency::steps(&cx.cargo, extra)
 }
 
 fn postgres_steps(cx: &Context, _extra: Vec<OsString>) -> Vec<Step> {
