@@ -41,6 +41,7 @@ pub mod push;
 pub mod rate_limit;
 pub mod serve;
 pub mod staff;
+pub mod standard_webhooks;
 pub mod webhooks;
 
 use std::net::SocketAddr;

@@ -1,29 +1,17 @@
-//! The Standard Webhooks signature (<https://www.standardwebhooks.com/>, v1): pure.
+//! Payments in: the Standard Webhooks header rules and replay window for what a provider
+//! sends (the HMAC, the `whsec_` secret and the `v1,` list are `crate::standard_webhooks`).
 //!
-//! A provider sends three headers: `webhook-id` (the message's unique id),
-//! `webhook-timestamp` (integer Unix seconds) and `webhook-signature`, a space-separated
-//! list of `v1,<base64 HMAC-SHA256>` over `{id}.{timestamp}.{body}` with the key the
-//! secret `whsec_<base64>` encodes. A message passes when its timestamp is within
+//! A provider sends `webhook-id`, `webhook-timestamp` and `webhook-signature`. A message
+//! passes when its id is 1 to 255 printable ASCII characters, its timestamp is within
 //! [`TOLERANCE_S`] of the server's clock and any `v1` entry matches any of the lender's
-//! valid secrets (several during a rotation's overlap), compared in constant time
-//! (`ring::hmac::verify`). Entries of other versions (`v1a`, asymmetric) are skipped.
-//!
-//! Implemented here with ring rather than the `standardwebhooks` crate, which uses the
-//! RustCrypto `hmac` stack: one crypto library in the server (no OpenSSL, no second HMAC).
+//! valid secrets (several during a rotation's overlap), compared in constant time.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use ring::hmac;
+pub use crate::standard_webhooks::{MAX_SIGNATURES, SECRET_PREFIX, Secret, sign};
+use crate::standard_webhooks::{any_matches, v1_tags};
 
 /// The replay window: a message more than 5 minutes older or newer than the server's
 /// clock is refused (the spec's recommended tolerance).
 pub const TOLERANCE_S: i64 = 300;
-/// The secret's prefix.
-pub const SECRET_PREFIX: &str = "whsec_";
-/// At most this many entries in `webhook-signature` are looked at (a rotation needs two).
-pub const MAX_SIGNATURES: usize = 8;
-/// Key lengths the spec allows (24 to 64 bytes); ours are 32.
-const KEY_BYTES: std::ops::RangeInclusive<usize> = 24..=64;
 /// `webhook-id`: 1 to 255 printable ASCII characters.
 const MAX_ID: usize = 255;
 
@@ -46,35 +34,6 @@ pub enum Refusal {
     NoSecret,
 }
 
-/// A signing secret, `whsec_<base64 of 24-64 bytes>`.
-#[derive(Clone)]
-pub struct Secret(hmac::Key);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never print key material.
-        f.write_str("Secret(..)")
-    }
-}
-
-impl Secret {
-    /// Reads `whsec_<base64>`; `None` for anything else.
-    pub fn parse(text: &str) -> Option<Secret> {
-        let raw = STANDARD.decode(text.strip_prefix(SECRET_PREFIX)?).ok()?;
-        KEY_BYTES
-            .contains(&raw.len())
-            .then(|| Secret(hmac::Key::new(hmac::HMAC_SHA256, &raw)))
-    }
-
-    /// A new secret from 32 random bytes, in its text form.
-    pub fn generate() -> crate::Result<String> {
-        Ok(format!(
-            "{SECRET_PREFIX}{}",
-            STANDARD.encode(crate::ids::secret_bytes::<32>()?)
-        ))
-    }
-}
-
 /// The three headers as received (`None`: absent or not visible ASCII).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Headers<'a> {
@@ -88,24 +47,6 @@ pub struct Headers<'a> {
 pub struct Verified<'a> {
     pub id: &'a str,
     pub timestamp: i64,
-}
-
-/// `{id}.{timestamp}.{body}`, the bytes that are signed.
-fn signed_content(id: &str, timestamp: &str, body: &[u8]) -> Vec<u8> {
-    let mut content = Vec::with_capacity(id.len() + timestamp.len() + body.len() + 2);
-    content.extend_from_slice(id.as_bytes());
-    content.push(b'.');
-    content.extend_from_slice(timestamp.as_bytes());
-    content.push(b'.');
-    content.extend_from_slice(body);
-    content
-}
-
-/// The `webhook-signature` value a sender puts on `body` (tests, the docs, a provider
-/// written in Rust).
-pub fn sign(secret: &Secret, id: &str, timestamp: i64, body: &[u8]) -> String {
-    let tag = hmac::sign(&secret.0, &signed_content(id, &timestamp.to_string(), body));
-    format!("v1,{}", STANDARD.encode(tag.as_ref()))
 }
 
 /// Checks the headers and the body against the lender's valid `secrets` at `now`.
@@ -129,28 +70,14 @@ pub fn verify<'a>(
     if now.abs_diff(timestamp) > TOLERANCE_S.unsigned_abs() {
         return Err(Refusal::OutsideWindow);
     }
-    let tags: Vec<Vec<u8>> = list
-        .split(' ')
-        .filter(|e| !e.is_empty())
-        .take(MAX_SIGNATURES)
-        .filter_map(|entry| entry.strip_prefix("v1,"))
-        .filter_map(|b64| STANDARD.decode(b64).ok())
-        .collect();
+    let tags = v1_tags(list);
     if tags.is_empty() {
         return Err(Refusal::NoV1Signature);
     }
     if secrets.is_empty() {
         return Err(Refusal::NoSecret);
     }
-    let content = signed_content(id, ts_text, body);
-    // Every pair is tried (no early exit on the first secret), each compare constant-time.
-    let mut matched = false;
-    for secret in secrets {
-        for tag in &tags {
-            matched |= hmac::verify(&secret.0, &content, tag).is_ok();
-        }
-    }
-    if !matched {
+    if !any_matches(secrets, &tags, id, ts_text, body) {
         return Err(Refusal::NoMatch);
     }
     Ok(Verified { id, timestamp })
@@ -311,8 +238,11 @@ mod tests {
         );
     }
 
+    /// The comparison itself (rotations, every changed part) is tested in
+    /// `standard_webhooks`; here: a mismatch is refused as such, and the signed timestamp
+    /// is the header's text.
     #[test]
-    fn another_secret_a_changed_body_id_or_timestamp_do_not_match() {
+    fn a_signature_that_does_not_match_is_refused() {
         let ts = NOW.to_string();
         let sig = signed(b"{\"a\":1}");
         let other = Secret::parse(&Secret::generate().unwrap()).unwrap();
@@ -324,68 +254,16 @@ mod tests {
             verify(headers("msg_1", &ts, &sig), b"{\"a\":2}", &[secret()], NOW),
             Err(Refusal::NoMatch)
         );
-        assert_eq!(
-            verify(headers("msg_2", &ts, &sig), b"{\"a\":1}", &[secret()], NOW),
-            Err(Refusal::NoMatch)
-        );
-        let later = (NOW + 1).to_string();
+        let padded = format!("0{ts}");
         assert_eq!(
             verify(
-                headers("msg_1", &later, &sig),
+                headers("msg_1", &padded, &sig),
                 b"{\"a\":1}",
                 &[secret()],
                 NOW
             ),
             Err(Refusal::NoMatch)
         );
-    }
-
-    /// A rotation: the sender signs with the new and the old secret; the receiver holds
-    /// either. Any matching pair passes.
-    #[test]
-    fn any_entry_matching_any_secret_passes() {
-        let ts = NOW.to_string();
-        let new_text = Secret::generate().unwrap();
-        let new = Secret::parse(&new_text).unwrap();
-        let both = format!("{} {}", sign(&new, "msg_1", NOW, b"x"), signed(b"x"));
-        assert!(verify(headers("msg_1", &ts, &both), b"x", &[secret()], NOW).is_ok());
-        assert!(
-            verify(
-                headers("msg_1", &ts, &both),
-                b"x",
-                std::slice::from_ref(&new),
-                NOW
-            )
-            .is_ok()
-        );
-        let only_new = sign(&new, "msg_1", NOW, b"x");
-        assert!(
-            verify(
-                headers("msg_1", &ts, &only_new),
-                b"x",
-                &[secret(), new],
-                NOW
-            )
-            .is_ok()
-        );
-        let with_unknown = format!("v1a,AAAA v9,zz {}", signed(b"x"));
-        assert!(verify(headers("msg_1", &ts, &with_unknown), b"x", &[secret()], NOW).is_ok());
-    }
-
-    #[test]
-    fn only_well_formed_secrets_are_read() {
-        assert!(Secret::parse(&Secret::generate().unwrap()).is_some());
-        for bad in [
-            "",
-            "whsec_",
-            "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-            "whsec_***",
-            "whsec_AAAA",
-            "whsk_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-        ] {
-            assert!(Secret::parse(bad).is_none(), "{bad:?}");
-        }
-        assert_eq!(format!("{:?}", secret()), "Secret(..)");
     }
 
     proptest! {
@@ -400,30 +278,6 @@ mod tests {
         ) {
             let got = verify(headers(&id, &ts, &sig), &body, &[secret()], NOW);
             prop_assert!(got.is_err(), "{got:?}");
-        }
-
-        /// A valid signature over a changed body (one byte flipped, added or removed) fails.
-        #[test]
-        fn a_valid_signature_over_a_changed_body_fails(
-            body in proptest::collection::vec(any::<u8>(), 1..200),
-            at in any::<prop::sample::Index>(),
-            flip in 1u8..=255,
-            change in 0u8..3,
-        ) {
-            let sig = signed(&body);
-            let ts = NOW.to_string();
-            prop_assert!(verify(headers("msg_1", &ts, &sig), &body, &[secret()], NOW).is_ok());
-            let mut changed = body.clone();
-            let i = at.index(body.len());
-            match change {
-                0 => changed[i] ^= flip,
-                1 => changed.insert(i, flip),
-                _ => { changed.remove(i); }
-            }
-            prop_assert_eq!(
-                verify(headers("msg_1", &ts, &sig), &changed, &[secret()], NOW),
-                Err(Refusal::NoMatch)
-            );
         }
     }
 }
