@@ -385,32 +385,24 @@ async fn audit_seq(tx: &mut Tx, device_id: &str) -> Result<i64> {
 /// Names the import in the device's entries numbered after `after`: the entries the
 /// shared operation (registration, payment) just wrote for this row, with its
 /// consequences (completing, released). They are written by operations that know
-/// nothing of imports, so the import adds its id to their detail in the same
-/// transaction, before anyone can read them.
+/// nothing of imports, so the import adds `"import_id"` to their detail (a JSON object)
+/// in the same transaction, before anyone can read them: one statement of text
+/// operations both databases have, so 10,000 rows stay seconds.
 async fn stamp(tx: &mut Tx, device_id: &str, after: i64, import_id: &str) -> Result<()> {
-    let rows = sqlx::query("SELECT n, detail FROM audit WHERE device_id = $1 AND n > $2")
-        .bind(device_id)
-        .bind(after)
-        .fetch_all(&mut **tx)
-        .await?;
-    for row in rows {
-        let n: i64 = row.try_get("n")?;
-        let detail: String = row.try_get("detail")?;
-        let mut detail: serde_json::Value = serde_json::from_str(&detail)
-            .map_err(|_| Error::Internal("stored audit detail is not JSON".into()))?;
-        let Some(object) = detail.as_object_mut() else {
-            return Err(Error::Internal(
-                "stored audit detail is not an object".into(),
-            ));
-        };
-        object.insert("import_id".into(), json!(import_id));
-        sqlx::query("UPDATE audit SET detail = $3 WHERE device_id = $1 AND n = $2")
-            .bind(device_id)
-            .bind(n)
-            .bind(detail.to_string())
-            .execute(&mut **tx)
-            .await?;
-    }
+    let field = format!(
+        "\"import_id\":{}",
+        serde_json::to_string(import_id).map_err(|e| Error::Internal(format!("id: {e}")))?
+    );
+    sqlx::query(
+        "UPDATE audit SET detail = CASE WHEN detail = '{}' THEN '{' || $3 || '}' \
+         ELSE SUBSTR(detail, 1, LENGTH(detail) - 1) || ',' || $3 || '}' END \
+         WHERE device_id = $1 AND n > $2",
+    )
+    .bind(device_id)
+    .bind(after)
+    .bind(field)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
