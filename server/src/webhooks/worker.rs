@@ -29,11 +29,14 @@ const AFTER_WAKE_MS: [u64; 4] = [5, 20, 80, 250];
 
 async fn run(app: App) {
     let settings = app.config.webhooks.clone();
+    // Without a usable TLS set-up (e.g. no trust store on the machine) deliveries wait in
+    // the outbox, but the loop still runs: the in-process hooks (the wake-up push) and
+    // the silent-device scan do not depend on it.
     let client = match send::client(settings.rules, settings.timeout) {
-        Ok(client) => client,
+        Ok(client) => Some(client),
         Err(e) => {
             tracing::error!(error = %e, "webhook deliveries are off");
-            return;
+            None
         }
     };
     let owner = crate::ids::row_id("node").unwrap_or_else(|_| "node".into());
@@ -52,7 +55,7 @@ async fn run(app: App) {
         }
         let mut started = 0;
         let room = concurrency.saturating_sub(inflight.len());
-        if room > 0 {
+        if let (true, Some(client)) = (room > 0, &client) {
             let now = app.now();
             let due = claim::due(&app.db, now, i64::try_from(room).unwrap_or(16)).await;
             for id in due.unwrap_or_else(|e| {
