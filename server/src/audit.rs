@@ -35,6 +35,9 @@ pub enum Actor<'a> {
     Device,
     /// The server itself (e.g. released because the last payment arrived).
     System,
+    /// A payment provider's notification, recorded without a person: `kind` is the
+    /// notification's source (`standard`, `mpesa`).
+    Provider { kind: &'a str },
 }
 
 impl Actor<'_> {
@@ -47,7 +50,7 @@ impl Actor<'_> {
     }
 
     /// The stored form: `lender:<id>`, `cli:<lender id>`, `staff:<staff id>`, `device`,
-    /// `system`.
+    /// `system`, `provider:<kind>`.
     pub fn label(&self) -> String {
         match self {
             Actor::Lender { lender_id, .. } => format!("lender:{lender_id}"),
@@ -55,6 +58,7 @@ impl Actor<'_> {
             Actor::Staff { staff_id, .. } => format!("staff:{staff_id}"),
             Actor::Device => "device".into(),
             Actor::System => "system".into(),
+            Actor::Provider { kind } => format!("provider:{kind}"),
         }
     }
 }
@@ -426,6 +430,51 @@ pub async fn append(
     Ok(())
 }
 
+/// Begins a transaction for a lender-level change, holding the lender's row first so the
+/// lender's log (`lender_audit`) is numbered one change at a time (on PostgreSQL a row
+/// lock; on SQLite the single writer does the same).
+pub async fn begin_lender(db: &crate::db::Db, lender_id: &str) -> Result<Tx> {
+    let mut tx = db.write.begin().await?;
+    sqlx::query("UPDATE lenders SET name = name WHERE lender_id = $1")
+        .bind(lender_id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
+/// Appends a lender-level entry (`action`, `detail`) to the lender's log inside `tx`
+/// (begun with [`begin_lender`]), numbered after the lender's last entry. Callers pass a
+/// closed event type's action and detail, so no secret can reach the log.
+pub async fn append_lender(
+    tx: &mut Tx,
+    lender_id: &str,
+    at: i64,
+    actor: Actor<'_>,
+    action: &str,
+    detail: &Value,
+) -> Result<()> {
+    let last: i64 =
+        sqlx::query("SELECT COALESCE(MAX(n), 0) AS last FROM lender_audit WHERE lender_id = $1")
+            .bind(lender_id)
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get("last")?;
+    sqlx::query(
+        "INSERT INTO lender_audit (lender_id, n, at, actor, action, detail, api_key_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(lender_id)
+    .bind(last + 1)
+    .bind(at)
+    .bind(actor.label())
+    .bind(action)
+    .bind(detail.to_string())
+    .bind(actor.key_id())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// A page of the device's log, oldest first: the entries numbered after `after`.
 pub async fn list(
     pool: &sqlx::AnyPool,
@@ -474,6 +523,8 @@ mod tests {
         let cli = Actor::Cli { lender_id: "lnd-1" };
         assert_eq!((cli.label().as_str(), cli.key_id()), ("cli:lnd-1", None));
         assert_eq!(Actor::System.label(), "system");
+        assert_eq!(Actor::Provider { kind: "mpesa" }.label(), "provider:mpesa");
+        assert_eq!(Actor::Provider { kind: "mpesa" }.key_id(), None);
         let staff = Actor::Staff {
             lender_id: "lnd-1",
             staff_id: "stf-1",

@@ -100,17 +100,23 @@ pub fn any_matches(
     matched
 }
 
+/// The test vector of the Standard Webhooks reference libraries (and Svix's), for the
+/// tests of both directions.
+#[cfg(test)]
+pub(crate) mod test_vector {
+    pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    pub const ID: &str = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+    pub const TS: i64 = 1_614_265_330;
+    pub const BODY: &[u8] = br#"{"test": 2432232314}"#;
+    pub const EXPECTED: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    // The test vector of the Standard Webhooks reference libraries (and Svix's).
-    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-    const ID: &str = "msg_p5jXN8AQM9LWM0D4loKWxJek";
-    const TS: i64 = 1_614_265_330;
-    const BODY: &[u8] = br#"{"test": 2432232314}"#;
-    const EXPECTED: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+    use super::test_vector::*;
 
     fn secret() -> Secret {
         Secret::parse(SECRET).unwrap()

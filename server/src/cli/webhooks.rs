@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use crate::app::App;
+use crate::audit::Actor;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, StorageArgs};
 use crate::db::Db;
@@ -133,7 +134,9 @@ async fn command(app: &App, args: WebhooksArgs) -> Result<()> {
                 allow_http_loopback,
                 allow_private: allow_private_addresses,
             };
-            let created = endpoints::create(&app.db, id, &new, rules, now).await?;
+            let created =
+                endpoints::create(&app.db, id, &new, rules, Actor::Cli { lender_id: id }, now)
+                    .await?;
             print_secret(&created, json)?;
         }
         WebhooksCommand::List { json } => {
@@ -158,11 +161,15 @@ async fn command(app: &App, args: WebhooksArgs) -> Result<()> {
             }
         }
         WebhooksCommand::Rotate { endpoint, json } => {
-            let rotated = endpoints::rotate(&app.db, id, &endpoint, now).await?;
+            let rotated =
+                endpoints::rotate(&app.db, id, &endpoint, Actor::Cli { lender_id: id }, now)
+                    .await?;
             print_secret(&rotated, json)?;
         }
         WebhooksCommand::Delete { endpoint } => {
-            let deleted = endpoints::delete(&app.db, id, &endpoint, now).await?;
+            let deleted =
+                endpoints::delete(&app.db, id, &endpoint, Actor::Cli { lender_id: id }, now)
+                    .await?;
             println!(
                 "{} deleted: nothing more is sent to it",
                 deleted.endpoint_id
@@ -208,7 +215,8 @@ async fn command(app: &App, args: WebhooksArgs) -> Result<()> {
             }
         }
         WebhooksCommand::Redeliver { delivery } => {
-            let d = log::redeliver(&app.db, id, &delivery, now).await?;
+            let d =
+                log::redeliver(&app.db, id, &delivery, Actor::Cli { lender_id: id }, now).await?;
             println!("{} is pending again", d.delivery_id);
         }
         WebhooksCommand::SilentAfter { set } => {

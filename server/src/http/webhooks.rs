@@ -12,9 +12,18 @@ use utoipa::ToSchema;
 use super::auth::AuthLender;
 use super::openapi::{LenderNoBodyProblems, LenderProblems};
 use super::{AppState, Json, PathId, Query, Routes};
+use crate::audit::Actor;
 use crate::error::Result;
 use crate::webhooks::endpoints::{self, Endpoint, NewEndpoint, WebhookSettings, WithSecret};
 use crate::webhooks::log::{self, Delivery, LogQuery, Page};
+
+/// The lender's API key that acts (its audit entries name it).
+fn actor(auth: &AuthLender) -> Actor<'_> {
+    Actor::Lender {
+        lender_id: &auth.lender.lender_id,
+        key_id: Some(&auth.key.key_id),
+    }
+}
 
 pub fn router() -> Routes {
     Routes::default()
@@ -66,6 +75,7 @@ pub async fn create(
         &auth.lender.lender_id,
         &req,
         st.config.webhooks.rules,
+        actor(&auth),
         st.now(),
     )
     .await?;
@@ -84,7 +94,8 @@ pub async fn rotate(
     auth: AuthLender,
     PathId(id): PathId,
 ) -> Result<Response> {
-    let rotated = endpoints::rotate(&st.db, &auth.lender.lender_id, &id, st.now()).await?;
+    let rotated =
+        endpoints::rotate(&st.db, &auth.lender.lender_id, &id, actor(&auth), st.now()).await?;
     Ok((StatusCode::CREATED, axum::Json(rotated)).into_response())
 }
 
@@ -99,7 +110,8 @@ pub async fn delete(
     auth: AuthLender,
     PathId(id): PathId,
 ) -> Result<axum::Json<Endpoint>> {
-    let deleted = endpoints::delete(&st.db, &auth.lender.lender_id, &id, st.now()).await?;
+    let deleted =
+        endpoints::delete(&st.db, &auth.lender.lender_id, &id, actor(&auth), st.now()).await?;
     Ok(axum::Json(deleted))
 }
 
@@ -130,7 +142,7 @@ pub async fn redeliver(
     auth: AuthLender,
     PathId(id): PathId,
 ) -> Result<axum::Json<Delivery>> {
-    let again = log::redeliver(&st.db, &auth.lender.lender_id, &id, st.now()).await?;
+    let again = log::redeliver(&st.db, &auth.lender.lender_id, &id, actor(&auth), st.now()).await?;
     Ok(axum::Json(again))
 }
 

@@ -3,7 +3,6 @@
 //! naming their own fields: no secret, token or payer detail can reach the log.
 
 use serde_json::{Value, json};
-use sqlx::Row;
 
 use super::notice::Source;
 use crate::audit::Actor;
@@ -54,15 +53,9 @@ impl NotificationEvent<'_> {
     }
 }
 
-/// A write transaction that first writes the lender's row, so the lender's log is
-/// numbered one change at a time (as imports and staff changes do).
+/// A write transaction holding the lender's row first ([`crate::audit::begin_lender`]).
 pub async fn begin(db: &crate::db::Db, lender_id: &str) -> Result<Tx> {
-    let mut tx = db.write.begin().await?;
-    sqlx::query("UPDATE lenders SET name = name WHERE lender_id = $1")
-        .bind(lender_id)
-        .execute(&mut *tx)
-        .await?;
-    Ok(tx)
+    crate::audit::begin_lender(db, lender_id).await
 }
 
 /// Appends `event` to the lender's log inside `tx` (begun with [`begin`]).
@@ -73,26 +66,7 @@ pub async fn append(
     actor: Actor<'_>,
     event: &NotificationEvent<'_>,
 ) -> Result<()> {
-    let last: i64 =
-        sqlx::query("SELECT COALESCE(MAX(n), 0) AS last FROM lender_audit WHERE lender_id = $1")
-            .bind(lender_id)
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get("last")?;
-    sqlx::query(
-        "INSERT INTO lender_audit (lender_id, n, at, actor, action, detail, api_key_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(lender_id)
-    .bind(last + 1)
-    .bind(at)
-    .bind(actor.label())
-    .bind(event.action())
-    .bind(event.detail().to_string())
-    .bind(actor.key_id())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    crate::audit::append_lender(tx, lender_id, at, actor, event.action(), &event.detail()).await
 }
 
 #[cfg(test)]

@@ -254,7 +254,9 @@ async fn decide(
     };
     let by = Caller {
         lender,
-        actor: Actor::System,
+        actor: Actor::Provider {
+            kind: notice.source.as_str(),
+        },
     };
     match payments::record_in(tx, now, window, by, device, payment).await {
         Ok(Attempt::Done(recorded)) => Ok(Decision::Recorded {

@@ -11,8 +11,10 @@ use sqlx::any::AnyRow;
 use utoipa::ToSchema;
 
 use super::address::{self, Rules};
+use super::changes::{self, EndpointEvent};
 use super::events::EventKind;
 use super::signing;
+use crate::audit::{self, Actor};
 use crate::db::Db;
 use crate::db::queries::Tx;
 use crate::error::{Error, Result};
@@ -116,11 +118,12 @@ pub async fn create(
     lender_id: &str,
     new: &NewEndpoint,
     rules: Rules,
+    actor: Actor<'_>,
     now: i64,
 ) -> Result<WithSecret> {
     let url = address::check_url(new.url.trim(), rules)?;
     let events = filter(new.events.as_deref())?;
-    let mut tx = db.write.begin().await?;
+    let mut tx = audit::begin_lender(db, lender_id).await?;
     let count: i64 = sqlx::query(
         "SELECT COUNT(*) AS n FROM webhook_endpoints WHERE lender_id = $1 AND deleted_at IS NULL",
     )
@@ -148,6 +151,12 @@ pub async fn create(
     .bind(now)
     .execute(&mut *tx)
     .await?;
+    let event = EndpointEvent::Created {
+        endpoint_id: &endpoint_id,
+        host: url.host_str().unwrap_or_default(),
+        events: &events,
+    };
+    changes::append(&mut tx, lender_id, now, actor, &event).await?;
     tx.commit().await?;
     tracing::info!(lender_id, endpoint_id = %endpoint_id, "webhook endpoint created");
     let endpoint = one(db, lender_id, &endpoint_id).await?;
@@ -184,8 +193,15 @@ fn deleted() -> Error {
 }
 
 /// A new secret; the old one stops signing at once.
-pub async fn rotate(db: &Db, lender_id: &str, endpoint_id: &str, now: i64) -> Result<WithSecret> {
+pub async fn rotate(
+    db: &Db,
+    lender_id: &str,
+    endpoint_id: &str,
+    actor: Actor<'_>,
+    now: i64,
+) -> Result<WithSecret> {
     let secret = signing::new_secret()?;
+    let mut tx = audit::begin_lender(db, lender_id).await?;
     let done = sqlx::query(
         "UPDATE webhook_endpoints SET secret = $3, rotated_at = $4 \
          WHERE lender_id = $1 AND endpoint_id = $2 AND deleted_at IS NULL",
@@ -194,12 +210,16 @@ pub async fn rotate(db: &Db, lender_id: &str, endpoint_id: &str, now: i64) -> Re
     .bind(endpoint_id)
     .bind(&secret)
     .bind(now)
-    .execute(&db.write)
+    .execute(&mut *tx)
     .await?;
     if done.rows_affected() != 1 {
+        tx.rollback().await?;
         one(db, lender_id, endpoint_id).await?;
         return Err(deleted());
     }
+    let event = EndpointEvent::SecretRotated { endpoint_id };
+    changes::append(&mut tx, lender_id, now, actor, &event).await?;
+    tx.commit().await?;
     tracing::info!(lender_id, endpoint_id, "webhook secret rotated");
     let endpoint = one(db, lender_id, endpoint_id).await?;
     Ok(WithSecret { endpoint, secret })
@@ -209,8 +229,14 @@ pub async fn rotate(db: &Db, lender_id: &str, endpoint_id: &str, now: i64) -> Re
 pub const DELETED_ERROR: &str = "the endpoint was deleted";
 
 /// Deletes an endpoint: nothing more is sent to it; its pending deliveries are dead.
-pub async fn delete(db: &Db, lender_id: &str, endpoint_id: &str, now: i64) -> Result<Endpoint> {
-    let mut tx = db.write.begin().await?;
+pub async fn delete(
+    db: &Db,
+    lender_id: &str,
+    endpoint_id: &str,
+    actor: Actor<'_>,
+    now: i64,
+) -> Result<Endpoint> {
+    let mut tx = audit::begin_lender(db, lender_id).await?;
     let done = sqlx::query(
         "UPDATE webhook_endpoints SET deleted_at = $3 \
          WHERE lender_id = $1 AND endpoint_id = $2 AND deleted_at IS NULL",
@@ -229,6 +255,8 @@ pub async fn delete(db: &Db, lender_id: &str, endpoint_id: &str, now: i64) -> Re
         .bind(DELETED_ERROR)
         .execute(&mut *tx)
         .await?;
+        let event = EndpointEvent::Deleted { endpoint_id };
+        changes::append(&mut tx, lender_id, now, actor, &event).await?;
     }
     tx.commit().await?;
     let endpoint = one(db, lender_id, endpoint_id).await?;

@@ -6,6 +6,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use utoipa::{IntoParams, ToSchema};
 
+use super::changes::{self, EndpointEvent};
+use crate::audit::{self, Actor};
 use crate::db::Db;
 use crate::error::{Error, Result};
 
@@ -151,7 +153,14 @@ pub async fn one(db: &Db, lender_id: &str, delivery_id: &str) -> Result<Delivery
 
 /// Sends a dead delivery again from its first attempt (the schedule starts over). Only a
 /// dead one, and only while its endpoint exists.
-pub async fn redeliver(db: &Db, lender_id: &str, delivery_id: &str, now: i64) -> Result<Delivery> {
+pub async fn redeliver(
+    db: &Db,
+    lender_id: &str,
+    delivery_id: &str,
+    actor: Actor<'_>,
+    now: i64,
+) -> Result<Delivery> {
+    let mut tx = audit::begin_lender(db, lender_id).await?;
     let done = sqlx::query(
         "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = $3, \
              leased_until = 0, lease_owner = NULL \
@@ -162,8 +171,13 @@ pub async fn redeliver(db: &Db, lender_id: &str, delivery_id: &str, now: i64) ->
     .bind(lender_id)
     .bind(delivery_id)
     .bind(now)
-    .execute(&db.write)
+    .execute(&mut *tx)
     .await?;
+    if done.rows_affected() == 1 {
+        let event = EndpointEvent::Redelivered { delivery_id };
+        changes::append(&mut tx, lender_id, now, actor, &event).await?;
+    }
+    tx.commit().await?;
     let found = one(db, lender_id, delivery_id).await?;
     if done.rows_affected() != 1 {
         return Err(Error::conflict(

@@ -20,6 +20,7 @@
 //! | [`metrics`] | delivered, failed and dead counters |
 
 pub mod address;
+pub mod changes;
 pub mod claim;
 pub mod endpoints;
 pub mod events;

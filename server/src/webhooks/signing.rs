@@ -64,13 +64,8 @@ pub fn verify(
 mod tests {
     use super::*;
 
-    // The test vector of the Standard Webhooks reference libraries (and Svix's); the
-    // comparison's own rules are tested in `standard_webhooks`.
-    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-    const ID: &str = "msg_p5jXN8AQM9LWM0D4loKWxJek";
-    const TS: i64 = 1_614_265_330;
-    const BODY: &[u8] = br#"{"test": 2432232314}"#;
-    const EXPECTED: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+    // The spec's test vector; the comparison's own rules are tested in `standard_webhooks`.
+    use crate::standard_webhooks::test_vector::*;
 
     #[test]
     fn the_standard_webhooks_test_vector_is_reproduced() {

@@ -102,6 +102,21 @@ async fn payments(s: &TestServer, lender: &Lender, device: &str) -> Vec<Value> {
     v["payments"].as_array().unwrap().clone()
 }
 
+/// The actors of the device's `payment` audit entries, oldest first.
+async fn payment_actors(s: &TestServer, lender: &Lender, device: &str) -> Vec<String> {
+    let r = s
+        .get(lender, &format!("/v1/lender/devices/{device}/audit"))
+        .await;
+    let log: Value = r.json().await.unwrap();
+    log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "payment")
+        .map(|e| e["actor"].as_str().unwrap().to_string())
+        .collect()
+}
+
 async fn count(s: &TestServer, sql: &str) -> i64 {
     sqlx::query(sql)
         .fetch_one(&s.handle.db().read)
@@ -150,6 +165,10 @@ async fn a_signed_notification_records_one_payment_and_its_replay_none() {
     assert_eq!(s.device(&lender, &device).await["paid_minor"], 1000);
     let actions = s.audit_actions(&lender, &device).await;
     assert_eq!(actions.iter().filter(|a| *a == "payment").count(), 1);
+    assert_eq!(
+        payment_actors(&s, &lender, &device).await,
+        ["provider:standard"]
+    );
 
     // The same transaction id with another amount is not a retry: refused, nothing stored.
     let other = body("TX-1001", &device, 2000, "KES");
@@ -366,6 +385,11 @@ async fn an_unmatched_mpesa_payment_is_held_then_assigned_once_and_audited() {
     let paid = payments(&s, &lender, &by_ref).await;
     assert_eq!(paid.len(), 1);
     assert_eq!(paid[0]["amount_minor"], 500);
+    // Recorded without a person: the provider's kind acts.
+    assert_eq!(
+        payment_actors(&s, &lender, &by_ref).await,
+        ["provider:mpesa"]
+    );
 }
 
 #[tokio::test]

@@ -288,6 +288,96 @@ async fn every_event_kind_is_delivered_signed_with_its_payload() {
     assert_eq!(rx.delivered().len(), 12);
 }
 
+/// The lender's own log (`lender_audit`): (actor, action, detail, api_key_id), oldest first.
+async fn lender_log(
+    s: &TestServer,
+    lender: &Lender,
+) -> Vec<(String, String, Value, Option<String>)> {
+    use sqlx::Row;
+    sqlx::query(
+        "SELECT actor, action, detail, api_key_id FROM lender_audit WHERE lender_id = $1 ORDER BY n",
+    )
+    .bind(&lender.id)
+    .fetch_all(&s.handle.db().read)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| {
+        let detail: String = r.try_get("detail").unwrap();
+        (
+            r.try_get("actor").unwrap(),
+            r.try_get("action").unwrap(),
+            serde_json::from_str(&detail).unwrap(),
+            r.try_get("api_key_id").unwrap(),
+        )
+    })
+    .collect()
+}
+
+#[tokio::test]
+async fn creating_rotating_and_deleting_an_endpoint_is_audited_without_secret_or_path() {
+    let s = server(vec![0]).await;
+    let lender = s.lender("Acme").await;
+    let r = s
+        .post(
+            &lender,
+            "/v1/lender/webhooks/endpoints",
+            json!({ "url": "http://127.0.0.1:9/hooks/tok-SECRET-PATH?k=q1" }),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let created: Value = r.json().await.unwrap();
+    let eid = created["endpoint_id"].as_str().unwrap();
+    let rotate = format!("/v1/lender/webhooks/endpoints/{eid}/rotate");
+    let r = s.post(&lender, &rotate, json!({})).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let rotated: Value = r.json().await.unwrap();
+    let delete = format!("/v1/lender/webhooks/endpoints/{eid}/delete");
+    assert_eq!(
+        s.post(&lender, &delete, json!({})).await.status(),
+        StatusCode::OK
+    );
+    // Refused changes (rotating or deleting a deleted endpoint) write nothing.
+    problem(
+        s.post(&lender, &rotate, json!({})).await,
+        StatusCode::CONFLICT,
+        "endpoint-deleted",
+    )
+    .await;
+    problem(
+        s.post(&lender, &delete, json!({})).await,
+        StatusCode::CONFLICT,
+        "endpoint-deleted",
+    )
+    .await;
+
+    let log = lender_log(&s, &lender).await;
+    let ours: Vec<_> = log.iter().filter(|e| e.1.starts_with("webhook_")).collect();
+    let actions: Vec<&str> = ours.iter().map(|e| e.1.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "webhook_endpoint_created",
+            "webhook_secret_rotated",
+            "webhook_endpoint_deleted"
+        ]
+    );
+    for (actor, _, detail, key) in &ours {
+        assert_eq!(actor, &format!("lender:{}", lender.id));
+        assert!(key.is_some(), "the API key that acted is named");
+        assert_eq!(detail["endpoint_id"], eid);
+    }
+    assert_eq!(ours[0].2["host"], "127.0.0.1");
+    let all = serde_json::to_string(&log.iter().map(|e| &e.2).collect::<Vec<_>>()).unwrap();
+    for secret in [&created["secret"], &rotated["secret"]] {
+        assert!(!all.contains(secret.as_str().unwrap()), "{all}");
+    }
+    assert!(
+        !all.contains("whsec_") && !all.contains("SECRET-PATH") && !all.contains("q1"),
+        "{all}"
+    );
+}
+
 #[tokio::test]
 async fn a_filtered_endpoint_gets_only_its_kinds_and_a_rotated_secret_signs_from_then_on() {
     let s = server(vec![0]).await;
@@ -495,6 +585,14 @@ async fn a_delivery_is_dead_after_the_schedule_and_can_be_sent_again() {
         got.len() == 7 && got[6].answered == 200
     })
     .await;
+    let redelivered: Vec<_> = lender_log(&s, &lender)
+        .await
+        .into_iter()
+        .filter(|e| e.1 == "webhook_redelivered")
+        .collect();
+    assert_eq!(redelivered.len(), 1);
+    assert_eq!(redelivered[0].0, format!("lender:{}", lender.id));
+    assert_eq!(redelivered[0].2, json!({ "delivery_id": did }));
     // A delivered one is not "redelivered".
     let r = s
         .post(
@@ -504,6 +602,14 @@ async fn a_delivery_is_dead_after_the_schedule_and_can_be_sent_again() {
         )
         .await;
     problem(r, StatusCode::CONFLICT, "not-dead").await;
+    let again = lender_log(&s, &lender).await;
+    assert_eq!(
+        again
+            .iter()
+            .filter(|e| e.1 == "webhook_redelivered")
+            .count(),
+        1
+    );
     let r = s
         .get(&lender, "/v1/lender/webhooks/deliveries?status=gone")
         .await;
