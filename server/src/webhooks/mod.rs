@@ -9,7 +9,8 @@
 //! | [`outbox`] | writing an event and its deliveries in the transaction of the change |
 //! | [`endpoints`] | a lender's receivers: URL, events filter, secret (shown once, rotatable), delete; the silence setting |
 //! | [`address`] | which URLs and addresses may be called (https, no private networks: SSRF) |
-//! | [`signing`] | the Standard Webhooks signature |
+//! | [`signing`] | signing with the endpoint's secret (the one Standard Webhooks implementation is [`crate::standard_webhooks`]) |
+//! | [`changes`] | the lender's audit entries for endpoint changes and redeliveries |
 //! | [`schedule`] | when a failed delivery is tried again, and when it is dead |
 //! | [`claim`] | which deliveries are due, in order per device, claimed with a lease |
 //! | [`send`] | one HTTP attempt: timeout, no redirects, the body not read |
