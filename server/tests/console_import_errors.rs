@@ -100,9 +100,9 @@ async fn row_errors_read_in_the_staff_members_language() {
         seen.push(r);
     }
     // Each language reads differently, row for row.
-    for i in 0..3 {
-        assert_ne!(seen[0][i], seen[1][i]);
-        assert_ne!(seen[0][i], seen[2][i]);
+    for ((en, sw), es) in seen[0].iter().zip(&seen[1]).zip(&seen[2]) {
+        assert_ne!(en, sw);
+        assert_ne!(en, es);
     }
 }
 
