@@ -162,7 +162,7 @@ mod tests {
             assert!(v1_tags(list).is_empty(), "{list:?}");
         }
         assert_eq!(v1_tags("  v1,AAAA  v1a,AAAA v1,AQID").len(), 2);
-        let nine = vec!["v1,AAAA"; 8].join(" ") + " " + EXPECTED;
+        let nine = ["v1,AAAA"; 8].join(" ") + " " + EXPECTED;
         assert_eq!(v1_tags(&nine).len(), MAX_SIGNATURES);
         assert!(
             !matches(&[secret()], &nine, ID, TS, BODY),
