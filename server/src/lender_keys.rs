@@ -527,26 +527,7 @@ pub async fn append_lender(
     actor: Actor<'_>,
     event: &AuditEvent<'_>,
 ) -> Result<()> {
-    let row =
-        sqlx::query("SELECT COALESCE(MAX(n), 0) AS last FROM lender_audit WHERE lender_id = $1")
-            .bind(lender_id)
-            .fetch_one(&mut **tx)
-            .await?;
-    let n: i64 = row.try_get("last")?;
-    sqlx::query(
-        "INSERT INTO lender_audit (lender_id, n, at, actor, action, detail, api_key_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(lender_id)
-    .bind(n + 1)
-    .bind(at)
-    .bind(actor.label())
-    .bind(event.action())
-    .bind(event.detail().to_string())
-    .bind(actor.key_id())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    crate::audit::append_lender(tx, lender_id, at, actor, event.action(), &event.detail()).await
 }
 
 // ---- reading ---------------------------------------------------------------------------

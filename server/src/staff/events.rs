@@ -5,7 +5,6 @@
 //! staff rows are never deleted).
 
 use serde_json::{Value, json};
-use sqlx::Row;
 
 use super::Role;
 use crate::audit::Actor;
@@ -132,16 +131,11 @@ impl StaffEvent<'_> {
 /// and every transaction takes its locks in the same order, lender first, so they cannot
 /// deadlock); on SQLite the single writer does the same.
 pub async fn begin(db: &Db, lender_id: &str) -> Result<Tx> {
-    let mut tx = db.write.begin().await?;
-    sqlx::query("UPDATE lenders SET name = name WHERE lender_id = $1")
-        .bind(lender_id)
-        .execute(&mut *tx)
-        .await?;
-    Ok(tx)
+    crate::audit::begin_lender(db, lender_id).await
 }
 
 /// Appends `event` to the lender's log inside `tx` (begun with [`begin`]), numbered after
-/// the lender's last entry like [`crate::lender_keys::append_lender`].
+/// the lender's last entry ([`crate::audit::append_lender`]).
 pub async fn append(
     tx: &mut Tx,
     lender_id: &str,
@@ -149,26 +143,7 @@ pub async fn append(
     actor: Actor<'_>,
     event: &StaffEvent<'_>,
 ) -> Result<()> {
-    let last: i64 =
-        sqlx::query("SELECT COALESCE(MAX(n), 0) AS last FROM lender_audit WHERE lender_id = $1")
-            .bind(lender_id)
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get("last")?;
-    sqlx::query(
-        "INSERT INTO lender_audit (lender_id, n, at, actor, action, detail, api_key_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(lender_id)
-    .bind(last + 1)
-    .bind(at)
-    .bind(actor.label())
-    .bind(event.action())
-    .bind(event.detail().to_string())
-    .bind(actor.key_id())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    crate::audit::append_lender(tx, lender_id, at, actor, event.action(), &event.detail()).await
 }
 
 #[cfg(test)]

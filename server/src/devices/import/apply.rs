@@ -424,12 +424,7 @@ async fn owed(tx: &mut Tx, device: &DeviceRow, exponent: u32) -> Result<lines::O
 /// A write transaction that first writes the lender's row: imports (and staff changes,
 /// which number the same log this way) of one lender run one at a time.
 async fn begin(app: &App, lender_id: &str) -> Result<Tx> {
-    let mut tx = app.db.write.begin().await?;
-    sqlx::query("UPDATE lenders SET name = name WHERE lender_id = $1")
-        .bind(lender_id)
-        .execute(&mut *tx)
-        .await?;
-    Ok(tx)
+    crate::audit::begin_lender(&app.db, lender_id).await
 }
 
 /// The import's entry in the lender's own log (`lender_audit`), by the caller.
@@ -440,26 +435,7 @@ async fn log(
     action: &str,
     detail: &serde_json::Value,
 ) -> Result<()> {
-    let last: i64 =
-        sqlx::query("SELECT COALESCE(MAX(n), 0) AS last FROM lender_audit WHERE lender_id = $1")
-            .bind(&by.lender.lender_id)
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get("last")?;
-    sqlx::query(
-        "INSERT INTO lender_audit (lender_id, n, at, actor, action, detail, api_key_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(&by.lender.lender_id)
-    .bind(last + 1)
-    .bind(at)
-    .bind(by.actor.label())
-    .bind(action)
-    .bind(detail.to_string())
-    .bind(by.actor.key_id())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    crate::audit::append_lender(tx, &by.lender.lender_id, at, by.actor, action, detail).await
 }
 
 /// The amount of the payment with this reference on the device, if one is recorded
