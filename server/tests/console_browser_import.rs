@@ -89,7 +89,10 @@ async fn a_csv_with_one_bad_row_stores_nothing_and_names_the_row() {
         let row = b.text("#import-errors tbody tr").await;
         assert!(row.contains('3'), "{row}");
         assert!(row.contains("amount"), "{row}");
-        assert!(row.contains("Too many decimals: KES has at most 2."), "{row}");
+        assert!(
+            row.contains("Too many decimals: KES has at most 2."),
+            "{row}"
+        );
         assert!(
             b.text("#import-errors")
                 .await
