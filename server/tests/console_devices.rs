@@ -351,7 +351,11 @@ async fn the_code_desk_answers_a_code_the_phone_accepts() {
     let id = agent.register(now() - 10 * DAY, "CT-3").await;
     let qr = agent.get(&format!("/console/sales/{id}")).await;
     assert_eq!(qr.status, StatusCode::OK);
-    assert!(qr.body.contains("src=\"data:image/png;base64,"), "{}", qr.body);
+    assert!(
+        qr.body.contains("src=\"data:image/png;base64,"),
+        "{}",
+        qr.body
+    );
     let code = qr.by_id("sale-code").unwrap();
     let state = server.dir.path().join("phone");
     let out = phone(
