@@ -178,6 +178,7 @@ fuzz_target!(|data: &[u8]| {
                 body: String::new(),
                 nonce: nonce(),
                 events_sent: usize::from(flags >> 5),
+                push_endpoint: None,
             };
             let r = after.complete_checkin(&sent, &body, &clock()).map(|_| ());
             (r, Some(nonce()))
