@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use fantoccini::Locator;
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
-use harness::{Browser, Server, Window, with_browser};
+use harness::{Browser, Server, Window, assert_page_is_sound, with_browser};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -103,38 +103,6 @@ async fn sign_in(b: &Browser, email: &str, password: &str) {
     fill(b, "#password", password).await;
     b.click_and_wait("main form button[type=submit]").await;
     assert_eq!(b.path().await, "/console/", "signing in as {email} failed");
-}
-
-/// What every page must be: labelled controls, nothing wider than the window, no CSP
-/// violation.
-async fn assert_page_is_sound(b: &Browser, what: &str) {
-    let unlabelled = b
-        .js(
-            "const bad = []; \
-             for (const e of document.querySelectorAll('input:not([type=hidden]), select, textarea')) { \
-               const named = (e.labels && e.labels.length > 0 && e.labels[0].textContent.trim()) \
-                 || e.getAttribute('aria-label'); \
-               if (!named) bad.push(e.outerHTML); \
-             } \
-             for (const e of document.querySelectorAll('button, a[href]')) { \
-               if (!e.textContent.trim() && !e.getAttribute('aria-label')) bad.push(e.outerHTML); \
-             } \
-             return bad;",
-            vec![],
-        )
-        .await;
-    assert_eq!(unlabelled, json!([]), "{what}");
-    let widths = b
-        .js(
-            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
-            vec![],
-        )
-        .await;
-    assert!(
-        widths[0].as_u64() <= widths[1].as_u64(),
-        "{what} scrolls sideways: {widths}"
-    );
-    b.assert_no_csp_violations().await;
 }
 
 #[tokio::test]

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use fantoccini::Locator;
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
-use harness::{Browser, Server, Window, http_client, with_browser};
+use harness::{Browser, Server, Window, assert_page_is_sound, http_client, with_browser};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -174,37 +174,6 @@ async fn listed(b: &Browser) -> Vec<String> {
     let mut ids: Vec<String> = serde_json::from_value(ids).unwrap();
     ids.sort();
     ids
-}
-
-/// Labelled controls, nothing wider than the window, no CSP violation.
-async fn assert_page_is_sound(b: &Browser, what: &str) {
-    let unlabelled = b
-        .js(
-            "const bad = []; \
-             for (const e of document.querySelectorAll('input:not([type=hidden]), select, textarea')) { \
-               const named = (e.labels && e.labels.length > 0 && e.labels[0].textContent.trim()) \
-                 || e.getAttribute('aria-label'); \
-               if (!named) bad.push(e.outerHTML); \
-             } \
-             for (const e of document.querySelectorAll('button, a[href]')) { \
-               if (!e.textContent.trim() && !e.getAttribute('aria-label')) bad.push(e.outerHTML); \
-             } \
-             return bad;",
-            vec![],
-        )
-        .await;
-    assert_eq!(unlabelled, json!([]), "{what}");
-    let widths = b
-        .js(
-            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
-            vec![],
-        )
-        .await;
-    assert!(
-        widths[0].as_u64() <= widths[1].as_u64(),
-        "{what} scrolls sideways: {widths}"
-    );
-    b.assert_no_csp_violations().await;
 }
 
 #[tokio::test]
