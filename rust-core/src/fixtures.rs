@@ -106,6 +106,7 @@ pub fn entitlement(seq: u64, iat: i64) -> Entitlement {
                 "Salamat sa pagbabayad sa tamang oras.".to_string(),
             ),
         ])),
+        escalation: None,
     }
 }
 

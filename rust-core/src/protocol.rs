@@ -161,6 +161,9 @@ pub struct Entitlement {
     pub lender: LenderInfo,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<BTreeMap<String, String>>,
+    /// The ladder from good standing to locked (§3.7); absent = [`Escalation::implied_by`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<Escalation>,
 }
 
 impl Entitlement {
@@ -193,7 +196,17 @@ impl Entitlement {
         if let Some(message) = &self.message {
             check_localized("message", message, MAX_MESSAGE_CHARS)?;
         }
+        if let Some(escalation) = &self.escalation {
+            escalation.validate(self)?;
+        }
         Ok(())
+    }
+
+    /// The ladder this entitlement signs, or the one a v1 entitlement without it implies.
+    pub fn ladder(&self) -> Escalation {
+        self.escalation
+            .clone()
+            .unwrap_or_else(|| Escalation::implied_by(self.lock_at))
     }
 
     /// What the lender's plan put into this entitlement.
@@ -941,6 +954,7 @@ pub fn is_acceptable_url(url: &str, policy: UrlPolicy) -> bool {
 
 mod attestation;
 mod enroll_answer;
+mod escalation;
 mod push;
 #[cfg(test)]
 mod rule_tests;
@@ -953,6 +967,10 @@ pub use attestation::{
     MIN_ATTESTATION_CHAIN, binding_message,
 };
 pub use enroll_answer::{EnrollAnswer, MAX_PENDING_RETRY_S, MIN_PENDING_RETRY_S, PendingApproval};
+pub use escalation::{
+    Escalation, MAX_ESSENTIALS, MAX_NOTICE_MIN_S, MAX_PACKAGE_NAME_LEN, MAX_PAYMENT_APPS,
+    NOTICE_FLOOR_S, is_valid_package_name,
+};
 pub use push::{MAX_PUSH_ENDPOINT_LEN, PUSH_KEY_LEN, push_endpoint, push_key};
 
 /// Serializes and signs a payload as a compact JWS of type `typ`.

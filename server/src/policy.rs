@@ -469,6 +469,7 @@ pub fn entitlement(facts: &DeviceFacts<'_>, ctx: &IssueContext<'_>) -> Entitleme
         reminders: facts.reminders.cloned().unwrap_or_else(default_reminders),
         lender: ctx.lender.clone(),
         message,
+        escalation: None,
     }
 }
 

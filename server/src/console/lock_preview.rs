@@ -309,6 +309,7 @@ mod tests {
                 ])),
             },
             message: message.map(|m| BTreeMap::from([("en".into(), m.to_string())])),
+            escalation: None,
         }
     }
 
