@@ -45,8 +45,9 @@ pub use enroll::{AttestationProof, EnrollChallenge, EnrollOutcome};
 pub use error::FinlockError;
 pub use push::PushStatus;
 pub use types::{
-    Clock, Decision, EnrollParams, EntitlementState, FinlockConfig, LockReason, LockScreen, Moment,
-    OfflineCodeAccepted, Reminder, ReminderKind, Severity, Status, WakeReason, Wakeup,
+    Clock, Decision, EnrollParams, EntitlementState, FinlockConfig, Level, LockReason, LockScreen,
+    Moment, NoticePage, OfflineCodeAccepted, Reminder, ReminderKind, Severity, Status, WakeReason,
+    Wakeup,
 };
 
 use runtime::{guard, spawn};
@@ -300,6 +301,31 @@ impl FinlockCore {
         })
     }
 
+    /// The notice page (what happens when, how to avoid it), texts for `locale` as for
+    /// `lockScreen`. Available at every level once enrolled: the shell shows it at
+    /// `Notice` and `Restricted`, and reads the payment apps and essentials from it.
+    pub fn notice_page(&self, clock: Clock, locale: String) -> Result<NoticePage, FinlockError> {
+        let input = clock.input()?;
+        self.inner.with(|d| {
+            let ev = d.evaluate(&input)?;
+            let view = d.state().lock_screen(&ev, &locale)?;
+            let ladder = d.state().enrolled()?.entitlement.ladder();
+            Ok(NoticePage::interim(view, ladder, &clock))
+        })
+    }
+
+    /// The notice page was on screen (resumed and laid out): the core records its first
+    /// display (the moment restriction and lock are measured from, on this phone's own
+    /// clock). Returns whether it recorded now; false when already recorded or when there
+    /// is nothing to give notice of. Call it once per display.
+    pub fn notice_shown(&self, clock: Clock) -> Result<bool, FinlockError> {
+        let input = clock.input()?;
+        self.inner.with(|d| {
+            d.evaluate(&input)?;
+            Ok(false)
+        })
+    }
+
     /// Enters an offline unlock code (8 digits; spaces and dashes are ignored). A wrong code
     /// is counted (`CodeWrong` with the tries left); entry may be refused (`CodeLockedOut`).
     pub fn enter_offline_code(
@@ -464,6 +490,11 @@ mod test_hooks {
                 elapsed_realtime_ms: value,
             }),
             release_at_ms: None,
+            level: types::Level::Normal,
+            held_for_notice: false,
+            notice_first_shown_ms: None,
+            restrict_from_ms: None,
+            lock_from_ms: None,
         }
     }
 

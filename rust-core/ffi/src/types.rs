@@ -102,6 +102,20 @@ impl From<CoreState> for EntitlementState {
     }
 }
 
+/// How far the escalation has gone (PROTOCOL §3.7, §5): the shell enforces each level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Level {
+    /// Fully usable (reminders as usual).
+    Normal,
+    /// Fully usable; the notice page is shown at each screen unlock.
+    Notice,
+    /// Lock task with the restricted home: calls, messages, the payment apps and the
+    /// essentials; the notice page at each unlock.
+    Restricted,
+    /// The lock screen (which also offers the payment apps).
+    Locked,
+}
+
 /// What the shell enforces now, and when that changes by itself.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Decision {
@@ -124,6 +138,24 @@ pub struct Decision {
     /// still compiles; the core always fills it.
     #[uniffi(default = None)]
     pub release_at_ms: Option<i64>,
+    // The escalation ladder (PROTOCOL §3.7). Appended last; `level` has no default, so
+    // every Kotlin fake states the level it means.
+    /// What to enforce: the lock (`locked` is set exactly at `Locked`), the restricted home,
+    /// the notice page at each unlock, or nothing.
+    pub level: Level,
+    /// A restriction or lock is due but waits, because the notice page has not been on this
+    /// phone long enough (or not shown at all): the level is `Notice` until it has.
+    #[uniffi(default = false)]
+    pub held_for_notice: bool,
+    /// When the notice page was first displayed (Unix ms, trusted time); null when not yet.
+    #[uniffi(default = None)]
+    pub notice_first_shown_ms: Option<i64>,
+    /// The phone is restricted from then on (Unix ms) unless paid; null: no restricted step.
+    #[uniffi(default = None)]
+    pub restrict_from_ms: Option<i64>,
+    /// The phone locks from then on (Unix ms) unless paid; null: no lock coming.
+    #[uniffi(default = None)]
+    pub lock_from_ms: Option<i64>,
 }
 
 impl Decision {
@@ -136,6 +168,15 @@ impl Decision {
             trusted_now_ms: reading.now_ms,
             next_change: d.next_change.map(|at| Moment::at(at, reading, clock)),
             release_at_ms: d.release_at.map(ms),
+            level: if d.locked {
+                Level::Locked
+            } else {
+                Level::Normal
+            },
+            held_for_notice: false,
+            notice_first_shown_ms: None,
+            restrict_from_ms: None,
+            lock_from_ms: None,
         }
     }
 
@@ -173,6 +214,18 @@ pub struct LockScreen {
     /// until the next check-in.
     pub offline_locked_out: bool,
     pub offline_locked_out_until_ms: Option<i64>,
+    // The escalation ladder (PROTOCOL §3.7). Appended last with defaults so Kotlin code that
+    // builds a `LockScreen` (test fakes) still compiles; the core always fills them.
+    /// The payment apps the lender names (package names), usable while locked: offer the
+    /// installed ones.
+    #[uniffi(default = [])]
+    pub payment_apps: Vec<String>,
+    /// "Notice first shown on …" (Unix ms, trusted time); null when never shown.
+    #[uniffi(default = None)]
+    pub notice_first_shown_ms: Option<i64>,
+    /// Amounts only after the user opens the details (a screen others may see).
+    #[uniffi(default = false)]
+    pub private_details: bool,
 }
 
 impl LockScreen {
@@ -194,6 +247,70 @@ impl LockScreen {
             offline_tries_left: to_i32(v.offline.tries_left),
             offline_locked_out: v.offline.locked_out,
             offline_locked_out_until_ms: v.offline.locked_out_until.map(ms),
+            payment_apps: Vec::new(),
+            notice_first_shown_ms: None,
+            private_details: false,
+        }
+    }
+}
+
+/// The notice page (PROTOCOL §3.7): what happens when, and how to avoid it. Texts are the
+/// lender's signed ones for the requested locale; instants are Unix ms of trusted time.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct NoticePage {
+    pub decision: Decision,
+    pub lender_name: String,
+    /// Always callable.
+    pub lender_phone: String,
+    pub payment_url: String,
+    pub payment_instructions: Option<String>,
+    /// Everything due now, in minor units of `currency`.
+    pub amount_due_minor: i64,
+    /// ISO 4217.
+    pub currency: String,
+    /// The next (or oldest unpaid) due date.
+    pub next_due_ms: Option<i64>,
+    /// Restricted from then on unless paid; null: no restricted step.
+    pub restrict_from_ms: Option<i64>,
+    /// Locked from then on unless paid; null: no lock coming.
+    pub lock_from_ms: Option<i64>,
+    /// Why the coming step would happen.
+    pub reason: Option<LockReason>,
+    /// When the notice page was first displayed; null when this is the first time.
+    pub first_shown_ms: Option<i64>,
+    /// Amounts only after the user opens the details.
+    pub private_details: bool,
+    /// The payment apps the lender names (package names): usable when restricted and locked.
+    pub payment_apps: Vec<String>,
+    /// The essentials the lender names (package names): usable when restricted.
+    pub essentials: Vec<String>,
+    /// The lender's message for the locale.
+    pub message: Option<String>,
+}
+
+impl NoticePage {
+    pub(crate) fn interim(
+        v: view::LockScreen,
+        ladder: finlock_core::protocol::Escalation,
+        clock: &Clock,
+    ) -> NoticePage {
+        NoticePage {
+            decision: Decision::of(&v.evaluation, clock),
+            lender_name: v.payee.name,
+            lender_phone: v.payee.phone,
+            payment_url: v.payee.payment_url,
+            payment_instructions: v.payee.payment_instructions,
+            amount_due_minor: to_i64(v.amount_due_minor),
+            currency: v.currency,
+            next_due_ms: v.next_due.map(ms),
+            restrict_from_ms: ladder.restrict_at.map(ms),
+            lock_from_ms: None,
+            reason: v.evaluation.decision.reason.map(LockReason::from),
+            first_shown_ms: None,
+            private_details: ladder.private_details,
+            payment_apps: ladder.payment_apps,
+            essentials: ladder.essentials,
+            message: v.message,
         }
     }
 }

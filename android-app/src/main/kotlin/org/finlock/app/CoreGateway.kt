@@ -7,6 +7,7 @@ import org.finlock.core.EnrollChallenge
 import org.finlock.core.EnrollOutcome
 import org.finlock.core.EnrollParams
 import org.finlock.core.LockScreen
+import org.finlock.core.NoticePage
 import org.finlock.core.OfflineCodeAccepted
 import org.finlock.core.Reminder
 import org.finlock.core.Status
@@ -20,6 +21,15 @@ interface CoreGateway {
     fun decision(clock: Clock): Decision
 
     fun lockScreen(clock: Clock, locale: String): LockScreen
+
+    /** The notice page (what happens when, how to avoid it; the level's apps), for [locale]. */
+    fun noticePage(clock: Clock, locale: String): NoticePage
+
+    /**
+     * The notice page was displayed (resumed and laid out): the core records its first
+     * display. True when it recorded now. Once per display.
+     */
+    fun noticeShown(clock: Clock): Boolean
 
     /** Network: suspends until the lender answers (call it in the shell's [ShellDeps.scope]). */
     suspend fun checkIn(force: Boolean, clock: Clock): Decision

@@ -161,6 +161,13 @@ class LockActivity : Activity() {
         find<TextView>(R.id.reason).text = getString(reasonText(s))
         for (id in listOf(R.id.pay_now, R.id.call_lender)) find<View>(id).visibility = View.VISIBLE
         LockScreenBinder.bind(this, window.decorView, s) { OverlayFallback.stepAside(this) }
+        // The lender's payment apps (lock task allows them): opened the way a call is.
+        val apps = AllowedApps.fill(this, find(R.id.payment_apps), s.paymentApps) { OverlayFallback.stepAside(this) }
+        find<View>(R.id.payment_apps_title).visibility = if (apps > 0) View.VISIBLE else View.GONE
+        find<TextView>(R.id.notice_first_shown).apply {
+            text = s.noticeFirstShownMs?.let { getString(R.string.notice_first_shown, Format.date(this@LockActivity, it)) } ?: ""
+            visibility = if (s.noticeFirstShownMs == null) View.GONE else View.VISIBLE
+        }
         find<TextView>(R.id.challenge).text =
             s.offlineChallenge?.let { getString(R.string.challenge, Format.challenge(it)) } ?: ""
         find<TextView>(R.id.tries_left).text =

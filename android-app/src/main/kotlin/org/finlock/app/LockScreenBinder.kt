@@ -22,6 +22,18 @@ object LockScreenBinder {
         text(R.id.due_date, s.nextDueMs?.let { activity.getString(R.string.due_date, Format.date(activity, it)) })
         text(R.id.lender_message, s.message?.let { activity.getString(R.string.lender_message, s.lenderName, it) })
         text(R.id.payment_instructions, s.paymentInstructions?.let { activity.getString(R.string.payment_instructions, it) })
+        // Private details (a screen others may see): the amounts only once the user opens them.
+        val details = root.findViewById<Button>(R.id.show_details)
+        val hidden = s.privateDetails && details.tag != OPENED
+        for (id in PRIVATE) {
+            val view = root.findViewById<TextView>(id)
+            if (hidden) view.visibility = View.GONE
+        }
+        details.visibility = if (hidden) View.VISIBLE else View.GONE
+        details.setOnClickListener {
+            details.tag = OPENED
+            bind(activity, root, s, calling)
+        }
 
         root.findViewById<Button>(R.id.call_lender).apply {
             text = activity.getString(R.string.call_lender, s.lenderPhone)
@@ -43,4 +55,8 @@ object LockScreenBinder {
         link(R.id.support_link, s.supportUrl)
         link(R.id.terms_link, s.termsUrl)
     }
+
+    /** What private details keep behind "Show details": amounts, dates, the lender's texts. */
+    val PRIVATE = listOf(R.id.amount_due, R.id.due_date, R.id.lender_message, R.id.payment_instructions)
+    private const val OPENED = "opened"
 }

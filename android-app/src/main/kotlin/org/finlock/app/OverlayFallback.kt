@@ -17,6 +17,7 @@ import android.view.WindowManager
 import android.widget.Button
 import android.widget.LinearLayout
 import android.widget.TextView
+import org.finlock.core.Level
 import java.util.Collections
 import java.util.WeakHashMap
 
@@ -33,11 +34,18 @@ import java.util.WeakHashMap
  * and after a call the next screen-off outside a call does ([OverlayService] listens). The
  * rule lives here, in one place, fed by the activity lifecycle; it decides nothing about
  * locking (the core does).
+ *
+ * The levels as with Device Owner: at `Locked` the window leads to the lock screen, at
+ * `Restricted` to the restricted home, whose allowed apps (like the payment apps on the lock
+ * screen) are opened the way a call is, with the window stepping aside until the next
+ * screen-off. At `Notice` and `Normal` there is no window.
  */
 object OverlayFallback : Application.ActivityLifecycleCallbacks {
     /** The app's screens the user may open from the lock screen: the overlay steps aside for them. */
     val GUESTS = setOf(
         LockActivity::class.java.name,
+        RestrictedActivity::class.java.name,
+        NoticeActivity::class.java.name,
         DisclosureActivity::class.java.name,
         WebPageActivity::class.java.name,
     )
@@ -67,6 +75,15 @@ object OverlayFallback : Application.ActivityLifecycleCallbacks {
 
     val showing: Boolean get() = view != null
 
+    /** The level held: `Locked` (the lock screen) or `Restricted` (the restricted home). */
+    @Volatile
+    var level: Level = Level.LOCKED
+        private set
+
+    /** The screen the window and the service's notification lead to at [level]. */
+    fun home(context: Context): Intent =
+        if (level == Level.RESTRICTED) RestrictedActivity.intent(context) else LockActivity.intent(context)
+
     /** A guest screen is in front (the lock screen, or a page it opened). */
     val guestInFront: Boolean get() = guests.isNotEmpty()
 
@@ -76,17 +93,23 @@ object OverlayFallback : Application.ActivityLifecycleCallbacks {
         guests.clear()
         outside = false
         engaged = false
+        level = Level.LOCKED
         app.registerActivityLifecycleCallbacks(this)
     }
 
     /**
-     * Locked without Device Owner: the overlay window, then the foreground service that keeps
-     * it (in that order: a visible overlay lets a background app start its service). False
-     * when the user has not allowed "display over other apps".
+     * Locked or restricted ([level]) without Device Owner: the overlay window, then the
+     * foreground service that keeps it (in that order: a visible overlay lets a background app
+     * start its service). False when the user has not allowed "display over other apps".
      */
-    fun engage(context: Context): Boolean {
+    fun engage(context: Context, level: Level = Level.LOCKED): Boolean {
         val app = context.applicationContext
         if (!Settings.canDrawOverlays(app)) return false
+        if (this.level != level) {
+            // Another level: the window is rebuilt for it.
+            this.level = level
+            hide(app)
+        }
         engaged = true
         onMain {
             add(app)
@@ -217,7 +240,7 @@ object OverlayFallback : Application.ActivityLifecycleCallbacks {
                 }
             })
             addView(TextView(app).apply {
-                text = app.getString(R.string.lock_title)
+                text = app.getString(if (level == Level.RESTRICTED) R.string.restricted_title else R.string.lock_title)
                 setTextColor(app.getColor(R.color.lock_text))
                 textSize = 22f
             })
@@ -229,9 +252,12 @@ object OverlayFallback : Application.ActivityLifecycleCallbacks {
             })
             addView(Button(app).apply {
                 id = R.id.overlay_open
-                text = app.getString(R.string.overlay_open)
-                contentDescription = app.getString(R.string.overlay_open_description)
-                setOnClickListener { runCatching { app.startActivity(LockActivity.intent(app)) } }
+                val restricted = level == Level.RESTRICTED
+                text = app.getString(if (restricted) R.string.overlay_open_restricted else R.string.overlay_open)
+                contentDescription = app.getString(
+                    if (restricted) R.string.overlay_open_restricted_description else R.string.overlay_open_description,
+                )
+                setOnClickListener { runCatching { app.startActivity(home(app)) } }
             })
         }
     }

@@ -121,13 +121,22 @@ class OverlayService : Service() {
 
         fun notification(context: Context): Notification = Notification.Builder(context, Reminders.CHANNEL_LOCK)
             .setSmallIcon(R.drawable.ic_notification)
-            .setContentTitle(context.getString(R.string.lock_title))
+            .setContentTitle(
+                context.getString(
+                    if (OverlayFallback.level == org.finlock.core.Level.RESTRICTED) R.string.restricted_title else R.string.lock_title,
+                ),
+            )
             .setContentText(context.getString(R.string.enforcement_weaker))
             .setStyle(Notification.BigTextStyle().bigText(context.getString(R.string.enforcement_weaker)))
             .setOngoing(true)
             .setCategory(Notification.CATEGORY_STATUS)
             .setContentIntent(
-                PendingIntent.getActivity(context, 3, LockActivity.intent(context), PendingIntent.FLAG_IMMUTABLE),
+                PendingIntent.getActivity(
+                    context,
+                    3,
+                    OverlayFallback.home(context),
+                    PendingIntent.FLAG_IMMUTABLE or PendingIntent.FLAG_UPDATE_CURRENT,
+                ),
             )
             .build()
     }

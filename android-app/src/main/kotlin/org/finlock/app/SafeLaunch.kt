@@ -22,9 +22,9 @@ object SafeLaunch {
     fun userUnlocked(context: Context): Boolean =
         context.getSystemService(UserManager::class.java)?.isUserUnlocked ?: true
 
-    /** Opens [intent]; returns false (and logs) when the system refused it. */
-    fun start(activity: Activity, intent: Intent): Boolean = try {
-        activity.startActivity(intent)
+    /** Opens [intent] (from outside an activity: with FLAG_ACTIVITY_NEW_TASK); returns false (and logs) when the system refused it. */
+    fun start(context: Context, intent: Intent): Boolean = try {
+        context.startActivity(intent)
         true
     } catch (e: ActivityNotFoundException) {
         Log.w(TAG, "launch refused: ${e.javaClass.simpleName}")

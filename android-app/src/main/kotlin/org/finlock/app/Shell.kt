@@ -10,6 +10,7 @@ import android.content.Intent
 import android.util.Log
 import org.finlock.core.Decision
 import org.finlock.core.FinlockException
+import org.finlock.core.Level
 import org.finlock.core.WakeReason
 import java.io.File
 import java.util.Locale
@@ -65,7 +66,7 @@ object Shell {
         } catch (e: FinlockException.NotEnrolled) {
             return null
         }
-        apply(context, decision)
+        apply(context, decision, levelApps(context, decision))
         if (!decision.released) {
             Reminders.showDue(context)
             armNextWakeup(context)
@@ -73,23 +74,33 @@ object Shell {
         return decision
     }
 
-    /** Enforces [decision]: lock down and show the lock screen, or lift it, or release. */
-    fun apply(context: Context, decision: Decision) {
+    /**
+     * Enforces [decision] by its level: locked (lock task with the lock screen as HOME, or the
+     * overlay), restricted (lock task with the restricted home, or the overlay), notice and
+     * normal (nothing held: the notice page comes at the next screen unlock,
+     * [NoticeActivity.onUserPresent]), or released. [apps]: the payment apps and essentials the
+     * level allows, read with [levelApps] off the main thread; null keeps the ones applied last.
+     */
+    fun apply(context: Context, decision: Decision, apps: LevelApps? = null) {
         val d = deps(context)
         val lockdown = Lockdown(context, d.dpm)
         // Enrolled and not released: the Device Owner may post its notices (Android 13+).
         if (!decision.released) Permissions.grantAsOwner(context, d.dpm)
+        val level = if (decision.locked) Level.LOCKED else decision.level
         when {
             decision.released -> release(context)
-            decision.locked -> {
-                val owner = lockdown.engage()
+            level == Level.LOCKED || level == Level.RESTRICTED -> {
+                val allowed = apps?.also { LevelApps.save(context, it) } ?: LevelApps.saved(context)
+                val owner = lockdown.engage(level, allowed)
                 if (owner && d.dpm.isDeviceFinanced()) {
                     // The platform's financed-device kiosk holds lock task first (Android 14+).
                     Log.w(TAG, "device is financed through the platform's kiosk: lock task may not hold")
                 }
                 // Without Device Owner: the overlay, held by a foreground service.
-                if (!owner) OverlayFallback.engage(context)
-                context.startActivity(LockActivity.intent(context))
+                if (!owner) OverlayFallback.engage(context, level)
+                context.startActivity(
+                    if (level == Level.LOCKED) LockActivity.intent(context) else RestrictedActivity.intent(context),
+                )
             }
             else -> {
                 lockdown.disengage()
@@ -97,6 +108,23 @@ object Shell {
                 lockdown.protect()
                 OverlayFallback.disengage(context)
             }
+        }
+    }
+
+    /**
+     * The apps [decision]'s level allows beyond the base (the lender's payment apps and
+     * essentials, from the core's notice page); null below restricted, or when the core could
+     * not answer (the last ones applied stay). Reads the core: never on the main thread.
+     */
+    fun levelApps(context: Context, decision: Decision): LevelApps? {
+        if (decision.released || !(decision.locked || decision.level == Level.RESTRICTED)) return null
+        val d = deps(context)
+        return try {
+            val page = d.core.noticePage(d.clocks.now(), localeTag(context))
+            LevelApps(page.paymentApps, page.essentials)
+        } catch (e: FinlockException) {
+            Log.w(TAG, "notice page not readable: ${e.javaClass.simpleName}")
+            null
         }
     }
 

@@ -15,6 +15,10 @@ class UniffiCore(stateDir: String, appVersion: String) : CoreGateway {
 
     override fun lockScreen(clock: Clock, locale: String) = core.lockScreen(clock, locale)
 
+    override fun noticePage(clock: Clock, locale: String) = core.noticePage(clock, locale)
+
+    override fun noticeShown(clock: Clock) = core.noticeShown(clock)
+
     override suspend fun checkIn(force: Boolean, clock: Clock) = core.checkIn(force, clock)
 
     override fun enterOfflineCode(code: String, clock: Clock) = core.enterOfflineCode(code, clock)

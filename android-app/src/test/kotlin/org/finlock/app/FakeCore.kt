@@ -7,9 +7,11 @@ import org.finlock.core.EnrollChallenge
 import org.finlock.core.EnrollOutcome
 import org.finlock.core.EnrollParams
 import org.finlock.core.FinlockException
+import org.finlock.core.Level
 import org.finlock.core.LockReason
 import org.finlock.core.LockScreen
 import org.finlock.core.Moment
+import org.finlock.core.NoticePage
 import org.finlock.core.OfflineCodeAccepted
 import org.finlock.core.Reminder
 import org.finlock.core.Status
@@ -20,6 +22,12 @@ import java.util.Collections
 class FakeCore : CoreGateway {
     var decision: Decision = unlocked()
     var screen: LockScreen = screen(locked(LockReason.OVERDUE_PAYMENT))
+
+    /** What `noticePage` answers (with [decision] in it). */
+    var notice: NoticePage = notice(noticed())
+
+    /** How many times `noticeShown` was called (it records the first display, as the core does). */
+    val noticeShownCalls = java.util.concurrent.atomic.AtomicInteger()
     var checkInResult: () -> Decision = { decision }
     var codeResult: (String) -> OfflineCodeAccepted = { throw FinlockException.CodeWrong("offline_code_wrong", 4) }
     var reminder: Reminder? = null
@@ -82,6 +90,32 @@ class FakeCore : CoreGateway {
         requireEnrolled()
         screenError?.let { throw it }
         return screen.copy(decision = decision)
+    }
+
+    override fun noticePage(clock: Clock, locale: String): NoticePage {
+        calls += "noticePage($locale)"
+        reading()
+        requireEnrolled()
+        val d = decision
+        return notice.copy(
+            decision = d,
+            restrictFromMs = d.restrictFromMs,
+            lockFromMs = d.lockFromMs,
+            reason = d.reason,
+            firstShownMs = d.noticeFirstShownMs,
+        )
+    }
+
+    /** As the core: records the first display at the notice levels, once. */
+    override fun noticeShown(clock: Clock): Boolean {
+        calls += "noticeShown"
+        noticeShownCalls.incrementAndGet()
+        requireEnrolled()
+        val d = decision
+        val noticeLevel = d.level == Level.NOTICE || d.level == Level.RESTRICTED
+        if (!noticeLevel || d.noticeFirstShownMs != null) return false
+        decision = d.copy(noticeFirstShownMs = clock.wallMs)
+        return true
     }
 
     override suspend fun checkIn(force: Boolean, clock: Clock): Decision {
@@ -194,12 +228,58 @@ class FakeCore : CoreGateway {
     companion object {
         const val NOW = 1_767_225_600_000L // 2026-01-01T00:00:00Z
 
-        fun unlocked() = Decision(false, null, false, false, NOW, null)
+        const val DAY = 86_400_000L
 
-        fun locked(reason: LockReason, clockSuspect: Boolean = false) =
-            Decision(true, reason, clockSuspect, false, NOW, null)
+        fun unlocked() = Decision(false, null, false, false, NOW, null, level = Level.NORMAL)
 
-        fun released() = Decision(false, null, false, true, NOW, null)
+        fun locked(reason: LockReason, clockSuspect: Boolean = false) = Decision(
+            true, reason, clockSuspect, false, NOW, null,
+            level = Level.LOCKED,
+            noticeFirstShownMs = NOW - 3 * DAY,
+        )
+
+        fun released() = Decision(false, null, false, true, NOW, null, level = Level.NORMAL)
+
+        /** The notice: restricted in 5 days, locked in 12, unless paid ([reason] of the coming step). */
+        fun noticed(reason: LockReason = LockReason.OVERDUE_PAYMENT, firstShownMs: Long? = null) = Decision(
+            false, reason, false, false, NOW, null,
+            level = Level.NOTICE,
+            noticeFirstShownMs = firstShownMs,
+            restrictFromMs = NOW + 5 * DAY,
+            lockFromMs = NOW + 12 * DAY,
+        )
+
+        /** Restricted since 2 days, locked in 7, unless paid. */
+        fun restricted(reason: LockReason = LockReason.OVERDUE_PAYMENT) = Decision(
+            false, reason, false, false, NOW, null,
+            level = Level.RESTRICTED,
+            noticeFirstShownMs = NOW - 3 * DAY,
+            restrictFromMs = NOW - 2 * DAY,
+            lockFromMs = NOW + 7 * DAY,
+        )
+
+        /** The lender's payment app and essential of [notice] (installed by the tests that open them). */
+        const val PAYMENT_APP = "com.example.mpesa"
+        const val ESSENTIAL = "com.example.health"
+
+        fun notice(decision: Decision, privateDetails: Boolean = false) = NoticePage(
+            decision = decision,
+            lenderName = "Jamii Phones",
+            lenderPhone = "+254700123456",
+            paymentUrl = "https://pay.jamii.example/device/42",
+            paymentInstructions = "M-Pesa paybill 400200, account 42",
+            amountDueMinor = 150_000,
+            currency = "KES",
+            nextDueMs = NOW - 3 * DAY,
+            restrictFromMs = decision.restrictFromMs,
+            lockFromMs = decision.lockFromMs,
+            reason = decision.reason,
+            firstShownMs = decision.noticeFirstShownMs,
+            privateDetails = privateDetails,
+            paymentApps = listOf(PAYMENT_APP),
+            essentials = listOf(ESSENTIAL),
+            message = "Please pay your December installment.",
+        )
 
         fun moment(elapsed: Long, delay: Long = 0) = Moment(NOW + delay, delay, elapsed)
 
@@ -220,6 +300,8 @@ class FakeCore : CoreGateway {
             offlineTriesLeft = 5,
             offlineLockedOut = false,
             offlineLockedOutUntilMs = null,
+            paymentApps = listOf(PAYMENT_APP),
+            noticeFirstShownMs = NOW - 3 * DAY,
         )
     }
 }

@@ -16,7 +16,9 @@ import java.io.File
 
 /**
  * PNGs of the lock screen per reason and language, of enrollment (the disclosure, and
- * waiting for the lender's approval), and of the account screen in good standing, for people to look at (`cargo xtask android-screens`, native graphics). Skipped in
+ * waiting for the lender's approval), of the account screen in good standing, and of the
+ * escalation levels (the notice page as it opens and scrolled whole, with private details
+ * closed, and the restricted home), for people to look at (`cargo xtask android-screens`, native graphics). Skipped in
  * `android-test`. The status bar (and with it lock task's system info: signal, battery, clock)
  * belongs to System UI, which Robolectric does not draw: docs/DEVICE-CHECKLIST.md, L1.
  */
@@ -101,6 +103,7 @@ class LockScreenshots {
             save(account.get().window.decorView, "account-unfinished-$language.png")
             account.pause().stop().destroy()
             UnfinishedSetup.clear(context)
+            levels(context, language)
             // Good standing: the account screen of an enrolled device, not locked.
             Shell.install(ShellDeps(FakeCore(), FrameworkDpm(context), FIXED_CLOCK, Inline))
             val good = Robolectric.buildActivity(AccountActivity::class.java).setup()
@@ -108,6 +111,48 @@ class LockScreenshots {
             save(good.get().window.decorView, "account-good-standing-$language.png")
             good.pause().stop().destroy()
         }
+    }
+
+    /** The notice page and the restricted home (PROTOCOL §3.7) in [language]. */
+    private fun levels(context: android.content.Context, language: String) {
+        val telecom = org.robolectric.Shadows.shadowOf(context.getSystemService(android.telecom.TelecomManager::class.java))
+        telecom.setSystemDialerPackage("com.android.dialer")
+        TestApps.install(context, "com.android.dialer", "Phone", system = true)
+        TestApps.install(context, "com.android.messaging", "Messages", system = true)
+        org.robolectric.shadows.ShadowTelephony.ShadowSms.setDefaultSmsPackage("com.android.messaging")
+        TestApps.install(context, FakeCore.PAYMENT_APP, "M-Pesa")
+        TestApps.install(context, FakeCore.ESSENTIAL, "Health")
+        val cases = listOf(
+            "notice" to FakeCore().apply { decision = FakeCore.noticed(firstShownMs = FakeCore.NOW - FakeCore.DAY) },
+            "notice-private" to FakeCore().apply {
+                decision = FakeCore.noticed()
+                notice = FakeCore.notice(FakeCore.noticed(), privateDetails = true)
+            },
+            "notice-restricted" to FakeCore().apply { decision = FakeCore.restricted() },
+        )
+        for ((name, core) in cases) {
+            Shell.install(ShellDeps(core, FrameworkDpm(context), FIXED_CLOCK, Inline))
+            val notice = Robolectric.buildActivity(NoticeActivity::class.java).setup()
+            ShadowLooper.idleMainLooper()
+            save(notice.get().window.decorView, "$name-$language.png")
+            saveWhole(notice.get().findViewById(R.id.notice_content), "$name-full-$language.png")
+            notice.pause().stop().destroy()
+        }
+        Shell.install(ShellDeps(FakeCore().apply { decision = FakeCore.restricted() }, FrameworkDpm(context), FIXED_CLOCK, Inline))
+        val home = Robolectric.buildActivity(RestrictedActivity::class.java).setup()
+        ShadowLooper.idleMainLooper()
+        save(home.get().window.decorView, "restricted-$language.png")
+        saveWhole(home.get().findViewById(R.id.restricted_content), "restricted-full-$language.png")
+        home.pause().stop().destroy()
+    }
+
+    /** A scroll view's whole content, as the user scrolls through it, on the screens' background. */
+    private fun saveWhole(content: android.view.View, name: String) {
+        val bitmap = Bitmap.createBitmap(content.width, content.height, Bitmap.Config.ARGB_8888)
+        val canvas = Canvas(bitmap)
+        canvas.drawColor(content.context.getColor(R.color.lock_background))
+        content.draw(canvas)
+        File(dir, name).outputStream().use { bitmap.compress(Bitmap.CompressFormat.PNG, 100, it) }
     }
 
     private fun save(view: android.view.View, name: String) {

@@ -73,6 +73,40 @@ class OverlayTest {
     }
 
     @Test
+    fun `restricted without device owner: the overlay leads to the restricted home, which it steps aside for an allowed app`() {
+        TestApps.install(context, FakeCore.PAYMENT_APP, "M-Pesa")
+        core.decision = FakeCore.restricted()
+        Shell.refresh(context)
+        ShadowLooper.idleMainLooper()
+        val overlay = overlayViews().single()
+        assertTrue(texts(overlay).toString(), texts(overlay).contains("This phone is restricted"))
+        assertTrue("weaker enforcement is stated", texts(overlay).any { it.contains("enforced less strictly") })
+        shadowOf(app).clearNextStartedActivities()
+        overlay.findViewById<View>(R.id.overlay_open).performClick()
+        assertEquals(RestrictedActivity::class.java.name, shadowOf(app).nextStartedActivity?.component?.className)
+        val home = Robolectric.buildActivity(RestrictedActivity::class.java).setup()
+        ShadowLooper.idleMainLooper()
+        assertFalse("a guest screen: no overlay over it", OverlayFallback.showing)
+        assertEquals(View.VISIBLE, home.get().findViewById<View>(R.id.weaker_notice).visibility)
+        home.get().findViewById<View>(R.id.allowed_apps).findViewWithTag<android.widget.Button>(FakeCore.PAYMENT_APP).performClick()
+        home.pause().stop()
+        ShadowLooper.idleMainLooper()
+        assertFalse("the overlay steps aside for the payment app", OverlayFallback.showing)
+        OverlayFallback.onScreenOff(context)
+        ShadowLooper.idleMainLooper()
+        assertTrue("back at the next screen-off", OverlayFallback.showing)
+    }
+
+    @Test
+    fun `notice without device owner: no overlay, the phone is fully usable`() {
+        core.decision = FakeCore.noticed()
+        Shell.refresh(context)
+        ShadowLooper.idleMainLooper()
+        assertTrue(overlayViews().isEmpty())
+        assertFalse(OverlayFallback.engaged)
+    }
+
+    @Test
     fun `the service runs in the foreground with a notice that enforcement is weaker`() {
         val controller = Robolectric.buildService(OverlayService::class.java, Intent(context, OverlayService::class.java))
         val service = controller.create().startCommand(0, 1).get()
