@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::b64;
 use crate::clock::{ClockInput, Reading, TrustedClock};
-use crate::decision::{self, Decision, DecisionInput};
+use crate::decision::{self, Decision, DecisionInput, Ladder};
 use crate::entitlement::{self, AcceptRules};
 use crate::error::{Error, Result};
 use crate::jws;
@@ -114,6 +114,9 @@ pub struct Enrollment {
     /// Which reminders were already shown, so a restart does not repeat them.
     #[serde(default)]
     pub reminders: FiredReminders,
+    /// The notice page displayed in this episode (§3.7); absent in stores that predate it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<NoticeRecord>,
 }
 
 /// Everything the device persists.
@@ -372,6 +375,7 @@ impl DeviceState {
             pending_events: Vec::new(),
             outstanding_nonce: None,
             reminders: FiredReminders::default(),
+            notice: None,
         });
         self.pending_enrollment = None;
         // A new enrollment is a new record on the server: it has what this request carried.
@@ -544,6 +548,9 @@ impl DeviceState {
             log::info!("released for good");
         }
         en.entitlement = e;
+        // A payment, an extension or a lender's unlock may end the notice episode.
+        let reading = self.clock.read(clock);
+        self.settle_notice_at(&reading, clock);
         Ok(())
     }
 
@@ -553,10 +560,9 @@ impl DeviceState {
         if let (Some(delta_s), Some(en)) = (reading.clock_jump_s, self.enrollment.as_mut()) {
             push_event(&mut en.pending_events, Event::ClockJump { delta_s });
         }
-        Evaluation {
-            reading,
-            decision: self.decide(&reading),
-        }
+        let decision = self.decide(&reading);
+        self.settle_notice(decision.level, clock);
+        Evaluation { reading, decision }
     }
 
     /// The decision for an already computed reading, without touching the state.
@@ -574,6 +580,8 @@ impl DeviceState {
                 last_successful_checkin: 0,
                 offline_extension_until: 0,
                 release_at: None,
+                ladder: Ladder::notice_from(0),
+                notice: None,
             },
             Some(en) => DecisionInput {
                 state: Some(en.entitlement.state),
@@ -583,6 +591,15 @@ impl DeviceState {
                 last_successful_checkin: en.last_successful_checkin,
                 offline_extension_until: en.offline.extension_until,
                 release_at: en.entitlement.completing_until(),
+                ladder: {
+                    let ladder = en.entitlement.ladder();
+                    Ladder {
+                        notice_at: ladder.notice_at,
+                        restrict_at: ladder.restrict_at,
+                        notice_min_s: ladder.notice_min(),
+                    }
+                },
+                notice: self.notice_seen(),
             },
         }
     }
@@ -671,6 +688,9 @@ impl DeviceState {
             },
         );
         log::info!("offline code accepted");
+        // The steps moved: the device may be back before the notice.
+        let reading = self.clock.read(clock);
+        self.settle_notice_at(&reading, clock);
         Ok(accepted)
     }
 }
@@ -718,7 +738,8 @@ pub struct Device {
     store: Store,
     /// The state as the device sees it; equal to what is stored except for clock marks
     /// that the stored ones, carried forward, tell within [`crate::clock::MARK_SLACK_MS`]
-    /// (see [`TrustedClock::needs_writing`]).
+    /// (see [`TrustedClock::needs_writing`]). The notice record's elapsed time is read
+    /// from those marks' monotonic reading, so it moves on with them.
     state: DeviceState,
     /// The clock marks last written, which `evaluate` compares with the fresh ones.
     stored_clock: TrustedClock,
@@ -806,6 +827,12 @@ impl Device {
         self.update(|s| s.set_push_endpoint(endpoint, clock))
     }
 
+    /// The shell displayed the notice page: records its first display (stored). See
+    /// [`DeviceState::notice_shown`].
+    pub fn notice_shown(&mut self, clock: &ClockInput) -> Result<bool> {
+        self.update(|s| s.notice_shown(clock))
+    }
+
     /// Enters an offline code. A wrong code is stored too (that is what counts it);
     /// malformed input and refused entries change nothing.
     pub fn enter_offline_code(&mut self, code: &str, clock: &ClockInput) -> Result<AcceptedCode> {
@@ -820,10 +847,14 @@ impl Device {
 }
 
 pub mod attested;
+mod notice;
+#[cfg(test)]
+mod notice_tests;
 mod push;
 #[cfg(test)]
 mod push_tests;
 
+pub use notice::NoticeRecord;
 pub use push::PushState;
 #[cfg(test)]
 mod key_rotation_tests;

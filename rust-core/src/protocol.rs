@@ -507,6 +507,8 @@ pub enum Event {
     OfflineCodeUsed { counter: u64, days: u16, at: i64 },
     /// The wall clock moved by this much relative to the monotonic clock.
     ClockJump { delta_s: i64 },
+    /// The notice page was first displayed at this trusted time (§3.7).
+    NoticeShown { at: i64 },
     /// A type from a later minor version; servers ignore it.
     #[serde(other)]
     Unknown,

@@ -1,5 +1,5 @@
-//! What the device shows of its state: the lock screen, who to pay (on the lock screen
-//! and in every reminder) and the status.
+//! What the device shows of its state: the lock screen, the notice page (in `notice`), who
+//! to pay (on both and in every reminder) and the status.
 //!
 //! Each is assembled here, once, from the stored state and one [`Evaluation`] (trusted
 //! time and the decision at it). The Kotlin bridge converts them to its records
@@ -65,6 +65,13 @@ pub struct LockScreen {
     /// The next (or oldest unpaid) due date.
     pub next_due: Option<i64>,
     pub offline: OfflineEntry,
+    /// Android packages the lock screen offers (and the lock task allows): the lender's
+    /// payment apps (§3.7).
+    pub payment_apps: Vec<String>,
+    /// When the notice page was first shown in this episode ("Notice first shown on …").
+    pub notice_first_shown: Option<i64>,
+    /// Amounts appear only after the user opens the details (§3.7).
+    pub private_details: bool,
 }
 
 /// The offline unlock code's part of the lock screen (§6).
@@ -145,6 +152,9 @@ impl DeviceState {
                 locked_out: lockout.is_some(),
                 locked_out_until,
             },
+            payment_apps: e.ladder().payment_apps,
+            notice_first_shown: evaluation.decision.notice_first_shown,
+            private_details: e.ladder().private_details,
         })
     }
 
@@ -175,5 +185,10 @@ impl DeviceState {
     }
 }
 
+mod notice;
+pub use notice::NoticePage;
+
+#[cfg(test)]
+mod notice_tests;
 #[cfg(test)]
 mod tests;

@@ -79,6 +79,20 @@ pub fn preview(row: &DeviceRow, lender: &LenderInfo, now: i64, lang: Lang) -> Re
         last_successful_checkin: row.last_checkin_at.or(row.enrolled_at).unwrap_or(now),
         offline_extension_until: 0,
         release_at: e.release_at,
+        // The server cannot know the phone's notice record: the preview assumes the notice
+        // was displayed long enough ago, so it shows the level the signed moments ask for.
+        ladder: {
+            let ladder = e.ladder();
+            decision::Ladder {
+                notice_at: ladder.notice_at,
+                restrict_at: ladder.restrict_at,
+                notice_min_s: ladder.notice_min(),
+            }
+        },
+        notice: Some(decision::NoticeSeen {
+            first_shown_at: now,
+            elapsed_s: u64::MAX,
+        }),
     };
     Ok(screen_of(
         &e,
@@ -321,6 +335,15 @@ mod tests {
             released: false,
             release_at: None,
             next_change: None,
+            level: if locked {
+                finlock_core::decision::Level::Locked
+            } else {
+                finlock_core::decision::Level::Normal
+            },
+            held_for_notice: false,
+            notice_first_shown: None,
+            restrict_from: None,
+            lock_from: None,
         }
     }
 
