@@ -59,6 +59,14 @@ pub enum Error {
     /// A well-formed request with a value the rules refuse.
     #[error("{field}: {rule}")]
     Invalid { field: String, rule: String },
+    /// A plan or a lender action the lender's compliance profile forbids (`rule` is the
+    /// profile file's key, e.g. `restricted.min_days_past_due`; see docs/COMPLIANCE.md).
+    #[error("{detail} (compliance profile {profile}, rule {rule})")]
+    Compliance {
+        profile: String,
+        rule: &'static str,
+        detail: String,
+    },
     #[error("database error")]
     Db(#[from] sqlx::Error),
     /// A bug or an environment failure (key file unreadable, …); logged, never shown.
@@ -154,6 +162,11 @@ impl Error {
                 "invalid-field",
                 "Invalid field",
             ),
+            Error::Compliance { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "compliance",
+                "Refused by the lender's compliance profile",
+            ),
             Error::Db(_) | Error::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -191,7 +204,8 @@ pub struct Problem {
     pub detail: String,
     /// The same slug as in `type`.
     pub code: &'static str,
-    /// The core's rule code, for protocol errors.
+    /// The core's rule code, for protocol errors; the compliance profile's rule id
+    /// (e.g. `locked.min_days_past_due`) for `compliance`, whose `detail` names the profile.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<&'static str>,
 }
@@ -211,6 +225,7 @@ impl IntoResponse for Error {
         };
         let rule = match &self {
             Error::Protocol(e) => Some(e.code()),
+            Error::Compliance { rule, .. } => Some(*rule),
             _ => None,
         };
         let problem = Problem {

@@ -1,7 +1,7 @@
 //! Issuing: the entitlement a device receives, computed by [`crate::policy`] from the
-//! row as committed, checked against the device's own field rules and signed with
-//! the lender's key. Every answer to a device (enrollment, check-in) goes through
-//! [`issue`].
+//! row as committed and the lender's compliance profile (its escalation ladder), checked
+//! against the device's own field rules and signed with the lender's key. Every answer to
+//! a device (enrollment, check-in) goes through [`issue`].
 
 use finlock_core::protocol::{ReminderPolicy, UrlPolicy};
 
@@ -49,7 +49,12 @@ pub async fn issue(
         extended_until: issued.extended_until,
         release_at: issued.release_at,
     };
-    let e = policy::entitlement(
+    // Under the lender's compliance profile: the escalation ladder (§3.7) it allows.
+    let terms = policy::ladder::Terms {
+        profile: lender.compliance.profile,
+        payment_apps: &lender.compliance.payment_apps,
+    };
+    let e = policy::entitlement_under(
         &facts,
         &IssueContext {
             lender_id: &row.lender_id,
@@ -60,6 +65,7 @@ pub async fn issue(
             jitter: ids::jitter(),
             lender: &lender.info,
         },
+        terms,
     );
     // A device would reject an entitlement that breaks a field rule; catch it here as
     // the bug it is. Loopback http is tolerated for local lenders (debug devices).

@@ -15,6 +15,7 @@ use std::sync::{Arc, RwLock};
 use finlock_core::keys::{Jwks, KeySet, LenderKey};
 use finlock_core::protocol::{LenderInfo, UrlPolicy};
 
+use crate::compliance;
 use crate::db::Db;
 use crate::db::queries::{self, LenderRow};
 use crate::error::{Error, Result};
@@ -48,6 +49,8 @@ pub struct LenderCtx {
     pub info: LenderInfo,
     /// The key sets (the newest, and the chain a device behind it needs).
     pub keys: KeyState,
+    /// The compliance profile and payment apps it signs under (migration 0018).
+    pub compliance: compliance::lender::Selection,
 }
 
 fn info(row: &LenderRow) -> LenderInfo {
@@ -132,10 +135,13 @@ pub async fn create(db: &Db, keys_dir: &Path, new: &NewLender, now: i64) -> Resu
     })
 }
 
-/// At `finlock serve`: every lender's signing key must be readable, or its devices would
-/// get 500s at their next check-in. A missing keys directory is created (0700) when no
+/// At `finlock serve`: the shipped compliance profiles must load, and every lender's
+/// signing key must be readable, or its devices would get 500s at their next check-in. A missing keys directory is created (0700) when no
 /// lender exists yet. The error names what is wrong.
 pub async fn check_keys(db: &Db, keys_dir: &Path) -> std::result::Result<(), String> {
+    // The compliance profiles every signature depends on: a bad shipped file stops the
+    // server here, before it listens, rather than failing check-ins.
+    compliance::check()?;
     let lenders = list(db)
         .await
         .map_err(|e| format!("reading lenders: {e}"))?;
@@ -258,9 +264,11 @@ impl LenderCache {
             return Ok(c.ctx.clone());
         }
         let ctx = match cached {
-            // One indexed read tells whether anything changed.
+            // Two indexed reads tell whether anything changed: the key sets, and the
+            // compliance settings (which another node may have changed).
             Some(c)
-                if lender_keys::newest_seq(&db.read, lender_id).await? == c.ctx.keys.keys_seq =>
+                if lender_keys::newest_seq(&db.read, lender_id).await? == c.ctx.keys.keys_seq
+                    && compliance::lender::read(&db.read, lender_id).await? == c.ctx.compliance =>
             {
                 c.ctx
             }
@@ -293,10 +301,12 @@ async fn load(db: &Db, keys_dir: &Path, lender_id: &str) -> Result<LenderCtx> {
         .ok_or_else(|| Error::Internal("a device names a missing lender".into()))?;
     let keys = lender_keys::state(&db.read, &row).await?;
     let key = lender_keys::signing_key(keys_dir, lender_id, &keys)?;
+    let compliance = compliance::lender::read(&db.read, lender_id).await?;
     Ok(LenderCtx {
         lender_id: lender_id.to_string(),
         key,
         info: info(&row),
         keys,
+        compliance,
     })
 }

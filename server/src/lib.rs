@@ -21,6 +21,7 @@ pub mod audit;
 pub mod checkin;
 pub mod cli;
 pub mod clock;
+pub mod compliance;
 pub mod config;
 pub mod console;
 pub mod db;

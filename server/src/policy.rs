@@ -408,8 +408,29 @@ pub fn first_lock_at(plan: &Plan, paid_minor: u64) -> i64 {
         .max(0)
 }
 
-/// The entitlement for `facts` at `ctx.now` (unsigned).
+/// The entitlement for `facts` at `ctx.now` (unsigned), without a ladder: the v1 meaning
+/// ([`finlock_core::protocol::Escalation::implied_by`]), which is what the `permissive`
+/// profile signs without payment apps. What devices receive is [`entitlement_under`].
 pub fn entitlement(facts: &DeviceFacts<'_>, ctx: &IssueContext<'_>) -> Entitlement {
+    entitlement_with(facts, ctx, None)
+}
+
+/// The entitlement for `facts` at `ctx.now` (unsigned) under the lender's compliance
+/// terms: with the escalation ladder ([`ladder::ladder`]) for every device that owes
+/// something and is neither completing nor released, lender-locked ones included.
+pub fn entitlement_under(
+    facts: &DeviceFacts<'_>,
+    ctx: &IssueContext<'_>,
+    terms: ladder::Terms<'_>,
+) -> Entitlement {
+    entitlement_with(facts, ctx, Some(terms))
+}
+
+fn entitlement_with(
+    facts: &DeviceFacts<'_>,
+    ctx: &IssueContext<'_>,
+    terms: Option<ladder::Terms<'_>>,
+) -> Entitlement {
     let plan = facts.plan;
     let account = plan.account(facts.paid_minor, ctx.now);
     let last_due = plan.installments.last().map_or(ctx.now, |i| i.due);
@@ -441,13 +462,34 @@ pub fn entitlement(facts: &DeviceFacts<'_>, ctx: &IssueContext<'_>) -> Entitleme
         }
     };
     let locked = state == EntitlementState::Locked;
-    let (offline_lock_after_s, offline_warning_s) = if state == EntitlementState::Released {
+    let (mut offline_lock_after_s, mut offline_warning_s) = if state == EntitlementState::Released {
         (None, None)
     } else {
         plan.offline_policy()
     };
+    // The ladder: only while something is owed (not completing, not released).
+    let due = plan
+        .first_unpaid(facts.paid_minor)
+        .map(|(inst, _)| inst.due);
+    let ladder = match (terms, due) {
+        (Some(terms), Some(due)) if state != EntitlementState::Released && completing.is_none() => {
+            Some(ladder::ladder(terms, due, lock_at))
+        }
+        _ => None,
+    };
+    let (lock_at, escalation, urgent_at) = match ladder {
+        Some(l) => {
+            if !l.offline_lock {
+                (offline_lock_after_s, offline_warning_s) = (None, None);
+            }
+            // Hourly check-ins near the first step, so a payment lifts it within the hour.
+            let first_step = l.escalation.restrict_at.unwrap_or(l.lock_at);
+            (l.lock_at, Some(l.escalation), first_step)
+        }
+        None => (lock_at, None, lock_at),
+    };
     // Completing: call again when the window ends, to be released then.
-    let mut next_checkin = next_checkin(ctx.now, lock_at, locked, ctx.jitter);
+    let mut next_checkin = next_checkin(ctx.now, urgent_at, locked, ctx.jitter);
     if let Some(release_at) = completing {
         next_checkin = next_checkin.min(release_at).max(ctx.now.saturating_add(1));
     }
@@ -469,7 +511,7 @@ pub fn entitlement(facts: &DeviceFacts<'_>, ctx: &IssueContext<'_>) -> Entitleme
         reminders: facts.reminders.cloned().unwrap_or_else(default_reminders),
         lender: ctx.lender.clone(),
         message,
-        escalation: None,
+        escalation,
     }
 }
 
@@ -519,6 +561,9 @@ pub fn status(facts: &DeviceFacts<'_>, now: i64) -> DeviceStatus {
     }
 }
 
+pub mod ladder;
+#[cfg(test)]
+mod ladder_tests;
 #[cfg(test)]
 mod money_props;
 
@@ -665,6 +710,8 @@ mod tests {
             last_successful_checkin: now,
             offline_extension_until: 0,
             release_at: e.completing_until(),
+            ladder: finlock_core::decision::Ladder::notice_from(e.ladder().notice_at),
+            notice: None,
         };
         let d = finlock_core::decision::decide(&input, now, Some(now));
         assert!(!d.locked && d.release_at == Some(now + 2 * DAY));
