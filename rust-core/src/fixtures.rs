@@ -128,6 +128,16 @@ pub fn clock_at(t: i64) -> crate::clock::ClockInput {
     }
 }
 
+/// The shell displays the notice page at `t` on the [`clock_at`] clocks; the device must be
+/// at the notice level with nothing recorded yet (every lock needs a displayed notice at
+/// least a day of uptime earlier, ADR 0017).
+pub fn show_notice(s: &mut crate::device::DeviceState, t: i64) {
+    let recorded = s
+        .notice_shown(&clock_at(t))
+        .expect("fixture device is enrolled");
+    assert!(recorded, "no notice to record at {t}");
+}
+
 /// What a fixture phone sends at enrollment.
 pub fn enroll_params() -> crate::device::EnrollParams {
     crate::device::EnrollParams {

@@ -1,6 +1,7 @@
 use ring::rand::SystemRandom;
 
 use super::*;
+use crate::decision::Level;
 use crate::fixtures::{self, DAY, DEVICE_ID, LENDER_ID, OFFLINE_SECRET, T0};
 use crate::keys::PublicKey;
 use crate::protocol::LockReason;
@@ -247,9 +248,17 @@ fn lifecycle_reminder_time_lock_payment_release() {
         fixtures::entitlement(2, lock_at - 20 * DAY),
     )
     .unwrap();
+    // A day before lock_at the notice starts; the shell displays it.
+    assert_eq!(
+        s.evaluate(&at(lock_at - DAY - 1)).decision.level,
+        Level::Normal
+    );
+    fixtures::show_notice(&mut s, lock_at - DAY);
     // Before lock_at: unlocked, and the decision names lock_at as the next change.
     let d = s.evaluate(&at(lock_at - 10)).decision;
     assert!(!d.locked);
+    assert_eq!(d.level, Level::Notice);
+    assert_eq!(d.notice_first_shown, Some(lock_at - DAY));
     assert_eq!(d.next_change, Some(lock_at));
     // Time passes, no payment: locked, on verified time (not clock-suspect).
     let d = s.evaluate(&at(lock_at)).decision;
@@ -259,6 +268,9 @@ fn lifecycle_reminder_time_lock_payment_release() {
     paid.lock_at = lock_at + 40 * DAY;
     let d = checkin(&mut s, lock_at + 3600, paid).unwrap().decision;
     assert!(!d.locked);
+    // Back in good standing: the notice episode ended, its record with it.
+    assert_eq!(d.level, Level::Normal);
+    assert_eq!(s.enrolled().unwrap().notice, None);
     // Paid in full: released for good.
     let mut released = fixtures::entitlement(4, lock_at + 7200);
     released.state = EntitlementState::Released;
@@ -284,11 +296,21 @@ fn lender_lock_and_unlock() {
     lock.state = EntitlementState::Locked;
     lock.lock_reason = Some(LockReason::LenderRequest);
     let d = checkin(&mut s, T0 + 100, lock).unwrap().decision;
+    // A lender lock gives notice first: held until the notice has been on the phone a day.
+    assert!(!d.locked && d.held_for_notice && d.reason == Some(LockReason::LenderRequest));
+    fixtures::show_notice(&mut s, T0 + 150);
+    let d = s.evaluate(&at(T0 + 150 + DAY)).decision;
     assert!(d.locked && d.reason == Some(LockReason::LenderRequest));
-    let d = checkin(&mut s, T0 + 200, fixtures::entitlement(3, T0 + 200))
-        .unwrap()
-        .decision;
+    let d = checkin(
+        &mut s,
+        T0 + 200 + DAY,
+        fixtures::entitlement(3, T0 + 200 + DAY),
+    )
+    .unwrap()
+    .decision;
     assert!(!d.locked);
+    assert_eq!(d.level, Level::Normal);
+    assert_eq!(s.enrolled().unwrap().notice, None);
 }
 
 #[test]
@@ -351,6 +373,7 @@ fn offline_code_flow_with_the_lenders_answer() {
     let mut e = fixtures::entitlement(2, lock_at);
     e.offline_lock_after_s = None;
     e.offline_warning_s = None;
+    fixtures::show_notice(&mut s, lock_at - DAY);
     checkin(&mut s, lock_at, e).unwrap();
     assert!(s.evaluate(&at(lock_at + 10)).decision.locked);
 
@@ -396,14 +419,16 @@ fn offline_code_flow_with_the_lenders_answer() {
 fn a_forward_clock_cannot_stretch_an_offline_code() {
     let mut s = enrolled();
     let lock_at = fixtures::entitlement(1, T0).lock_at;
-    // The customer sets the clock a year ahead (locks: clock-suspect), then enters a code.
+    // The customer sets the clock a year ahead (which could only lock clock-suspect, and
+    // now not even that: no notice was displayed), then enters a code.
     let ahead = lock_at + 365 * DAY;
     let real = T0 + 10;
     let cheat = ClockInput {
         wall_ms: ahead * 1000,
         ..at(real)
     };
-    assert!(s.evaluate(&cheat).decision.clock_suspect);
+    let d = s.evaluate(&cheat).decision;
+    assert!(d.held_for_notice && !d.locked);
     let challenge: u32 = s.offline_challenge().unwrap().parse().unwrap();
     let counter = offline_code::find_counter(&OFFLINE_SECRET, challenge, 0).unwrap();
     let code =
@@ -416,7 +441,8 @@ fn a_forward_clock_cannot_stretch_an_offline_code() {
         ext <= real + 20 + DAY,
         "extension {ext} must not outlive a real day"
     );
-    // And at lock_at the device locks as it should.
+    // And at lock_at, with the notice displayed a day before, the device locks as it should.
+    fixtures::show_notice(&mut s, lock_at - DAY);
     assert!(s.evaluate(&at(lock_at)).decision.locked);
 }
 

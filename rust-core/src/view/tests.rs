@@ -65,9 +65,11 @@ fn the_lock_screen_texts_follow_the_locale() {
 fn the_lock_screen_carries_the_decision_it_was_assembled_at() {
     let mut s = enrolled();
     let lock_at = fixtures::entitlement(1, T0).lock_at;
+    fixtures::show_notice(&mut s, lock_at - DAY);
     let ev = evaluation(&mut s, lock_at + 60);
     let v = s.lock_screen(&ev, "en").unwrap();
     assert!(v.evaluation.decision.locked);
+    assert_eq!(v.notice_first_shown, Some(lock_at - DAY));
     assert_eq!(
         v.evaluation.decision.reason,
         Some(LockReason::OverduePayment)
@@ -234,6 +236,7 @@ fn a_completing_device_is_unlocked_and_says_when_it_is_released_until_a_void() {
     let mut s = enrolled();
     let lock_at = fixtures::entitlement(1, T0).lock_at;
     let t = lock_at + DAY;
+    fixtures::show_notice(&mut s, lock_at - DAY);
     assert!(evaluation(&mut s, t).decision.locked);
     let mut paid = fixtures::entitlement(2, t);
     paid.release_at = Some(t + 2 * DAY);
@@ -245,9 +248,16 @@ fn a_completing_device_is_unlocked_and_says_when_it_is_released_until_a_void() {
     assert_eq!(screen.evaluation.decision.release_at, Some(t + 2 * DAY));
     // The offline code stays available: the phone is not released yet.
     assert!(screen.offline.challenge.is_some());
-    // A payment voided in the window: the next entitlement takes it back (locked again).
+    // Completing ended the notice episode.
+    assert_eq!(s.enrolled().unwrap().notice, None);
+    // A payment voided in the window: the next entitlement takes it back — a new notice
+    // first, locked again a day after it was displayed.
     check_in(&mut s, t + DAY, fixtures::entitlement(3, t + DAY));
     let ev = evaluation(&mut s, t + DAY + 10);
+    assert!(ev.decision.held_for_notice && !ev.decision.locked);
+    assert_eq!(ev.decision.release_at, None);
+    fixtures::show_notice(&mut s, t + DAY + 20);
+    let ev = evaluation(&mut s, t + 2 * DAY + 20);
     assert!(ev.decision.locked);
     assert_eq!(ev.decision.release_at, None);
 }
