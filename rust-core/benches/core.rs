@@ -69,6 +69,16 @@ fn bench_decision(c: &mut Criterion) {
         last_successful_checkin: T0 + 60 * DAY,
         offline_extension_until: 0,
         release_at: None,
+        // A full ladder with a notice displayed: every candidate moment is in play.
+        ladder: decision::Ladder {
+            notice_at: T0 + 80 * DAY,
+            restrict_at: Some(T0 + 90 * DAY),
+            notice_min_s: 3 * DAY as u64,
+        },
+        notice: Some(decision::NoticeSeen {
+            first_shown_at: T0 + 64 * DAY,
+            elapsed_s: DAY as u64,
+        }),
     };
     let now = T0 + 65 * DAY;
     c.bench_function("decision", |b| {
