@@ -5,6 +5,7 @@
 //! options.
 
 pub mod backup;
+pub mod compliance;
 #[cfg(feature = "simulator")]
 pub mod demo;
 #[cfg(feature = "simulator")]
@@ -122,6 +123,9 @@ pub enum LenderCommand {
     /// Webhooks out: the lender's endpoints (add with a secret printed once, list, rotate,
     /// delete), the delivery log, redelivering a dead one, the days before device.silent.
     Webhooks(webhooks::WebhooksArgs),
+    /// The compliance profile the lender's phones are signed under (the shipped profiles,
+    /// show, set) and its payment apps; docs/COMPLIANCE.md.
+    Compliance(compliance::ComplianceArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -375,6 +379,7 @@ async fn lender_command(
         LenderCommand::Import(args) => import::run(storage, args).await?,
         LenderCommand::Notifications(args) => notifications::run(storage, args).await?,
         LenderCommand::Webhooks(args) => webhooks::run(storage, args).await?,
+        LenderCommand::Compliance(args) => compliance::run(storage, args).await?,
     }
     Ok(())
 }

@@ -62,6 +62,21 @@ pub async fn read(pool: &sqlx::AnyPool, lender_id: &str) -> Result<Selection> {
     })
 }
 
+/// The profile the lender runs under, read inside `tx` (a registration or an import checks
+/// its plans against the profile of the same transaction that stores them).
+pub async fn profile_in(
+    tx: &mut crate::db::queries::Tx,
+    lender_id: &str,
+) -> Result<&'static Profile> {
+    let id: String = sqlx::query("SELECT compliance_profile FROM lenders WHERE lender_id = $1")
+        .bind(lender_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(Error::NotFound)?
+        .try_get("compliance_profile")?;
+    stored(&id)
+}
+
 /// The lender's settings (`GET /v1/lender/compliance`, `finlock lender compliance show`).
 pub async fn show(db: &Db, lender_id: &str) -> Result<LenderCompliance> {
     Ok(read(&db.read, lender_id).await?.view())
@@ -100,8 +115,11 @@ pub fn check(req: &LenderCompliance) -> Result<&'static Profile> {
 }
 
 /// Selects a profile and the payment apps, with an entry in the lender's log. Refused
-/// (nothing stored) for an unknown profile, bad package names, or a profile that forbids
-/// lender locks while one of the lender's phones is locked by it (unlock it first).
+/// (nothing stored) for an unknown profile, bad package names, a profile that forbids
+/// lender locks while one of the lender's phones is locked by it (unlock it first), or a
+/// profile whose reminder quiet hours a phone's stored reminder policy does not cover
+/// (the signed reminders come from that policy). Plans need no such check: the policy
+/// never signs a step earlier than the profile allows, whatever the plan says.
 pub async fn set(
     db: &Db,
     lender_id: &str,
@@ -137,6 +155,9 @@ pub async fn set(
             });
         }
     }
+    if profile.quiet_minutes().is_some() {
+        check_stored_reminders(&mut tx, lender_id, profile).await?;
+    }
     let apps = serde_json::to_string(&req.payment_apps)
         .map_err(|e| Error::Internal(format!("payment_apps: {e}")))?;
     sqlx::query(
@@ -165,4 +186,36 @@ pub async fn set(
         profile: profile.id.clone(),
         payment_apps: req.payment_apps.clone(),
     })
+}
+
+/// Every phone of the lender that still owes: its reminder policy (or the defaults) must
+/// be quiet during the profile's quiet hours.
+async fn check_stored_reminders(
+    tx: &mut crate::db::queries::Tx,
+    lender_id: &str,
+    profile: &'static Profile,
+) -> Result<()> {
+    let rows = sqlx::query("SELECT reminders FROM devices WHERE lender_id = $1 AND released = 0")
+        .bind(lender_id)
+        .fetch_all(&mut **tx)
+        .await?;
+    for row in rows {
+        let stored: Option<String> = row.try_get("reminders")?;
+        let reminders: Option<finlock_core::protocol::ReminderPolicy> = stored
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|_| Error::Internal("stored reminders are not valid".into()))?;
+        if let Err(refusal) = super::rules::check_reminders(profile, reminders.as_ref()) {
+            return Err(super::rules::Refusal {
+                detail: format!(
+                    "a phone of yours has reminders that are not quiet when this profile                      requires: {}",
+                    refusal.detail
+                ),
+                ..refusal
+            }
+            .into_error(profile));
+        }
+    }
+    Ok(())
 }

@@ -6,8 +6,10 @@ use finlock_core::protocol;
 use super::{Caller, owned, subject};
 use crate::app::App;
 use crate::audit::{self, AuditEvent, ReleaseReason};
+use crate::compliance;
 use crate::db::queries::{self, DeviceRow, Tx};
 use crate::error::{Error, Result};
+use crate::issue::stored_plan;
 
 /// The reason is shown on the lock screen (as the entitlement's `message`), so it obeys
 /// the core's rule for any signed display text (§8.2): the same function the phone runs.
@@ -27,10 +29,25 @@ pub async fn lock(
     reason: &str,
 ) -> Result<DeviceRow> {
     check_reason(reason)?;
+    let now = app.now();
+    check_compliance(app, device, now).await?;
     let mut tx = app.db.write.begin().await?;
-    set_lock_in(&mut tx, app.now(), by, device, Some(reason)).await?;
+    set_lock_in(&mut tx, now, by, device, Some(reason)).await?;
     tx.commit().await?;
     owned(app, &by.lender.lender_id, &device.device_id).await
+}
+
+/// A lender lock the lender's compliance profile forbids (never, or not this soon after
+/// the first unpaid due date) is refused, naming the rule; nothing is stored.
+async fn check_compliance(app: &App, device: &DeviceRow, now: i64) -> Result<()> {
+    let profile = compliance::lender::read(&app.db.read, &device.lender_id)
+        .await?
+        .profile;
+    let due = stored_plan(device)?
+        .first_unpaid(device.paid_minor)
+        .map(|(inst, _)| inst.due);
+    compliance::rules::check_lender_lock(profile, due, now)
+        .map_err(|refusal| refusal.into_error(profile))
 }
 
 /// Lifts a lender lock — and only that: a phone locked because an installment is

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use super::Caller;
 use crate::app::App;
 use crate::audit::{self, AuditEvent, Subject};
+use crate::compliance;
 use crate::db::is_unique_violation;
 use crate::db::queries::{self, DeviceRow, Tx};
 use crate::error::{Error, Result};
@@ -193,6 +194,7 @@ fn check_as_a_device_would(
 pub struct Prepared {
     plan: Plan,
     plan_json: String,
+    reminders: Option<ReminderPolicy>,
     reminders_json: Option<String>,
     imei: Option<String>,
     imei_last4: Option<String>,
@@ -240,6 +242,7 @@ pub fn prepare(req: &Registration, now: i64) -> Result<Prepared> {
     Ok(Prepared {
         plan,
         plan_json,
+        reminders: req.reminders.clone(),
         reminders_json,
         imei,
         imei_last4,
@@ -260,8 +263,9 @@ pub async fn register(app: &App, by: Caller<'_>, req: &Registration) -> Result<R
     Ok(registered)
 }
 
-/// Stores a prepared registration inside `tx` (the IMEI checked free first) with its
-/// audit entry: one device of [`register`], or one row of a bulk import.
+/// Stores a prepared registration inside `tx` (the lender's compliance profile and the
+/// IMEI checked first) with its audit entry: one device of [`register`], or one row of a
+/// bulk import.
 pub async fn insert_in(
     tx: &mut Tx,
     now: i64,
@@ -271,6 +275,7 @@ pub async fn insert_in(
     let Prepared {
         plan,
         plan_json,
+        reminders,
         reminders_json,
         imei,
         imei_last4,
@@ -278,6 +283,12 @@ pub async fn insert_in(
         auto_reprovision,
         columns,
     } = prepared;
+    // The lender's compliance profile, as of this transaction: a plan or a reminder policy
+    // it forbids is refused before anything is written.
+    let profile = compliance::lender::profile_in(tx, &by.lender.lender_id).await?;
+    compliance::rules::check_plan(profile, plan)
+        .and_then(|()| compliance::rules::check_reminders(profile, reminders.as_ref()))
+        .map_err(|refusal| refusal.into_error(profile))?;
     let device_id = ids::device_id()?;
     let code = ids::enrollment_code()?;
     if let Some(imei) = imei {

@@ -32,6 +32,7 @@ use super::register::{PlanRequest, check_customer_ref, validate_plan};
 use super::{Caller, owned, subject};
 use crate::app::App;
 use crate::audit::{self, AuditEvent};
+use crate::compliance;
 use crate::db::queries::{self, DeviceRow, Tx};
 use crate::error::{Error, Result};
 use crate::issue::{stored_plan, stored_reminders};
@@ -284,10 +285,14 @@ pub async fn update(
                 extended_until: device.extended_until,
                 reminders: reminders.as_ref(),
             };
-            Some((
-                judge_reschedule(current, requested, req.allow_earlier_lock, now)?,
-                reason,
-            ))
+            let judged = judge_reschedule(current, requested, req.allow_earlier_lock, now)?;
+            // The lender's compliance profile: a new plan it forbids is refused too.
+            let profile = compliance::lender::read(&app.db.read, &device.lender_id)
+                .await?
+                .profile;
+            compliance::rules::check_plan(profile, &judged.plan)
+                .map_err(|refusal| refusal.into_error(profile))?;
+            Some((judged, reason))
         }
         None if req.reason.is_some() => {
             return Err(Error::invalid(

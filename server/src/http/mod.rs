@@ -16,6 +16,7 @@
 //! | [`dashboard`] | the lender's dashboard figures (devices by state, arrears, collected, not seen, releases) |
 //! | [`imports`] | bulk CSV of sales and of payments (2 MiB on these routes only) |
 //! | [`webhooks`] | webhooks out: the lender's endpoints, delivery log (redeliver a dead one), settings |
+//! | [`compliance`] | the shipped compliance profiles; the lender's profile and payment apps |
 //! | [`ops`] | `/healthz`, `/metrics`, `/openapi.json` |
 //!
 //! [`auth`] holds the lender's extractors ([`auth::AuthLender`], [`auth::OwnedDevice`]),
@@ -25,6 +26,7 @@ pub mod actions;
 pub mod api_keys;
 pub mod approvals;
 pub mod auth;
+pub mod compliance;
 pub mod dashboard;
 pub mod device_api;
 pub mod devices;
@@ -115,6 +117,7 @@ fn routes() -> Routes {
         .merge(imports::router())
         .merge(webhooks::router())
         .merge(payment_notifications::router())
+        .merge(compliance::router())
 }
 
 /// Every (method, path) the router serves, for documentation checks.

@@ -27,7 +27,10 @@ pub enum LenderProblems {
     /// Over 16 KiB.
     #[response(status = 413, content_type = "application/problem+json")]
     TooLarge(Problem),
-    /// A field breaks a rule; `detail` names it.
+    /// A field breaks a rule (`invalid-field`; `detail` names it), or the lender's
+    /// compliance profile forbids the plan or action (`compliance`; `rule` is the
+    /// profile's rule id, e.g. `restricted.min_days_past_due`, and `detail` names the
+    /// profile; docs/COMPLIANCE.md).
     #[response(status = 422, content_type = "application/problem+json")]
     Invalid(Problem),
     /// A server fault (a correlation id, nothing internal).
@@ -230,6 +233,9 @@ impl Modify for BearerKey {
         super::payment_notifications::list_secrets,
         super::payment_notifications::rotate_secret,
         super::payment_notifications::rotate_mpesa_token,
+        super::compliance::profiles,
+        super::compliance::show,
+        super::compliance::set,
     ),
     components(schemas(Problem)),
     modifiers(&BearerKey),

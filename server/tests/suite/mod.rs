@@ -2,6 +2,7 @@
 //! Each test starts its own server (fresh database, `ManualClock` at T0).
 
 mod attested;
+mod compliance;
 mod device_api;
 mod device_fuzz;
 mod flow;
