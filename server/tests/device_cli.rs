@@ -1,6 +1,8 @@
 //! `finlock device` against `finlock serve`, both the real binary, for the whole
-//! lifecycle: enroll, check in, lock (by moving the simulator's clock), an offline
-//! code from the lender, payment, release — and `finlock demo` end to end.
+//! lifecycle: enroll, check in, the notice shown, lock (by moving the simulator's clock,
+//! uptime with it), an offline code from the lender, payment, release — and `finlock demo`
+//! end to end. A phone never locks before its notice page was displayed and has been on it
+//! for a day of running time (PROTOCOL §3.7): the tests go through the notice honestly.
 //! Everything on 127.0.0.1; every child process is killed when its test ends.
 
 use std::net::TcpListener;
@@ -70,16 +72,24 @@ fn start_server(dir: &Path) -> Server {
     Server { child, url }
 }
 
-/// Runs `finlock device --state STATE …` with the simulator clock at `t` (uptime from `t0`).
+/// Runs `finlock device --state STATE …` with the simulator clock at `t` (uptime from `t0`,
+/// one boot: the phone ran all along).
 fn device(state: &Path, t0: i64, t: i64, args: &[&str]) -> Output {
+    device_booted(state, 1, t, (t - t0) * 1000, args)
+}
+
+/// Runs `finlock device --state STATE …` in boot `boot`, `uptime_ms` after it, wall clock `t`.
+fn device_booted(state: &Path, boot: u64, t: i64, uptime_ms: i64, args: &[&str]) -> Output {
     Command::new(BIN)
         .args(["device", "--state", &state.display().to_string()])
         .args(args)
         .env(
             "FINLOCK_CLOCK",
-            format!("wall={t},uptime_ms={},boot=1", (t - t0) * 1000),
+            format!("wall={t},uptime_ms={uptime_ms},boot={boot}"),
         )
         .env("FINLOCK_LOG", "warn")
+        .env_remove("FINLOCK_CLOCK_SHIFT")
+        .env_remove("FINLOCK_DEVICE_LOCALE")
         .output()
         .unwrap()
 }
@@ -93,6 +103,13 @@ fn ok(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A time the phone computed: its trusted time follows the server's answers, so it may be
+/// a few seconds off the simulator's wall clock.
+fn near(v: &Value, t: i64) {
+    let got = v.as_i64().unwrap_or_else(|| panic!("not a time: {v}"));
+    assert!((got - t).abs() <= 5, "{got} is not {t}");
 }
 
 fn status(state: &Path, t0: i64, t: i64) -> Value {
@@ -196,6 +213,7 @@ fn full_lifecycle_through_the_simulator() {
     assert!(out.contains("enrolled as"), "{out}");
     let st = status(&s.state, t0, t0);
     assert_eq!(st["locked"], json!(false));
+    assert_eq!(st["level"], json!("normal"));
     assert_eq!(st["reason"], Value::Null);
     assert_eq!(st["device_id"], json!(id));
     assert_eq!(st["lender"]["name"], json!("Acme Credit"));
@@ -219,12 +237,59 @@ fn full_lifecycle_through_the_simulator() {
         "{rem}"
     );
 
-    // Time passes on the phone (monotonic clock too): locked for the overdue payment.
+    // Time passes on the phone (monotonic clock too): past lock_at, but the notice page was
+    // never displayed, so the phone is held at the notice, the lock a day away at least.
     let later = lock_at + 3600;
     let st = status(&s.state, t0, later);
+    assert_eq!(st["level"], json!("notice"), "{st}");
+    assert_eq!(st["held_for_notice"], json!(true), "{st}");
+    assert_eq!(st["locked"], json!(false));
+    assert_eq!(st["reason"], json!("overdue_payment"));
+    assert_eq!(st["notice_first_shown"], Value::Null);
+    near(&st["lock_from"], later + DAY);
+
+    // The screen is unlocked: the notice page shows and the phone records it.
+    let shown: Value =
+        serde_json::from_str(&ok(&device(&s.state, t0, later, &["notice", "--json"]))).unwrap();
+    assert_eq!(shown["recorded"], json!(true), "{shown}");
+    near(&shown["notice_first_shown"], later);
+    let page = shown["page"].to_string();
+    for says in [
+        "Important notice about your payment plan",
+        "this phone will be locked",
+        "Why: a payment is overdue.",
+        "Pay KES",
+        "Acme Credit",
+        "+639171234567",
+    ] {
+        assert!(page.contains(says), "the notice page lacks {says}: {page}");
+    }
+    // Shown again at the next unlock: the first display stays.
+    let again: Value = serde_json::from_str(&ok(&device(
+        &s.state,
+        t0,
+        later + 600,
+        &["notice", "--json"],
+    )))
+    .unwrap();
+    assert_eq!(again["recorded"], json!(false), "{again}");
+    assert_eq!(again["notice_first_shown"], shown["notice_first_shown"]);
+
+    // A minute short of a day of running time after the display: still the notice.
+    let st = status(&s.state, t0, later + DAY - 60);
+    assert_eq!(st["level"], json!("notice"), "{st}");
+    assert_eq!(st["notice_first_shown"], shown["notice_first_shown"]);
+    // A day after it: locked for the overdue payment, the lock screen saying since when the
+    // notice was shown.
+    let later = later + DAY + 60;
+    let st = status(&s.state, t0, later);
+    assert_eq!(st["level"], json!("locked"), "{st}");
     assert_eq!(st["locked"], json!(true));
     assert_eq!(st["reason"], json!("overdue_payment"));
     assert_eq!(st["clock_suspect"], json!(false));
+    assert_eq!(st["notice_first_shown"], shown["notice_first_shown"]);
+    let text = ok(&device(&s.state, t0, later, &["status"]));
+    assert!(text.contains("LOCKED (overdue_payment)"), "{text}");
 
     // Setting only the wall clock ahead on a fresh copy is "clock suspect".
     // (Covered in the core; here: the challenge and an offline code from the lender.)
@@ -248,8 +313,15 @@ fn full_lifecycle_through_the_simulator() {
         "{}",
         String::from_utf8_lossy(&wrong.stderr)
     );
-    ok(&device(&s.state, t0, later, &["code", code]));
-    assert_eq!(status(&s.state, t0, later)["locked"], json!(false));
+    let out = ok(&device(&s.state, t0, later, &["code", code]));
+    // Unlocked for the code's day; the overdue payment's notice stays on.
+    assert!(
+        out.contains("code accepted: 1 day(s); NOTICE (overdue_payment)"),
+        "{out}"
+    );
+    let st = status(&s.state, t0, later);
+    assert_eq!(st["locked"], json!(false));
+    assert_eq!(st["level"], json!("notice"), "{st}");
 
     // The customer pays; a check-in brings the new lock_at.
     lender(
@@ -263,6 +335,12 @@ fn full_lifecycle_through_the_simulator() {
     ok(&device(&s.state, t0, later + 60, &["checkin", "--now"]));
     let st = status(&s.state, t0, later + 120);
     assert_eq!(st["locked"], json!(false));
+    assert_eq!(
+        st["level"],
+        json!("normal"),
+        "paid: the episode is over: {st}"
+    );
+    assert_eq!(st["notice_first_shown"], Value::Null);
     assert!(st["lock_at"].as_i64().unwrap() > lock_at);
 
     // The last payment releases the phone for good: at once with a completing window of
@@ -295,6 +373,131 @@ fn full_lifecycle_through_the_simulator() {
     assert!(
         !(200..300).contains(&lock),
         "a released device cannot be locked (got {lock})"
+    );
+}
+
+/// Registers a phone with one installment due in 2 days (one day's grace: lock_at 3 days
+/// after `t0`) and enrolls the simulated phone at `t0`: its device id.
+fn enrolled(s: &Setup, t0: i64) -> String {
+    let plan = json!({ "plan": { "currency": "KES", "grace_days": 1, "installments": [
+        { "due": t0 + 2 * DAY, "amount_minor": 500_000 },
+    ]}});
+    let created = lender(
+        &s.server.url,
+        &s.api_key,
+        "POST",
+        "/v1/lender/devices",
+        plan,
+    );
+    ok(&device(
+        &s.state,
+        t0,
+        t0,
+        &[
+            "enroll",
+            "--server",
+            &s.server.url,
+            "--lender-keys",
+            &s.jwks.display().to_string(),
+            "--code",
+            created["enrollment_code"].as_str().unwrap(),
+        ],
+    ));
+    created["device_id"].as_str().unwrap().to_string()
+}
+
+/// However late it gets, a phone whose notice page was never displayed is not locked — an
+/// overdue payment or the lender's own lock alike: it stays at the notice, and says so.
+#[test]
+fn a_phone_whose_notice_was_never_displayed_never_locks() {
+    let s = setup();
+    let t0 = now();
+    let id = enrolled(&s, t0);
+    let lock_at = status(&s.state, t0, t0)["lock_at"].as_i64().unwrap();
+    for late in [lock_at + 1, lock_at + 30 * DAY, lock_at + 400 * DAY] {
+        let st = status(&s.state, t0, late);
+        assert_eq!(st["level"], json!("notice"), "{st}");
+        assert_eq!(st["locked"], json!(false), "{st}");
+        assert_eq!(st["held_for_notice"], json!(true), "{st}");
+        assert_eq!(st["notice_first_shown"], Value::Null, "{st}");
+        // Always a full notice period from now: nothing has started it.
+        near(&st["lock_from"], late + DAY);
+    }
+    let text = ok(&device(&s.state, t0, lock_at + 400 * DAY, &["status"]));
+    assert!(
+        text.contains("NOTICE (overdue_payment); held until the notice has been on the phone"),
+        "{text}"
+    );
+    assert!(text.contains("notice shown  never"), "{text}");
+
+    // A second phone, locked by its lender at once: held at the notice too.
+    let other = setup();
+    let t1 = now();
+    let id2 = enrolled(&other, t1);
+    lender(
+        &other.server.url,
+        &other.api_key,
+        "POST",
+        &format!("/v1/lender/devices/{id2}/lock"),
+        json!({ "reason": "Call us" }),
+    );
+    let out = ok(&device(&other.state, t1, t1 + 5, &["checkin"]));
+    assert!(
+        out.contains("NOTICE (lender_request), held: the notice page was never displayed"),
+        "{out}"
+    );
+    let st = status(&other.state, t1, t1 + 90 * DAY);
+    assert_eq!(st["level"], json!("notice"), "{st}");
+    assert_eq!(st["reason"], json!("lender_request"), "{st}");
+    assert_ne!(id, id2);
+}
+
+/// Time powered off never counts toward the notice period: a phone shown its notice and
+/// then off for days (a reboot: a new boot id, uptime from zero) locks a full day of
+/// running time after the display, not earlier — and then it does.
+#[test]
+fn a_phone_off_for_days_locks_only_after_a_day_of_running_time() {
+    let s = setup();
+    let t0 = now();
+    enrolled(&s, t0);
+    let lock_at = status(&s.state, t0, t0)["lock_at"].as_i64().unwrap();
+    let shown_at = lock_at + 3600;
+    let shown: Value =
+        serde_json::from_str(&ok(&device(&s.state, t0, shown_at, &["notice", "--json"]))).unwrap();
+    assert_eq!(shown["recorded"], json!(true), "{shown}");
+    // Two hours of use in the same boot, then it is switched off.
+    let st = status(&s.state, t0, shown_at + 2 * 3600);
+    assert_eq!(st["level"], json!("notice"), "{st}");
+    // Back on five days later: boot 2, uptime from zero. The wall clock says 5 days since
+    // the display; the phone has run for 2 hours and a minute of them.
+    let back = shown_at + 5 * DAY;
+    let at = |uptime_s: i64| {
+        let out = device_booted(
+            &s.state,
+            2,
+            back + uptime_s,
+            uptime_s * 1000,
+            &["status", "--json"],
+        );
+        serde_json::from_str::<Value>(&ok(&out)).unwrap()
+    };
+    for uptime_s in [60, 12 * 3600, 22 * 3600 - 60] {
+        let st = at(uptime_s);
+        assert_eq!(
+            st["level"],
+            json!("notice"),
+            "{uptime_s} s after the reboot: {st}"
+        );
+        assert_eq!(st["held_for_notice"], json!(true), "{st}");
+        assert_eq!(st["locked"], json!(false), "{st}");
+    }
+    // 2 h before the reboot + 22 h after it: a day of running time since the display.
+    let st = at(22 * 3600 + 60);
+    assert_eq!(st["level"], json!("locked"), "{st}");
+    assert_eq!(st["reason"], json!("overdue_payment"), "{st}");
+    assert_eq!(
+        st["notice_first_shown"], shown["notice_first_shown"],
+        "{st}"
     );
 }
 
@@ -766,8 +969,9 @@ fn times_in_the_zone_a_shifted_clock_and_the_servers_words() {
     let reminders = ok(&sim(&["reminders", "--tz", "Asia/Manila"]));
     assert!(reminders.contains("+08:00"), "{reminders}");
 
-    // Going back gains nothing; going ahead past lock_at locks, and the clock is not suspect
-    // (wall clock and uptime moved together).
+    // Going back gains nothing; going ahead past lock_at brings the notice (never displayed,
+    // so no lock yet); shown, and a day later, it locks, and the clock is not suspect (wall
+    // clock and uptime moved together).
     let back: Value =
         serde_json::from_str(&ok(&sim(&["status", "--json", "--clock-shift=-2h"]))).unwrap();
     assert_eq!(back["locked"], json!(false));
@@ -780,12 +984,36 @@ fn times_in_the_zone_a_shifted_clock_and_the_servers_words() {
     assert!(back_now >= before_now - 60, "{back_now} vs {before_now}");
     let ahead: Value =
         serde_json::from_str(&ok(&sim(&["--clock-shift", "+4d", "status", "--json"]))).unwrap();
-    assert_eq!(ahead["locked"], json!(true));
+    assert_eq!(ahead["level"], json!("notice"), "{ahead}");
+    assert_eq!(ahead["held_for_notice"], json!(true), "{ahead}");
+    // The notice page in Swahili, its dates in the phone's zone.
+    let page = ok(&sim(&[
+        "notice",
+        "--clock-shift",
+        "+4d",
+        "--locale",
+        "sw-KE",
+        "--tz",
+        "Africa/Nairobi",
+    ]));
+    assert!(
+        page.contains("Ilani muhimu kuhusu mpango wako wa malipo"),
+        "{page}"
+    );
+    assert!(page.contains("simu hii itafungwa"), "{page}");
+    assert!(page.contains("displayed and recorded"), "{page}");
+    assert!(page.contains("+03:00"), "{page}");
+    let ahead: Value =
+        serde_json::from_str(&ok(&sim(&["--clock-shift", "+5d", "status", "--json"]))).unwrap();
+    assert_eq!(ahead["locked"], json!(true), "{ahead}");
     assert_eq!(ahead["reason"], json!("overdue_payment"));
     assert_eq!(ahead["clock_suspect"], json!(false));
+    // Locked: no notice page, nothing recorded.
+    let locked = ok(&sim(&["notice", "--clock-shift", "+5d"]));
+    assert!(locked.contains("the phone is locked"), "{locked}");
 
     // No data: the lender answers the lock screen's challenge on the command line.
-    let challenge = ok(&sim(&["challenge", "--clock-shift", "+4d"]));
+    let challenge = ok(&sim(&["challenge", "--clock-shift", "+5d"]));
     let unlock = ok(&lender(&[
         "offline-code",
         id,
@@ -796,8 +1024,11 @@ fn times_in_the_zone_a_shifted_clock_and_the_servers_words() {
         "-q",
     ]));
     assert_eq!(unlock.trim().len(), 8, "{unlock}");
-    let out = ok(&sim(&["code", unlock.trim(), "--clock-shift", "+4d"]));
-    assert!(out.contains("code accepted: 1 day(s); unlocked"), "{out}");
+    let out = ok(&sim(&["code", unlock.trim(), "--clock-shift", "+5d"]));
+    assert!(
+        out.contains("code accepted: 1 day(s); NOTICE (overdue_payment)"),
+        "{out}"
+    );
     let entries: Value = serde_json::from_str(&ok(&lender(&["audit", id, "--json"]))).unwrap();
     assert!(
         entries["entries"]

@@ -9,12 +9,14 @@
 //! for tests and the demo, from `FINLOCK_CLOCK="wall=<unix>,uptime_ms=<n>,boot=<id>"`.
 //! Only the simulator reads that variable; the library takes clock inputs as arguments.
 
+mod notice;
 mod push;
 
 use std::path::PathBuf;
 
 use finlock_core::checkin::{self as net, Client, ClientConfig};
 use finlock_core::clock::ClockInput;
+use finlock_core::decision::Level;
 use finlock_core::device::{Device, DeviceState, EnrollParams};
 use finlock_core::keys::KeySet;
 use finlock_core::protocol::{LockReason, UrlPolicy};
@@ -33,6 +35,17 @@ pub struct DeviceArgs {
     /// reminders. Default: this machine's zone, else UTC.
     #[arg(long, env = "FINLOCK_DEVICE_TZ", global = true, value_name = "ZONE")]
     pub tz: Option<String>,
+    /// The phone's language (e.g. sw-KE) for what its screens say: the lender's texts, and
+    /// the notice page and lock screen in the app's words (English, Swahili or Spanish;
+    /// other languages in English).
+    #[arg(
+        long,
+        env = "FINLOCK_DEVICE_LOCALE",
+        global = true,
+        value_name = "LANG",
+        default_value = "en"
+    )]
+    pub locale: String,
     /// Move the phone's clock as if this much time had passed (wall clock and uptime
     /// together): +3d, -2h, +90m, +1d12h. Going back gains nothing on a phone: the
     /// trusted time never moves back.
@@ -73,9 +86,18 @@ pub enum DeviceCommand {
         #[arg(long)]
         now: bool,
     },
-    /// The decision and what the lock screen would show.
+    /// The level (normal, notice, restricted, locked), why, the dates of the steps to come,
+    /// and what the lock screen would show.
     Status {
         /// One JSON object (times as Unix seconds, and in the zone under "local").
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the notice page, as the phone does at a screen unlock from the notice level on,
+    /// and record that it was displayed: the phone restricts or locks only once its notice
+    /// has been on it for the notice period (at least a day of running time).
+    Notice {
+        /// One JSON object: the level, whether the display was recorded, the page.
         #[arg(long)]
         json: bool,
     },
@@ -299,6 +321,11 @@ impl Zone {
         }
     }
 
+    /// The zone itself.
+    pub fn zone(&self) -> &jiff::tz::TimeZone {
+        &self.zone
+    }
+
     /// ISO 8601 with the zone's offset, e.g. `2027-01-04T10:00:00+03:00`.
     pub fn iso(&self, t: i64) -> String {
         match jiff::Timestamp::from_second(t) {
@@ -369,11 +396,7 @@ pub async fn run(args: DeviceArgs) -> Result<(), SimError> {
                 "enrolled as {} with {} ({})",
                 en.device_id,
                 en.entitlement.lender.name,
-                if eval.decision.locked {
-                    "locked"
-                } else {
-                    "unlocked"
-                }
+                describe(&eval.decision)
             );
         }
         DeviceCommand::Checkin { now } => {
@@ -386,12 +409,15 @@ pub async fn run(args: DeviceArgs) -> Result<(), SimError> {
         }
         DeviceCommand::Status { json } => {
             let eval = device.evaluate(&clock)?;
-            let status = status_json(device.state(), &eval, &zone)?;
+            let status = status_json(device.state(), &eval, &zone, &args.locale)?;
             if json {
                 println!("{status}");
             } else {
                 print_status(&status);
             }
+        }
+        DeviceCommand::Notice { json } => {
+            notice::show(&mut device, &clock, &zone, &args.locale, json)?;
         }
         DeviceCommand::Challenge => {
             device.evaluate(&clock)?;
@@ -647,22 +673,41 @@ pub fn parse_problem(body: &[u8]) -> Option<Problem> {
     })
 }
 
-/// "unlocked", "locked (overdue_payment)", "released".
+/// The level in a few words: "unlocked", "NOTICE (overdue_payment)", "NOTICE
+/// (lender_request), held: the notice page was never displayed", "RESTRICTED
+/// (overdue_payment)", "LOCKED (overdue_payment), clock suspect", "released for good".
 pub fn describe(d: &finlock_core::decision::Decision) -> String {
-    if d.released {
-        "released for good".into()
-    } else if d.locked {
-        format!(
-            "LOCKED ({}){}",
-            reason_str(d.reason),
-            if d.clock_suspect {
-                ", clock suspect"
-            } else {
-                ""
-            }
-        )
+    let suspect = if d.clock_suspect {
+        ", clock suspect"
     } else {
-        "unlocked".into()
+        ""
+    };
+    if d.released {
+        return "released for good".into();
+    }
+    match d.level {
+        Level::Normal => "unlocked".into(),
+        Level::Notice => format!(
+            "NOTICE ({}){}",
+            reason_str(d.reason),
+            match (d.held_for_notice, d.notice_first_shown) {
+                (false, _) => "",
+                (true, None) => ", held: the notice page was never displayed",
+                (true, Some(_)) => ", held: the notice has not been on the phone long enough",
+            }
+        ),
+        Level::Restricted => format!("RESTRICTED ({}){suspect}", reason_str(d.reason)),
+        Level::Locked => format!("LOCKED ({}){suspect}", reason_str(d.reason)),
+    }
+}
+
+/// The level's name as the protocol writes it.
+pub fn level_str(level: Level) -> &'static str {
+    match level {
+        Level::Normal => "normal",
+        Level::Notice => "notice",
+        Level::Restricted => "restricted",
+        Level::Locked => "locked",
     }
 }
 
@@ -682,13 +727,19 @@ pub fn status_json(
     s: &DeviceState,
     eval: &finlock_core::device::Evaluation,
     zone: &Zone,
+    locale: &str,
 ) -> Result<serde_json::Value, SimError> {
     let status = s.status(eval);
     let d = &status.evaluation.decision;
     let mut out = json!({
         "enrolled": status.enrollment.is_some(),
+        "level": level_str(d.level),
         "locked": d.locked,
         "reason": d.reason.map(|r| reason_str(Some(r))),
+        "held_for_notice": d.held_for_notice,
+        "notice_first_shown": d.notice_first_shown,
+        "restrict_from": d.restrict_from,
+        "lock_from": d.lock_from,
         "clock_suspect": d.clock_suspect,
         "released": d.released,
         "trusted_now": status.evaluation.reading.now(),
@@ -697,7 +748,10 @@ pub fn status_json(
         "next_checkin": status.next_checkin,
     });
     if let Some(en) = &status.enrollment {
-        let screen = s.lock_screen(eval, "en")?;
+        let screen = s.lock_screen(eval, locale)?;
+        let page = s.notice_page(eval, locale)?;
+        out["payment_apps"] = json!(page.payment_apps);
+        out["essentials"] = json!(page.essentials);
         out["device_id"] = json!(en.device_id);
         out["state"] = json!(en.state);
         out["seq"] = json!(en.seq);
@@ -724,6 +778,9 @@ pub fn status_json(
         "lock_at": local("lock_at"),
         "next_due": local("next_due"),
         "release_at": local("release_at"),
+        "notice_first_shown": local("notice_first_shown"),
+        "restrict_from": local("restrict_from"),
+        "lock_from": local("lock_from"),
     });
     Ok(out)
 }
@@ -733,14 +790,21 @@ fn print_status(v: &serde_json::Value) {
         println!("not enrolled");
         return;
     }
+    let reason = v["reason"].as_str().unwrap_or("?");
     let state = if v["released"] == json!(true) {
         "released for good".to_string()
-    } else if v["locked"] == json!(true) {
-        format!("LOCKED ({})", v["reason"].as_str().unwrap_or("?"))
     } else if let Some(at) = v["local"]["release_at"].as_str() {
         format!("unlocked; paid in full, released for good at {at}")
     } else {
-        "unlocked".to_string()
+        match v["level"].as_str() {
+            Some("locked") => format!("LOCKED ({reason})"),
+            Some("restricted") => format!("RESTRICTED ({reason})"),
+            Some("notice") if v["held_for_notice"] == json!(true) => format!(
+                "NOTICE ({reason}); held until the notice has been on the phone for its notice period"
+            ),
+            Some("notice") => format!("NOTICE ({reason})"),
+            _ => "unlocked".to_string(),
+        }
     };
     let local = |key: &str| v["local"][key].as_str().unwrap_or("-").to_string();
     println!(
@@ -775,6 +839,33 @@ fn print_status(v: &serde_json::Value) {
     println!("now           {}", local("trusted_now"));
     println!("next due      {}", local("next_due"));
     println!("locks at      {}", local("lock_at"));
+    if v["level"] != json!("normal") && v["released"] != json!(true) {
+        println!(
+            "notice shown  {}",
+            v["local"]["notice_first_shown"]
+                .as_str()
+                .unwrap_or("never (shown at the next screen unlock: finlock device notice)")
+        );
+        println!("restricted    {}", local("restrict_from"));
+        println!("locked from   {}", local("lock_from"));
+    }
+    let apps = |key: &str| {
+        v[key]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|p| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .filter(|a| !a.is_empty())
+    };
+    if let Some(apps) = apps("payment_apps") {
+        println!("payment apps  {apps}");
+    }
+    if let Some(apps) = apps("essentials") {
+        println!("essentials    {apps}");
+    }
     println!("next change   {}", local("next_change"));
     println!("next check-in {}", local("next_checkin"));
     println!(

@@ -1,21 +1,33 @@
 //! The preview of a phone's screen on the device page: what the customer sees, in the
-//! words the phone app uses, so an agent on the phone with them reads the same thing.
+//! words the phone app uses, so an agent on the phone with them reads the same thing —
+//! at every level (PROTOCOL §3.7): the account screen (normal), the notice page, the
+//! restricted home, the lock screen; and the steps still to come with their dates.
 //!
 //! The facts are the phone's own: the server's entitlement for the device as it would be
-//! issued now ([`policy::entitlement`], the function every check-in answer comes from)
-//! and the core's lock decision on it ([`decision::decide`], the function the phone runs),
-//! at the server's time. The words are the app's (`android-app/src/main/res/values*/
-//! strings.xml`), copied into the console's catalogues as `phone-*` messages; a test
-//! checks them against the app's files, so the two cannot drift apart unnoticed. Which
-//! text goes where follows the app's `LockActivity` and `LockScreenBinder` (lock screen)
-//! and `AccountActivity` / `ReleasedActivity` (unlocked).
+//! issued now ([`policy::entitlement`], the function every check-in answer comes from),
+//! the core's decision on it ([`decision::decide`], the function the phone runs) at the
+//! server's time, and for the notice and restricted levels the core's
+//! [`NoticePage`](finlock_core::view::NoticePage) view. The words are the app's
+//! (`android-app/src/main/res/values*/strings.xml`), copied into the console's catalogues
+//! as `phone-*` messages; a test checks them against the app's files, so the two cannot
+//! drift apart unnoticed. Which text goes where follows the app's `LockActivity` and
+//! `LockScreenBinder` (lock screen), `NoticeActivity` and `RestrictedActivity` ([`levels`])
+//! and `AccountActivity` / `ReleasedActivity` (normal).
 //!
-//! What the preview cannot know: the phone's own clock and the code the customer reads
-//! out (the challenge is made on the phone). A phone that has not checked in since a
+//! What the preview cannot know: the phone's own clock, the code the customer reads out
+//! (the challenge is made on the phone) and when the phone displayed its notice page. It
+//! takes the notice as displayed in time, so it shows the level the signed moments ask
+//! for; a phone whose notice has not been on its screen for the notice period stays at the
+//! notice page longer (the steps' hint says so). A phone that has not checked in since a
 //! change still shows the previous state until it does.
+//!
+//! The simulator (`finlock device notice`) and `finlock demo` print the same screens
+//! ([`Preview::lines`]), from the simulated phone's own views.
 
-use finlock_core::decision::{self, DecisionInput};
-use finlock_core::protocol::{Entitlement, LenderInfo, LockReason, pick_locale};
+mod levels;
+
+use finlock_core::decision::{self, Decision, DecisionInput, Level};
+use finlock_core::protocol::{Entitlement, EntitlementState, LenderInfo, LockReason, pick_locale};
 
 use super::i18n::Lang;
 use super::money_format;
@@ -24,11 +36,17 @@ use crate::error::Result;
 use crate::issue::{stored_plan, stored_reminders};
 use crate::policy::{self, DeviceFacts, IssueContext};
 
+pub use levels::{date_in, notice_screen, restricted_screen};
+
 /// Which of the app's screens the customer has in front of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
     /// The lock screen (`LockActivity`).
     Locked,
+    /// The restricted home (`RestrictedActivity`), the notice page over it at each unlock.
+    Restricted,
+    /// The notice page (`NoticeActivity`), at each unlock of a phone otherwise in use.
+    Notice,
     /// The account screen of a phone in use (`AccountActivity`).
     Account,
     /// Released for good (`ReleasedActivity`).
@@ -43,19 +61,49 @@ pub struct Preview {
     pub screen: Screen,
     /// The screen's heading.
     pub title: String,
-    /// The reason (lock screen) or the account's state line.
+    /// The reason (lock screen, restricted home), what happens when (notice page) or the
+    /// account's state line.
     pub lead: String,
-    /// The lender's details as the lock screen lists them (name, amount due, due date,
-    /// the lender's message, how to pay); empty lines are left out, as the app hides them.
+    /// The screen's lines in its order (lender, amounts, how to pay, the apps offered, …);
+    /// empty lines are left out, as the app hides them.
     pub details: Vec<String>,
-    /// The lock screen's buttons, in its order.
+    /// The screen's buttons, in its order.
     pub buttons: Vec<String>,
+    /// The levels still to come with their signed dates (console words, not the phone's);
+    /// empty when none comes by time alone.
+    pub steps: Vec<String>,
 }
 
 impl Preview {
     /// Whether the customer has the lock screen in front of them.
     pub fn is_locked(&self) -> bool {
         self.screen == Screen::Locked
+    }
+
+    /// The level's name, for the page's markup (`data-level`).
+    pub fn level(&self) -> &'static str {
+        match self.screen {
+            Screen::Locked => "locked",
+            Screen::Restricted => "restricted",
+            Screen::Notice => "notice",
+            Screen::Account | Screen::NotEnrolled => "normal",
+            Screen::Released => "released",
+        }
+    }
+
+    /// The screen as plain text lines: title, lead, details, then the buttons in one line
+    /// (`[ Emergency call ]  [ Pay now ]`), as the simulator and the demo print it.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = vec![self.title.clone()];
+        if !self.lead.is_empty() {
+            lines.push(self.lead.clone());
+        }
+        lines.extend(self.details.iter().cloned());
+        if !self.buttons.is_empty() {
+            let buttons: Vec<String> = self.buttons.iter().map(|b| format!("[ {b} ]")).collect();
+            lines.push(buttons.join("  "));
+        }
+        lines
     }
 }
 
@@ -68,37 +116,44 @@ pub fn preview(row: &DeviceRow, lender: &LenderInfo, now: i64, lang: Lang) -> Re
             lead: lang.tr("phone-account-not-enrolled"),
             details: Vec::new(),
             buttons: Vec::new(),
+            steps: Vec::new(),
         });
     }
     let e = entitlement_now(row, lender, now)?;
+    let last_checkin = row.last_checkin_at.or(row.enrolled_at).unwrap_or(now);
+    let mut p = screen_of(&e, decide(&e, last_checkin, now), now, lang);
+    p.steps = steps(&e, now, lang);
+    Ok(p)
+}
+
+/// The core's decision on `e` at `now` (the phone's last check-in at `last_checkin`), with
+/// the notice taken as displayed long enough ago: the server cannot know the phone's
+/// notice record, so the preview shows the level the signed moments ask for, and never
+/// claims a date of first display it does not know.
+pub fn decide(e: &Entitlement, last_checkin: i64, now: i64) -> Decision {
+    let ladder = e.ladder();
     let input = DecisionInput {
         state: Some(e.state),
         lock_at: e.lock_at,
         lock_reason: e.lock_reason,
         offline_lock_after_s: e.offline_lock_after_s,
-        last_successful_checkin: row.last_checkin_at.or(row.enrolled_at).unwrap_or(now),
+        last_successful_checkin: last_checkin,
         offline_extension_until: 0,
         release_at: e.release_at,
-        // The server cannot know the phone's notice record: the preview assumes the notice
-        // was displayed long enough ago, so it shows the level the signed moments ask for.
-        ladder: {
-            let ladder = e.ladder();
-            decision::Ladder {
-                notice_at: ladder.notice_at,
-                restrict_at: ladder.restrict_at,
-                notice_min_s: ladder.notice_min(),
-            }
+        ladder: decision::Ladder {
+            notice_at: ladder.notice_at,
+            restrict_at: ladder.restrict_at,
+            notice_min_s: ladder.notice_min(),
         },
         notice: Some(decision::NoticeSeen {
             first_shown_at: now,
             elapsed_s: u64::MAX,
         }),
     };
-    Ok(screen_of(
-        &e,
-        decision::decide(&input, now, Some(now)),
-        lang,
-    ))
+    Decision {
+        notice_first_shown: None,
+        ..decision::decide(&input, now, Some(now))
+    }
 }
 
 /// The entitlement the phone would receive at `now` (unsigned: only its facts matter).
@@ -131,8 +186,8 @@ fn entitlement_now(row: &DeviceRow, lender: &LenderInfo, now: i64) -> Result<Ent
     ))
 }
 
-/// The screen the app shows for entitlement `e` and the core's decision `d`: pure.
-pub fn screen_of(e: &Entitlement, d: decision::Decision, lang: Lang) -> Preview {
+/// The screen the app shows for entitlement `e` and the core's decision `d` at `now`: pure.
+pub fn screen_of(e: &Entitlement, d: Decision, now: i64, lang: Lang) -> Preview {
     if d.released {
         return Preview {
             screen: Screen::Released,
@@ -140,24 +195,46 @@ pub fn screen_of(e: &Entitlement, d: decision::Decision, lang: Lang) -> Preview 
             lead: lang.tr("phone-released-text"),
             details: Vec::new(),
             buttons: Vec::new(),
+            steps: Vec::new(),
         };
     }
-    if !d.locked {
-        let lead = match d.release_at {
-            Some(at) => lang.tr_args(
-                "phone-account-completing",
-                &[("date", &money_format::date(at, lang))],
-            ),
-            None => lang.tr("phone-account-ok"),
-        };
-        return Preview {
-            screen: Screen::Account,
-            title: lang.tr("phone-account-title"),
-            lead,
-            details: details(e, lang),
-            buttons: Vec::new(),
-        };
+    match d.level {
+        Level::Normal => account_screen(e, d, lang),
+        Level::Notice | Level::Restricted => {
+            let page = levels::page_of(e, d, now, lang.code());
+            let date = |t: i64| money_format::date(t, lang);
+            if d.level == Level::Restricted {
+                restricted_screen(&page, lang, &date)
+            } else {
+                notice_screen(&page, lang, &date)
+            }
+        }
+        Level::Locked => lock_screen(e, d, lang),
     }
+}
+
+/// The account screen of a phone in use (`AccountActivity`).
+fn account_screen(e: &Entitlement, d: Decision, lang: Lang) -> Preview {
+    let lead = match d.release_at {
+        Some(at) => lang.tr_args(
+            "phone-account-completing",
+            &[("date", &money_format::date(at, lang))],
+        ),
+        None => lang.tr("phone-account-ok"),
+    };
+    Preview {
+        screen: Screen::Account,
+        title: lang.tr("phone-account-title"),
+        lead,
+        details: details(e, lang, false),
+        buttons: Vec::new(),
+        steps: Vec::new(),
+    }
+}
+
+/// The lock screen (`LockActivity`, `LockScreenBinder`): the reason, the lender's details
+/// (behind "Show details" when the lender keeps them private), the payment apps it offers.
+fn lock_screen(e: &Entitlement, d: Decision, lang: Lang) -> Preview {
     let reason = if d.clock_suspect {
         "phone-reason-clock-suspect"
     } else {
@@ -167,12 +244,17 @@ pub fn screen_of(e: &Entitlement, d: decision::Decision, lang: Lang) -> Preview 
             _ => "phone-reason-overdue-payment",
         }
     };
+    let ladder = e.ladder();
+    let mut details = details(e, lang, ladder.private_details);
+    if let Some(apps) = levels::apps_line(lang, "phone-payment-apps-title", &ladder.payment_apps) {
+        details.push(apps);
+    }
     let phone = e.lender.phone.as_str();
     Preview {
         screen: Screen::Locked,
         title: lang.tr("phone-lock-title"),
         lead: lang.tr(reason),
-        details: details(e, lang),
+        details,
         buttons: vec![
             lang.tr("phone-emergency-call"),
             lang.tr_args("phone-call-lender", &[("phone", phone)]),
@@ -180,17 +262,21 @@ pub fn screen_of(e: &Entitlement, d: decision::Decision, lang: Lang) -> Preview 
             lang.tr("phone-check-now"),
             lang.tr("phone-enter-code"),
         ],
+        steps: Vec::new(),
     }
 }
 
-/// The lender's details, as `LockScreenBinder` fills them (a blank one is hidden).
-fn details(e: &Entitlement, lang: Lang) -> Vec<String> {
+/// The lender's details, as `LockScreenBinder` fills them (a blank one is hidden; with
+/// `private`, everything but the lender's name waits behind "Show details").
+fn details(e: &Entitlement, lang: Lang, private: bool) -> Vec<String> {
     let locale = lang.code();
+    let mut lines = vec![lang.tr_args("phone-lender-name", &[("name", &e.lender.name)])];
+    if private {
+        lines.push(lang.tr("phone-show-details"));
+        return lines;
+    }
     let amount = money_format::money(e.account.amount_due_minor, &e.account.currency, lang);
-    let mut lines = vec![
-        lang.tr_args("phone-lender-name", &[("name", &e.lender.name)]),
-        lang.tr_args("phone-amount-due", &[("amount", &amount)]),
-    ];
+    lines.push(lang.tr_args("phone-amount-due", &[("amount", &amount)]));
     if let Some(due) = e.account.next_due {
         let date = money_format::date(due, lang);
         lines.push(lang.tr_args("phone-due-date", &[("date", &date)]));
@@ -213,212 +299,26 @@ fn details(e: &Entitlement, lang: Lang) -> Vec<String> {
     lines
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use finlock_core::decision::Decision;
-    use finlock_core::protocol::{Account, EntitlementState};
-    use std::collections::BTreeMap;
-
-    /// The console's `phone-*` messages and the app's string each was copied from, with
-    /// the app's `%n$s` arguments by name.
-    const SAME_WORDS: &[(&str, &str, &[&str])] = &[
-        ("phone-lock-title", "lock_title", &[]),
-        (
-            "phone-reason-overdue-payment",
-            "reason_overdue_payment",
-            &[],
-        ),
-        ("phone-reason-lender-request", "reason_lender_request", &[]),
-        ("phone-reason-offline", "reason_offline", &[]),
-        ("phone-reason-clock-suspect", "reason_clock_suspect", &[]),
-        ("phone-lender-name", "lender_name", &["name"]),
-        ("phone-amount-due", "amount_due", &["amount"]),
-        ("phone-due-date", "due_date", &["date"]),
-        ("phone-lender-message", "lender_message", &["name", "text"]),
-        (
-            "phone-payment-instructions",
-            "payment_instructions",
-            &["text"],
-        ),
-        ("phone-emergency-call", "emergency_call", &[]),
-        ("phone-call-lender", "call_lender", &["phone"]),
-        ("phone-pay-now", "pay_now", &[]),
-        ("phone-check-now", "check_now", &[]),
-        ("phone-enter-code", "enter_code", &[]),
-        ("phone-account-title", "account_title", &[]),
-        ("phone-account-ok", "account_ok", &[]),
-        ("phone-account-completing", "account_completing", &["date"]),
-        ("phone-account-not-enrolled", "account_not_enrolled", &[]),
-        ("phone-released-title", "released_title", &[]),
-        ("phone-released-text", "released_text", &[]),
-    ];
-
-    /// The app's string `name` in `values{suffix}/strings.xml`, unescaped.
-    fn app_string(suffix: &str, name: &str) -> String {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
-            "../android-app/src/main/res/values{suffix}/strings.xml"
-        ));
-        let xml = std::fs::read_to_string(&path).unwrap();
-        let open = format!("<string name=\"{name}\">");
-        let at = xml
-            .find(&open)
-            .unwrap_or_else(|| panic!("{name} in {path:?}"))
-            + open.len();
-        let text = &xml[at..at + xml[at..].find("</string>").unwrap()];
-        text.replace("\\'", "'").replace("&amp;", "&")
+/// The levels still to come for an overdue payment, with the signed dates of the ladder
+/// ([`Entitlement::ladder`]: the signed one or the one a v1 entitlement implies) and the
+/// hint that the phone's own notice period may move them later. Nothing for a lender's
+/// lock (locked now), a phone paid in full, or once the lock has come.
+fn steps(e: &Entitlement, now: i64, lang: Lang) -> Vec<String> {
+    if e.state != EntitlementState::Active || e.release_at.is_some() || e.lock_at <= now {
+        return Vec::new();
     }
-
-    #[test]
-    fn the_preview_speaks_the_apps_words() {
-        for (lang, suffix) in [(Lang::En, ""), (Lang::Sw, "-sw"), (Lang::Es, "-es")] {
-            for (id, name, args) in SAME_WORDS {
-                let values: Vec<String> = (1..=args.len()).map(|i| format!("<ARG{i}>")).collect();
-                let pairs: Vec<(&str, &str)> = args
-                    .iter()
-                    .zip(&values)
-                    .map(|(a, v)| (*a, v.as_str()))
-                    .collect();
-                let mut app = app_string(suffix, name);
-                for (i, v) in values.iter().enumerate() {
-                    app = app.replace(&format!("%{}$s", i + 1), v);
-                }
-                assert_eq!(lang.tr_args(id, &pairs), app, "{} {id}", lang.code());
-            }
-        }
+    let ladder = e.ladder();
+    let date = |t: i64| money_format::date_time(t, lang);
+    let mut steps = Vec::new();
+    if ladder.notice_at > now {
+        steps.push(lang.tr_args("preview-step-notice", &[("date", &date(ladder.notice_at))]));
     }
-
-    fn entitlement(state: EntitlementState, message: Option<&str>) -> Entitlement {
-        Entitlement {
-            v: 1,
-            iss: "lnd".into(),
-            sub: "dev".into(),
-            seq: 1,
-            iat: 0,
-            nonce: None,
-            state,
-            lock_at: 100,
-            lock_reason: None,
-            release_at: None,
-            next_checkin: 10,
-            offline_lock_after_s: None,
-            offline_warning_s: None,
-            account: Account {
-                currency: "KES".into(),
-                amount_due_minor: 150_000,
-                next_due: Some(1_773_446_400),
-                installments: Vec::new(),
-            },
-            reminders: policy::default_reminders(),
-            lender: LenderInfo {
-                name: "Acme".into(),
-                phone: "+254700000001".into(),
-                email: None,
-                payment_url: "https://pay.example/".into(),
-                support_url: None,
-                terms_url: None,
-                payment_instructions: Some(BTreeMap::from([
-                    ("en".into(), "M-Pesa paybill 123".into()),
-                    ("sw".into(), "Lipa kwa M-Pesa 123".into()),
-                ])),
-            },
-            message: message.map(|m| BTreeMap::from([("en".into(), m.to_string())])),
-            escalation: None,
-        }
+    if let Some(at) = ladder.restrict_at.filter(|at| *at > now) {
+        steps.push(lang.tr_args("preview-step-restricted", &[("date", &date(at))]));
     }
-
-    fn decision(locked: bool, reason: Option<LockReason>) -> Decision {
-        Decision {
-            locked,
-            reason,
-            clock_suspect: false,
-            released: false,
-            release_at: None,
-            next_change: None,
-            level: if locked {
-                finlock_core::decision::Level::Locked
-            } else {
-                finlock_core::decision::Level::Normal
-            },
-            held_for_notice: false,
-            notice_first_shown: None,
-            restrict_from: None,
-            lock_from: None,
-        }
-    }
-
-    #[test]
-    fn a_lender_lock_shows_the_reason_the_message_and_every_way_out() {
-        let e = entitlement(EntitlementState::Locked, Some("Reported stolen"));
-        let p = screen_of(
-            &e,
-            decision(true, Some(LockReason::LenderRequest)),
-            Lang::En,
-        );
-        assert_eq!(p.screen, Screen::Locked);
-        assert_eq!(p.title, "This device is locked");
-        assert_eq!(
-            p.lead,
-            "Your lender has locked this device. Please contact them."
-        );
-        assert_eq!(
-            p.details,
-            [
-                "Lender: Acme",
-                "Amount due: KES\u{a0}1,500.00",
-                "Due date: 14 March 2026",
-                "Message from Acme: Reported stolen",
-                "How to pay: M-Pesa paybill 123",
-            ]
-        );
-        assert_eq!(p.buttons[0], "Emergency call");
-        assert_eq!(p.buttons[1], "Call lender +254700000001");
-    }
-
-    #[test]
-    fn the_language_picks_the_lenders_texts_too() {
-        let e = entitlement(EntitlementState::Active, None);
-        let p = screen_of(
-            &e,
-            decision(true, Some(LockReason::OverduePayment)),
-            Lang::Sw,
-        );
-        assert_eq!(
-            p.lead,
-            "Kifaa hiki kimefungwa kwa sababu ya malipo ya awamu yaliyochelewa."
-        );
-        assert!(
-            p.details
-                .contains(&"Jinsi ya kulipa: Lipa kwa M-Pesa 123".to_string())
-        );
-        // Spanish has no instructions of its own: English, as the phone picks.
-        let p = screen_of(&e, decision(true, Some(LockReason::Offline)), Lang::Es);
-        assert!(p.lead.starts_with("Conéctate a internet"), "{}", p.lead);
-        assert!(
-            p.details
-                .contains(&"Cómo pagar: M-Pesa paybill 123".to_string())
-        );
-    }
-
-    #[test]
-    fn unlocked_completing_and_released_phones_show_their_own_screens() {
-        let e = entitlement(EntitlementState::Active, None);
-        let p = screen_of(&e, decision(false, None), Lang::En);
-        assert_eq!(p.screen, Screen::Account);
-        assert_eq!(p.lead, "Your account is in good standing.");
-        assert!(p.buttons.is_empty());
-        let mut completing = decision(false, None);
-        completing.release_at = Some(1_773_446_400);
-        let p = screen_of(&e, completing, Lang::En);
-        assert!(
-            p.lead.contains("On 14 March 2026, once it connects"),
-            "{}",
-            p.lead
-        );
-        let mut released = decision(false, None);
-        released.released = true;
-        let p = screen_of(&e, released, Lang::Es);
-        assert_eq!(p.screen, Screen::Released);
-        assert_eq!(p.title, "Pagado por completo");
-    }
+    steps.push(lang.tr_args("preview-step-locked", &[("date", &date(e.lock_at))]));
+    steps
 }
+
+#[cfg(test)]
+mod tests;
