@@ -1,7 +1,9 @@
 //! The wake-up push end to end with the real binaries: `finlock serve
 //! --push-allow-http-loopback` and `finlock device serve-push` (the simulated phone as its
 //! own loopback push distributor). A lender's lock reaches the phone by the push, without
-//! waiting for its hourly check-in; the server keeps its VAPID key in the keys directory.
+//! waiting for its hourly check-in — as a notice first: the phone locks once its notice page
+//! has been displayed and a day of running time has passed (PROTOCOL §3.7); the server
+//! keeps its VAPID key in the keys directory.
 //! Everything on 127.0.0.1; every child process is killed when the test ends.
 
 use std::io::{BufRead, BufReader};
@@ -216,17 +218,35 @@ fn a_lender_lock_reaches_the_simulated_phone_by_push() {
         .expect("the push arrives and the phone checks in");
     let took = locked_at.elapsed();
     assert!(line.starts_with("push received: checked in"), "{line}");
-    assert!(line.contains("LOCKED"), "{line}");
+    // The lock is wanted now; its notice was never shown: the phone is held at the notice.
+    assert!(
+        line.contains("NOTICE (lender_request), held: the notice page was never displayed"),
+        "{line}"
+    );
     let status = child.0.wait().expect("exit");
     assert!(status.success(), "serve-push exits 0 after its one push");
-    eprintln!("lender lock -> phone locked by push: {took:?}");
+    eprintln!("lender lock -> phone at the notice by push: {took:?}");
     assert!(took < Duration::from_secs(10), "{took:?}");
 
-    let st: Value = serde_json::from_str(&ok(&device(&state, t0, t0 + 80, &["status", "--json"])
+    // The next screen unlock shows the notice page; a day of running time later it locks.
+    let shown = ok(&device(&state, t0, t0 + 80, &["notice"])
         .output()
-        .expect("status")))
-    .expect("json");
-    assert_eq!(st["locked"], json!(true));
+        .expect("notice"));
+    assert!(
+        shown.contains("Why: your lender has asked for it."),
+        "{shown}"
+    );
+    assert!(shown.contains("displayed and recorded"), "{shown}");
+    let status_at = |t: i64| -> Value {
+        serde_json::from_str(&ok(&device(&state, t0, t, &["status", "--json"])
+            .output()
+            .expect("status")))
+        .expect("json")
+    };
+    let st = status_at(t0 + 80 + DAY - 60);
+    assert_eq!(st["level"], json!("notice"), "{st}");
+    let st = status_at(t0 + 80 + DAY + 60);
+    assert_eq!(st["locked"], json!(true), "{st}");
     assert_eq!(st["reason"], json!("lender_request"));
 }
 
