@@ -297,7 +297,7 @@ async fn record(
         seq: row.seq,
     };
     let issued = if v.codes_used.is_empty() && v.caught_up_from.is_none() {
-        queries::checkin(&app.db.write, &update).await?
+        app.db.checkin(&update).await?
     } else {
         let mut tx = app.db.write.begin().await?;
         let issued = queries::checkin(&mut *tx, &update).await?;

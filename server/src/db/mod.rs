@@ -22,6 +22,7 @@
 //! limit is the row's `last_checkin_at`, `seq` is incremented in SQL, replay memory is
 //! a column updated under an optimistic guard, payment idempotency is a unique key.
 
+pub mod group_commit;
 pub mod queries;
 
 use std::time::Duration;
@@ -46,6 +47,9 @@ pub struct Db {
     pub write: AnyPool,
     pub read: AnyPool,
     pub backend: Backend,
+    /// SQLite's check-ins, written in batches by one writer ([`group_commit`]); `None` on
+    /// PostgreSQL, where concurrent statements run on their own connections.
+    checkins: Option<group_commit::GroupCommit>,
 }
 
 /// SQLite readers per process; reads never block the writer under WAL.
@@ -84,6 +88,7 @@ impl Db {
                     sqlite_pool(&url, SQLITE_READERS).await?
                 };
                 Db {
+                    checkins: Some(group_commit::GroupCommit::new(write.clone())),
                     write,
                     read,
                     backend,
@@ -105,10 +110,20 @@ impl Db {
                     write: pool.clone(),
                     read: pool,
                     backend,
+                    checkins: None,
                 }
             }
         };
         Ok(db)
+    }
+
+    /// Records a check-in ([`queries::checkin`]'s compare-and-swap), committed when this
+    /// returns: on SQLite together with the check-ins around it ([`group_commit`]).
+    pub async fn checkin(&self, c: &queries::Checkin<'_>) -> Result<group_commit::Recorded> {
+        match &self.checkins {
+            Some(group) => group.checkin(c).await,
+            None => queries::checkin(&self.write, c).await,
+        }
     }
 
     pub async fn close(&self) {

@@ -189,10 +189,10 @@ pub struct Issued {
     pub release_at: Option<i64>,
 }
 
-const ISSUED_COLUMNS: &str =
+pub(crate) const ISSUED_COLUMNS: &str =
     "seq, paid_minor, released, lender_locked, lock_reason, extended_until, release_at";
 
-fn issued_row(r: &AnyRow) -> Result<(Issued, Option<String>)> {
+pub(crate) fn issued_row(r: &AnyRow) -> Result<(Issued, Option<String>)> {
     Ok((
         Issued {
             seq: to_u64("seq", r.try_get("seq")?)?,
