@@ -274,22 +274,36 @@ async fn an_extension_needs_a_reason_and_a_confirmation_and_then_shows_its_date(
 }
 
 /// `finlock device --state STATE ARGS` (the simulated phone): its standard output; panics
-/// unless it succeeded.
+/// unless it succeeded. Its clock is this machine's, moved by `FINLOCK_CLOCK_SHIFT` when
+/// given (wall clock and uptime together).
 #[cfg(feature = "simulator")]
 fn phone(state: &std::path::Path, args: &[&str]) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_finlock"))
+    phone_at(state, "", args)
+}
+
+/// [`phone`] with the phone's clock `shift` ahead (`+25h`; empty: not moved): time that
+/// passed on the phone.
+#[cfg(feature = "simulator")]
+fn phone_at(state: &std::path::Path, shift: &str, args: &[&str]) -> String {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_finlock"));
+    command
         .args(["device", "--state", &state.display().to_string()])
         .args(args)
         .env("FINLOCK_LOG", "warn")
-        .output()
-        .unwrap();
+        .env_remove("FINLOCK_CLOCK")
+        .env_remove("FINLOCK_CLOCK_SHIFT");
+    if !shift.is_empty() {
+        command.env("FINLOCK_CLOCK_SHIFT", shift);
+    }
+    let out = command.output().unwrap();
     assert!(out.status.success(), "finlock device {args:?}: {out:?}");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[cfg(feature = "simulator")]
-fn phone_locked(state: &std::path::Path) -> bool {
-    let status: Value = serde_json::from_str(&phone(state, &["status", "--json"])).unwrap();
+fn phone_locked(state: &std::path::Path, shift: &str) -> bool {
+    let status: Value =
+        serde_json::from_str(&phone_at(state, shift, &["status", "--json"])).unwrap();
     status["locked"].as_bool().unwrap()
 }
 
@@ -322,8 +336,9 @@ async fn the_code_desk_gives_a_code_the_locked_phone_accepts_and_refuses_what_it
         // Overdue already: the first installment was due 10 days ago, grace 1 day.
         let (id, code) = register(&b, days_from_now(-10), "CT-DESK-7").await;
         *seen.lock().unwrap() = id.clone();
-        // The customer's phone scans the QR (here: is given its code) and enrolls; it
-        // locks for the overdue installment.
+        // The customer's phone scans the QR (here: is given its code) and enrolls; overdue,
+        // it shows its notice page at the next unlock, and locks a day of running time later
+        // (the phone's clock moved 25 hours ahead from then on).
         let enrolled = phone(
             &state,
             &[
@@ -337,9 +352,12 @@ async fn the_code_desk_gives_a_code_the_locked_phone_accepts_and_refuses_what_it
             ],
         );
         assert!(enrolled.contains("enrolled as"), "{enrolled}");
-        assert!(phone_locked(&state), "an overdue phone is locked");
+        assert!(!phone_locked(&state, ""), "never locked before its notice");
+        let shown = phone(&state, &["notice"]);
+        assert!(shown.contains("displayed and recorded"), "{shown}");
+        assert!(phone_locked(&state, "+25h"), "an overdue phone is locked");
         // Its lock screen shows the request code the customer reads out.
-        let digits = phone(&state, &["challenge"]).trim().to_string();
+        let digits = phone_at(&state, "+25h", &["challenge"]).trim().to_string();
         assert_eq!(digits.len(), 8, "{digits}");
         assert!(digits.bytes().all(|c| c.is_ascii_digit()), "{digits}");
         // Read out in two groups, as a person says them.
@@ -392,15 +410,15 @@ async fn the_code_desk_gives_a_code_the_locked_phone_accepts_and_refuses_what_it
         assert!(size.as_f64().unwrap() >= 24.0, "read back from large digits: {size}");
         assert_page_is_sound(&b, "desk answer").await;
         // The customer types what the agent reads out; the phone accepts it and unlocks.
-        phone(&state, &["code", &answer]);
-        assert!(!phone_locked(&state), "the code unlocked the phone");
+        phone_at(&state, "+25h", &["code", &answer]);
+        assert!(!phone_locked(&state, "+25h"), "the code unlocked the phone");
 
         // A lock the lender set (from the device page): the desk refuses to undo it.
         b.open(&format!("/console/devices/{id}")).await;
         fill(&b, "#lock-reason", "Reported stolen").await;
         b.click_and_wait("#lock-form button[type=submit]").await;
         b.click_and_wait("#confirm-button").await;
-        let fresh = phone(&state, &["challenge"]).trim().to_string();
+        let fresh = phone_at(&state, "+25h", &["challenge"]).trim().to_string();
         ask_the_desk(&b, &id, &fresh, "1").await;
         let error = b.text("#codes-error").await;
         assert!(error.contains("locked by you"), "{error}");

@@ -326,16 +326,24 @@ async fn lock_with_a_reason_extend_and_unlock_each_confirmed() {
     assert!(again.alert().unwrap().contains("no lock of yours"));
 }
 
-/// `finlock device --state STATE ARGS` (the simulated phone, the phone's own core).
+/// `finlock device --state STATE ARGS` (the simulated phone, the phone's own core), on this
+/// machine's clock unless ARGS move it (`--clock-shift`).
 #[cfg(feature = "simulator")]
 fn phone(state: &std::path::Path, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_finlock"))
         .args(["device", "--state", &state.display().to_string()])
         .args(args)
         .env("FINLOCK_LOG", "warn")
+        .env_remove("FINLOCK_CLOCK")
+        .env_remove("FINLOCK_CLOCK_SHIFT")
         .output()
         .unwrap()
 }
+
+/// A day and an hour of running time after the notice was shown (PROTOCOL §3.7: a phone
+/// locks only once its notice page has been on it for a day).
+#[cfg(feature = "simulator")]
+const LATER: [&str; 2] = ["--clock-shift", "+25h"];
 
 #[cfg(feature = "simulator")]
 fn ok(out: &std::process::Output) -> String {
@@ -374,8 +382,16 @@ async fn the_code_desk_answers_a_code_the_phone_accepts() {
     // Enrolled: the code is spent and no longer shown.
     let qr = agent.get(&format!("/console/sales/{id}")).await;
     assert!(qr.by_id("sale-code").is_none());
+    // Overdue: the notice page first (shown at the next unlock), locked a day later.
     let status: Value = serde_json::from_str(&ok(&phone(&state, &["status", "--json"]))).unwrap();
-    assert_eq!(status["locked"], true);
+    assert_eq!(status["level"], "notice", "{status}");
+    assert!(ok(&phone(&state, &["notice"])).contains("recorded"));
+    let status: Value = serde_json::from_str(&ok(&phone(
+        &state,
+        &["status", "--json", LATER[0], LATER[1]],
+    )))
+    .unwrap();
+    assert_eq!(status["locked"], true, "{status}");
 
     // The preview says what the phone says.
     let page = agent.get(&format!("/console/devices/{id}")).await;
@@ -393,7 +409,9 @@ async fn the_code_desk_answers_a_code_the_phone_accepts() {
             .contains("Kifaa hiki kimefungwa kwa sababu ya malipo ya awamu yaliyochelewa.")
     );
 
-    let challenge = ok(&phone(&state, &["challenge"])).trim().to_string();
+    let challenge = ok(&phone(&state, &["challenge", LATER[0], LATER[1]]))
+        .trim()
+        .to_string();
     assert_eq!(challenge.len(), 8, "{challenge}");
     // By customer reference, any case.
     let answer = agent
@@ -406,8 +424,15 @@ async fn the_code_desk_answers_a_code_the_phone_accepts() {
     let unlock = answer.by_id("unlock-code").unwrap();
     assert_eq!(unlock.len(), 9, "two groups of four: {unlock}");
     assert!(answer.body.contains("It unlocks the phone for 2 days."));
-    ok(&phone(&state, &["code", &unlock.replace(' ', "")]));
-    let status: Value = serde_json::from_str(&ok(&phone(&state, &["status", "--json"]))).unwrap();
+    ok(&phone(
+        &state,
+        &["code", &unlock.replace(' ', ""), LATER[0], LATER[1]],
+    ));
+    let status: Value = serde_json::from_str(&ok(&phone(
+        &state,
+        &["status", "--json", LATER[0], LATER[1]],
+    )))
+    .unwrap();
     assert_eq!(status["locked"], false);
     let (_, audit) = stored(&server, &lender, &id).await;
     let issued = audit
