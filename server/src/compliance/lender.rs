@@ -195,7 +195,16 @@ async fn check_stored_reminders(
     lender_id: &str,
     profile: &'static Profile,
 ) -> Result<()> {
-    let rows = sqlx::query("SELECT reminders FROM devices WHERE lender_id = $1 AND released = 0")
+    // Phones on the server's defaults (reminders NULL) are judged once, the others one by
+    // one: most lenders never set a policy, so this reads only the few that did.
+    let defaults_ok = super::rules::check_reminders(profile, None).is_ok();
+    let sql = if defaults_ok {
+        "SELECT reminders FROM devices WHERE lender_id = $1 AND released = 0 \
+         AND reminders IS NOT NULL"
+    } else {
+        "SELECT reminders FROM devices WHERE lender_id = $1 AND released = 0"
+    };
+    let rows = sqlx::query(sql)
         .bind(lender_id)
         .fetch_all(&mut **tx)
         .await?;

@@ -356,3 +356,31 @@ async fn lender_log(s: &TestServer, lender: &Lender) -> Vec<(String, Value)> {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn a_profile_with_quiet_hours_is_refused_while_a_phones_reminders_break_them() {
+    let s = start().await;
+    let lender = s.lender("Acme").await;
+    // The defaults (quiet 21:00–08:00) comply; this phone's own policy does not.
+    s.register(&lender, json!({})).await;
+    let loud = json!({ "offsets_s": [DAY], "hour_local": 9, "quiet_start": "23:00",
+                       "quiet_end": "07:00", "overdue_every_s": DAY });
+    let (id, _) = s.register(&lender, json!({ "reminders": loud })).await;
+    refused(
+        put(&s, &lender, json!({ "profile": "ph-sec-mc18" })).await,
+        "ph-sec-mc18",
+        "reminders.quiet_hours",
+    )
+    .await;
+    assert_eq!(selected(&s, &lender).await["profile"], "permissive");
+    // Released, the phone no longer counts.
+    let r = s
+        .post(
+            &lender,
+            &format!("/v1/lender/devices/{id}/release"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    select(&s, &lender, "ph-sec-mc18").await;
+}
