@@ -21,7 +21,7 @@ use crate::fixtures::{self, DEVICE_ID, LENDER_ID, T0};
 use crate::jws;
 use crate::keys::{Jwks, KeySet, LenderKey};
 use crate::keyset::{self, ChainRules, KeySetPayload};
-use crate::protocol::{Entitlement, EntitlementState, UrlPolicy};
+use crate::protocol::{Entitlement, EntitlementState, Escalation, UrlPolicy};
 
 /// What the device knows when the message arrives.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +50,10 @@ pub enum Expected {
         /// The release date of a completing entitlement (ADR 0012); absent otherwise.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         release_at: Option<i64>,
+        /// The effective escalation ladder (§3.7): the signed one, or for an entitlement
+        /// without `escalation` the one it implies; only in the escalation vectors.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ladder: Option<Escalation>,
     },
     Reject {
         error: String,
@@ -111,6 +115,7 @@ pub fn check(v: &Vector) -> Result<(), String> {
                 lock_at,
                 keys_seq,
                 release_at,
+                ladder,
             },
             Ok(e),
         ) => {
@@ -118,6 +123,7 @@ pub fn check(v: &Vector) -> Result<(), String> {
             if (e.seq, e.state, e.lock_at) == (*seq, *state, *lock_at)
                 && keys_seq.unwrap_or(0) == pinned_seq
                 && e.release_at == *release_at
+                && ladder.as_ref().is_none_or(|l| *l == e.ladder())
             {
                 Ok(())
             } else {
@@ -232,6 +238,7 @@ impl Builder {
             lock_at: e.lock_at,
             keys_seq: None,
             release_at: e.release_at,
+            ladder: None,
         };
         self.push(name, description, context, jws, expected);
     }
@@ -843,6 +850,7 @@ pub fn vectors() -> Vec<Vector> {
     );
     key_rotation(&mut b);
     completing(&mut b);
+    escalation::vectors(&mut b);
     b.out
 }
 
@@ -970,6 +978,7 @@ fn key_rotation(b: &mut Builder) {
         lock_at: base().lock_at,
         keys_seq: Some(keys_seq),
         release_at: None,
+        ladder: None,
     };
     let reject = |error: &str| Expected::Reject {
         error: error.into(),
@@ -1274,6 +1283,7 @@ pub fn render(v: &Vector) -> String {
 }
 
 pub mod enroll;
+mod escalation;
 pub mod push;
 
 /// Every vector file the generator writes, entitlement and enrollment vectors alike:
