@@ -308,9 +308,8 @@ impl FinlockCore {
         let input = clock.input()?;
         self.inner.with(|d| {
             let ev = d.evaluate(&input)?;
-            let view = d.state().lock_screen(&ev, &locale)?;
-            let ladder = d.state().enrolled()?.entitlement.ladder();
-            Ok(NoticePage::interim(view, ladder, &clock))
+            let view = d.state().notice_page(&ev, &locale)?;
+            Ok(NoticePage::new(view, &clock))
         })
     }
 
@@ -320,10 +319,7 @@ impl FinlockCore {
     /// is nothing to give notice of. Call it once per display.
     pub fn notice_shown(&self, clock: Clock) -> Result<bool, FinlockError> {
         let input = clock.input()?;
-        self.inner.with(|d| {
-            d.evaluate(&input)?;
-            Ok(false)
-        })
+        self.inner.with(|d| Ok(d.notice_shown(&input)?))
     }
 
     /// Enters an offline unlock code (8 digits; spaces and dashes are ignored). A wrong code

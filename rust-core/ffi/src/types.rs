@@ -116,14 +116,27 @@ pub enum Level {
     Locked,
 }
 
+impl From<decision::Level> for Level {
+    fn from(l: decision::Level) -> Level {
+        match l {
+            decision::Level::Normal => Level::Normal,
+            decision::Level::Notice => Level::Notice,
+            decision::Level::Restricted => Level::Restricted,
+            decision::Level::Locked => Level::Locked,
+        }
+    }
+}
+
 /// What the shell enforces now, and when that changes by itself.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Decision {
+    /// `level == Locked`.
     pub locked: bool,
-    /// Set exactly when `locked`.
+    /// Why: for a lock, why it is locked; at `Notice` and `Restricted`, the reason of the
+    /// coming step; null at `Normal`.
     pub reason: Option<LockReason>,
-    /// Locked only because the device's clock says so: ask the user to check the date and
-    /// time and to connect.
+    /// Restricted or locked only because the device's clock says so: ask the user to check
+    /// the date and time and to connect.
     pub clock_suspect: bool,
     /// Released for good: lift every restriction and disable the lock.
     pub released: bool,
@@ -168,15 +181,11 @@ impl Decision {
             trusted_now_ms: reading.now_ms,
             next_change: d.next_change.map(|at| Moment::at(at, reading, clock)),
             release_at_ms: d.release_at.map(ms),
-            level: if d.locked {
-                Level::Locked
-            } else {
-                Level::Normal
-            },
-            held_for_notice: false,
-            notice_first_shown_ms: None,
-            restrict_from_ms: None,
-            lock_from_ms: None,
+            level: d.level.into(),
+            held_for_notice: d.held_for_notice,
+            notice_first_shown_ms: d.notice_first_shown.map(ms),
+            restrict_from_ms: d.restrict_from.map(ms),
+            lock_from_ms: d.lock_from.map(ms),
         }
     }
 
@@ -247,9 +256,9 @@ impl LockScreen {
             offline_tries_left: to_i32(v.offline.tries_left),
             offline_locked_out: v.offline.locked_out,
             offline_locked_out_until_ms: v.offline.locked_out_until.map(ms),
-            payment_apps: Vec::new(),
-            notice_first_shown_ms: None,
-            private_details: false,
+            payment_apps: v.payment_apps,
+            notice_first_shown_ms: v.notice_first_shown.map(ms),
+            private_details: v.private_details,
         }
     }
 }
@@ -289,11 +298,7 @@ pub struct NoticePage {
 }
 
 impl NoticePage {
-    pub(crate) fn interim(
-        v: view::LockScreen,
-        ladder: finlock_core::protocol::Escalation,
-        clock: &Clock,
-    ) -> NoticePage {
+    pub(crate) fn new(v: view::NoticePage, clock: &Clock) -> NoticePage {
         NoticePage {
             decision: Decision::of(&v.evaluation, clock),
             lender_name: v.payee.name,
@@ -303,13 +308,13 @@ impl NoticePage {
             amount_due_minor: to_i64(v.amount_due_minor),
             currency: v.currency,
             next_due_ms: v.next_due.map(ms),
-            restrict_from_ms: ladder.restrict_at.map(ms),
-            lock_from_ms: None,
-            reason: v.evaluation.decision.reason.map(LockReason::from),
-            first_shown_ms: None,
-            private_details: ladder.private_details,
-            payment_apps: ladder.payment_apps,
-            essentials: ladder.essentials,
+            restrict_from_ms: v.restrict_from.map(ms),
+            lock_from_ms: v.lock_from.map(ms),
+            reason: v.reason.map(LockReason::from),
+            first_shown_ms: v.first_shown.map(ms),
+            private_details: v.private_details,
+            payment_apps: v.payment_apps,
+            essentials: v.essentials,
             message: v.message,
         }
     }
