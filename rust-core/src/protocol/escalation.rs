@@ -200,7 +200,7 @@ mod tests {
     fn every_rule_names_its_field() {
         let base = fixtures::entitlement(5, T0);
         let lock_at = base.lock_at;
-        let cases: Vec<(Box<dyn Fn(&mut Entitlement)>, &str)> = vec![
+        let cases: Vec<(Breaker, &str)> = vec![
             (
                 Box::new(|e| e.state = EntitlementState::Released),
                 "escalation",
@@ -260,6 +260,9 @@ mod tests {
             assert_eq!(field_of(&e).as_deref(), Some(*field), "case {i}");
         }
     }
+
+    /// Breaks one rule of a valid entitlement.
+    type Breaker = Box<dyn Fn(&mut Entitlement)>;
 
     fn esc(e: &mut Entitlement) -> &mut Escalation {
         e.escalation.as_mut().expect("a ladder")
