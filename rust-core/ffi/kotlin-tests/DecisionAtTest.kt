@@ -8,6 +8,7 @@ import org.finlock.core.Clock
 import org.finlock.core.Decision
 import org.finlock.core.FinlockCore
 import org.finlock.core.FinlockException
+import org.finlock.core.Level
 import org.finlock.core.LockReason
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
@@ -44,7 +45,11 @@ class DecisionAtTest {
         // The payment lock ahead is named, as an alarm to arm.
         assertNotNull(unlocked.nextChange)
 
-        val locked = sameAnswer(d.core, d.clock.advance(8 * DAY_MS))
+        // Due, but held for the notice (§3.7): the same answer both ways.
+        val held = sameAnswer(d.core, d.clock.advance(8 * DAY_MS))
+        assertEquals(Level.NOTICE, held.level)
+        assertTrue(held.heldForNotice)
+        val locked = sameAnswer(d.core, noticeThenADay(d.core, d.clock))
         assertTrue(locked.locked)
         assertEquals(LockReason.OVERDUE_PAYMENT, locked.reason)
         assertFalse(locked.clockSuspect)
@@ -57,19 +62,38 @@ class DecisionAtTest {
     @Test
     fun `decisionAt answers as decision when only the device clock says locked`() = runBlocking {
         val d = enrolledDevice()
-        // The customer sets the wall clock 8 days ahead; elapsedRealtime barely moves.
-        val jumped = d.clock.now().let { it.copy(wallMs = it.wallMs + 8 * DAY_MS, elapsedRealtimeMs = it.elapsedRealtimeMs + 1_000) }
+        // A real lock first (overdue, the notice shown a day earlier), then a 2-day unlock code.
+        d.clock.advance(8 * DAY_MS)
+        assertTrue(d.core.decision(noticeThenADay(d.core, d.clock)).locked)
+        val challenge = present(d.core.lockScreen(d.clock.now(), "en").offlineChallenge, "offlineChallenge")
+        val extended = d.core.enterOfflineCode(LocalServer.offlineCode(d.deviceId, challenge, 2), d.clock.now())
+        assertFalse(extended.decision.locked)
+        // The customer sets the wall clock 3 days ahead; elapsedRealtime barely moves: only the
+        // device clock has passed the code's end.
+        val jumped = d.clock.now().let { it.copy(wallMs = it.wallMs + 3 * DAY_MS, elapsedRealtimeMs = it.elapsedRealtimeMs + 1_000) }
         val suspect = sameAnswer(d.core, jumped)
         assertTrue(suspect.locked)
         assertTrue(suspect.clockSuspect)
     }
 
     @Test
+    fun `decisionAt answers as decision when the device clock alone would skip the notice`() = runBlocking {
+        val d = enrolledDevice()
+        // The customer (or a wrong clock) sets the wall clock 8 days ahead; elapsedRealtime
+        // barely moves: no notice was shown, so nothing locks.
+        val jumped = d.clock.now().let { it.copy(wallMs = it.wallMs + 8 * DAY_MS, elapsedRealtimeMs = it.elapsedRealtimeMs + 1_000) }
+        val held = sameAnswer(d.core, jumped)
+        assertFalse(held.locked)
+        assertEquals(Level.NOTICE, held.level)
+        assertTrue(held.heldForNotice)
+    }
+
+    @Test
     fun `decisionAt answers as decision under a lender lock`() = runBlocking {
         val d = enrolledDevice()
         LocalServer.post("/v1/lender/devices/${d.deviceId}/lock", """{"reason":"Please call us"}""")
-        assertTrue(d.core.checkIn(true, d.clock.advance(1_000)).locked)
-        val locked = sameAnswer(d.core, d.clock.advance(1_000))
+        assertEquals(Level.NOTICE, d.core.checkIn(true, d.clock.advance(1_000)).level)
+        val locked = sameAnswer(d.core, noticeThenADay(d.core, d.clock))
         assertTrue(locked.locked)
         assertEquals(LockReason.LENDER_REQUEST, locked.reason)
     }

@@ -1,10 +1,12 @@
 // A financed phone's life, from Kotlin, against a real `finlock serve`: enroll, check in,
-// lock by the passage of time, an offline code, payment, release.
+// the notice, the lock by the passage of time once the notice has been on the phone a day,
+// an offline code, payment, release.
 package org.finlock.core.bridgetest
 
 import kotlinx.coroutines.runBlocking
 import org.finlock.core.FinlockCore
 import org.finlock.core.FinlockException
+import org.finlock.core.Level
 import org.finlock.core.LockReason
 import org.finlock.core.EntitlementState
 import org.finlock.core.WakeReason
@@ -62,14 +64,22 @@ class LifecycleTest {
         assertTrue(wake.reason in WakeReason.values())
         assertTrue(core.reminders(phone.now(), "Africa/Nairobi").isNotEmpty())
 
-        // Eight days pass without a payment (elapsedRealtime and the wall clock both move):
-        // verified time passes lock_at, so the lock is not clock-suspect.
-        val locked = core.decision(phone.advance(8 * DAY_MS))
+        // Eight days pass without a payment (elapsedRealtime and the wall clock both move): the
+        // lock is due, but the phone has not shown its notice page yet, so it waits (§3.7).
+        val held = core.decision(phone.advance(8 * DAY_MS))
+        assertFalse(held.locked)
+        assertEquals(Level.NOTICE, held.level)
+        assertTrue(held.heldForNotice)
+        // The page is displayed at the next unlock; a day of uptime later the lock holds.
+        // Verified time passes lock_at, so the lock is not clock-suspect.
+        val locked = core.decision(noticeThenADay(core, phone))
         assertTrue(locked.locked)
+        assertEquals(Level.LOCKED, locked.level)
         assertEquals(LockReason.OVERDUE_PAYMENT, locked.reason)
         assertFalse(locked.clockSuspect)
         val lockedScreen = core.lockScreen(phone.now(), "en")
         assertTrue(lockedScreen.decision.locked)
+        assertNotNull(lockedScreen.noticeFirstShownMs, "the lock screen says when the notice was first shown")
         assertTrue(lockedScreen.amountDueMinor > 0, "amount due ${lockedScreen.amountDueMinor}")
 
         // No data: the customer reads the challenge to the lender, who answers a 1-day code.
@@ -84,13 +94,15 @@ class LifecycleTest {
         assertTrue(accepted.extensionUntilMs > phone.wallMs)
         // The code is used up: the challenge moved on.
         assert(core.lockScreen(phone.now(), "en").offlineChallenge != challenge)
-        // A day later the code's grant ends and the phone locks again.
+        // A day later the code's grant ends and the phone locks again: its notice was shown
+        // more than a day ago (the code kept the episode open).
         assertTrue(core.decision(phone.advance(DAY_MS + 60_000)).locked)
 
         // The customer pays the overdue installment and presses "I have paid — check now".
         LocalServer.pay(reg.deviceId, 1000)
         val afterPayment = core.checkIn(true, phone.advance(1_000))
         assertFalse(afterPayment.locked, "unlocked after paying: $afterPayment")
+        assertEquals(Level.NORMAL, afterPayment.level)
         // Pressing again at once is refused politely.
         val tooSoon = assertThrows<FinlockException.TooSoon> { core.checkIn(true, phone.advance(1_000)) }
         assertTrue(tooSoon.retryAfterS in 1L..30L)
@@ -129,10 +141,14 @@ class LifecycleTest {
     }
 
     @Test
-    fun `a lender lock shows the lender's message and a lender unlock lifts it`() = runBlocking {
+    fun `a lender lock, after the notice, shows the lender's message and a lender unlock lifts it`() = runBlocking {
         val d = enrolledDevice()
         LocalServer.post("/v1/lender/devices/${d.deviceId}/lock", """{"reason":"Please call us about your account"}""")
-        val locked = d.core.checkIn(true, d.clock.advance(1_000))
+        // A lender's lock waits for the notice too: shown now, locked a day later.
+        val held = d.core.checkIn(true, d.clock.advance(1_000))
+        assertEquals(Level.NOTICE, held.level)
+        assertEquals(LockReason.LENDER_REQUEST, held.reason)
+        val locked = d.core.decision(noticeThenADay(d.core, d.clock))
         assertTrue(locked.locked)
         assertEquals(LockReason.LENDER_REQUEST, locked.reason)
         val screen = d.core.lockScreen(d.clock.now(), "fr-FR")

@@ -192,5 +192,16 @@ inline fun <reified T : Throwable> assertThrows(block: () -> Unit): T {
     throw AssertionError("expected ${T::class.java.name}, got " + (thrown?.toString() ?: "no exception"), thrown)
 }
 
+/**
+ * The shell's part before any restriction or lock (PROTOCOL §3.7): the notice page displayed
+ * (the core records it) and then a day and a minute of the phone's uptime, the protocol's
+ * least notice period. Returns the clock reading after it.
+ */
+fun noticeThenADay(core: FinlockCore, clock: PhoneClock): Clock {
+    val shown = core.noticeShown(clock.now())
+    if (!shown) throw AssertionError("the notice page was not recorded: ${core.decision(clock.now())}")
+    return clock.advance(DAY_MS + 60_000)
+}
+
 /** Asserts non-null and returns the value. */
 fun <T : Any> present(value: T?, what: String = "value"): T = value ?: throw AssertionError("$what is null")

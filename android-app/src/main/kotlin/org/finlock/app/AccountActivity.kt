@@ -8,6 +8,7 @@ import android.view.View
 import android.widget.Button
 import android.widget.TextView
 import org.finlock.core.FinlockException
+import org.finlock.core.Level
 import org.finlock.core.LockScreen
 
 /**
@@ -90,6 +91,11 @@ class AccountActivity : Activity() {
                 val releaseAtMs = s.decision.releaseAtMs
                 when {
                     s.decision.locked -> reason.setText(LockActivity.reasonText(s))
+                    // Not in good standing, not locked (§3.7): what comes, as the notice says it.
+                    s.decision.level == Level.RESTRICTED -> reason.setText(R.string.restricted_title)
+                    s.decision.level == Level.NOTICE -> reason.text = s.decision.lockFromMs
+                        ?.let { getString(R.string.notice_lock_on, Format.date(this, it)) }
+                        ?: getString(NoticeActivity.reasonText(s.decision.reason))
                     // Paid in full, completing (ADR 0012): unlocked, and the day it becomes theirs.
                     releaseAtMs != null ->
                         reason.text = getString(R.string.account_completing, Format.date(this, releaseAtMs))

@@ -41,6 +41,7 @@ class LockScreenshots {
             "offline" to FakeCore.locked(LockReason.OFFLINE),
             "clock_suspect" to FakeCore.locked(LockReason.OVERDUE_PAYMENT, clockSuspect = true),
         )
+        installApps(context)
         // Every language the app ships (values-*/strings.xml).
         for (language in listOf("en", "es", "in", "pt-rBR", "sw", "fil", "hi")) {
             RuntimeEnvironment.setQualifiers("$language-w360dp-h800dp-xhdpi")
@@ -113,8 +114,8 @@ class LockScreenshots {
         }
     }
 
-    /** The notice page and the restricted home (PROTOCOL §3.7) in [language]. */
-    private fun levels(context: android.content.Context, language: String) {
+    /** The phone's own apps and the lender's payment app and essential, as on a real phone. */
+    private fun installApps(context: android.content.Context) {
         val telecom = org.robolectric.Shadows.shadowOf(context.getSystemService(android.telecom.TelecomManager::class.java))
         telecom.setSystemDialerPackage("com.android.dialer")
         TestApps.install(context, "com.android.dialer", "Phone", system = true)
@@ -122,6 +123,10 @@ class LockScreenshots {
         org.robolectric.shadows.ShadowTelephony.ShadowSms.setDefaultSmsPackage("com.android.messaging")
         TestApps.install(context, FakeCore.PAYMENT_APP, "M-Pesa")
         TestApps.install(context, FakeCore.ESSENTIAL, "Health")
+    }
+
+    /** The notice page and the restricted home (PROTOCOL §3.7) in [language]. */
+    private fun levels(context: android.content.Context, language: String) {
         val cases = listOf(
             "notice" to FakeCore().apply { decision = FakeCore.noticed(firstShownMs = FakeCore.NOW - FakeCore.DAY) },
             "notice-private" to FakeCore().apply {

@@ -134,7 +134,7 @@ class NoticeTest {
     }
 
     @Test
-    fun `restricted now: the page says so and how to avoid the lock`() {
+    fun `restricted now, the page says so and how to avoid the lock`() {
         core.decision = FakeCore.restricted()
         val page = open().get()
         assertTrue(page.visible(R.id.notice_now))
@@ -144,7 +144,7 @@ class NoticeTest {
     }
 
     @Test
-    fun `offline: the way out is to connect`() {
+    fun `offline, the way out is to connect`() {
         core.decision = FakeCore.noticed(LockReason.OFFLINE)
         val page = open().get()
         assertEquals("Why: this phone has not connected to your lender for too long.", page.text(R.id.reason))
@@ -173,7 +173,7 @@ class NoticeTest {
     }
 
     @Test
-    fun `time alone does not make it closable: it must be scrolled to the end`() {
+    fun `time alone does not make it closable, it must be scrolled to the end`() {
         core.decision = FakeCore.noticed()
         val page = open().get()
         val scroll = page.findViewById<ScrollView>(R.id.notice_scroll)
@@ -185,7 +185,7 @@ class NoticeTest {
     }
 
     @Test
-    fun `private details: the amounts only after the user opens them`() {
+    fun `private details, the amounts only after the user opens them`() {
         core.decision = FakeCore.noticed()
         core.notice = FakeCore.notice(FakeCore.noticed(), privateDetails = true)
         val page = open().get()
@@ -227,5 +227,17 @@ class NoticeTest {
         val page = open().get()
         assertTrue(page.isFinishing)
         assertEquals("nothing to record", 0, core.noticeShownCalls.get())
+    }
+
+    @Test
+    fun `the account screen at the notice says when the lock comes, not good standing`() {
+        core.decision = FakeCore.noticed()
+        val account = Robolectric.buildActivity(AccountActivity::class.java).setup().get()
+        ShadowLooper.idleMainLooper()
+        val lockOn = Format.date(context, FakeCore.NOW + 12 * FakeCore.DAY)
+        assertEquals(
+            "From $lockOn, this phone will be locked. Emergency calls will still work.",
+            account.findViewById<TextView>(R.id.reason).text.toString(),
+        )
     }
 }

@@ -73,7 +73,7 @@ class OverlayTest {
     }
 
     @Test
-    fun `restricted without device owner: the overlay leads to the restricted home, which it steps aside for an allowed app`() {
+    fun `restricted without device owner, the overlay leads to the restricted home, which it steps aside for an allowed app`() {
         TestApps.install(context, FakeCore.PAYMENT_APP, "M-Pesa")
         core.decision = FakeCore.restricted()
         Shell.refresh(context)
@@ -98,7 +98,7 @@ class OverlayTest {
     }
 
     @Test
-    fun `notice without device owner: no overlay, the phone is fully usable`() {
+    fun `notice without device owner, no overlay, the phone is fully usable`() {
         core.decision = FakeCore.noticed()
         Shell.refresh(context)
         ShadowLooper.idleMainLooper()

@@ -3,6 +3,7 @@ package org.finlock.app
 import android.app.Notification
 import android.app.NotificationManager
 import android.content.Context
+import android.content.Intent
 import android.content.pm.PackageManager
 import android.os.UserManager
 import android.widget.Button
@@ -11,6 +12,7 @@ import android.widget.TextView
 import kotlinx.coroutines.runBlocking
 import org.finlock.core.Clock
 import org.finlock.core.EntitlementState
+import org.finlock.core.Level
 import org.finlock.core.LockReason
 import org.finlock.core.bridgetest.DAY_MS
 import org.finlock.core.bridgetest.LocalServer
@@ -99,6 +101,42 @@ class RealCoreTest {
 
     private fun LockActivity.text(id: Int) = findViewById<TextView>(id).text.toString()
 
+    /** Background work and the main looper, twice: an answer shown may start another core call. */
+    private fun settle() = repeat(2) {
+        shell.awaitBackground()
+        ShadowLooper.idleMainLooper()
+    }
+
+    /**
+     * Overdue and due to lock, but the phone has not shown its notice: held at the notice. The
+     * user unlocks the screen, the notice page comes up and is displayed, and the real core
+     * records it; a day of uptime later the lock holds (PROTOCOL §3.7).
+     */
+    private fun noticeThenLock(): org.finlock.core.Decision {
+        val held = Shell.refresh(context)!!
+        assertEquals(Level.NOTICE, held.level)
+        assertTrue(held.heldForNotice)
+        assertFalse("no lock task at the notice", lockEngaged())
+        shadowOf(RuntimeEnvironment.getApplication()).clearNextStartedActivities()
+        context.sendBroadcast(Intent(Intent.ACTION_USER_PRESENT))
+        settle()
+        val opened = shadowOf(RuntimeEnvironment.getApplication()).nextStartedActivity
+        assertEquals(NoticeActivity::class.java.name, opened?.component?.className)
+        val notice = Robolectric.buildActivity(NoticeActivity::class.java, opened).setup()
+        settle()
+        val page = notice.get()
+        val lockFrom = core.noticePage(now(), "en").lockFromMs!!
+        assertEquals(
+            "From ${Format.date(context, lockFrom)}, this phone will be locked. Emergency calls will still work.",
+            page.findViewById<TextView>(R.id.notice_lock).text.toString(),
+        )
+        val shownAt = core.decision(now()).noticeFirstShownMs
+        assertNotNull("the display was recorded by the core", shownAt)
+        notice.pause().stop().destroy()
+        phone.advance(DAY_MS + 60_000)
+        return Shell.refresh(context)!!
+    }
+
     @Test
     fun `a financed phone is locked when overdue, unlocked by payment and released when paid off`() {
         // Enrolled and in good standing: not locked, only anti-tamper (ADR 0009); one alarm, at the core's time.
@@ -112,10 +150,11 @@ class RealCoreTest {
         val alarm = shadowOf(context.getSystemService(android.app.AlarmManager::class.java)).scheduledAlarms.single()
         assertEquals(wake!!.at.elapsedRealtimeMs, alarm.triggerAtTime)
 
-        // Eight days without a payment (5 days to the due date, 2 days' grace).
+        // Eight days without a payment (5 days to the due date, 2 days' grace): the notice at
+        // the next unlock, the lock a day later.
         phone.advance(8 * DAY_MS)
-        val locked = Shell.refresh(context)
-        assertTrue(locked!!.locked)
+        val locked = noticeThenLock()
+        assertTrue(locked.locked)
         assertEquals(LockReason.OVERDUE_PAYMENT, locked.reason)
         assertTrue(lockEngaged())
         val started = shadowOf(RuntimeEnvironment.getApplication()).nextStartedActivity
@@ -127,6 +166,7 @@ class RealCoreTest {
         assertEquals("Lender: Acme Finance", activity.text(R.id.lender_name))
         assertTrue(activity.text(R.id.amount_due), activity.text(R.id.amount_due).contains("10.00"))
         assertTrue(activity.text(R.id.call_lender), activity.text(R.id.call_lender).contains("+254700000001"))
+        assertTrue(activity.text(R.id.notice_first_shown), activity.text(R.id.notice_first_shown).startsWith("This notice was first shown on "))
         val challenge = core.lockScreen(now(), "en").offlineChallenge
         assertNotNull(challenge)
         assertTrue(activity.text(R.id.challenge), activity.text(R.id.challenge).contains(Format.challenge(challenge!!)))
@@ -165,7 +205,7 @@ class RealCoreTest {
     @Test
     fun `an unlock code read out by the lender opens the lock screen`() {
         phone.advance(8 * DAY_MS)
-        assertTrue(Shell.refresh(context)!!.locked)
+        assertTrue(noticeThenLock().locked)
         val activity = lockScreen()
         activity.findViewById<Button>(R.id.enter_code).performClick()
 
