@@ -118,7 +118,16 @@ pub const GUARD_FAILED: &str = "guard-failed";
 
 /// Judges one check-in body against the stored row at `now`: pure (no I/O, no clock).
 pub fn judge(text: &str, row: &DeviceRow, now: i64, rules: Rules) -> Result<Verdict> {
-    let parsed = jws::parse(text)?;
+    judge_parsed(jws::parse(text)?, row, now, rules)
+}
+
+/// [`judge`] of a body already parsed (the server parses it once, to find the device).
+pub fn judge_parsed(
+    parsed: jws::Parsed<'_>,
+    row: &DeviceRow,
+    now: i64,
+    rules: Rules,
+) -> Result<Verdict> {
     check_header(&parsed, typ::CHECKIN)?;
     let key_b64 = row
         .device_key
@@ -243,8 +252,9 @@ pub async fn check_in(app: &App, body: &[u8]) -> Result<Chained<CheckinResponse>
     if !protocol::is_valid_id(&device_id) {
         return Err(Error::DeviceNotAuthenticated);
     }
+    let mut parsed = Some(parsed);
     if let Some(row) = app.devices.get(&device_id) {
-        match record(app, text, &row, true).await {
+        match record(app, parsed.take(), text, &row, true).await {
             Err(Error::Conflict {
                 slug: GUARD_FAILED, ..
             }) => app.devices.forget(&device_id),
@@ -254,7 +264,7 @@ pub async fn check_in(app: &App, body: &[u8]) -> Result<Chained<CheckinResponse>
     let row = queries::device(&app.db.read, &device_id)
         .await?
         .ok_or(Error::DeviceNotAuthenticated)?;
-    match record(app, text, &row, false).await {
+    match record(app, parsed, text, &row, false).await {
         // Fresh from the database and still lost the swap: another check-in of this
         // device landed in between.
         Err(Error::Conflict {
@@ -267,9 +277,11 @@ pub async fn check_in(app: &App, body: &[u8]) -> Result<Chained<CheckinResponse>
     }
 }
 
-/// Judges one check-in against `row` (cached or fresh) and records it.
+/// Judges one check-in against `row` (cached or fresh) and records it. `parsed` is `text`
+/// parsed, when not used up by an earlier attempt.
 async fn record(
     app: &App,
+    parsed: Option<jws::Parsed<'_>>,
     text: &str,
     row: &DeviceRow,
     cached: bool,
@@ -279,7 +291,11 @@ async fn record(
         min_interval_s: app.config.checkin_min_interval_s,
         cached,
     };
-    let v = judge(text, row, now, rules)?;
+    let parsed = match parsed {
+        Some(parsed) => parsed,
+        None => jws::parse(text)?,
+    };
+    let v = judge_parsed(parsed, row, now, rules)?;
     let push = crate::push::registration::asked(v.request.push_endpoint.as_deref())?;
     // The lender's key sets after the device's (ADR 0007); a device too far behind is
     // refused here, before anything is recorded.

@@ -201,14 +201,11 @@ fn statement(size: usize) -> &'static str {
 }
 
 fn build(size: usize) -> String {
-    let rows: Vec<String> = (0..size)
-        .map(|row| {
-            let params: Vec<String> = (1..=COLUMNS)
-                .map(|c| format!("${}", row * COLUMNS + c))
-                .collect();
-            format!("({})", params.join(", "))
-        })
-        .collect();
+    // Plain `?` placeholders, bound in order: sqlx looks up the name of every `$N` with
+    // `sqlite3_bind_parameter_name`, a linear search in SQLite, which made binding 640
+    // named parameters a fifth of SQLite's thread. (SQLite only: PostgreSQL never runs it.)
+    let row = format!("({})", vec!["?"; COLUMNS].join(", "));
+    let rows = vec![row; size];
     format!(
         "WITH v (device_id, now, new_nonces, seq_seen, offline_counter, app_version, \
          device_key, old_nonces, allowed_if_last_before, seq) AS (VALUES {}) \
