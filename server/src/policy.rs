@@ -14,8 +14,8 @@
 //!   device is locked, never later than a future `lock_at`.
 
 use finlock_core::protocol::{
-    Account, Entitlement, EntitlementState, Installment, InstallmentStatus, LenderInfo, LockReason,
-    MAX_SAFE, ReminderPolicy, VERSION,
+    Account, Entitlement, EntitlementState, Escalation, Installment, InstallmentStatus, LenderInfo,
+    LockReason, MAX_SAFE, ReminderPolicy, VERSION,
 };
 use serde::{Deserialize, Serialize};
 
@@ -417,7 +417,8 @@ pub fn entitlement(facts: &DeviceFacts<'_>, ctx: &IssueContext<'_>) -> Entitleme
 
 /// The entitlement for `facts` at `ctx.now` (unsigned) under the lender's compliance
 /// terms: with the escalation ladder ([`ladder::ladder`]) for every device that owes
-/// something and is neither completing nor released, lender-locked ones included.
+/// something and is neither completing nor released, lender-locked ones included — left
+/// out only when it is exactly what its absence means (the v1 ladder of `lock_at`).
 pub fn entitlement_under(
     facts: &DeviceFacts<'_>,
     ctx: &IssueContext<'_>,
@@ -484,7 +485,9 @@ fn entitlement_with(
             }
             // Hourly check-ins near the first step, so a payment lifts it within the hour.
             let first_step = l.escalation.restrict_at.unwrap_or(l.lock_at);
-            (l.lock_at, Some(l.escalation), first_step)
+            // Absent means exactly this ladder (§3.7, v1 entitlements): not signed twice.
+            let implied = l.escalation == Escalation::implied_by(l.lock_at);
+            (l.lock_at, (!implied).then_some(l.escalation), first_step)
         }
         None => (lock_at, None, lock_at),
     };

@@ -19,7 +19,7 @@
 //! nothing signed comes earlier than the profile allows, and the field rules of §3.7 hold
 //! by construction: restricted ≥ notice + F, restricted ≤ lock, lock ≥ notice + F.
 
-use finlock_core::protocol::Escalation;
+use finlock_core::protocol::{Escalation, NOTICE_FLOOR_S};
 
 use super::{COMPLETING_LOCK_AT, DAY};
 use crate::compliance::Profile;
@@ -47,6 +47,10 @@ pub struct Ladder {
 
 /// The ladder for a device whose first unpaid installment is due at `due` and whose plan
 /// locks at `plan_lock_at` (grace and extension included).
+///
+/// The entitlement leaves out a ladder equal to the v1 meaning of its `lock_at`
+/// ([`Escalation::implied_by`], what `permissive` without payment apps signs): by §3.7 an
+/// absent ladder means exactly that, and the check-in answer stays within its 2 KiB budget.
 pub fn ladder(terms: Terms<'_>, due: i64, plan_lock_at: i64) -> Ladder {
     let p = terms.profile;
     let f = p.notice_min_s() as i64;
@@ -82,7 +86,8 @@ pub fn ladder(terms: Terms<'_>, due: i64, plan_lock_at: i64) -> Ladder {
         escalation: Escalation {
             notice_at,
             restrict_at,
-            notice_min_s: Some(p.notice_min_s()),
+            // Absent means the floor (§3.7): a few bytes less in every check-in answer.
+            notice_min_s: (p.notice_min_s() != NOTICE_FLOOR_S).then_some(p.notice_min_s()),
             payment_apps: terms.payment_apps.to_vec(),
             essentials: p.essentials.clone(),
             private_details: p.screen.private_details,

@@ -3,7 +3,7 @@
 //! entitlement passes the device's field rules and nothing comes earlier than the profile
 //! allows.
 
-use finlock_core::protocol::{EntitlementState, LenderInfo, UrlPolicy};
+use finlock_core::protocol::{EntitlementState, Escalation, LenderInfo, UrlPolicy};
 use proptest::prelude::*;
 
 use super::ladder::{NEVER, Terms};
@@ -88,10 +88,14 @@ fn permissive_signs_the_v1_meaning_with_the_lenders_payment_apps() {
     assert_eq!(e.lock_at, DUE + 7 * DAY);
     let x = e.escalation.expect("a ladder");
     assert_eq!(x.notice_at, DUE + 6 * DAY);
-    assert_eq!((x.restrict_at, x.notice_min_s), (None, Some(DAY as u64)));
+    assert_eq!((x.restrict_at, x.notice_min()), (None, DAY as u64));
     assert_eq!(x.payment_apps, apps);
     assert!(x.essentials.is_empty() && !x.private_details);
     assert_eq!(e.offline_lock_after_s, Some(30 * DAY as u64));
+    // Without payment apps it is exactly what an absent ladder means: left out.
+    let e = issue_under(&facts(&p), profile("permissive"), &[], T0);
+    assert_eq!(e.escalation, None);
+    assert_eq!(e.ladder(), Escalation::implied_by(DUE + 7 * DAY));
 }
 
 #[test]
@@ -100,7 +104,7 @@ fn rbi_draft_notices_at_60_days_restricts_at_90_and_never_locks() {
     let e = issue_under(&facts(&p), profile("in-rbi-draft"), &[], T0);
     let x = e.escalation.expect("a ladder");
     assert_eq!(x.notice_at, DUE + 60 * DAY);
-    assert_eq!(x.notice_min_s, Some(21 * DAY as u64));
+    assert_eq!(x.notice_min(), 21 * DAY as u64);
     assert_eq!(x.restrict_at, Some(DUE + 90 * DAY));
     assert_eq!(e.lock_at, NEVER);
     assert!(x.private_details && !x.essentials.is_empty());
@@ -123,7 +127,7 @@ fn br_ce_notices_the_day_after_due_for_three_days_then_restricts() {
     let e = issue_under(&facts(&p), profile("br-ce"), &[], T0);
     let x = e.escalation.expect("a ladder");
     assert_eq!(x.notice_at, DUE + DAY);
-    assert_eq!(x.notice_min_s, Some(3 * DAY as u64));
+    assert_eq!(x.notice_min(), 3 * DAY as u64);
     assert_eq!(x.restrict_at, Some(DUE + 10 * DAY));
     assert_eq!(e.lock_at, NEVER);
     assert!(x.essentials.contains(&"br.gov.meugovbr".to_string()));
@@ -238,10 +242,12 @@ proptest! {
             return Ok(());
         };
         let due = inst.due;
-        let x = e.escalation.clone().expect("a ladder while something is owed");
+        // The effective ladder: the signed one, or what its absence means (§3.7).
+        prop_assert!(e.escalation.is_some() || e.ladder() == Escalation::implied_by(e.lock_at));
+        let x = e.ladder();
         let day = |d: Option<u32>| due + i64::from(d.unwrap_or(0)) * DAY;
         let f_s = p.notice_min_s() as i64;
-        prop_assert_eq!(x.notice_min_s, Some(p.notice_min_s()));
+        prop_assert_eq!(x.notice_min(), p.notice_min_s());
         if let Some(d) = p.notice.min_days_past_due {
             prop_assert!(x.notice_at >= day(Some(d)));
         }

@@ -330,11 +330,13 @@ async fn the_phone_receives_the_ladder_its_lenders_profile_bounds() {
     assert!(x.private_details && !x.essentials.is_empty());
     assert!(e.lock_at > DUE + 365 * DAY, "never a full lock");
     assert_eq!(e.offline_lock_after_s, None);
-    // The lender switches back: this node signs the permissive ladder at the next check-in.
+    // The lender switches back without payment apps: at the next check-in this node signs
+    // the permissive ladder, which is exactly what an absent ladder means (§3.7).
     select(&s, &lender, "permissive").await;
     let e = phone.checkin(&s).await;
-    let x = e.escalation.expect("a signed ladder");
+    assert_eq!(e.escalation, None);
     assert_eq!(e.lock_at, DUE + 90 * DAY);
+    let x = e.ladder();
     assert_eq!((x.notice_at, x.restrict_at), (DUE + 89 * DAY, None));
 }
 
