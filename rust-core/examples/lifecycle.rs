@@ -1,5 +1,6 @@
 //! A financed phone's life in one run, with the lender played in-process:
-//! enrollment, check-ins, the lock when a payment is missed, an offline unlock code
+//! enrollment, check-ins, the notice and then the lock when a payment is missed (a lock
+//! needs the notice displayed at least a day earlier, ADR 0017), an offline unlock code
 //! read over the phone, the payment that brings it back and the last one that
 //! releases it. No network and no server yet (that is `finlock demo`); every
 //! decision is made by exactly the code the phone runs, on state persisted to a
@@ -132,6 +133,9 @@ fn show_lock_screen(device: &Device) -> Result<(), String> {
         "    │ Unlock code challenge: {}",
         s.offline_challenge().map_err(|e| e.to_string())?
     );
+    if let Some(n) = en.notice {
+        println!("    │ Notice first shown on {}", date(n.first_shown_at));
+    }
     println!("    │ [Emergency call]  [Call lender]  [I have paid — check now]");
     println!("    └──────────────────────────────────────────────────────────");
     Ok(())
@@ -192,6 +196,21 @@ fn run() -> Result<(), String> {
         .map_err(|e| e.to_string())?
         .entitlement
         .lock_at;
+    // A day before the lock the notice starts; at the next screen unlock the shell shows the
+    // notice page and reports it, which the core records.
+    let notice = lock_at - DAY;
+    let eval = device.evaluate(&clock(notice)).map_err(|e| e.to_string())?;
+    let recorded = device
+        .notice_shown(&clock(notice))
+        .map_err(|e| e.to_string())?;
+    println!(
+        "{}  notice: level = {:?}, locked from {}; the page was displayed (recorded: {recorded})",
+        date(notice),
+        eval.decision.level,
+        eval.decision
+            .lock_from
+            .map_or_else(|| "-".to_string(), date)
+    );
     let eval = device
         .evaluate(&clock(lock_at))
         .map_err(|e| e.to_string())?;
