@@ -660,14 +660,17 @@ fn bytes_on_the_wire_for_a_12_installment_plan() {
         "bytes on the wire per check-in (12 installments): request {request} B, response {response} B"
     );
     assert!(request < 600, "request body {request} B (target < 600 B)");
+    // The answer was 1892 B when this target was set (2 KiB); the signed escalation ladder
+    // (PROTOCOL §3.7: `notice_at` in every active entitlement, ~50 B of the JWS) took it to
+    // 2072 B. The target now leaves that ladder and a few payment apps room, no more.
     assert!(
-        response < 2048,
-        "response body {response} B (target < 2 KiB)"
+        response < 2304,
+        "response body {response} B (target < 2.25 KiB)"
     );
 }
 
 #[test]
-fn the_demo_lives_through_lock_code_payment_and_release() {
+fn the_demo_lives_through_the_ladder_code_payment_and_release() {
     let out = Command::new(BIN)
         .args(["demo", "--json"])
         .env("FINLOCK_LOG", "warn")
@@ -677,11 +680,14 @@ fn the_demo_lives_through_lock_code_payment_and_release() {
     let events: Vec<Value> = serde_json::from_str(&text).unwrap();
     let kinds: Vec<&str> = events.iter().filter_map(|e| e["kind"].as_str()).collect();
     for needed in [
+        "compliance",
         "enrolled",
         "push-setup",
         "reminder",
         "mpesa",
         "push",
+        "NOTICE",
+        "notice_page",
         "LOCKED",
         "lock_screen",
         "code",
@@ -696,6 +702,37 @@ fn the_demo_lives_through_lock_code_payment_and_release() {
     let last = |k: &str| kinds.iter().rposition(|x| *x == k).unwrap();
     assert!(pos("push-setup") < pos("mpesa"));
     assert!(pos("LOCKED") < pos("code") && pos("code") < pos("RELEASED"));
+
+    // The ladder, in its order: reminders, the notice (its page on the phone), the restricted
+    // step when the lender's profile signs one, the lock; a day of the phone's running time
+    // at least between the notice shown and the lock.
+    assert!(pos("reminder") < pos("NOTICE"), "{kinds:?}");
+    assert!(pos("NOTICE") < pos("notice_page") && pos("notice_page") < pos("LOCKED"));
+    if kinds.contains(&"RESTRICTED") {
+        assert!(pos("NOTICE") < pos("RESTRICTED") && pos("RESTRICTED") < pos("LOCKED"));
+        assert!(kinds.contains(&"restricted_home"), "{kinds:?}");
+    }
+    let at = |k: &str| {
+        events[events.iter().position(|e| e["kind"] == k).unwrap()]["t"]
+            .as_i64()
+            .unwrap()
+    };
+    assert!(at("LOCKED") - at("NOTICE") >= DAY, "{text}");
+    let notice = events.iter().find(|e| e["kind"] == "notice_page").unwrap();
+    let page = notice["lines"].to_string();
+    for shown in [
+        "Important notice about your payment plan",
+        "this phone will be locked",
+        "Why: a payment is overdue.",
+        "Pay KES\u{a0}2,500.00 before",
+        "Pay with one of these apps: com.safaricom.mpesa",
+    ] {
+        assert!(
+            page.contains(shown),
+            "the notice page lacks {shown}: {page}"
+        );
+    }
+    assert_eq!(notice["apps"], json!(["com.safaricom.mpesa"]), "{notice}");
 
     // Every payment came by M-Pesa's confirmation to the notification endpoint and was
     // recorded; each woke the phone by an empty, VAPID-signed push.
@@ -752,6 +789,8 @@ fn the_demo_lives_through_lock_code_payment_and_release() {
         "+254711000111",
         "Amount due: KES 2,500.00",
         "https://pay.",
+        "Pay with one of these apps: com.safaricom.mpesa",
+        "This notice was first shown on",
         "Emergency call",
     ] {
         assert!(lines.contains(shown), "lock screen lacks {shown}: {lines}");

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use finlock_core::checkin::{Client, ClientConfig};
 use finlock_core::clock::ClockInput;
+use finlock_core::decision::Level;
 use finlock_core::device::{Device, EnrollParams, Evaluation};
 use finlock_core::keys::KeySet;
 use finlock_core::protocol::UrlPolicy;
@@ -79,6 +80,14 @@ const INSTALLMENTS: i64 = 6;
 const GRACE_DAYS: i64 = 3;
 /// M-Pesa C2B is in Kenyan shillings.
 const CURRENCY: &str = "KES";
+/// The compliance profile the demo's lender runs under: the ladder the server signs. The
+/// shipped profiles with a restricted step (`in-rbi-draft`, `br-ce`) never lock in full,
+/// and those that lock have no restricted step; this one locks (the lock screen, the
+/// offline code and the push unlock are part of the story), and a restricted step is shown
+/// when the profile signs one.
+const DEMO_PROFILE: &str = "permissive";
+/// The M-Pesa app, the lender's payment app on the phone.
+const MPESA_APP: &str = "com.safaricom.mpesa";
 /// The account number customers type at the paybill.
 const CUSTOMER_REF: &str = "ACME-0042";
 const ZONE_FALLBACK: &str = "UTC";
@@ -409,6 +418,24 @@ async fn live(dir: &std::path::Path, args: &DemoArgs) -> Result<(), DemoError> {
         json!({ "url": base }),
     );
     let mpesa_url = lender.mpesa_url(&lender_created.lender_id).await?;
+    let compliance = lender
+        .call(
+            reqwest::Method::PUT,
+            "/v1/lender/compliance",
+            json!({ "profile": DEMO_PROFILE, "payment_apps": [MPESA_APP] }),
+            None,
+        )
+        .await?;
+    tl.say(
+        START,
+        "compliance",
+        format!(
+            "the lender runs under the {} compliance profile and names its payment app \
+             {MPESA_APP} (usable on a restricted or locked phone)",
+            compliance["profile"].as_str().unwrap_or(DEMO_PROFILE)
+        ),
+        json!({ "profile": compliance["profile"], "payment_apps": compliance["payment_apps"] }),
+    );
     tl.say(
         START,
         "paybill",
@@ -536,8 +563,10 @@ async fn live(dir: &std::path::Path, args: &DemoArgs) -> Result<(), DemoError> {
     script.reverse(); // popped from the end
 
     let mut reminders_shown = 0u32;
-    let (mut was_locked, mut saw_lock, mut saw_code_unlock, mut released) =
-        (false, false, false, false);
+    // The level the timeline last told (the phone's screens follow it).
+    let mut was = Level::Normal;
+    let (mut saw_lock, mut saw_code_unlock, mut released) = (false, false, false);
+    let (mut saw_notice, mut saw_restricted) = (false, false);
     let (mut screen_shown, mut push_unlock_ms) = (false, None::<f64>);
     // Paid in full: the release date the phone was told (ADR 0012), once.
     let mut completing_told: Option<i64> = None;
@@ -643,7 +672,7 @@ async fn live(dir: &std::path::Path, args: &DemoArgs) -> Result<(), DemoError> {
                         && locked_before
                         && !eval.decision.locked
                     {
-                        was_locked = false;
+                        was = eval.decision.level;
                         push_unlock_ms = Some(ms(*took));
                         tl.say(
                             t,
@@ -682,7 +711,7 @@ async fn live(dir: &std::path::Path, args: &DemoArgs) -> Result<(), DemoError> {
                     let accepted = phone.device.enter_offline_code(&code, &clock_at(t))?;
                     let eval = phone.device.evaluate(&clock_at(t))?;
                     saw_code_unlock |= !eval.decision.locked;
-                    was_locked = eval.decision.locked;
+                    was = eval.decision.level;
                     tl.say(
                         t,
                         "code",
@@ -740,35 +769,69 @@ async fn live(dir: &std::path::Path, args: &DemoArgs) -> Result<(), DemoError> {
             phone.device.update(|s| s.mark_reminder_shown(&r.id, now))?;
         }
         let eval = phone.device.evaluate(&clock_at(t))?;
-        if eval.decision.locked != was_locked {
-            was_locked = eval.decision.locked;
-            if eval.decision.locked {
-                tl.say(
-                    t,
-                    "LOCKED",
-                    if saw_lock {
+        let level = eval.decision.level;
+        if level != was {
+            match level {
+                // A new episode's notice (after a code's day, the same episode goes on).
+                Level::Notice if was == Level::Normal => {
+                    saw_notice = true;
+                    tl.say(
+                        t,
+                        "NOTICE",
                         format!(
-                            "{} — the unlock code's day is over",
+                            "{}: the notice page now shows at each screen unlock",
                             super::device::describe(&eval.decision)
-                        )
-                    } else {
-                        super::device::describe(&eval.decision)
-                    },
-                    json!({ "locked": true }),
-                );
-                saw_lock = true;
-                if !screen_shown {
-                    screen_shown = true;
-                    lock_screen(&mut tl, &phone.device, &eval)?;
+                        ),
+                        json!({ "level": "notice" }),
+                    );
+                    screen(&mut tl, "notice_page", &phone.device, &eval, &args.tz)?;
                 }
-            } else {
-                tl.say(
-                    t,
-                    "unlocked",
-                    "the phone is unlocked again".into(),
-                    json!({ "locked": false }),
-                );
+                Level::Notice => {}
+                Level::Restricted => {
+                    saw_restricted = true;
+                    tl.say(
+                        t,
+                        "RESTRICTED",
+                        super::device::describe(&eval.decision),
+                        json!({ "level": "restricted" }),
+                    );
+                    screen(&mut tl, "restricted_home", &phone.device, &eval, &args.tz)?;
+                }
+                Level::Locked => {
+                    tl.say(
+                        t,
+                        "LOCKED",
+                        if saw_lock {
+                            format!(
+                                "{} — the unlock code's day is over",
+                                super::device::describe(&eval.decision)
+                            )
+                        } else {
+                            super::device::describe(&eval.decision)
+                        },
+                        json!({ "locked": true, "level": "locked" }),
+                    );
+                    saw_lock = true;
+                    if !screen_shown {
+                        screen_shown = true;
+                        lock_screen(&mut tl, &phone.device, &eval)?;
+                    }
+                }
+                Level::Normal => {
+                    tl.say(
+                        t,
+                        "unlocked",
+                        "the phone is in good standing again".into(),
+                        json!({ "locked": false, "level": "normal" }),
+                    );
+                }
             }
+            was = level;
+        }
+        if matches!(level, Level::Notice | Level::Restricted) {
+            // The customer unlocks the screen: the notice page shows, and the phone records
+            // its first display (the notice period runs from it, by the phone's uptime).
+            phone.device.notice_shown(&clock_at(t))?;
         }
         if let Some(release_at) = eval.decision.release_at
             && completing_told != Some(release_at)
@@ -815,15 +878,16 @@ async fn live(dir: &std::path::Path, args: &DemoArgs) -> Result<(), DemoError> {
             serde_json::to_string_pretty(&tl.events).unwrap_or_default()
         );
     }
-    if !(saw_lock
+    if !(saw_notice
+        && saw_lock
         && saw_code_unlock
         && push_unlock_ms.is_some()
         && released
         && completing_told.is_some())
     {
         return Err(DemoError::Story(format!(
-            "lock {saw_lock}, code unlock {saw_code_unlock}, unlocked by push {}, completing {}, \
-             released {released}",
+            "notice {saw_notice}, restricted {saw_restricted}, lock {saw_lock}, code unlock \
+             {saw_code_unlock}, unlocked by push {}, completing {}, released {released}",
             push_unlock_ms.is_some(),
             completing_told.is_some()
         )));
@@ -831,21 +895,69 @@ async fn live(dir: &std::path::Path, args: &DemoArgs) -> Result<(), DemoError> {
     Ok(())
 }
 
+/// The notice page or the restricted home as the phone shows it: the core's notice page
+/// in the app's English words (the console's preview of the same screens), dates in the
+/// phone's zone.
+fn screen(
+    tl: &mut Timeline,
+    kind: &str,
+    device: &Device,
+    eval: &Evaluation,
+    tz: &str,
+) -> Result<(), DemoError> {
+    use crate::console::{i18n::Lang, lock_preview};
+    let page = device.state().notice_page(eval, "en")?;
+    let zone = jiff::tz::TimeZone::get(tz).unwrap_or(jiff::tz::TimeZone::UTC);
+    let date = |t: i64| lock_preview::date_in(t, Lang::En, &zone);
+    let view = if kind == "restricted_home" {
+        lock_preview::restricted_screen(&page, Lang::En, &date)
+    } else {
+        lock_preview::notice_screen(&page, Lang::En, &date)
+    };
+    let lines = view.lines();
+    if tl.json {
+        let apps: Vec<&String> = page.payment_apps.iter().chain(&page.essentials).collect();
+        tl.events.push(json!({
+            "kind": kind,
+            "lines": lines,
+            "restrict_from": page.restrict_from,
+            "lock_from": page.lock_from,
+            "apps": apps,
+        }));
+    } else {
+        for line in super::device::framed(&lines) {
+            println!("                  {line}");
+        }
+    }
+    Ok(())
+}
+
 /// The lock screen as the phone assembles it (the core's view, English texts).
 fn lock_screen(tl: &mut Timeline, device: &Device, eval: &Evaluation) -> Result<(), DemoError> {
     let v = device.state().lock_screen(eval, "en")?;
-    let lines = [
+    let mut lines = vec![
         "This device is locked due to an overdue installment payment".to_string(),
         format!("{}   ☎ {}", v.payee.name, v.payee.phone),
         format!("Amount due: {}", money(v.amount_due_minor, &v.currency)),
         format!("Pay now: {}", v.payee.payment_url),
-        format!(
-            "Unlock code challenge: {}",
-            v.offline.challenge.as_deref().unwrap_or("-")
-        ),
+    ];
+    if !v.payment_apps.is_empty() {
+        lines.push(format!(
+            "Pay with one of these apps: {}",
+            v.payment_apps.join(", ")
+        ));
+    }
+    lines.push(format!(
+        "Unlock code challenge: {}",
+        v.offline.challenge.as_deref().unwrap_or("-")
+    ));
+    if let Some(at) = v.notice_first_shown {
+        lines.push(format!("This notice was first shown on {}.", tl.local(at)));
+    }
+    lines.push(
         "[ Emergency call ]  [ Call lender ]  [ I have paid — check now ]  [ Enter unlock code ]"
             .to_string(),
-    ];
+    );
     if tl.json {
         tl.events
             .push(json!({ "kind": "lock_screen", "lines": lines }));

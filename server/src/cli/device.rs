@@ -12,6 +12,8 @@
 mod notice;
 mod push;
 
+pub use notice::framed;
+
 use std::path::PathBuf;
 
 use finlock_core::checkin::{self as net, Client, ClientConfig};

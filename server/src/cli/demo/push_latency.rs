@@ -48,8 +48,13 @@ const DUE: i64 = START + DAY;
 const GRACE_DAYS: i64 = 1;
 /// The phones tell the server their push endpoints a minute after enrolling.
 const REGISTERED_AT: i64 = START + 60;
-/// The phones check in locked a few minutes after the lock; the payments come later.
-const LOCKED_AT: i64 = DUE + GRACE_DAYS * DAY + 300;
+/// The notice page (from a day before the lock: the lender runs under the permissive
+/// profile) is on every phone's screen a few minutes into it; a phone locks only once it
+/// has been on it for a day of running time (PROTOCOL §3.7).
+const NOTICE_SHOWN_AT: i64 = DUE + GRACE_DAYS * DAY - DAY + 300;
+/// The phones check in locked a few minutes after the lock (a day after the notice was
+/// shown); the payments come later.
+const LOCKED_AT: i64 = NOTICE_SHOWN_AT + DAY + 60;
 const PAID_AT: i64 = LOCKED_AT + 600;
 /// No push for this long: the wake-ups of the lock have all landed.
 const QUIET: Duration = Duration::from_millis(500);
@@ -114,6 +119,15 @@ pub async fn run(dir: &Path, args: &Args) -> Result<(), DemoError> {
     server_clock.set(REGISTERED_AT);
     for phone in &mut phones {
         register(phone).await?;
+    }
+    for phone in &mut phones {
+        // The screen unlocked: the notice page shows, and the phone records it.
+        if !phone.device.notice_shown(&clock_at(NOTICE_SHOWN_AT))? {
+            return Err(DemoError::Story(format!(
+                "phone {} did not record its notice",
+                phone.account
+            )));
+        }
     }
     server_clock.set(LOCKED_AT);
     for phone in &mut phones {
