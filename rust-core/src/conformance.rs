@@ -1282,6 +1282,7 @@ pub fn render(v: &Vector) -> String {
     text
 }
 
+pub mod decision;
 pub mod enroll;
 mod escalation;
 pub mod push;
@@ -1303,6 +1304,11 @@ pub fn files() -> Vec<(String, String)> {
             .iter()
             .map(|v| (push::file_name(v), push::render(v))),
     );
+    out.extend(
+        decision::vectors()
+            .iter()
+            .map(|v| (decision::file_name(v), decision::render(v))),
+    );
     out
 }
 
@@ -1310,6 +1316,9 @@ pub fn files() -> Vec<(String, String)> {
 pub fn check_file(text: &str) -> Result<(), String> {
     if push::is_push_vector(text) {
         return push::check_text(text);
+    }
+    if decision::is_decision_vector(text) {
+        return decision::check_text(text);
     }
     if enroll::is_enroll_vector(text) {
         return enroll::check_text(text);
