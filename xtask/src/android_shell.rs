@@ -19,8 +19,10 @@
 //!  5. runs the tests with JUnit 4 under Robolectric (sdk 35, JDK 17, offline) and closes
 //!     with `android: N passed, N failed` and a libtest-style `test result:` line.
 //!
-//! `cargo xtask android-screens` runs `LockScreenshots` with native graphics: one PNG of the
-//! lock screen per reason and language in `target/android-screens/`.
+//! `cargo xtask android-screens` runs `LockScreenshots` with native graphics: PNGs of the lock
+//! screen per reason and language, of enrollment, of the account screen, and of the escalation
+//! levels (the notice page as it opens and scrolled whole, and the restricted home) per
+//! language, in `target/android-screens/`.
 //!
 //! Needs: JDK 17, Maven (`mvn`), Debian's `aapt` and `android-framework-res`, kotlinc from
 //! the npm package `kotlin-compiler` under `build/kotlin` (installed here when missing).

@@ -31,9 +31,11 @@ class LifecycleTest {
         val first = core.enroll(params(reg.enrollmentCode), phone.now())
         assertFalse(first.locked)
         assertFalse(first.released)
-        // The payment lock is 5 days + 2 days' grace ahead; the decision says when.
+        // The payment lock is 5 days + 2 days' grace ahead, its notice a day before (§3.7): the
+        // decision says when the notice starts.
+        assertEquals(Level.NORMAL, first.level)
         val change = present(first.nextChange, "nextChange")
-        assertTrue(change.delayMs in 6 * DAY_MS..8 * DAY_MS, "next change in ${change.delayMs} ms")
+        assertTrue(change.delayMs in 5 * DAY_MS..7 * DAY_MS, "next change in ${change.delayMs} ms")
         assertEquals(phone.elapsedMs + change.delayMs, change.elapsedRealtimeMs)
         val status = core.status(phone.now())
         assertTrue(status.enrolled)
