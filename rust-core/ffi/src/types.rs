@@ -590,6 +590,54 @@ mod tests {
     }
 
     #[test]
+    fn every_level_crosses_as_itself() {
+        use decision::Level as Core;
+        let pairs = [
+            (Core::Normal, Level::Normal),
+            (Core::Notice, Level::Notice),
+            (Core::Restricted, Level::Restricted),
+            (Core::Locked, Level::Locked),
+        ];
+        for (core, bridge) in pairs {
+            assert_eq!(Level::from(core), bridge);
+        }
+    }
+
+    #[test]
+    fn the_notice_moments_cross_in_milliseconds() {
+        let clock = Clock {
+            wall_ms: 0,
+            elapsed_realtime_ms: 5_000,
+            boot_count: 1,
+        };
+        let reading = Reading {
+            now_ms: 100_000,
+            verified_ms: None,
+            clock_jump_s: None,
+        };
+        let d = decision::Decision {
+            locked: false,
+            level: decision::Level::Notice,
+            reason: Some(CoreReason::OverduePayment),
+            clock_suspect: false,
+            released: false,
+            release_at: None,
+            next_change: None,
+            held_for_notice: true,
+            notice_first_shown: Some(90),
+            restrict_from: Some(200),
+            lock_from: Some(300),
+        };
+        let out = Decision::new(&d, &reading, &clock);
+        assert_eq!(out.level, Level::Notice);
+        assert!(out.held_for_notice);
+        assert_eq!(out.notice_first_shown_ms, Some(90_000));
+        assert_eq!(out.restrict_from_ms, Some(200_000));
+        assert_eq!(out.lock_from_ms, Some(300_000));
+        assert_eq!(out.reason, Some(LockReason::OverduePayment));
+    }
+
+    #[test]
     fn negative_clock_readings_are_refused() {
         let clock = Clock {
             wall_ms: -1,

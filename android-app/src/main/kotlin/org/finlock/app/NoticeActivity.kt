@@ -217,10 +217,10 @@ class NoticeActivity : Activity() {
         val root = find<View>(R.id.notice_root)
         root.post {
             if (!resumed || page == null || isFinishing) return@post
-            if (shownAt == 0L) {
-                shownAt = SystemClock.elapsedRealtime()
-                main.postDelayed({ updateDismiss() }, MIN_READ_MS)
-            }
+            if (shownAt == 0L) shownAt = SystemClock.elapsedRealtime()
+            // Also after a recreation (the display's start is kept): the rest of the minimum.
+            val remaining = MIN_READ_MS - (SystemClock.elapsedRealtime() - shownAt)
+            if (remaining > 0) main.postDelayed({ updateDismiss() }, remaining)
             checkScrolled()
             if (!recorded) {
                 recorded = true

@@ -240,4 +240,19 @@ class NoticeTest {
             account.findViewById<TextView>(R.id.reason).text.toString(),
         )
     }
+
+    @Test
+    fun `recreated while being read, the minimum time still runs from the first display`() {
+        core.decision = FakeCore.noticed()
+        val controller = open()
+        controller.get().scrollToEnd()
+        shadowOf(Looper.getMainLooper()).idleFor(Duration.ofMillis(NoticeActivity.MIN_READ_MS / 2))
+        controller.recreate()
+        ShadowLooper.idleMainLooper()
+        val page = controller.get()
+        page.scrollToEnd()
+        assertFalse("half the time read", page.dismiss().isEnabled)
+        shadowOf(Looper.getMainLooper()).idleFor(Duration.ofMillis(NoticeActivity.MIN_READ_MS / 2))
+        assertTrue("the rest of the time, not a new minimum", page.dismiss().isEnabled)
+    }
 }
