@@ -703,6 +703,64 @@ fn the_demo_lives_through_the_ladder_code_payment_and_release() {
     assert!(pos("push-setup") < pos("mpesa"));
     assert!(pos("LOCKED") < pos("code") && pos("code") < pos("RELEASED"));
 
+    // The second customer (after the first is released): a lender under the RBI draft
+    // profile, whose phone is restricted — never locked — and back to normal once paid.
+    let released = pos("RELEASED");
+    let second: Vec<&Value> = events[released + 1..]
+        .iter()
+        .filter(|e| e["kind"] != "summary")
+        .collect();
+    let second_kinds: Vec<&str> = second.iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert_eq!(
+        second_kinds,
+        [
+            "sale",
+            "NOTICE",
+            "notice_page",
+            "RESTRICTED",
+            "restricted_home",
+            "paid",
+            "unlocked"
+        ],
+        "{text}"
+    );
+    assert!(
+        second
+            .iter()
+            .filter(|e| e["t"].is_i64())
+            .all(|e| e["customer"] == 2),
+        "{text}"
+    );
+    let second_at = |k: &str| {
+        second.iter().find(|e| e["kind"] == k).unwrap()["t"]
+            .as_i64()
+            .unwrap()
+    };
+    assert!(
+        second_at("RESTRICTED") - second_at("NOTICE") >= 21 * DAY,
+        "the profile's 21 days of notice: {text}"
+    );
+    let home = second
+        .iter()
+        .find(|e| e["kind"] == "restricted_home")
+        .unwrap();
+    for app in ["net.one97.paytm", "in.gov.umang.negd.g2c"] {
+        assert!(home["apps"].to_string().contains(app), "{home}");
+    }
+    let home_lines = home["lines"].to_string();
+    assert!(
+        home_lines.contains("This phone is restricted"),
+        "{home_lines}"
+    );
+    assert!(
+        !home_lines.contains("will be locked"),
+        "never locked: {home_lines}"
+    );
+    let back = second.iter().find(|e| e["kind"] == "unlocked").unwrap();
+    assert!(back["after_payment_min"].as_i64().unwrap() <= 60, "{back}");
+    let kinds: Vec<&str> = kinds[..=released].to_vec();
+    let pos = |k: &str| kinds.iter().position(|x| *x == k).unwrap();
+
     // The ladder, in its order: reminders, the notice (its page on the phone), the restricted
     // step when the lender's profile signs one, the lock; a day of the phone's running time
     // at least between the notice shown and the lock.

@@ -20,6 +20,7 @@
 mod distributor;
 mod mpesa;
 pub mod push_latency;
+mod restricted;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -859,6 +860,8 @@ async fn live(dir: &std::path::Path, args: &DemoArgs) -> Result<(), DemoError> {
             break;
         }
     }
+    // The restricted level, which this lender's profile does not sign: a second customer's.
+    restricted::live(&mut tl, &server, &server_clock, dir, &args.tz, t + DAY).await?;
     tl.note("");
     tl.say(
         t,

@@ -316,7 +316,10 @@ fn steps(e: &Entitlement, now: i64, lang: Lang) -> Vec<String> {
     if let Some(at) = ladder.restrict_at.filter(|at| *at > now) {
         steps.push(lang.tr_args("preview-step-restricted", &[("date", &date(at))]));
     }
-    steps.push(lang.tr_args("preview-step-locked", &[("date", &date(e.lock_at))]));
+    // A profile that never locks in full signs the protocol's "never" (no date to name).
+    if jiff::Timestamp::from_second(e.lock_at).is_ok() {
+        steps.push(lang.tr_args("preview-step-locked", &[("date", &date(e.lock_at))]));
+    }
     steps
 }
 

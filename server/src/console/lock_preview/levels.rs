@@ -48,6 +48,13 @@ pub fn page_of(e: &Entitlement, d: Decision, now: i64, locale: &str) -> NoticePa
     }
 }
 
+/// A moment the page can name: `None` for the protocol's "never" (`lock_at` = 2^53 − 1,
+/// signed by profiles that never lock in full and for a phone paid in full), which the
+/// decision still reports as a lock moment, and which no calendar has.
+fn dated(t: Option<i64>) -> Option<i64> {
+    t.filter(|t| jiff::Timestamp::from_second(*t).is_ok())
+}
+
 /// Why the coming step comes, as the notice page says it (`NoticeActivity.reasonText`).
 fn why(reason: Option<LockReason>) -> &'static str {
     match reason {
@@ -77,15 +84,16 @@ pub fn notice_screen(p: &NoticePage, lang: Lang, date: &dyn Fn(i64) -> String) -
         when.push(lang.tr("phone-notice-restricted-now"));
     }
     // The restriction still to come (only said at the notice level).
-    let restrict_from = p.restrict_from.filter(|_| level == Level::Notice);
+    let restrict_from = dated(p.restrict_from).filter(|_| level == Level::Notice);
+    let lock_from = dated(p.lock_from);
     if let Some(at) = restrict_from {
         when.push(lang.tr_args("phone-notice-restrict-on", &[("date", &date(at))]));
     }
-    if let Some(at) = p.lock_from {
+    if let Some(at) = lock_from {
         when.push(lang.tr_args("phone-notice-lock-on", &[("date", &date(at))]));
     }
     // The first step still to come: what paying (or connecting) in time avoids.
-    let deadline = restrict_from.or(p.lock_from).map(date);
+    let deadline = restrict_from.or(lock_from).map(date);
     let amount = money_format::money(p.amount_due_minor, &p.currency, lang);
     let avoid = match (p.reason, p.private_details, &deadline) {
         (Some(LockReason::Offline), _, Some(d)) => {
@@ -136,7 +144,7 @@ pub fn notice_screen(p: &NoticePage, lang: Lang, date: &dyn Fn(i64) -> String) -
 /// work, how to pay.
 pub fn restricted_screen(p: &NoticePage, lang: Lang, date: &dyn Fn(i64) -> String) -> Preview {
     let mut details = Vec::new();
-    if let Some(at) = p.lock_from {
+    if let Some(at) = dated(p.lock_from) {
         details.push(lang.tr_args("phone-notice-lock-on", &[("date", &date(at))]));
     }
     let apps: Vec<String> = p

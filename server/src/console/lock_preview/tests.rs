@@ -480,3 +480,28 @@ fn dates_in_a_zone_are_written_as_the_console_writes_them() {
     let mexico = jiff::tz::TimeZone::get("America/Mexico_City").unwrap();
     assert_eq!(date_in(NOTICE, Lang::Es, &mexico), "13 de marzo de 2026");
 }
+
+#[test]
+fn a_profile_that_never_locks_names_no_lock_date() {
+    // The RBI draft's ladder: restricted, never locked in full (lock_at = 2^53 − 1).
+    let mut e = with_ladder(true);
+    e.lock_at = (1_i64 << 53) - 1;
+    for t in [NOTICE + 3600, RESTRICT + 3600] {
+        let p = at(&e, t, Lang::En);
+        let all = p.lines().join("\n");
+        assert!(!all.contains("will be locked"), "{all}");
+        assert!(!all.contains("9007199254740991"), "{all}");
+    }
+    let p = at(&e, NOTICE + 3600, Lang::En);
+    assert!(
+        p.lead
+            .contains("From 24 March 2026, this phone will be restricted"),
+        "{}",
+        p.lead
+    );
+    assert_eq!(
+        steps(&e, NOTICE - DAY, Lang::En).len(),
+        2,
+        "notice and restricted only"
+    );
+}
