@@ -8,12 +8,17 @@
 //! ([`distributor`]) it registers with by the server's VAPID key, as with UnifiedPush. Then
 //! simulated time jumps from one moment that matters to the next — the device's own next
 //! wake-up (a reminder, a check-in, a lock) or the next scripted event — through reminders,
-//! payments, a missed payment, overdue reminders, the lock, an offline unlock code, the
+//! payments, a missed payment, overdue reminders, the notice page the phone shows at each
+//! unlock (and records: it locks only once the notice has been on it for a day of its own
+//! running time, PROTOCOL §3.7), the lock, an offline unlock code, the
 //! lock again when the code's day is over, the M-Pesa payment that brings the phone back
 //! in milliseconds (the confirmation posted to the server's notification endpoint, the
 //! payment recorded, an empty Web Push, the phone's check-in on it; real time printed),
 //! and the last payment that makes it *completing* (ADR 0012), released for good when the
 //! lender's window has passed.
+//!
+//! Then a second customer ([`restricted`]), of a lender under India's RBI draft profile,
+//! lives the restricted level that the first lender's profile does not sign.
 //!
 //! `finlock demo push-latency` ([`push_latency`]) measures that path over many phones.
 

@@ -4,7 +4,8 @@
 //! No shipped compliance profile has both a restricted step and a full lock; the ones with
 //! a restricted step never lock. So a second lender, under India's RBI draft profile
 //! (`in-rbi-draft`: the notice from 60 days past due, restricted from 90, never a full
-//! lock), sells a phone whose one installment goes unpaid. The phone shows its notice page
+//! lock; so a plan's grace of at least 90 days), sells a phone whose one installment goes
+//! unpaid. The phone shows its notice page
 //! at each unlock, is restricted — the restricted home with the apps that keep working —
 //! and, once the lender records the payment, is back to normal at its next check-in.
 //! Every event of this story carries `"customer": 2`.
