@@ -660,12 +660,9 @@ fn bytes_on_the_wire_for_a_12_installment_plan() {
         "bytes on the wire per check-in (12 installments): request {request} B, response {response} B"
     );
     assert!(request < 600, "request body {request} B (target < 600 B)");
-    // The answer was 1892 B when this target was set (2 KiB); the signed escalation ladder
-    // (PROTOCOL §3.7: `notice_at` in every active entitlement, ~50 B of the JWS) took it to
-    // 2072 B. The target now leaves that ladder and a few payment apps room, no more.
     assert!(
-        response < 2304,
-        "response body {response} B (target < 2.25 KiB)"
+        response < 2048,
+        "response body {response} B (target < 2 KiB)"
     );
 }
 
