@@ -2,12 +2,14 @@ package org.finlock.app
 
 import android.content.Context
 import android.graphics.Rect
+import android.os.Looper
 import android.util.TypedValue
 import android.view.View
 import android.widget.Button
 import android.widget.ScrollView
 import org.finlock.core.LockReason
 import org.junit.Assert.assertEquals
+import org.junit.Assert.assertFalse
 import org.junit.Assert.assertTrue
 import org.junit.Rule
 import org.junit.Test
@@ -15,6 +17,7 @@ import org.junit.runner.RunWith
 import org.robolectric.Robolectric
 import org.robolectric.RobolectricTestRunner
 import org.robolectric.RuntimeEnvironment
+import org.robolectric.Shadows.shadowOf
 import org.robolectric.annotation.Config
 import org.robolectric.shadows.ShadowLooper
 
@@ -47,6 +50,38 @@ class LargeFontTest {
         )
         assertEquals(android.content.pm.ActivityInfo.SCREEN_ORIENTATION_UNSPECIFIED, info.screenOrientation)
         everyActionReachable(requireLongerThanScreen = false)
+    }
+
+    @Test
+    fun `at font scale 2 the notice page keeps emergency first and its close button is reached by scrolling, every control described`() {
+        TestApps.install(context, FakeCore.PAYMENT_APP, "M-Pesa")
+        core.decision = FakeCore.noticed()
+        val page = Robolectric.buildActivity(NoticeActivity::class.java).setup().visible().get()
+        ShadowLooper.idleMainLooper()
+        assertTrue("emergency visible", fullyVisible(page.findViewById(R.id.emergency_call)))
+        assertEquals(R.id.emergency_call, LockScreenTest.firstFocusable(page.window.decorView)?.id)
+        val scroll = page.findViewById<ScrollView>(R.id.notice_scroll)
+        val content = scroll.getChildAt(0)
+        assertTrue("longer than the screen (${content.height} > ${scroll.height})", content.height > scroll.height)
+        val dismiss = page.findViewById<Button>(R.id.notice_dismiss)
+        shadowOf(Looper.getMainLooper()).idleFor(java.time.Duration.ofMillis(NoticeActivity.MIN_READ_MS))
+        assertFalse("not scrolled to the end yet", dismiss.isEnabled)
+        scroll.scrollTo(0, content.height)
+        ShadowLooper.idleMainLooper()
+        assertTrue("the close button reached", fullyVisible(dismiss))
+        assertTrue("and usable once read", dismiss.isEnabled)
+        LockScreenTest.assertEveryControlDescribed(page.window.decorView)
+    }
+
+    @Test
+    fun `at font scale 2 the restricted home keeps emergency first and every control described`() {
+        TestApps.install(context, FakeCore.PAYMENT_APP, "M-Pesa")
+        core.decision = FakeCore.restricted()
+        val home = Robolectric.buildActivity(RestrictedActivity::class.java).setup().visible().get()
+        ShadowLooper.idleMainLooper()
+        assertTrue("emergency visible", fullyVisible(home.findViewById(R.id.emergency_call)))
+        assertEquals(R.id.emergency_call, LockScreenTest.firstFocusable(home.window.decorView)?.id)
+        LockScreenTest.assertEveryControlDescribed(home.window.decorView)
     }
 
     private fun everyActionReachable(requireLongerThanScreen: Boolean, fontScale: Float = 2.0f) {
