@@ -9,6 +9,7 @@ pub mod console;
 use std::sync::Arc;
 
 use finlock_core::clock::ClockInput;
+use finlock_core::decision::{Decision, Level};
 use finlock_core::device::{DeviceState, EnrollParams, Outgoing};
 use finlock_core::jws;
 use finlock_core::keys::{Jwks, KeySet};
@@ -189,10 +190,18 @@ pub async fn problem(r: Response, status: StatusCode, code: &str) -> Value {
     v
 }
 
-/// A simulated phone running the core's device state machine.
+/// A simulated phone running the core's device state machine. It stays on from the moment
+/// it is made: its uptime runs with the server's clock (one boot), as a real phone's runs
+/// with real time, so a test that moves the server's clock by days gives the phone those
+/// days of running time too — which is what the notice guarantee (PROTOCOL §3.7) counts.
 pub struct SimDevice {
     pub state: DeviceState,
     pub lender_keys: KeySet,
+    /// The server's time when the phone was switched on.
+    on_since: i64,
+    /// Readings of the phone's clock so far: each is a second later than the one before,
+    /// even when the server's clock has not moved, so no two share an instant.
+    readings: u64,
     uptime_ms: u64,
     /// Every entitlement this device was handed, decoded (checked by the tests).
     pub received: Vec<Entitlement>,
@@ -211,14 +220,21 @@ impl SimDevice {
         SimDevice {
             state,
             lender_keys: lender.keys(),
+            on_since: server.now(),
+            readings: 0,
             uptime_ms: 1_000,
             received: Vec::new(),
         }
     }
 
-    /// The phone's clock inputs at the server's time (an honest clock).
+    /// The phone's clock inputs at the server's time (an honest clock): the wall clock is the
+    /// server's, the uptime the time the phone has been on, a second more per reading.
     pub fn clock(&mut self, server: &TestServer) -> ClockInput {
-        self.uptime_ms += 1_000;
+        self.readings += 1;
+        // A server clock set back never takes the uptime back: monotonic, as a real one.
+        let ran_s = u64::try_from(server.now() - self.on_since).unwrap_or(0);
+        let uptime_ms = 1_000 + ran_s * 1_000 + self.readings * 1_000;
+        self.uptime_ms = uptime_ms.max(self.uptime_ms + 1_000);
         ClockInput {
             wall_ms: server.now() * 1000,
             uptime_ms: self.uptime_ms,
@@ -301,7 +317,48 @@ impl SimDevice {
     }
 
     pub fn locked(&mut self, server: &TestServer) -> bool {
+        self.decision(server).locked
+    }
+
+    /// The phone's own decision now.
+    pub fn decision(&mut self, server: &TestServer) -> Decision {
         let clock = self.clock(server);
-        self.state.evaluate(&clock).decision.locked
+        self.state.evaluate(&clock).decision
+    }
+
+    /// The phone's level now.
+    pub fn level(&mut self, server: &TestServer) -> Level {
+        self.decision(server).level
+    }
+
+    /// The user unlocks the screen. As the shell does at each unlock, from the notice level
+    /// on (and not locked) the notice page comes up, and its display is told to the core
+    /// (`notice_shown`: the first display of an episode is recorded, later ones change
+    /// nothing). Returns the level the phone was at.
+    pub fn unlock_screen(&mut self, server: &TestServer) -> Level {
+        let clock = self.clock(server);
+        let level = self.state.evaluate(&clock).decision.level;
+        if matches!(level, Level::Notice | Level::Restricted) {
+            self.state
+                .notice_shown(&clock)
+                .expect("the core takes the notice page's display");
+        }
+        level
+    }
+
+    /// A phone that is due to lock (or restrict) but has not shown its notice long enough
+    /// holds at the notice (PROTOCOL §3.7): asserts it is at the notice, held for it; the
+    /// user unlocks the screen and the notice page is displayed and recorded; then a day
+    /// and a minute of running time pass (the server's clock with it: the phone stays on),
+    /// after which the step the entitlement wants can come.
+    pub fn notice_then_a_day(&mut self, server: &TestServer) {
+        let before = self.decision(server);
+        assert_eq!(before.level, Level::Notice, "notice first: {before:?}");
+        assert!(before.held_for_notice, "held for its notice: {before:?}");
+        assert_eq!(self.unlock_screen(server), Level::Notice);
+        let shown = self.decision(server);
+        assert!(shown.notice_first_shown.is_some(), "recorded: {shown:?}");
+        assert_eq!(shown.level, Level::Notice, "not before a day: {shown:?}");
+        server.clock.advance(DAY + 60);
     }
 }

@@ -62,6 +62,10 @@ async fn the_whole_lender_flow() {
         e5.next_checkin <= s.now() + 3600 + 360,
         "hourly when locked"
     );
+    assert_eq!(s.device(&lender, &id).await["state"], "locked");
+    // Past lock_at, the phone holds at its notice until the notice page has been on it for
+    // a day of its running time; then it is locked by lock_at.
+    phone.notice_then_a_day(&s);
     assert!(phone.locked(&s), "locked by lock_at");
     assert_eq!(s.device(&lender, &id).await["state"], "locked");
 
@@ -88,6 +92,8 @@ async fn the_whole_lender_flow() {
     assert_eq!(e6.state, EntitlementState::Locked);
     assert_eq!(e6.lock_reason, Some(LockReason::LenderRequest));
     assert_eq!(e6.message_for("en"), Some("Please call us"));
+    // The paid episode ended the last notice: the lender's lock gives one of its own.
+    phone.notice_then_a_day(&s);
     assert!(phone.locked(&s));
     let r = s
         .post(
@@ -199,6 +205,7 @@ async fn offline_code_unlocks_a_device_and_the_counter_follows() {
     let mut phone = SimDevice::new(&s, &lender);
     phone.enroll(&s, &code).await;
     s.clock.set(T0 + 40 * DAY);
+    phone.notice_then_a_day(&s);
     assert!(phone.locked(&s));
 
     for round in 0..2 {

@@ -2,6 +2,7 @@
 //! each fault a lender's operations engineer found, over real HTTP, refused with the
 //! field or the reason named, and nothing stored changed.
 
+use finlock_core::decision::Level;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -141,6 +142,7 @@ async fn unlock_and_offline_codes_only_where_they_can_work() {
     // Overdue past grace: locked for an overdue payment.
     s.clock.advance(40 * DAY);
     phone.checkin(&s).await;
+    phone.notice_then_a_day(&s);
     assert!(phone.locked(&s));
     let audit_before = s.audit_actions(&lender, &id).await;
     let r = s
@@ -209,6 +211,7 @@ async fn an_extension_unlocks_until_the_promised_day() {
     phone.enroll(&s, &code).await;
     s.clock.advance(40 * DAY);
     phone.checkin(&s).await;
+    phone.notice_then_a_day(&s);
     assert!(phone.locked(&s));
     let now = s.now();
     let extend = |until: i64, reason: &str| {
@@ -249,8 +252,12 @@ async fn an_extension_unlocks_until_the_promised_day() {
     let e = phone.checkin(&s).await;
     assert_eq!(e.lock_at, until);
     assert!(!phone.locked(&s), "the extension unlocks the phone");
-    // The promise is not kept: locked again when it ends.
-    s.clock.advance(3 * DAY);
+    // The promise is not kept: the phone in use shows its notice page from a day before the
+    // promised day (at a screen unlock), and is locked again when it ends.
+    s.clock.advance(2 * DAY);
+    phone.checkin(&s).await;
+    assert_eq!(phone.unlock_screen(&s), Level::Notice);
+    s.clock.advance(DAY);
     phone.checkin(&s).await;
     assert!(phone.locked(&s));
     let actions = s.audit_actions(&lender, &id).await;
@@ -379,6 +386,7 @@ async fn paid_in_full_completes_then_is_released_after_the_window() {
     phone.enroll(&s, &code).await;
     s.clock.advance(40 * DAY);
     phone.checkin(&s).await;
+    phone.notice_then_a_day(&s);
     assert!(phone.locked(&s), "overdue");
 
     let p = paid(&s, &lender.api_key, &id, 6000, "MP-ALL").await;
@@ -505,6 +513,7 @@ async fn a_void_in_the_window_takes_the_device_back() {
     assert_eq!(v["release_at"], Value::Null);
     let e = phone.checkin(&s).await;
     assert_eq!(e.release_at, None);
+    phone.notice_then_a_day(&s);
     assert!(phone.locked(&s), "overdue again: locked again");
     assert_eq!(release_date(&mut phone, &s), None);
 
