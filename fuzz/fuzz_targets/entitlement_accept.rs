@@ -18,11 +18,13 @@
 //! Invariants: no panic; a rejected input leaves the state exactly as it was; an
 //! accepted entitlement verifies under the keys the state now pins, decodes to what is
 //! stored, passes the field rules, is newer, names this lender and device, echoes the
-//! expected nonce; the pinned set only moves forward; nothing is accepted after release.
+//! expected nonce; the pinned set only moves forward; nothing is accepted after release;
+//! without a displayed notice no accepted entitlement restricts or locks, at any later time.
 #![no_main]
 
 use std::sync::OnceLock;
 
+use finlock_core::decision::Level;
 use finlock_core::device::{DeviceState, Outgoing};
 use finlock_core::fixtures::{self, T0};
 use finlock_core::jws;
@@ -142,6 +144,32 @@ fn check_accepted(before: &DeviceState, after: &DeviceState, nonce: Option<&str>
     // enrollment: the entitlement's iss"), asserted above; the harness signs any iss.
 }
 
+/// None of the stored states ever displayed the notice page: whatever was accepted (any
+/// ladder, state, `iat`), no time — a day or years of uptime later, any wall clock — makes
+/// the device restricted or locked (§3.7, ADR 0017).
+fn check_no_lock_without_notice(after: &DeviceState) {
+    assert!(
+        after
+            .enrollment
+            .as_ref()
+            .is_none_or(|en| en.notice.is_none())
+    );
+    let start = clock();
+    for ahead_s in [0u64, 86_400, 4_000 * 86_400] {
+        let later = finlock_core::clock::ClockInput {
+            wall_ms: start.wall_ms + i64::try_from(ahead_s * 1000).unwrap_or(i64::MAX),
+            uptime_ms: start.uptime_ms + ahead_s * 1000,
+            boot: start.boot,
+        };
+        let d = after.clone().evaluate(&later).decision;
+        assert!(
+            d.level < Level::Restricted && !d.locked,
+            "{:?} without a displayed notice",
+            d.level
+        );
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let (flags, parts) = split(data);
     let states = states();
@@ -190,7 +218,10 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     match outcome {
-        Ok(()) => check_accepted(before, &after, nonce_rule.as_deref()),
+        Ok(()) => {
+            check_accepted(before, &after, nonce_rule.as_deref());
+            check_no_lock_without_notice(&after);
+        }
         Err(e) => {
             assert_eq!(&after, before, "rejected ({e}) yet the state changed");
             // Nothing is judged after release (modes 2 and 3 may fail on the JSON first).
