@@ -232,6 +232,11 @@ pub fn refusal(lang: Lang, e: &Error) -> Option<String> {
             ))
         }
         Error::BadRequest(_) => Some(lang.tr("bad-request-body")),
+        // The lender's compliance profile forbids it: the rule named, as the API's `rule`.
+        Error::Compliance { profile, rule, .. } => Some(lang.tr_args(
+            "device-error-compliance",
+            &[("profile", profile), ("rule", rule)],
+        )),
         _ => None,
     }
 }
@@ -1014,9 +1019,18 @@ mod tests {
                 Error::invalid("amount_minor", "is more than the 5 still owed; …"),
                 Error::invalid("reason", "1 to 350 characters"),
                 Error::invalid("plan.installments[3].due", "in order"),
+                Error::Compliance {
+                    profile: "in-rbi-draft".into(),
+                    rule: "lender_lock.allowed",
+                    detail: "x".into(),
+                },
             ] {
                 let text = refusal(lang, &e).unwrap();
                 assert!(!text.contains("device-error"), "{text}");
+                if matches!(e, Error::Compliance { .. }) {
+                    assert!(text.contains("lender_lock.allowed"), "{text}");
+                    assert!(text.contains("in-rbi-draft"), "{text}");
+                }
                 assert!(!text.contains("field-"), "{text}");
             }
             assert_eq!(refusal(lang, &Error::NotFound), None);

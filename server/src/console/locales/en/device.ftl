@@ -114,6 +114,7 @@ device-error-lender-locked = This phone is locked by you. Lift your lock first.
 device-error-not-enrolled = This phone has not enrolled yet.
 device-error-concurrent = The device changed at the same moment. Reload the page and try again.
 device-error-conflict = This cannot be done in the device's current state.
+device-error-compliance = Your compliance profile ({ $profile }) does not allow this (rule { $rule }). Nothing was changed.
 device-error-until = The date must be later than the current lock and at most 90 days from today.
 error-field-invalid = Please check the field "{ $field }": its value is not accepted.
 field-amount = Amount

@@ -115,6 +115,7 @@ device-error-lender-locked = Este teléfono está bloqueado por usted. Quite pri
 device-error-not-enrolled = Este teléfono aún no se ha registrado.
 device-error-concurrent = El dispositivo cambió en ese mismo momento. Recargue la página e inténtelo de nuevo.
 device-error-conflict = Esto no se puede hacer en el estado actual del dispositivo.
+device-error-compliance = Su perfil de cumplimiento ({ $profile }) no permite esto (regla { $rule }). No se cambió nada.
 device-error-until = La fecha debe ser posterior al bloqueo actual y como máximo 90 días desde hoy.
 error-field-invalid = Revise el campo "{ $field }": su valor no se acepta.
 field-amount = Importe

@@ -114,6 +114,7 @@ device-error-lender-locked = Simu hii imefungwa na wewe. Ondoa kufunga kwako kwa
 device-error-not-enrolled = Simu hii bado haijasajiliwa.
 device-error-concurrent = Kifaa kilibadilika wakati huo huo. Pakia ukurasa upya ujaribu tena.
 device-error-conflict = Hili haliwezi kufanyika katika hali ya sasa ya kifaa.
+device-error-compliance = Wasifu wako wa utiifu ({ $profile }) hauruhusu hili (kanuni { $rule }). Hakuna kilichobadilishwa.
 device-error-until = Tarehe lazima iwe baada ya kufunga kwa sasa na isizidi siku 90 kuanzia leo.
 error-field-invalid = Tafadhali hakiki sehemu "{ $field }": thamani yake haikubaliki.
 field-amount = Kiasi
