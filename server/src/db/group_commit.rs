@@ -18,13 +18,14 @@ use std::sync::{Arc, OnceLock};
 use sqlx::{AnyPool, Row};
 use tokio::sync::{mpsc, oneshot};
 
+use super::Backend;
 use super::queries::{self, Checkin, Issued};
 use crate::error::{Error, Result};
 
 /// What a check-in's compare-and-swap returns: the committed row, `None` if the guard failed.
 pub type Recorded = Option<(Issued, Option<String>)>;
 
-/// Check-ins per statement at most (10 parameters each, far below SQLite's limit).
+/// Check-ins per statement at most (10 parameters each, far below either database's limit).
 pub const MAX_BATCH: usize = 64;
 
 /// One check-in waiting to be written, owned so it can wait in the queue.
@@ -48,13 +49,15 @@ struct Job {
 #[derive(Debug, Clone)]
 pub struct GroupCommit {
     pool: AnyPool,
+    backend: Backend,
     queue: Arc<OnceLock<mpsc::UnboundedSender<Job>>>,
 }
 
 impl GroupCommit {
-    pub fn new(pool: AnyPool) -> GroupCommit {
+    pub fn new(pool: AnyPool, backend: Backend) -> GroupCommit {
         GroupCommit {
             pool,
+            backend,
             queue: Arc::new(OnceLock::new()),
         }
     }
@@ -77,7 +80,7 @@ impl GroupCommit {
         };
         let queue = self.queue.get_or_init(|| {
             let (tx, rx) = mpsc::unbounded_channel();
-            tokio::spawn(write_batches(self.pool.clone(), rx));
+            tokio::spawn(write_batches(self.pool.clone(), self.backend, rx));
             tx
         });
         if queue.send(job).is_err() {
@@ -92,7 +95,7 @@ impl GroupCommit {
 }
 
 /// The writer: takes what has queued up, writes it in one statement, answers, repeats.
-async fn write_batches(pool: AnyPool, mut queue: mpsc::UnboundedReceiver<Job>) {
+async fn write_batches(pool: AnyPool, backend: Backend, mut queue: mpsc::UnboundedReceiver<Job>) {
     let mut waiting: Vec<Job> = Vec::new();
     loop {
         if waiting.is_empty() {
@@ -113,7 +116,7 @@ async fn write_batches(pool: AnyPool, mut queue: mpsc::UnboundedReceiver<Job>) {
         }
         waiting = later;
         if !batch.is_empty() {
-            write(&pool, batch).await;
+            write(&pool, backend, batch).await;
         }
     }
 }
@@ -133,8 +136,8 @@ fn take(job: Job, batch: &mut Vec<Job>, later: &mut Vec<Job>) {
 }
 
 /// Writes one batch and answers each of its check-ins.
-async fn write(pool: &AnyPool, batch: Vec<Job>) {
-    match run(pool, &batch).await {
+async fn write(pool: &AnyPool, backend: Backend, batch: Vec<Job>) {
+    match run(pool, backend, &batch).await {
         Ok(rows) => {
             for job in batch {
                 let mine = rows.iter().find(|(id, _)| *id == job.device_id);
@@ -157,9 +160,13 @@ async fn write(pool: &AnyPool, batch: Vec<Job>) {
 
 /// The statement for `batch`, padded to the next power of two (a few statements, each
 /// prepared once per connection), with its rows: `(device_id, returned columns)`.
-async fn run(pool: &AnyPool, batch: &[Job]) -> Result<Vec<(String, (Issued, Option<String>))>> {
+async fn run(
+    pool: &AnyPool,
+    backend: Backend,
+    batch: &[Job],
+) -> Result<Vec<(String, (Issued, Option<String>))>> {
     let size = batch.len().next_power_of_two().min(MAX_BATCH);
-    let mut query = sqlx::query(statement(size));
+    let mut query = sqlx::query(statement(size, backend));
     for job in batch {
         query = query
             .bind(job.device_id.as_str())
@@ -174,9 +181,14 @@ async fn run(pool: &AnyPool, batch: &[Job]) -> Result<Vec<(String, (Issued, Opti
             .bind(job.seq);
     }
     for _ in batch.len()..size {
-        // A row that matches no device (its device_id is NULL).
-        for _ in 0..COLUMNS {
-            query = query.bind(None::<i64>);
+        // A row that matches no device (its device_id is NULL), each NULL of its column's
+        // type (PostgreSQL types the VALUES columns from the bound values).
+        for (_, text) in COLUMNS {
+            query = if text {
+                query.bind(None::<String>)
+            } else {
+                query.bind(None::<i64>)
+            };
         }
     }
     let rows = query.fetch_all(pool).await?;
@@ -185,30 +197,66 @@ async fn run(pool: &AnyPool, batch: &[Job]) -> Result<Vec<(String, (Issued, Opti
         .collect()
 }
 
-/// Values per check-in in the statement.
-const COLUMNS: usize = 10;
+/// The values of one check-in in the statement, in order, and whether each is text.
+const COLUMNS: [(&str, bool); 10] = [
+    ("device_id", true),
+    ("now", false),
+    ("new_nonces", true),
+    ("seq_seen", false),
+    ("offline_counter", false),
+    ("app_version", true),
+    ("device_key", true),
+    ("old_nonces", true),
+    ("allowed_if_last_before", false),
+    ("seq", false),
+];
 
 /// The batch statement for `size` check-ins (a power of two up to [`MAX_BATCH`]): per row,
 /// exactly [`queries::checkin`]'s assignments and guard.
-fn statement(size: usize) -> &'static str {
-    static STATEMENTS: OnceLock<Vec<String>> = OnceLock::new();
-    let all = STATEMENTS.get_or_init(|| {
+fn statement(size: usize, backend: Backend) -> &'static str {
+    static SQLITE: OnceLock<Vec<String>> = OnceLock::new();
+    static POSTGRES: OnceLock<Vec<String>> = OnceLock::new();
+    let all = match backend {
+        Backend::Sqlite => &SQLITE,
+        Backend::Postgres => &POSTGRES,
+    }
+    .get_or_init(|| {
         (0..=MAX_BATCH.trailing_zeros())
-            .map(|power| build(1 << power))
+            .map(|power| build(1 << power, backend))
             .collect()
     });
     &all[size.trailing_zeros() as usize]
 }
 
-fn build(size: usize) -> String {
-    // Plain `?` placeholders, bound in order: sqlx looks up the name of every `$N` with
-    // `sqlite3_bind_parameter_name`, a linear search in SQLite, which made binding 640
-    // named parameters a fifth of SQLite's thread. (SQLite only: PostgreSQL never runs it.)
-    let row = format!("({})", vec!["?"; COLUMNS].join(", "));
-    let rows = vec![row; size];
+fn build(size: usize, backend: Backend) -> String {
+    // On SQLite plain `?` placeholders, bound in order: sqlx looks up the name of every
+    // `$N` with `sqlite3_bind_parameter_name`, a linear search in SQLite, which made
+    // binding 640 named parameters a fifth of SQLite's thread. PostgreSQL needs `$N`.
+    let rows: Vec<String> = (0..size)
+        .map(|row| {
+            let values: Vec<String> = COLUMNS
+                .iter()
+                .enumerate()
+                .map(|(i, (_, text))| {
+                    let param = match backend {
+                        Backend::Sqlite => "?".to_string(),
+                        Backend::Postgres => format!("${}", row * COLUMNS.len() + i + 1),
+                    };
+                    let ty = if *text { "TEXT" } else { "BIGINT" };
+                    format!("CAST({param} AS {ty})")
+                })
+                .collect();
+            format!("({})", values.join(", "))
+        })
+        .collect();
+    let names: Vec<&str> = COLUMNS.iter().map(|(name, _)| *name).collect();
+    // RETURNING names the target's columns: PostgreSQL sees `v`'s there too.
+    let returned: Vec<String> = queries::ISSUED_COLUMNS
+        .split(", ")
+        .map(|c| format!("devices.{c}"))
+        .collect();
     format!(
-        "WITH v (device_id, now, new_nonces, seq_seen, offline_counter, app_version, \
-         device_key, old_nonces, allowed_if_last_before, seq) AS (VALUES {}) \
+        "WITH v ({}) AS (VALUES {}) \
          UPDATE devices SET \
          seq = CASE WHEN v.seq_seen > devices.seq THEN v.seq_seen + 1 ELSE devices.seq + 1 END, \
          last_checkin_at = v.now, recent_nonces = v.new_nonces, seq_seen = v.seq_seen, \
@@ -218,9 +266,10 @@ fn build(size: usize) -> String {
          AND (devices.last_checkin_at IS NULL \
               OR devices.last_checkin_at <= v.allowed_if_last_before) \
          AND devices.seq = v.seq \
-         RETURNING device_id, {}",
+         RETURNING devices.device_id, {}",
+        names.join(", "),
         rows.join(", "),
-        queries::ISSUED_COLUMNS
+        returned.join(", ")
     )
 }
 

@@ -156,10 +156,15 @@ async fn a_failed_guard_answers_none_and_leaves_the_batch_alone() {
 
 #[test]
 fn the_statements_have_one_row_of_parameters_per_check_in() {
+    let n = COLUMNS.len();
     for power in 0..=MAX_BATCH.trailing_zeros() {
         let size = 1usize << power;
-        let sql = statement(size);
-        assert_eq!(sql.matches('?').count(), size * COLUMNS, "{sql}");
-        assert!(!sql.contains('$'), "positional only: {sql}");
+        let sql = statement(size, Backend::Sqlite);
+        assert_eq!(sql.matches('?').count(), size * n, "{sql}");
+        assert!(!sql.contains('$'), "positional only on SQLite: {sql}");
+        let sql = statement(size, Backend::Postgres);
+        assert!(sql.contains(&format!("${}", size * n)), "{sql}");
+        assert!(!sql.contains(&format!("${}", size * n + 1)), "{sql}");
+        assert!(!sql.contains('?'), "{sql}");
     }
 }

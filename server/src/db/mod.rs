@@ -47,9 +47,8 @@ pub struct Db {
     pub write: AnyPool,
     pub read: AnyPool,
     pub backend: Backend,
-    /// SQLite's check-ins, written in batches by one writer ([`group_commit`]); `None` on
-    /// PostgreSQL, where concurrent statements run on their own connections.
-    checkins: Option<group_commit::GroupCommit>,
+    /// Check-ins, written in batches by one writer per node ([`group_commit`]).
+    checkins: group_commit::GroupCommit,
 }
 
 /// SQLite readers per process; reads never block the writer under WAL.
@@ -88,7 +87,7 @@ impl Db {
                     sqlite_pool(&url, SQLITE_READERS).await?
                 };
                 Db {
-                    checkins: Some(group_commit::GroupCommit::new(write.clone())),
+                    checkins: group_commit::GroupCommit::new(write.clone(), backend),
                     write,
                     read,
                     backend,
@@ -108,9 +107,9 @@ impl Db {
                 crate::devices::search::backfill(&pool).await?;
                 Db {
                     write: pool.clone(),
-                    read: pool,
+                    read: pool.clone(),
                     backend,
-                    checkins: None,
+                    checkins: group_commit::GroupCommit::new(pool, backend),
                 }
             }
         };
@@ -118,12 +117,9 @@ impl Db {
     }
 
     /// Records a check-in ([`queries::checkin`]'s compare-and-swap), committed when this
-    /// returns: on SQLite together with the check-ins around it ([`group_commit`]).
+    /// returns, together with the check-ins around it ([`group_commit`]).
     pub async fn checkin(&self, c: &queries::Checkin<'_>) -> Result<group_commit::Recorded> {
-        match &self.checkins {
-            Some(group) => group.checkin(c).await,
-            None => queries::checkin(&self.write, c).await,
-        }
+        self.checkins.checkin(c).await
     }
 
     pub async fn close(&self) {
