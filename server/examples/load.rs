@@ -97,6 +97,8 @@ fn now_ms() -> i64 {
 struct Phase {
     ok: u64,
     failed: u64,
+    /// What the failures were: status and problem slug (or the client's error), counted.
+    failures: std::collections::BTreeMap<String, u64>,
     latencies_us: Vec<u32>,
     elapsed: Duration,
 }
@@ -132,10 +134,12 @@ async fn drive(
 ) -> Phase {
     let stop = Arc::new(AtomicBool::new(false));
     let failed = Arc::new(AtomicU64::new(0));
+    let failures = Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::new()));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for t in 0..concurrency {
         let (stop, failed, make) = (stop.clone(), failed.clone(), make.clone());
+        let failures = failures.clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::with_capacity(100_000);
             let mut i = 0;
@@ -148,8 +152,23 @@ async fn drive(
                         let _ = r.bytes().await;
                         lat.push(sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
                     }
-                    _ => {
+                    other => {
                         failed.fetch_add(1, Ordering::Relaxed);
+                        let what = match other {
+                            Ok(r) => {
+                                let status = r.status();
+                                let body = r.text().await.unwrap_or_default();
+                                let slug = serde_json::from_str::<Value>(&body)
+                                    .ok()
+                                    .and_then(|v| v["type"].as_str().map(str::to_string))
+                                    .unwrap_or(body);
+                                format!("{status} {slug}")
+                            }
+                            Err(e) => format!("client error: {e}"),
+                        };
+                        if let Ok(mut f) = failures.lock() {
+                            *f.entry(what).or_insert(0) += 1;
+                        }
                     }
                 }
             }
@@ -163,9 +182,11 @@ async fn drive(
         latencies_us.extend(t.await.unwrap_or_default());
     }
     let elapsed = start.elapsed();
+    let failures = failures.lock().map(|f| f.clone()).unwrap_or_default();
     Phase {
         ok: latencies_us.len() as u64,
         failed: failed.load(Ordering::Relaxed),
+        failures,
         latencies_us,
         elapsed,
     }
@@ -318,8 +339,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // A benchmark of failing requests measures nothing: any failure fails the run.
         if checkins.failed > 0 || checkins.ok == 0 {
             return Err(format!(
-                "{} check-ins failed, {} succeeded",
-                checkins.failed, checkins.ok
+                "{} check-ins failed, {} succeeded: {:?}",
+                checkins.failed, checkins.ok, checkins.failures
             )
             .into());
         }
