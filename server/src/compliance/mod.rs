@@ -29,7 +29,7 @@ use crate::error::{Error, Result};
 pub const DEFAULT_PROFILE: &str = "permissive";
 
 /// The shipped files: (file name, text), the default first.
-const FILES: [(&str, &str); 4] = [
+const FILES: [(&str, &str); 5] = [
     (
         "permissive.toml",
         include_str!("../../compliance/permissive.toml"),
@@ -43,6 +43,8 @@ const FILES: [(&str, &str); 4] = [
         "ph-sec-mc18.toml",
         include_str!("../../compliance/ph-sec-mc18.toml"),
     ),
+    // finlock's recommendation where no jurisdiction's rule applies (not a law).
+    ("graded.toml", include_str!("../../compliance/graded.toml")),
 ];
 
 static PROFILES: LazyLock<std::result::Result<Vec<Profile>, String>> = LazyLock::new(|| {

@@ -33,10 +33,40 @@ fn rule_of(r: Result<(), Refusal>) -> Option<&'static str> {
 fn every_shipped_file_loads_the_default_first() {
     check().expect("every shipped profile is valid");
     let ids: Vec<&str> = profiles().unwrap().iter().map(|p| p.id.as_str()).collect();
-    assert_eq!(ids, ["permissive", "in-rbi-draft", "br-ce", "ph-sec-mc18"]);
+    assert_eq!(
+        ids,
+        [
+            "permissive",
+            "in-rbi-draft",
+            "br-ce",
+            "ph-sec-mc18",
+            "graded"
+        ]
+    );
     assert_eq!(ids[0], DEFAULT_PROFILE);
     for p in profiles().unwrap() {
         assert!(!p.sources.is_empty(), "{} cites its texts", p.id);
+    }
+}
+
+/// Every file in server/compliance/ is shipped (listed in FILES) and every listed file is
+/// there: a profile written but not registered would silently never be offered.
+#[test]
+fn every_file_in_the_directory_is_shipped_and_loads() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("compliance");
+    let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+        .expect("server/compliance/ is readable")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".toml"))
+        .collect();
+    on_disk.sort();
+    let mut listed: Vec<String> = FILES.iter().map(|(name, _)| name.to_string()).collect();
+    listed.sort();
+    assert_eq!(on_disk, listed);
+    for name in &on_disk {
+        let text = std::fs::read_to_string(dir.join(name)).expect("readable");
+        let p = Profile::parse(name, &text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(find(&p.id).expect("profiles load"), Some(&p), "{name}");
     }
 }
 
@@ -45,6 +75,11 @@ fn drafts_and_court_actions_say_so() {
     assert!(profile("in-rbi-draft").draft);
     assert!(profile("br-ce").draft);
     assert!(!profile("ph-sec-mc18").draft);
+    // A recommendation, and it says so, not a rule it claims a regulator makes.
+    let graded = profile("graded");
+    assert!(!graded.draft);
+    assert!(graded.name.contains("not a law"), "{}", graded.name);
+    assert!(graded.sources[0].status.contains("recommendation"));
     assert!(profile("in-rbi-draft").sources[0].status.contains("draft"));
     assert!(profile("br-ce").sources[0].status.contains("court action"));
 }
@@ -63,6 +98,15 @@ fn each_profile_holds_the_numbers_it_cites() {
     let ph = profile("ph-sec-mc18");
     assert_eq!(ph.quiet_minutes(), Some((22 * 60, 6 * 60)));
     assert!(ph.screen.private_details);
+    let graded = profile("graded");
+    assert_eq!(graded.notice.min_days_past_due, Some(7));
+    assert_eq!(graded.notice.min_days, 7);
+    assert_eq!(graded.restricted.min_days_past_due, Some(14));
+    assert!(graded.restricted.required && graded.locked.allowed);
+    assert_eq!(graded.locked.min_days_past_due, Some(30));
+    assert_eq!(graded.lender_lock.min_days_past_due, Some(30));
+    assert_eq!(graded.quiet_minutes(), Some((21 * 60, 7 * 60)));
+    assert!(graded.screen.private_details && graded.essentials.is_empty());
     let permissive = profile("permissive");
     assert_eq!(permissive.notice.min_days, 1);
     assert!(permissive.locked.allowed && permissive.lender_lock.allowed);
@@ -184,6 +228,32 @@ fn ph_refuses_reminders_that_are_not_quiet_from_22_to_6() {
     }
     assert_eq!(rule_of(check_plan(p, &plan(0, Some(1)))), None);
     assert_eq!(rule_of(check_lender_lock(p, None, T0)), None);
+}
+
+#[test]
+fn graded_refuses_a_lock_before_30_days_and_night_reminders() {
+    let p = profile("graded");
+    assert_eq!(
+        rule_of(check_plan(p, &plan(29, Some(30)))),
+        Some("locked.min_days_past_due")
+    );
+    assert_eq!(rule_of(check_plan(p, &plan(30, Some(30)))), None);
+    assert_eq!(
+        rule_of(check_lender_lock(p, Some(T0 - 29 * DAY), T0)),
+        Some("lender_lock.min_days_past_due")
+    );
+    assert_eq!(rule_of(check_lender_lock(p, Some(T0 - 30 * DAY), T0)), None);
+    // The server's defaults (21:00–08:00) are quiet through 21:00–07:00.
+    assert_eq!(rule_of(check_reminders(p, None)), None);
+    let late = ReminderPolicy {
+        quiet_start: "22:00".into(),
+        quiet_end: "07:00".into(),
+        ..default_reminders()
+    };
+    assert_eq!(
+        rule_of(check_reminders(p, Some(&late))),
+        Some("reminders.quiet_hours")
+    );
 }
 
 #[test]
