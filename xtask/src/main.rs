@@ -263,11 +263,13 @@ Needs JDK 17, maven, Debian's aapt and android-framework-res, kotlinc under buil
     },
     Task {
         name: "android-screens",
-        summary: "PNGs of the lock screen per reason and language (target/android-screens)",
+        summary: "PNGs of the shell's screens per level and language (target/android-screens)",
         details: "\
-Builds as `android-test` does, then renders the lock screen with Robolectric's native
-graphics for each lock reason (overdue payment, lender request, offline, clock suspect) in
-English, Swahili and Hindi into target/android-screens/lock-REASON-LANG.png.",
+Builds as `android-test` does, then renders with Robolectric's native graphics, in every
+shipped language, into target/android-screens/: the lock screen per lock reason (overdue
+payment, lender request, offline, clock suspect), the notice page (as it opens and whole,
+with private details, at the restricted level), the restricted home, the account screen and
+enrollment.",
         passthrough: false,
         steps: android_shell::screens_steps,
     },
