@@ -272,7 +272,7 @@ mod tests {
                 for name in [
                     "name", "email", "lender", "date", "amount", "text", "field", "row", "phone",
                     "currency", "days", "bytes", "limit", "columns", "cells", "expected",
-                    "example", "min", "max", "line", "owed",
+                    "example", "min", "max", "line", "owed", "profile", "rule",
                 ] {
                     args.set(name, "X");
                 }

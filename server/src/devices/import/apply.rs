@@ -164,7 +164,8 @@ async fn store_sales(
                     customer_ref: sale.registration.customer_ref.clone(),
                 });
             }
-            Err(e @ Error::Conflict { .. }) => {
+            // A row refused by a rule: named with its line, the other rows still checked.
+            Err(e @ (Error::Conflict { .. } | Error::Compliance { .. })) => {
                 if !usable(&mut tx).await {
                     tx.rollback().await?;
                     return Ok(None);

@@ -91,6 +91,9 @@ pub enum Reason {
     CustomerRefCharacters,
     /// A rule of the phone's own check of the plan's first entitlement (`field` names it).
     PlanRefused { field: String },
+    /// The lender's compliance `profile` forbids the sale; `rule` is the profile's key (as
+    /// the API's `rule`, docs/COMPLIANCE.md).
+    Compliance { profile: String, rule: String },
 
     // ---- payments ----------------------------------------------------------------------
     /// The device cell is empty, longer than `max` or holds control characters.
@@ -166,6 +169,7 @@ impl Reason {
             Reason::CustomerRefLength { .. } => "customer_ref_length",
             Reason::CustomerRefCharacters => "customer_ref_characters",
             Reason::PlanRefused { .. } => "plan_refused",
+            Reason::Compliance { .. } => "compliance",
             Reason::DeviceText { .. } => "device_text",
             Reason::UnknownDevice => "unknown_device",
             Reason::CustomerRefAmbiguous => "customer_ref_ambiguous",
@@ -214,6 +218,9 @@ impl Reason {
             | Reason::ReferenceLength { max } => vec![("max", n(max))],
             Reason::PlanRefused { field } | Reason::Refused { field } => {
                 vec![("field", field.clone())]
+            }
+            Reason::Compliance { profile, rule } => {
+                vec![("profile", profile.clone()), ("rule", rule.clone())]
             }
             Reason::ReferenceRecorded { amount, currency } => {
                 vec![("amount", amount.clone()), ("currency", currency.clone())]
@@ -321,6 +328,9 @@ impl Reason {
             Reason::PlanRefused { field } => {
                 format!("the plan breaks a rule the phone checks ({field})")
             }
+            Reason::Compliance { profile, rule } => {
+                format!("your compliance profile ({profile}) forbids this sale (rule {rule})")
+            }
             Reason::DeviceText { max } => {
                 format!("a device id or customer reference (1 to {max} characters)")
             }
@@ -423,6 +433,10 @@ impl Reason {
             Reason::CustomerRefCharacters,
             Reason::PlanRefused {
                 field: s("lock_at"),
+            },
+            Reason::Compliance {
+                profile: s("in-rbi-draft"),
+                rule: s("restricted.min_days_past_due"),
             },
             Reason::DeviceText { max: 64 },
             Reason::UnknownDevice,

@@ -272,6 +272,20 @@ pub fn row_error(line: u64, e: Error) -> RowError {
             },
             detail,
         ),
+        // The lender's compliance profile forbids this row's plan: its rule and the
+        // profile's own words about it.
+        Error::Compliance {
+            profile,
+            rule,
+            detail,
+        } => {
+            let code = Reason::Compliance {
+                profile,
+                rule: rule.to_string(),
+            };
+            let text = format!("{}: {detail}", code.english());
+            RowError::with_text(line, compliance_column(rule), code, text)
+        }
         other => RowError::with_text(
             line,
             None,
@@ -280,6 +294,20 @@ pub fn row_error(line: u64, e: Error) -> RowError {
             },
             other.to_string(),
         ),
+    }
+}
+
+/// The file's column a compliance rule is about, when one is (docs/COMPLIANCE.md): a
+/// plan's `grace_days` is the moment of the first sanction; a full lock the profile never
+/// allows is the plan's offline lock.
+fn compliance_column(rule: &str) -> Option<&'static str> {
+    match rule {
+        "notice.min_days"
+        | "restricted.min_days_past_due"
+        | "restricted.required"
+        | "locked.min_days_past_due" => Some("grace_days"),
+        "locked.allowed" => Some("offline_lock_after_days"),
+        _ => None,
     }
 }
 

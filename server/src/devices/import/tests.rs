@@ -205,6 +205,57 @@ async fn an_imei_financed_already_fails_its_row_and_stores_nothing() {
     assert_eq!(f.devices().await, 1, "only the other lender's device");
 }
 
+/// A row the lender's compliance profile forbids is named with its line, its column and
+/// the rule (code `compliance`), beside the file's other bad rows; nothing is stored.
+#[tokio::test]
+async fn a_row_the_compliance_profile_forbids_is_named_with_its_line_and_rule() {
+    let f = fixture().await;
+    crate::compliance::lender::set(
+        &f.app.db,
+        &f.acme.lender_id,
+        &crate::compliance::lender::LenderCompliance {
+            profile: "in-rbi-draft".into(),
+            payment_apps: Vec::new(),
+        },
+        crate::audit::Actor::Cli {
+            lender_id: &f.acme.lender_id,
+        },
+        T0,
+    )
+    .await
+    .unwrap();
+    // Row 2 may restrict at 90 days past due; rows 3 and 4 sooner.
+    let text = "customer_ref,imei,currency,grace_days,installments,amount,first_due,every\n\
+                C-1,,KES,90,3,1000.00,2026-02-01,month\n\
+                C-2,,KES,7,3,1000.00,2026-02-01,month\n\
+                C-3,,KES,89,3,1000.00,2026-02-01,month\n";
+    for dry_run in [true, false] {
+        let Failure::Rows(rejected) = import_sales(&f.app, f.acme(), text.as_bytes(), dry_run)
+            .await
+            .unwrap_err()
+        else {
+            panic!("row errors expected");
+        };
+        let lines: Vec<u64> = rejected.errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [3, 4], "{rejected:?}");
+        let refused = &rejected.errors[0];
+        assert_eq!(refused.column.as_deref(), Some("grace_days"));
+        assert_eq!(
+            refused.code,
+            Reason::Compliance {
+                profile: "in-rbi-draft".into(),
+                rule: "restricted.min_days_past_due".into(),
+            }
+        );
+        assert!(refused.reason.contains("in-rbi-draft"), "{refused:?}");
+        assert!(
+            refused.reason.contains("restricted.min_days_past_due"),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(f.devices().await, 0, "nothing stored");
+}
+
 #[tokio::test]
 async fn payments_reconcile_a_statement_once() {
     let f = fixture().await;

@@ -36,6 +36,7 @@ import-reason-imei-taken = This IMEI belongs to a phone financed elsewhere; it c
 import-reason-customer-ref-length = A customer reference has 1 to { $max } characters.
 import-reason-customer-ref-characters = A customer reference has printable ASCII characters only (letters, digits, punctuation, spaces).
 import-reason-plan-refused = The phone would refuse this plan ({ $field }).
+import-reason-compliance = Your compliance profile ({ $profile }) forbids this sale (rule { $rule }).
 import-reason-device-text = Write a device id or a customer reference (1 to { $max } characters).
 import-reason-unknown-device = None of your devices has this id or customer reference.
 import-reason-customer-ref-ambiguous = Several of your devices have this customer reference: use the device id.

@@ -36,6 +36,7 @@ import-reason-imei-taken = Este IMEI pertenece a un teléfono financiado en otro
 import-reason-customer-ref-length = Una referencia de cliente tiene de 1 a { $max } caracteres.
 import-reason-customer-ref-characters = Una referencia de cliente solo tiene caracteres ASCII imprimibles (letras, dígitos, puntuación, espacios).
 import-reason-plan-refused = El teléfono rechazaría este plan ({ $field }).
+import-reason-compliance = Su perfil de cumplimiento ({ $profile }) prohíbe esta venta (regla { $rule }).
 import-reason-device-text = Escriba un id de dispositivo o una referencia de cliente (de 1 a { $max } caracteres).
 import-reason-unknown-device = Ninguno de sus dispositivos tiene este id o esta referencia de cliente.
 import-reason-customer-ref-ambiguous = Varios de sus dispositivos tienen esta referencia de cliente: use el id del dispositivo.

@@ -36,6 +36,7 @@ import-reason-imei-taken = IMEI hii ni ya simu inayofadhiliwa mahali pengine; in
 import-reason-customer-ref-length = Rejea ya mteja ina herufi 1 hadi { $max }.
 import-reason-customer-ref-characters = Rejea ya mteja ina herufi za ASCII zinazochapishika tu (herufi, tarakimu, alama, nafasi).
 import-reason-plan-refused = Simu ingekataa mpango huu ({ $field }).
+import-reason-compliance = Wasifu wako wa utiifu ({ $profile }) unakataza mauzo haya (kanuni { $rule }).
 import-reason-device-text = Andika kitambulisho cha kifaa au rejea ya mteja (herufi 1 hadi { $max }).
 import-reason-unknown-device = Hakuna kifaa chako chenye kitambulisho hiki au rejea hii ya mteja.
 import-reason-customer-ref-ambiguous = Vifaa vyako kadhaa vina rejea hii ya mteja: tumia kitambulisho cha kifaa.
