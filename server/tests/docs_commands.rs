@@ -1,7 +1,8 @@
 //! Every command in the docs a tester follows exists and runs.
 //!
 //! For README.md, server/README.md, docs/EMULATOR.md, docs/OEM.md, docs/PAYMENTS-IN.md,
-//! docs/WEBHOOKS.md and docs/CONSOLE.md:
+//! docs/WEBHOOKS.md, docs/CONSOLE.md and docs/COMPLIANCE.md (commands a lender's operator
+//! types to select a profile):
 //! - each ```sh (or bash, shell) block is run, the blocks of one document in order as one
 //!   bash script (`set -euo pipefail`) in a fresh directory, against the real `finlock` on
 //!   127.0.0.1: the documented port 8080 is replaced by a free one, `finlock` is this
@@ -22,7 +23,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_finlock");
-const DOCS: [&str; 7] = [
+const DOCS: [&str; 8] = [
     "README.md",
     "server/README.md",
     "docs/EMULATOR.md",
@@ -30,6 +31,7 @@ const DOCS: [&str; 7] = [
     "docs/PAYMENTS-IN.md",
     "docs/WEBHOOKS.md",
     "docs/CONSOLE.md",
+    "docs/COMPLIANCE.md",
 ];
 const DEADLINE: Duration = Duration::from_secs(120);
 const DOCUMENTED_PORT: &str = "127.0.0.1:8080";
