@@ -699,87 +699,91 @@ fn the_demo_lives_through_the_ladder_code_payment_and_release() {
     let last = |k: &str| kinds.iter().rposition(|x| *x == k).unwrap();
     assert!(pos("push-setup") < pos("mpesa"));
     assert!(pos("LOCKED") < pos("code") && pos("code") < pos("RELEASED"));
-
-    // The second customer (after the first is released): a lender under the RBI draft
-    // profile, whose phone is restricted — never locked — and back to normal once paid.
-    let released = pos("RELEASED");
-    let second: Vec<&Value> = events[released + 1..]
-        .iter()
-        .filter(|e| e["kind"] != "summary")
-        .collect();
-    let second_kinds: Vec<&str> = second.iter().filter_map(|e| e["kind"].as_str()).collect();
     assert_eq!(
-        second_kinds,
-        [
-            "sale",
-            "NOTICE",
-            "notice_page",
-            "RESTRICTED",
-            "restricted_home",
-            "paid",
-            "unlocked"
-        ],
+        events.iter().find(|e| e["kind"] == "compliance").unwrap()["profile"],
+        "graded",
         "{text}"
     );
-    assert!(
-        second
-            .iter()
-            .filter(|e| e["t"].is_i64())
-            .all(|e| e["customer"] == 2),
-        "{text}"
+    // One phone, one customer: nothing after the release but the summary.
+    assert_eq!(
+        kinds[pos("RELEASED")..],
+        ["RELEASED", "summary"],
+        "{kinds:?}"
     );
-    let second_at = |k: &str| {
-        second.iter().find(|e| e["kind"] == k).unwrap()["t"]
-            .as_i64()
-            .unwrap()
-    };
-    assert!(
-        second_at("RESTRICTED") - second_at("NOTICE") >= 21 * DAY,
-        "the profile's 21 days of notice: {text}"
-    );
-    let home = second
-        .iter()
-        .find(|e| e["kind"] == "restricted_home")
-        .unwrap();
-    for app in ["net.one97.paytm", "in.gov.umang.negd.g2c"] {
-        assert!(home["apps"].to_string().contains(app), "{home}");
-    }
-    let home_lines = home["lines"].to_string();
-    assert!(
-        home_lines.contains("This phone is restricted"),
-        "{home_lines}"
-    );
-    assert!(
-        !home_lines.contains("will be locked"),
-        "never locked: {home_lines}"
-    );
-    let back = second.iter().find(|e| e["kind"] == "unlocked").unwrap();
-    assert!(back["after_payment_min"].as_i64().unwrap() <= 60, "{back}");
-    let kinds: Vec<&str> = kinds[..=released].to_vec();
-    let pos = |k: &str| kinds.iter().position(|x| *x == k).unwrap();
 
-    // The ladder, in its order: reminders, the notice (its page on the phone), the restricted
-    // step when the lender's profile signs one, the lock; a day of the phone's running time
-    // at least between the notice shown and the lock.
-    assert!(pos("reminder") < pos("NOTICE"), "{kinds:?}");
-    assert!(pos("NOTICE") < pos("notice_page") && pos("notice_page") < pos("LOCKED"));
-    if kinds.contains(&"RESTRICTED") {
-        assert!(pos("NOTICE") < pos("RESTRICTED") && pos("RESTRICTED") < pos("LOCKED"));
-        assert!(kinds.contains(&"restricted_home"), "{kinds:?}");
+    // The whole ladder on that one phone, in its order: an overdue reminder, the notice
+    // (its page on the phone), the restricted step (its home), the lock (its screen), the
+    // M-Pesa payment and the unlock — each once for the first time, in that order.
+    let ladder: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e["kind"].as_str()? {
+            "reminder" if e["reminder"] == "overdue" => Some("overdue"),
+            k @ ("NOTICE" | "notice_page" | "RESTRICTED" | "restricted_home" | "LOCKED"
+            | "lock_screen" | "mpesa" | "unlocked") => Some(k),
+            _ => None,
+        })
+        .collect();
+    let first = |k: &str| {
+        ladder
+            .iter()
+            .position(|x| *x == k)
+            .unwrap_or_else(|| panic!("no {k} in {ladder:?}"))
+    };
+    let order = [
+        "overdue",
+        "NOTICE",
+        "notice_page",
+        "RESTRICTED",
+        "restricted_home",
+        "LOCKED",
+        "lock_screen",
+    ];
+    for pair in order.windows(2) {
+        assert!(first(pair[0]) < first(pair[1]), "{pair:?}: {ladder:?}");
     }
+    let paid_after_lock = ladder[first("LOCKED")..]
+        .iter()
+        .position(|k| *k == "mpesa")
+        .map(|i| i + first("LOCKED"))
+        .unwrap_or_else(|| panic!("no payment after the lock: {ladder:?}"));
+    assert_eq!(
+        ladder[paid_after_lock + 1..].first(),
+        Some(&"unlocked"),
+        "{ladder:?}"
+    );
+    // The profile's moments: the notice from 7 days past due; the restriction and the lock
+    // each at least the notice period (7 days of the phone's running time, counted from the
+    // notice shown at the first unlock) after it; the lock after the restriction.
     let at = |k: &str| {
         events[events.iter().position(|e| e["kind"] == k).unwrap()]["t"]
             .as_i64()
             .unwrap()
     };
-    assert!(at("LOCKED") - at("NOTICE") >= DAY, "{text}");
+    assert!(at("RESTRICTED") - at("NOTICE") >= 7 * DAY, "{text}");
+    assert!(at("LOCKED") - at("RESTRICTED") >= 16 * DAY, "{text}");
+    assert!(at("LOCKED") - at("NOTICE") >= 23 * DAY, "{text}");
+    let home = events
+        .iter()
+        .find(|e| e["kind"] == "restricted_home")
+        .unwrap();
+    assert!(
+        home["apps"].to_string().contains("com.safaricom.mpesa"),
+        "{home}"
+    );
+    let home_lines = home["lines"].to_string();
+    for shown in ["This phone is restricted", "will be locked", "Show details"] {
+        assert!(home_lines.contains(shown), "{shown}: {home_lines}");
+    }
     let notice = events.iter().find(|e| e["kind"] == "notice_page").unwrap();
     let page = notice["lines"].to_string();
     for shown in [
         "Important notice about your payment plan",
+        "this phone will be restricted",
         "this phone will be locked",
         "Why: a payment is overdue.",
-        "Pay KES\u{a0}2,500.00 before",
+        // graded keeps amounts private: behind the button, never on the page itself.
+        "Pay the amount due before",
+        "Show details",
         "Pay with one of these apps: com.safaricom.mpesa",
     ] {
         assert!(
@@ -788,6 +792,10 @@ fn the_demo_lives_through_the_ladder_code_payment_and_release() {
         );
     }
     assert_eq!(notice["apps"], json!(["com.safaricom.mpesa"]), "{notice}");
+    assert!(
+        !page.contains("2,500"),
+        "an amount on the notice page: {page}"
+    );
 
     // Every payment came by M-Pesa's confirmation to the notification endpoint and was
     // recorded; each woke the phone by an empty, VAPID-signed push.
@@ -842,7 +850,7 @@ fn the_demo_lives_through_the_ladder_code_payment_and_release() {
         "overdue installment payment",
         "Acme Credit",
         "+254711000111",
-        "Amount due: KES 2,500.00",
+        "[ Show details ]  → tapped: Amount due: KES 2,500.00",
         "https://pay.",
         "Pay with one of these apps: com.safaricom.mpesa",
         "This notice was first shown on",

@@ -8,24 +8,23 @@
 //! ([`distributor`]) it registers with by the server's VAPID key, as with UnifiedPush. Then
 //! simulated time jumps from one moment that matters to the next — the device's own next
 //! wake-up (a reminder, a check-in, a lock) or the next scripted event — through reminders,
-//! payments, a missed payment, overdue reminders, the notice page the phone shows at each
-//! unlock (and records: it locks only once the notice has been on it for a day of its own
-//! running time, PROTOCOL §3.7), the lock, an offline unlock code, the
-//! lock again when the code's day is over, the M-Pesa payment that brings the phone back
-//! in milliseconds (the confirmation posted to the server's notification endpoint, the
-//! payment recorded, an empty Web Push, the phone's check-in on it; real time printed),
-//! and the last payment that makes it *completing* (ADR 0012), released for good when the
-//! lender's window has passed.
-//!
-//! Then a second customer ([`restricted`]), of a lender under India's RBI draft profile,
-//! lives the restricted level that the first lender's profile does not sign.
+//! payments, a missed payment and the whole ladder on one phone, under the lender's
+//! `graded` compliance profile: overdue reminders, the notice page the phone shows at each
+//! unlock from 7 days past due (and records: nothing more happens until the notice has been
+//! on it for the profile's 7 days of its own running time, PROTOCOL §3.7), the restricted
+//! level from 14 days past due (the restricted home), the lock from 30 days past due (the
+//! lock screen with the payment app, saying when the notice was first shown), an offline
+//! unlock code, the lock again when the code's day is over, the M-Pesa payment that brings
+//! the phone back in milliseconds (the confirmation posted to the server's notification
+//! endpoint, the payment recorded, an empty Web Push, the phone's check-in on it; real time
+//! printed), and the last payment that makes it *completing* (ADR 0012), released for good
+//! when the lender's window has passed.
 //!
 //! `finlock demo push-latency` ([`push_latency`]) measures that path over many phones.
 
 mod distributor;
 mod mpesa;
 pub mod push_latency;
-mod restricted;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -83,15 +82,17 @@ const DAY: i64 = 86_400;
 const START: i64 = 1_799_020_800;
 const INSTALLMENT_MINOR: u64 = 250_000;
 const INSTALLMENTS: i64 = 6;
-const GRACE_DAYS: i64 = 3;
+/// The plan's lock, in days past due: the least `graded` allows (its lock comes 30 days
+/// past due at the earliest, after the notice at 7 and the restricted step at 14).
+const GRACE_DAYS: i64 = 30;
 /// M-Pesa C2B is in Kenyan shillings.
 const CURRENCY: &str = "KES";
-/// The compliance profile the demo's lender runs under: the ladder the server signs. The
-/// shipped profiles with a restricted step (`in-rbi-draft`, `br-ce`) never lock in full,
-/// and those that lock have no restricted step; this one locks (the lock screen, the
-/// offline code and the push unlock are part of the story), and a restricted step is shown
-/// when the profile signs one.
-const DEMO_PROFILE: &str = "permissive";
+/// The compliance profile the demo's lender runs under: the ladder the server signs.
+/// `graded` (finlock's recommended practice, not a law) is the shipped profile with every
+/// step — notice, restricted, locked — so one phone lives them all; those that follow a
+/// jurisdiction either never lock in full (`in-rbi-draft`, `br-ce`) or have no restricted
+/// step (`permissive`, `ph-sec-mc18`).
+const DEMO_PROFILE: &str = "graded";
 /// The M-Pesa app, the lender's payment app on the phone.
 const MPESA_APP: &str = "com.safaricom.mpesa";
 /// The account number customers type at the paybill.
@@ -552,6 +553,8 @@ async fn live(dir: &std::path::Path, args: &DemoArgs) -> Result<(), DemoError> {
         json!({ "registered": true }),
     );
 
+    // Installment 2 goes unpaid: the notice from 7 days past due, restricted from 14,
+    // locked from 30 — the day installment 3 falls due.
     let lock2 = dues[1] + GRACE_DAYS * DAY;
     let mut script: Vec<(i64, Action)> = vec![
         (dues[0] - 2 * DAY + 3 * 3600, Action::Pay { installment: 1 }),
@@ -562,8 +565,11 @@ async fn live(dir: &std::path::Path, args: &DemoArgs) -> Result<(), DemoError> {
             lock2 + DAY + 17 * 3600 + 17 * 60,
             Action::Pay { installment: 2 },
         ),
+        // Installment 3, due the day of the lock, a few days late: well before its own
+        // notice (7 days past due), so the phone stays in good standing.
+        (dues[2] + 3 * DAY + 4 * 3600, Action::Pay { installment: 3 }),
     ];
-    for (i, due) in dues.iter().enumerate().skip(2) {
+    for (i, due) in dues.iter().enumerate().skip(3) {
         script.push((due - DAY + 4 * 3600, Action::Pay { installment: i + 1 }));
     }
     script.reverse(); // popped from the end
@@ -865,8 +871,6 @@ async fn live(dir: &std::path::Path, args: &DemoArgs) -> Result<(), DemoError> {
             break;
         }
     }
-    // The restricted level, which this lender's profile does not sign: a second customer's.
-    restricted::live(&mut tl, &server, &server_clock, dir, &args.tz, t + DAY).await?;
     tl.note("");
     tl.say(
         t,
@@ -887,6 +891,7 @@ async fn live(dir: &std::path::Path, args: &DemoArgs) -> Result<(), DemoError> {
         );
     }
     if !(saw_notice
+        && saw_restricted
         && saw_lock
         && saw_code_unlock
         && push_unlock_ms.is_some()
@@ -946,9 +951,16 @@ fn lock_screen(tl: &mut Timeline, device: &Device, eval: &Evaluation) -> Result<
     let mut lines = vec![
         "This device is locked due to an overdue installment payment".to_string(),
         format!("{}   ☎ {}", v.payee.name, v.payee.phone),
-        format!("Amount due: {}", money(v.amount_due_minor, &v.currency)),
-        format!("Pay now: {}", v.payee.payment_url),
     ];
+    let amount = format!("Amount due: {}", money(v.amount_due_minor, &v.currency));
+    if v.private_details {
+        // Others may see the screen: the amount waits behind the button (the profile's
+        // private_details); the demo shows what the customer sees on tapping it.
+        lines.push(format!("[ Show details ]  → tapped: {amount}"));
+    } else {
+        lines.push(amount);
+    }
+    lines.push(format!("Pay now: {}", v.payee.payment_url));
     if !v.payment_apps.is_empty() {
         lines.push(format!(
             "Pay with one of these apps: {}",
