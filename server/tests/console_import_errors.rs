@@ -237,3 +237,59 @@ async fn an_agent_changes_the_customer_ref_and_others_cannot() {
         "the timeline shows both"
     );
 }
+
+/// Under a compliance profile (selected through the domain operation, here its command
+/// line), a sales row whose grace the profile forbids is a row error naming the profile
+/// and the rule in the staff member's language — the other rows still checked, nothing
+/// stored.
+#[tokio::test]
+async fn a_row_the_compliance_profile_forbids_names_its_rule_in_each_language() {
+    let (server, lender) = setup();
+    let selected = server.finlock_json(
+        &[
+            "lender",
+            "compliance",
+            "set",
+            "in-rbi-draft",
+            "--lender",
+            &lender,
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(selected["profile"], "in-rbi-draft", "{selected}");
+    let agent = Agent::signed_in(&server.url, "agent@acme.example", PASSWORD).await;
+    let file = "customer_ref,currency,grace_days,installments,amount,first_due,every\n\
+                C-1,KES,90,3,10,2027-01-31,month\n\
+                C-2,KES,7,3,10,2027-01-31,month\n";
+    for (lang, words) in [
+        (
+            "en",
+            "Your compliance profile (in-rbi-draft) forbids this sale",
+        ),
+        (
+            "sw",
+            "Wasifu wako wa utiifu (in-rbi-draft) unakataza mauzo haya",
+        ),
+        (
+            "es",
+            "Su perfil de cumplimiento (in-rbi-draft) prohíbe esta venta",
+        ),
+    ] {
+        agent.set("lang", lang);
+        let (status, page) = upload(&agent, "sales", file).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+        let r = reasons(&page);
+        assert_eq!(r.len(), 1, "{lang}: only the refused row: {r:?}");
+        assert!(r[0].starts_with(words), "{lang}: {r:?}");
+        assert!(
+            r[0].contains("restricted.min_days_past_due"),
+            "{lang}: {r:?}"
+        );
+    }
+    let listed = server.finlock_json(
+        &["lender", "device", "list", "--lender", &lender, "--json"],
+        None,
+    );
+    assert_eq!(listed["devices"], serde_json::json!([]), "nothing stored");
+}
