@@ -69,7 +69,13 @@ fn profiles_show_and_set_through_the_domain_operation() {
     let dir = tempfile::tempdir().expect("tempdir");
     let lender = add_lender(dir.path());
     let listed = ok(&run(dir.path(), &["lender", "compliance", "profiles"]));
-    for id in ["permissive", "in-rbi-draft", "br-ce", "ph-sec-mc18"] {
+    for id in [
+        "permissive",
+        "in-rbi-draft",
+        "br-ce",
+        "ph-sec-mc18",
+        "graded",
+    ] {
         assert!(listed.contains(id), "{listed}");
     }
     let show = || {
@@ -126,7 +132,7 @@ fn a_refusal_is_one_line_with_exit_2_and_changes_nothing() {
     let before = show();
     refused(
         &run(dir.path(), &["lender", "compliance", "set", "nowhere"]),
-        "one of: permissive, in-rbi-draft, br-ce, ph-sec-mc18",
+        "one of: permissive, in-rbi-draft, br-ce, ph-sec-mc18, graded",
     );
     refused(
         &run(
