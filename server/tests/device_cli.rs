@@ -762,6 +762,7 @@ fn the_demo_lives_through_the_ladder_code_payment_and_release() {
     assert!(at("RESTRICTED") - at("NOTICE") >= 7 * DAY, "{text}");
     assert!(at("LOCKED") - at("RESTRICTED") >= 16 * DAY, "{text}");
     assert!(at("LOCKED") - at("NOTICE") >= 23 * DAY, "{text}");
+    let notice_at = at("NOTICE");
     let home = events
         .iter()
         .find(|e| e["kind"] == "restricted_home")
@@ -858,6 +859,17 @@ fn the_demo_lives_through_the_ladder_code_payment_and_release() {
     ] {
         assert!(lines.contains(shown), "lock screen lacks {shown}: {lines}");
     }
+    // The moment the notice was first shown is the NOTICE event's, in the phone's zone.
+    let nairobi = jiff::tz::TimeZone::get("Africa/Nairobi").unwrap();
+    let first_shown = jiff::Timestamp::from_second(notice_at)
+        .unwrap()
+        .to_zoned(nairobi)
+        .strftime("%a %Y-%m-%d %H:%M")
+        .to_string();
+    assert!(
+        lines.contains(&format!("This notice was first shown on {first_shown}.")),
+        "{first_shown}: {lines}"
+    );
 }
 
 /// `finlock demo push-latency` in miniature: what it measures is not timed here, only that
