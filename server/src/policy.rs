@@ -474,7 +474,9 @@ fn entitlement_with(
         .map(|(inst, _)| inst.due);
     let ladder = match (terms, due) {
         (Some(terms), Some(due)) if state != EntitlementState::Released && completing.is_none() => {
-            Some(ladder::ladder(terms, due, lock_at))
+            // How much later than the plan's own moment the lender's extension puts it.
+            let extension_s = lock_at.saturating_sub(first_lock_at(plan, facts.paid_minor));
+            Some(ladder::ladder(terms, due, lock_at, extension_s))
         }
         _ => None,
     };

@@ -7,8 +7,9 @@
 //! - a profile with a required restricted step and no full lock (`in-rbi-draft`, `br-ce`):
 //!   restricted at max(T, D + restricted minimum, notice start + F); the signed `lock_at`
 //!   is [`NEVER`] and the offline lock is dropped;
-//! - a required restricted step before a lock: restricted at max(D + restricted minimum,
-//!   notice start + F), locked at max(T, D + locked minimum, restricted);
+//! - a required restricted step before a lock (`graded`): restricted at max(D + restricted
+//!   minimum, notice start + F) plus the lender's extension, if any (an extension moves the
+//!   restriction as it moves the lock), locked at max(T, D + locked minimum, restricted);
 //! - no restricted step (`permissive`, `ph-sec-mc18`): locked at max(T, D + locked minimum,
 //!   notice start + F);
 //! - the notice starts at D + the profile's notice minimum when it names one (as early as
@@ -46,12 +47,17 @@ pub struct Ladder {
 }
 
 /// The ladder for a device whose first unpaid installment is due at `due` and whose plan
-/// locks at `plan_lock_at` (grace and extension included).
+/// locks at `plan_lock_at` (grace and extension included), `extension_s` of it being the
+/// lender's extension beyond the plan's own moment.
+///
+/// An extension (a promise to pay) moves every step it reaches: under a profile with a
+/// restricted step before a lock, the restriction comes as much later as the lock does, so
+/// an extended customer is not restricted in the middle of the time the lender granted.
 ///
 /// The entitlement leaves out a ladder equal to the v1 meaning of its `lock_at`
 /// ([`Escalation::implied_by`], what `permissive` without payment apps signs): by §3.7 an
 /// absent ladder means exactly that, and the check-in answer stays within its 2 KiB budget.
-pub fn ladder(terms: Terms<'_>, due: i64, plan_lock_at: i64) -> Ladder {
+pub fn ladder(terms: Terms<'_>, due: i64, plan_lock_at: i64, extension_s: i64) -> Ladder {
     let p = terms.profile;
     let f = p.notice_min_s() as i64;
     let days = |d: Option<u32>| due.saturating_add(i64::from(d.unwrap_or(0)) * DAY);
@@ -61,7 +67,7 @@ pub fn ladder(terms: Terms<'_>, due: i64, plan_lock_at: i64) -> Ladder {
     let (restrict_at, lock_at) = if p.restricted.required {
         let restricted_min = days(p.restricted.min_days_past_due).max(after_notice);
         if p.locked.allowed {
-            let restrict_at = restricted_min;
+            let restrict_at = restricted_min.saturating_add(extension_s.max(0));
             let lock_at = plan_lock_at
                 .max(days(p.locked.min_days_past_due))
                 .max(restrict_at);

@@ -186,10 +186,32 @@ fn check_ins_are_hourly_near_the_restricted_step() {
     assert_eq!(e.next_checkin, DUE + 89 * DAY + HOUR);
 }
 
+#[test]
+fn graded_moves_the_restriction_with_an_extension() {
+    let p = plan(30, None);
+    let graded = profile("graded");
+    let plain = issue_under(&facts(&p), graded, &[], DUE);
+    let x = plain.ladder();
+    assert_eq!(x.notice_at, DUE + 7 * DAY);
+    assert_eq!(x.restrict_at, Some(DUE + 14 * DAY));
+    assert_eq!(plain.lock_at, DUE + 30 * DAY);
+    // The lender promises ten more days: restricted and locked ten days later each, the
+    // notice still from its first day (the customer is warned as early as allowed).
+    let f = DeviceFacts {
+        extended_until: Some(DUE + 40 * DAY),
+        ..facts(&p)
+    };
+    let extended = issue_under(&f, graded, &[], DUE);
+    let y = extended.ladder();
+    assert_eq!(y.notice_at, DUE + 7 * DAY);
+    assert_eq!(y.restrict_at, Some(DUE + 24 * DAY));
+    assert_eq!(extended.lock_at, DUE + 40 * DAY);
+}
+
 /// Any profile the file rules allow.
 fn any_profile() -> impl Strategy<Value = Profile> {
     (
-        0usize..4,
+        0usize..compliance::profiles().expect("profiles").len(),
         proptest::option::of(0u32..120),
         1u32..=90,
         proptest::option::of(0u32..200),
