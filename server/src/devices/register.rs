@@ -272,6 +272,20 @@ pub async fn insert_in(
     by: Caller<'_>,
     prepared: &Prepared,
 ) -> Result<Registered> {
+    // The lender's compliance profile, as of this transaction.
+    let profile = compliance::lender::profile_in(tx, &by.lender.lender_id).await?;
+    insert_under(tx, now, by, prepared, profile).await
+}
+
+/// [`insert_in`] under `profile`, read in the same transaction: a bulk import reads it once
+/// for all its rows (10,000 rows are 10,000 fewer round trips to PostgreSQL).
+pub async fn insert_under(
+    tx: &mut Tx,
+    now: i64,
+    by: Caller<'_>,
+    prepared: &Prepared,
+    profile: &compliance::Profile,
+) -> Result<Registered> {
     let Prepared {
         plan,
         plan_json,
@@ -283,9 +297,7 @@ pub async fn insert_in(
         auto_reprovision,
         columns,
     } = prepared;
-    // The lender's compliance profile, as of this transaction: a plan or a reminder policy
-    // it forbids is refused before anything is written.
-    let profile = compliance::lender::profile_in(tx, &by.lender.lender_id).await?;
+    // A plan or a reminder policy the profile forbids is refused before anything is written.
     compliance::rules::check_plan(profile, plan)
         .and_then(|()| compliance::rules::check_reminders(profile, reminders.as_ref()))
         .map_err(|refusal| refusal.into_error(profile))?;

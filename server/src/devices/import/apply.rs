@@ -151,10 +151,12 @@ async fn store_sales(
 ) -> Result<Option<SalesImport>, Failure> {
     let import_id = ids::row_id("imp")?;
     let mut tx = begin(app, &by.lender.lender_id).await?;
+    // The lender's compliance profile, read once in this transaction for every row.
+    let profile = crate::compliance::lender::profile_in(&mut tx, &by.lender.lender_id).await?;
     let mut errors = Errors::default();
     let mut devices = Vec::with_capacity(sales.len());
     for sale in sales {
-        match register::insert_in(&mut tx, now, by, &sale.prepared).await {
+        match register::insert_under(&mut tx, now, by, &sale.prepared, profile).await {
             Ok(registered) => {
                 stamp(&mut tx, &registered.device_id, 0, &import_id).await?;
                 devices.push(ImportedSale {
