@@ -14,7 +14,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::{EntitlementState, LockReason, NOTICE_FLOOR_S};
+use crate::protocol::{EntitlementState, LockReason, MAX_SAFE, NOTICE_FLOOR_S};
+
+/// A signed `lock_at` at the largest time of the protocol (2^53 − 1): no payment lock.
+pub const NO_PAYMENT_LOCK: i64 = MAX_SAFE as i64 - 1;
 
 /// How far the device is from ordinary use (§5). Ordered: time alone only ever moves up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -178,7 +181,13 @@ impl Steps {
         // Completing (paid in full): nothing is owed, so no payment steps; the offline lock
         // still applies, so a voided payment reaches a phone that stays away.
         let owed = input.release_at.is_none();
-        let overdue_at = owed.then(|| input.lock_at.max(ext));
+        // The largest time means no payment lock at all (§3.7: a profile that restricts but
+        // never locks in full signs it, as a completing device's server does, §3.5): no
+        // locked step, and no lock date on the notice page.
+        let overdue_at = owed
+            .then_some(input.lock_at)
+            .filter(|&lock_at| lock_at < NO_PAYMENT_LOCK)
+            .map(|lock_at| lock_at.max(ext));
         let restrict = input
             .ladder
             .restrict_at

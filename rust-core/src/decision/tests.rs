@@ -213,6 +213,46 @@ fn extreme_values_do_not_overflow() {
 }
 
 #[test]
+fn the_largest_lock_at_is_no_payment_lock_restricted_at_most() {
+    // A profile that restricts but never locks in full signs the largest time as lock_at.
+    let input = DecisionInput {
+        lock_at: NO_PAYMENT_LOCK,
+        offline_lock_after_s: None,
+        ladder: Ladder {
+            notice_at: 90 * DAY,
+            restrict_at: Some(95 * DAY),
+            notice_min_s: NOTICE_FLOOR_S,
+        },
+        notice: None,
+        ..active()
+    };
+    let notice = decide(&input, 91 * DAY, Some(91 * DAY));
+    assert_eq!(notice.level, Level::Notice);
+    assert_eq!(notice.restrict_from, Some(95 * DAY));
+    // No date the phone would be locked from: there is none.
+    assert_eq!(notice.lock_from, None);
+    let shown = DecisionInput {
+        notice: Some(NoticeSeen {
+            first_shown_at: 91 * DAY,
+            elapsed_s: 9 * DAY as u64,
+        }),
+        ..input
+    };
+    for t in [95 * DAY, 1_000 * DAY, NO_PAYMENT_LOCK, i64::MAX] {
+        let d = decide(&shown, t, Some(t));
+        assert_eq!(d.level, Level::Restricted, "at {t}");
+        assert!(!d.locked && d.lock_from.is_none());
+        assert_eq!(d.next_change, None, "nothing changes by time alone");
+    }
+    // One second less is an ordinary (very late) lock.
+    let late = DecisionInput {
+        lock_at: NO_PAYMENT_LOCK - 1,
+        ..shown
+    };
+    assert!(decide(&late, NO_PAYMENT_LOCK, Some(NO_PAYMENT_LOCK)).locked);
+}
+
+#[test]
 fn completing_is_unlocked_past_lock_at_and_says_when_it_is_released() {
     // Paid in full: the signed lock_at means nothing while release_at is present.
     let input = DecisionInput {
