@@ -100,7 +100,16 @@ async fn the_shipped_profiles_are_listed_without_a_key_and_permissive_is_the_def
         .iter()
         .map(|p| p["id"].as_str().expect("id"))
         .collect();
-    assert_eq!(ids, ["permissive", "in-rbi-draft", "br-ce", "ph-sec-mc18", "graded"]);
+    assert_eq!(
+        ids,
+        [
+            "permissive",
+            "in-rbi-draft",
+            "br-ce",
+            "ph-sec-mc18",
+            "graded"
+        ]
+    );
     for p in v["profiles"].as_array().expect("profiles") {
         assert!(p["sources"][0]["date"].is_string(), "{p}");
     }
