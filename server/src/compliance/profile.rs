@@ -34,8 +34,11 @@ pub struct Profile {
     pub screen: Screen,
 }
 
+/// A text a profile follows. Named `ComplianceSource` in the OpenAPI document: `Source` is
+/// the payment notification's (utoipa keeps one schema per name, silently).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ComplianceSource)]
 pub struct Source {
     pub title: String,
     /// `YYYY`, `YYYY-MM` or `YYYY-MM-DD`.

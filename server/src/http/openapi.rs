@@ -264,6 +264,31 @@ mod tests {
     /// Found by schemathesis: `reminders` was documented as any object, and a
     /// registration with `"reminders": {}` was answered 400 (`reminders.offsets_s: is
     /// required`) although it matched the document.
+    /// utoipa keeps one schema per name and silently drops the other: two types named alike
+    /// (a compliance profile's `Source` and a payment notification's) documented the
+    /// profiles' sources as the notification's enum, which api-fuzz caught as a 200 that
+    /// broke its own schema.
+    #[test]
+    fn types_named_alike_keep_their_own_schemas() {
+        let doc = doc();
+        let schemas = &doc["components"]["schemas"];
+        let source = &schemas["Source"];
+        assert!(
+            source.to_string().contains("mpesa"),
+            "the payment notification's source: {source}"
+        );
+        let compliance = &schemas["ComplianceSource"];
+        assert_eq!(compliance["type"], "object", "{compliance}");
+        for field in ["title", "date", "reference", "status"] {
+            assert!(compliance["properties"][field].is_object(), "{field}");
+        }
+        assert!(
+            doc.to_string()
+                .contains("#/components/schemas/ComplianceSource"),
+            "the profiles refer to it"
+        );
+    }
+
     #[test]
     fn the_reminder_policy_is_documented_field_for_field() {
         let doc = doc();
