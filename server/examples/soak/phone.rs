@@ -28,6 +28,10 @@ pub struct Accepted {
     pub seq: u64,
     /// The core's decision right after accepting it.
     pub locked: bool,
+    /// The decision wants a lock: locked, or held at the notice until the notice page has
+    /// been on the phone a day (§3.7) — which a soak of minutes never reaches, so a lock
+    /// the account calls for shows as this.
+    pub lock_wanted: bool,
 }
 
 pub fn now_ms() -> i64 {
@@ -123,6 +127,7 @@ impl Phone {
         Ok(Accepted {
             seq: e.seq,
             locked: decision.locked,
+            lock_wanted: decision.locked || decision.held_for_notice,
         })
     }
 }

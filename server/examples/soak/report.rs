@@ -195,7 +195,7 @@ impl Report {
             t.replays_after_loss
         );
         println!(
-            "wrong locks {}   (missed locks {}, decisions checked {}, of them locked {}; lender actions {}; \
+            "wrong locks {}   (missed locks {}, decisions checked {}, of them locking (locked or held at the notice) {}; lender actions {}; \
              devices left uncertain {})",
             t.wrong_locks,
             t.missed_locks,

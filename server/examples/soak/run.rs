@@ -341,17 +341,20 @@ fn answered(d: &mut Device, out: &Outgoing, body: &[u8]) {
                 return;
             }
             d.t.decisions += 1;
-            d.t.locked_decisions += u64::from(accepted.locked);
+            d.t.locked_decisions += u64::from(accepted.lock_wanted);
+            // The phone never locks before its notice has been on screen a day (§3.7): a
+            // lock the account calls for is a lock wanted (held at the notice); any lock
+            // or held lock it does not call for is a wrong one.
             let should = d.account.should_lock(&d.plan, now_ms() / 1000);
-            if accepted.locked != should {
-                if accepted.locked {
+            if accepted.lock_wanted != should || (accepted.locked && !should) {
+                if accepted.lock_wanted {
                     d.t.wrong_locks += 1;
                 } else {
                     d.t.missed_locks += 1;
                 }
                 d.t.note(format!(
-                    "device {} seq {}: locked {} but the account says {} ({:?})",
-                    d.idx, accepted.seq, accepted.locked, should, d.account
+                    "device {} seq {}: lock wanted {} but the account says {} ({:?})",
+                    d.idx, accepted.seq, accepted.lock_wanted, should, d.account
                 ));
             }
         }
