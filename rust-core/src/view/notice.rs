@@ -6,7 +6,7 @@
 use super::Payee;
 use crate::device::{DeviceState, Evaluation};
 use crate::error::Result;
-use crate::protocol::LockReason;
+use crate::protocol::{Entitlement, LockReason};
 
 /// Everything the notice page shows, texts picked for one locale.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,10 +44,22 @@ impl DeviceState {
     /// The notice page at `evaluation`, texts for `locale` (a BCP 47 tag; `_` is accepted
     /// too). [`crate::Error::NotEnrolled`] before enrollment.
     pub fn notice_page(&self, evaluation: &Evaluation, locale: &str) -> Result<NoticePage> {
-        let e = &self.enrolled()?.entitlement;
+        Ok(NoticePage::new(
+            &self.enrolled()?.entitlement,
+            evaluation,
+            locale,
+        ))
+    }
+}
+
+impl NoticePage {
+    /// The notice page of entitlement `e` at `evaluation`, texts for `locale`: what
+    /// [`DeviceState::notice_page`] shows on the phone, and what a lender's preview shows
+    /// from the same entitlement and decision without a phone's state.
+    pub fn new(e: &Entitlement, evaluation: &Evaluation, locale: &str) -> NoticePage {
         let ladder = e.ladder();
         let d = &evaluation.decision;
-        Ok(NoticePage {
+        NoticePage {
             evaluation: *evaluation,
             payee: Payee::new(e, locale),
             amount_due_minor: e.account.amount_due_minor,
@@ -61,6 +73,6 @@ impl DeviceState {
             payment_apps: ladder.payment_apps,
             essentials: ladder.essentials,
             message: e.message_for(locale).map(str::to_string),
-        })
+        }
     }
 }

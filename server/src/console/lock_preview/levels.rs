@@ -10,7 +10,7 @@ use finlock_core::clock::Reading;
 use finlock_core::decision::{Decision, Level};
 use finlock_core::device::Evaluation;
 use finlock_core::protocol::{Entitlement, LockReason};
-use finlock_core::view::{NoticePage, Payee};
+use finlock_core::view::NoticePage;
 
 use super::{Preview, Screen};
 use crate::console::i18n::Lang;
@@ -22,35 +22,21 @@ use crate::console::money_format;
 /// the first display is the phone's to know, so it is the decision's (`None` from the
 /// server's preview).
 pub fn page_of(e: &Entitlement, d: Decision, now: i64, locale: &str) -> NoticePage {
-    let ladder = e.ladder();
     let now_ms = now.saturating_mul(1000);
-    NoticePage {
-        evaluation: Evaluation {
-            reading: Reading {
-                now_ms,
-                verified_ms: Some(now_ms),
-                clock_jump_s: None,
-            },
-            decision: d,
+    let evaluation = Evaluation {
+        reading: Reading {
+            now_ms,
+            verified_ms: Some(now_ms),
+            clock_jump_s: None,
         },
-        payee: Payee::new(e, locale),
-        amount_due_minor: e.account.amount_due_minor,
-        currency: e.account.currency.clone(),
-        next_due: e.account.next_due,
-        restrict_from: d.restrict_from,
-        lock_from: d.lock_from,
-        reason: d.reason,
-        first_shown: d.notice_first_shown,
-        private_details: ladder.private_details,
-        payment_apps: ladder.payment_apps,
-        essentials: ladder.essentials,
-        message: e.message_for(locale).map(str::to_string),
-    }
+        decision: d,
+    };
+    NoticePage::new(e, &evaluation, locale)
 }
 
-/// A moment the page can name: `None` for the protocol's "never" (`lock_at` = 2^53 − 1,
-/// signed by profiles that never lock in full and for a phone paid in full), which the
-/// decision still reports as a lock moment, and which no calendar has.
+/// A moment the page can name: `None` for one no calendar has. The decision already gives
+/// no `lock_from` for the protocol's "never" (`lock_at` = 2^53 − 1, §5 rule 3); this only
+/// keeps a preview from printing a date jiff cannot represent.
 fn dated(t: Option<i64>) -> Option<i64> {
     t.filter(|t| jiff::Timestamp::from_second(*t).is_ok())
 }
