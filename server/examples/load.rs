@@ -21,7 +21,9 @@
 //! signing the answer. After the load phases the benchmark measures exactly that with
 //! ring, on one of the run's own check-in bodies and on an entitlement of the size the
 //! server answered with, in the same process and hour, and prints the server's CPU per
-//! check-in (its runtime's threads plus SQLite's) as a multiple of it.
+//! check-in (its runtime's threads plus SQLite's) as a multiple of it, and the server's
+//! CPU per `/healthz` (the HTTP stack, the runtime and one read, no signature) as the
+//! part of any request that signature work cannot remove.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -350,10 +352,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Arc::new(move |_t: usize, _i: usize| Some(http.get(&health_url)))
         };
         checkins.report("check-ins");
+        // The same connections against /healthz: what a request costs the server with no
+        // signature and no write — the HTTP stack, the kernel and one read through the pool.
+        let mut health_us = None;
         if !args.checkins_only {
-            drive(concurrency, Duration::from_secs(args.duration), make)
-                .await
-                .report("/healthz");
+            let before = thread_cpu();
+            let mut health = drive(concurrency, Duration::from_secs(args.duration), make).await;
+            let spent = cpu_delta(&before, &thread_cpu());
+            health.report("/healthz");
+            if health.ok > 0 {
+                let server_ms: f64 = spent
+                    .iter()
+                    .filter(|(group, _)| group != "client")
+                    .map(|(_, ms)| ms)
+                    .sum();
+                health_us = Some(server_ms * 1000.0 / health.ok as f64);
+            }
         }
         if checkins.ok > 0 && !cpu.is_empty() {
             let per_checkin = |ms: f64| ms * 1000.0 / checkins.ok as f64;
@@ -376,6 +390,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 floor.sign_us,
                 floor.total_us()
             );
+            if let Some(health_us) = health_us {
+                // Not a strict bound (a check-in writes, batched, where /healthz reads one
+                // by one), but the part of a check-in no signature work can remove.
+                println!(
+                    "server CPU per /healthz {health_us:.0} µs (HTTP, the runtime and one read through the pool; no signature, no write) = {:.2}× the floor beside it",
+                    health_us / floor.total_us()
+                );
+            }
             match pg_ms {
                 None => println!(
                     "server CPU per check-in {server_us:.0} µs (every thread but the client's) = {:.2}× the floor",

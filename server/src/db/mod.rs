@@ -322,6 +322,11 @@ async fn sqlite_pool(url: &str, connections: u32) -> Result<AnyPool> {
         .idle_timeout(None)
         .max_lifetime(None)
         .acquire_timeout(Duration::from_secs(10))
+        // No ping before each use: a SQLite connection is a file handle in this process
+        // that cannot drop like a socket, and sqlx's ping is a round trip to the
+        // connection's worker thread — one more thread hop per statement (a fifth of a
+        // check-in's database CPU). A broken file still fails the statement itself.
+        .test_before_acquire(false)
         .after_connect(|conn, _meta| {
             Box::pin(async move {
                 // WAL: readers do not block the writer. NORMAL: in WAL mode a commit
