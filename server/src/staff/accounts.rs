@@ -259,9 +259,10 @@ pub async fn accept_invitation(
     };
     events::append(&mut tx, &lender_id, now, actor, &event).await?;
     let staff = fetch(&mut tx, &lender_id, &staff_id).await?;
+    // Signed in at once, in the same transaction as the entry that says so.
+    let session = sessions::create_in(&mut tx, &staff_id, address, now).await?;
     tx.commit().await?;
     tracing::info!(lender_id = %lender_id, staff_id = %staff_id, "staff invitation accepted");
-    let session = sessions::create(db, &staff_id, address, now).await?;
     Ok(LoggedIn { staff, session })
 }
 
@@ -648,6 +649,12 @@ mod tests {
                 (
                     format!("staff:{}", invited.staff.staff_id),
                     "staff_invitation_accepted".to_string()
+                ),
+                // The later login with the password set (accepting signed in too, and
+                // its own entry says so).
+                (
+                    format!("staff:{}", invited.staff.staff_id),
+                    "staff_logged_in".to_string()
                 ),
             ]
         );

@@ -210,8 +210,9 @@ mod tests {
         login(&t.db, &attempt("ann@shop.example", new, None), 17)
             .await
             .unwrap();
-        let last = t.audit().await.pop().unwrap();
-        assert_eq!(last.1, "staff_password_changed");
+        let mut audit = t.audit().await;
+        assert_eq!(audit.pop().unwrap().1, "staff_logged_in");
+        assert_eq!(audit.pop().unwrap().1, "staff_password_changed");
     }
 
     #[tokio::test]

@@ -65,6 +65,17 @@ pub enum StaffEvent<'a> {
     TotpDisabled {
         staff_id: &'a str,
     },
+    /// Logged in to the console (with the second factor, when the account has one).
+    LoggedIn {
+        staff_id: &'a str,
+        second_factor: bool,
+    },
+    /// The right password with a wrong (or already used) second-factor code: someone
+    /// holds the password. Only after the right password, so the entry (a write the
+    /// answer would wait for) tells a guesser nothing about which emails have accounts.
+    SecondFactorRefused {
+        staff_id: &'a str,
+    },
 }
 
 impl StaffEvent<'_> {
@@ -82,6 +93,8 @@ impl StaffEvent<'_> {
             StaffEvent::PasswordReset { .. } => "staff_password_reset",
             StaffEvent::TotpEnabled { .. } => "staff_totp_enabled",
             StaffEvent::TotpDisabled { .. } => "staff_totp_disabled",
+            StaffEvent::LoggedIn { .. } => "staff_logged_in",
+            StaffEvent::SecondFactorRefused { .. } => "staff_second_factor_refused",
         }
     }
 
@@ -117,10 +130,15 @@ impl StaffEvent<'_> {
                 expires_at,
             } => json!({ "staff_id": staff_id, "sessions_ended": sessions_ended,
                 "expires_at": expires_at }),
+            StaffEvent::LoggedIn {
+                staff_id,
+                second_factor,
+            } => json!({ "staff_id": staff_id, "second_factor": second_factor }),
             StaffEvent::InvitationAccepted { staff_id }
             | StaffEvent::Enabled { staff_id }
             | StaffEvent::TotpEnabled { staff_id }
-            | StaffEvent::TotpDisabled { staff_id } => json!({ "staff_id": staff_id }),
+            | StaffEvent::TotpDisabled { staff_id }
+            | StaffEvent::SecondFactorRefused { staff_id } => json!({ "staff_id": staff_id }),
         }
     }
 }
@@ -199,6 +217,19 @@ mod tests {
             (
                 StaffEvent::TotpDisabled { staff_id: "stf-1" },
                 "staff_totp_disabled",
+                json!({ "staff_id": "stf-1" }),
+            ),
+            (
+                StaffEvent::LoggedIn {
+                    staff_id: "stf-1",
+                    second_factor: true,
+                },
+                "staff_logged_in",
+                json!({ "staff_id": "stf-1", "second_factor": true }),
+            ),
+            (
+                StaffEvent::SecondFactorRefused { staff_id: "stf-1" },
+                "staff_second_factor_refused",
                 json!({ "staff_id": "stf-1" }),
             ),
         ];

@@ -81,17 +81,32 @@ pub async fn login(db: &Db, attempt: &LoginAttempt<'_>, now: i64) -> Result<Logg
     if staff.disabled_at.is_some() {
         return Err(StaffError::Disabled);
     }
+    let second_factor = totp_secret.is_some();
     if let Some(secret) = totp_secret {
         let Some(code) = attempt.totp_code.filter(|c| !c.trim().is_empty()) else {
             return Err(StaffError::SecondFactorRequired);
         };
         if !use_code(db, &staff.staff_id, &secret, code, last_step, now).await? {
+            let mut tx = events::begin(db, &staff.lender_id).await?;
+            let event = StaffEvent::SecondFactorRefused {
+                staff_id: &staff.staff_id,
+            };
+            events::append(&mut tx, &staff.lender_id, now, staff.actor(), &event).await?;
+            tx.commit().await?;
             throttle::failed(db, &email, attempt.address, now).await?;
             return Err(StaffError::BadSecondFactor);
         }
     }
     throttle::succeeded(db, &email).await?;
-    let session = sessions::create(db, &staff.staff_id, attempt.address, now).await?;
+    // The session and its entry in the lender's log, together: no session unlogged.
+    let mut tx = events::begin(db, &staff.lender_id).await?;
+    let session = sessions::create_in(&mut tx, &staff.staff_id, attempt.address, now).await?;
+    let event = StaffEvent::LoggedIn {
+        staff_id: &staff.staff_id,
+        second_factor,
+    };
+    events::append(&mut tx, &staff.lender_id, now, staff.actor(), &event).await?;
+    tx.commit().await?;
     tracing::info!(lender_id = %staff.lender_id, staff_id = %staff.staff_id, "staff logged in");
     Ok(LoggedIn { staff, session })
 }
@@ -217,6 +232,100 @@ mod tests {
             .await
             .unwrap();
         assert!(ok.session.token.starts_with("fls_"));
+    }
+
+    /// The lender's log after `t`'s first `skip` entries: (actor, action, detail).
+    async fn audit_after(t: &Fixture, skip: usize) -> Vec<(String, String, serde_json::Value)> {
+        t.audit().await.into_iter().skip(skip).collect()
+    }
+
+    #[tokio::test]
+    async fn logins_and_refused_second_factors_are_in_the_lenders_log_and_guesses_are_not() {
+        let t = Fixture::new().await;
+        let ann = t.active_staff("ann@shop.example", Role::Agent).await;
+        let before = t.audit().await.len();
+        // Guesses, right or wrong email, leave nothing in the log (it would answer a
+        // guesser by its timing which emails have accounts).
+        for (email, pw) in [
+            ("ann@shop.example", "wrong password here"),
+            ("nobody@shop.example", PASSWORD),
+        ] {
+            login(&t.db, &attempt(email, pw, None), 100)
+                .await
+                .unwrap_err();
+        }
+        assert_eq!(audit_after(&t, before).await, []);
+        let ok = login(&t.db, &attempt("ann@shop.example", PASSWORD, None), 100)
+            .await
+            .unwrap();
+        let actor = format!("staff:{}", ann.staff_id);
+        assert_eq!(
+            audit_after(&t, before).await,
+            [(
+                actor.clone(),
+                "staff_logged_in".to_string(),
+                serde_json::json!({ "staff_id": ann.staff_id, "second_factor": false })
+            )]
+        );
+        // The session exists: the entry and the session were written together.
+        assert!(
+            super::session(&t.db, &ok.session.token, 100)
+                .await
+                .unwrap()
+                .is_some()
+        );
+
+        let now = 1_000_000;
+        let (bob, secret) = with_totp(&t, "bob@shop.example", now).await;
+        let before = t.audit().await.len();
+        let bob_actor = format!("staff:{}", bob.staff_id);
+        // No code yet: the form asks for one, nothing is logged.
+        login(&t.db, &attempt("bob@shop.example", PASSWORD, None), now)
+            .await
+            .unwrap_err();
+        assert_eq!(audit_after(&t, before).await, []);
+        let wrong = totp::format_code(totp::code_at_step(&secret, totp::step_at(now) + 9));
+        let refused = login(
+            &t.db,
+            &attempt("bob@shop.example", PASSWORD, Some(&wrong)),
+            now,
+        )
+        .await;
+        assert!(matches!(refused, Err(StaffError::BadSecondFactor)));
+        let later = now + 30;
+        let code = totp::format_code(totp::code_at_step(&secret, totp::step_at(later)));
+        login(
+            &t.db,
+            &attempt("bob@shop.example", PASSWORD, Some(&code)),
+            later,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            audit_after(&t, before).await,
+            [
+                (
+                    bob_actor.clone(),
+                    "staff_second_factor_refused".to_string(),
+                    serde_json::json!({ "staff_id": bob.staff_id })
+                ),
+                (
+                    bob_actor,
+                    "staff_logged_in".to_string(),
+                    serde_json::json!({ "staff_id": bob.staff_id, "second_factor": true })
+                ),
+            ]
+        );
+        // Nothing personal: no address, no email, no code.
+        let text = format!("{:?}", t.audit().await);
+        for word in [
+            "203.0.113.5",
+            "@shop.example",
+            wrong.as_str(),
+            code.as_str(),
+        ] {
+            assert!(!text.contains(word), "{word} in {text}");
+        }
     }
 
     #[tokio::test]

@@ -363,7 +363,12 @@ mod tests {
             .await
             .unwrap();
         login(&t.db, &a, now + 51).await.unwrap();
-        let last = t.audit().await.pop().unwrap();
+        let mut audit = t.audit().await;
+        assert_eq!(
+            audit.pop().unwrap().2,
+            serde_json::json!({ "staff_id": id, "second_factor": false })
+        );
+        let last = audit.pop().unwrap();
         assert_eq!(
             (last.0, last.1),
             (

@@ -141,16 +141,29 @@ pub async fn create(
     address: Option<&str>,
     now: i64,
 ) -> Result<NewSession> {
+    let mut tx = db.write.begin().await?;
+    let session = create_in(&mut tx, staff_id, address, now).await?;
+    tx.commit().await?;
+    Ok(session)
+}
+
+/// [`create`] inside `tx`: the session exists only if what else `tx` writes (a login's
+/// audit entry) does too.
+pub async fn create_in(
+    tx: &mut queries::Tx,
+    staff_id: &str,
+    address: Option<&str>,
+    now: i64,
+) -> Result<NewSession> {
     let token = ids::bearer_token(ids::SESSION_TOKEN_PREFIX)?;
     let expires_at = now + ABSOLUTE_S;
-    let mut tx = db.write.begin().await?;
     sqlx::query(
         "DELETE FROM staff_sessions WHERE staff_id = $1 AND (expires_at <= $2 OR last_seen_at <= $3)",
     )
     .bind(staff_id)
     .bind(now)
     .bind(now - IDLE_S)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     sqlx::query(
         "INSERT INTO staff_sessions (token_sha256, staff_id, created_at, last_seen_at, expires_at, address) \
@@ -161,9 +174,8 @@ pub async fn create(
     .bind(now)
     .bind(expires_at)
     .bind(address)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    tx.commit().await?;
     let csrf = csrf_token(&token);
     Ok(NewSession {
         token,
