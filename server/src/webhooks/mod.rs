@@ -17,6 +17,7 @@
 //! | [`worker`] | the loop `finlock serve` runs: woken by a commit, polling for other nodes' events |
 //! | [`scan`] | events found by time: a silent device, a phone locked for an overdue installment |
 //! | [`log`] | the lender's delivery log and redelivery of a dead one |
+//! | [`retention`] | how long finished deliveries and events are kept (30 days; dead ones 90) |
 //! | [`fanout`] | the in-process hook for entitlement changes (the wake-up push) |
 //! | [`metrics`] | delivered, failed and dead counters |
 
@@ -29,6 +30,7 @@ pub mod fanout;
 pub mod log;
 pub mod metrics;
 pub mod outbox;
+pub mod retention;
 pub mod scan;
 pub mod schedule;
 pub mod send;

@@ -1,6 +1,7 @@
 //! The delivery worker `finlock serve` runs (one per node): hands committed events to
-//! the in-process hooks ([`super::fanout`]), runs the [`super::scan`] now and then, and
-//! sends due deliveries, several at once, each claimed with a lease ([`super::claim`]).
+//! the in-process hooks ([`super::fanout`]), runs the [`super::scan`] now and then, prunes
+//! the outbox hourly ([`super::retention`]), and sends due deliveries, several at once,
+//! each claimed with a lease ([`super::claim`]).
 //!
 //! It looks when an event is appended in this process (and again a few milliseconds
 //! later, as the append precedes its commit), when an attempt ends (the device's next
@@ -16,13 +17,16 @@ use super::claim::{self, Claimed, Outcome};
 use super::endpoints::DELETED_ERROR;
 use super::schedule;
 use super::send::{self, Answer, Message};
-use super::{fanout, generation, notified, scan};
+use super::{fanout, generation, notified, retention, scan};
 use crate::app::App;
 
 /// Starts the worker on the current runtime.
 pub fn spawn(app: App) -> tokio::task::JoinHandle<()> {
     tokio::spawn(run(app))
 }
+
+/// How often a node removes finished deliveries past their keeping ([`retention`]).
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Re-looks after an in-process wake-up, in milliseconds.
 const AFTER_WAKE_MS: [u64; 4] = [5, 20, 80, 250];
@@ -43,6 +47,7 @@ async fn run(app: App) {
     let concurrency = settings.concurrency.max(1);
     let mut inflight: JoinSet<()> = JoinSet::new();
     let mut last_scan: Option<Instant> = None;
+    let mut last_prune: Option<Instant> = None;
     let mut quick: &[u64] = &[];
     while !app.db.write.is_closed() {
         let seen = generation();
@@ -52,6 +57,18 @@ async fn run(app: App) {
                 tracing::warn!(error = %e, "webhook scan failed");
             }
             last_scan = Some(Instant::now());
+        }
+        if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+            match retention::prune(&app.db, app.now()).await {
+                Ok(p) if p != retention::Pruned::default() => tracing::info!(
+                    deliveries = p.deliveries,
+                    events = p.events,
+                    "webhook outbox pruned"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "webhook outbox pruning failed"),
+            }
+            last_prune = Some(Instant::now());
         }
         let mut started = 0;
         let room = concurrency.saturating_sub(inflight.len());
