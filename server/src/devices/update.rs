@@ -392,6 +392,7 @@ pub async fn cancel(
     super::search::refresh_in(&mut tx, &device.device_id).await?;
     let event = AuditEvent::Cancelled { reason };
     audit::append(&mut tx, subject(device), now, by.actor, &event).await?;
+    crate::webhooks::record_audit(&mut tx, device, now, &event).await?;
     tx.commit().await?;
     app.devices.forget(&device.device_id);
     owned(app, &by.lender.lender_id, &device.device_id).await

@@ -101,6 +101,10 @@ pub enum Event<'a> {
     Released {
         reason: ReleaseReason,
     },
+    /// A sale cancelled before its phone enrolled: the device is released for good too
+    /// (`device.released`, reason `sale_cancelled`), so a lender's system that waits for
+    /// the enrollment stops waiting.
+    SaleCancelled,
     Extended {
         until: i64,
     },
@@ -143,6 +147,7 @@ impl<'a> Event<'a> {
             AuditEvent::Unlocked => Event::Unlocked,
             AuditEvent::Completing { release_at } => Event::Completing { release_at },
             AuditEvent::Released { reason } => Event::Released { reason },
+            AuditEvent::Cancelled { .. } => Event::SaleCancelled,
             AuditEvent::Extended { until, .. } => Event::Extended { until },
             AuditEvent::Rescheduled {
                 lock_at_before,
@@ -189,7 +194,7 @@ impl<'a> Event<'a> {
             Event::Locked { .. } => EventKind::Locked,
             Event::Unlocked => EventKind::Unlocked,
             Event::Completing { .. } => EventKind::Completing,
-            Event::Released { .. } => EventKind::Released,
+            Event::Released { .. } | Event::SaleCancelled => EventKind::Released,
             Event::Extended { .. } => EventKind::Extended,
             Event::Rescheduled { .. } => EventKind::Rescheduled,
             Event::Silent { .. } => EventKind::Silent,
@@ -214,6 +219,7 @@ impl<'a> Event<'a> {
                 ReleaseReason::PaidInFull => "paid_in_full",
                 ReleaseReason::LenderRequest => "lender_request",
             } }),
+            Event::SaleCancelled => json!({ "reason": "sale_cancelled" }),
             Event::Extended { until } => json!({ "until": until }),
             Event::Rescheduled {
                 lock_at_before,

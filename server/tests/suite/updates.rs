@@ -372,6 +372,28 @@ async fn cancelling_an_unenrolled_sale_frees_its_imei_and_kills_its_code() {
         last["detail"]["reason"],
         "customer returned the phone at the counter"
     );
+    // The lender's systems are told, in the same transaction: released for good, because
+    // the sale was cancelled (and the staff's free text stays in the audit log).
+    let events: Vec<(String, Value)> = {
+        use sqlx::Row;
+        sqlx::query(
+            "SELECT kind, payload FROM webhook_events WHERE device_id = $1 ORDER BY device_order",
+        )
+        .bind(&id)
+        .fetch_all(&s.handle.db().read)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let payload: String = r.get("payload");
+            (r.get("kind"), serde_json::from_str(&payload).unwrap())
+        })
+        .collect()
+    };
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].0, "device.released");
+    assert_eq!(events[0].1["data"]["reason"], "sale_cancelled");
+    assert!(!events[0].1.to_string().contains("counter"), "{events:?}");
 
     // The code no longer enrolls a phone.
     let mut phone = SimDevice::new(&s, &a);
