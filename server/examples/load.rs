@@ -361,12 +361,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let spent = cpu_delta(&before, &thread_cpu());
             health.report("/healthz");
             if health.ok > 0 {
-                let server_ms: f64 = spent
-                    .iter()
-                    .filter(|(group, _)| group != "client")
-                    .map(|(_, ms)| ms)
-                    .sum();
-                health_us = Some(server_ms * 1000.0 / health.ok as f64);
+                health_us = Some(server_ms(&spent) * 1000.0 / health.ok as f64);
             }
         }
         if checkins.ok > 0 && !cpu.is_empty() {
@@ -376,12 +371,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .map(|(group, ms)| format!("{group} {:.0} µs", per_checkin(*ms)))
                 .collect();
             println!("CPU per check-in by thread group: {}", per.join(", "));
-            // Every thread but the client's: a thread the server starts counts too.
-            let server_us: f64 = cpu
-                .iter()
-                .filter(|(group, _)| group != "client")
-                .map(|(_, ms)| per_checkin(*ms))
-                .sum();
+            let server_us = per_checkin(server_ms(&cpu));
             let request = bodies.first().and_then(|b| b.first()).cloned().unwrap_or_default();
             let floor = floor::measure(signing_input(&request), signing_input(&entitlement));
             println!(
@@ -632,6 +622,15 @@ fn postgres_cpu_ms(port: &str) -> f64 {
         .iter()
         .filter(|s| s.0 == postmaster || s.1 == postmaster)
         .map(|s| s.2 * 10.0)
+        .sum()
+}
+
+/// The CPU milliseconds of every thread group but the client's: a thread the server
+/// starts counts too.
+fn server_ms(cpu: &[(String, f64)]) -> f64 {
+    cpu.iter()
+        .filter(|(group, _)| group != "client")
+        .map(|(_, ms)| ms)
         .sum()
 }
 

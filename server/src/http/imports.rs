@@ -17,14 +17,18 @@ use crate::devices::import::apply::{self, Failure, PaymentsImport, SalesImport};
 use crate::devices::import::{MAX_BYTES, Rejected, RowError};
 use crate::error::{Error, PROBLEM_JSON, Problem};
 
+/// The routes (the bulk ones: they also get a longer deadline, [`super::deadline_for`]).
+pub const SALES_PATH: &str = "/v1/lender/imports/sales";
+pub const PAYMENTS_PATH: &str = "/v1/lender/imports/payments";
+
 pub fn router() -> Routes {
     Routes::default()
         .post(
-            "/v1/lender/imports/sales",
+            SALES_PATH,
             post(sales).layer(DefaultBodyLimit::max(MAX_BYTES)),
         )
         .post(
-            "/v1/lender/imports/payments",
+            PAYMENTS_PATH,
             post(payments).layer(DefaultBodyLimit::max(MAX_BYTES)),
         )
 }

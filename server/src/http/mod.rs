@@ -188,20 +188,25 @@ async fn deadline(
 }
 
 /// How many times the request limit a bulk import gets.
-pub const BULK_DEADLINE_FACTOR: u32 = 4;
+const BULK_DEADLINE_FACTOR: u32 = 4;
 
 /// The limit of one request: [`BULK_DEADLINE_FACTOR`] × `request` for posting a bulk
 /// import (the API's and the console's), `request` for everything else. An import is up
 /// to 10,000 rows in one all-or-nothing transaction, each row the full operation: 10,000
 /// payments took 38 s on PostgreSQL in a debug build here, against a 30 s limit meant
 /// for one sale or one payment.
-pub fn deadline_for(
+fn deadline_for(
     method: &axum::http::Method,
     path: &str,
     request: std::time::Duration,
 ) -> std::time::Duration {
     let bulk = *method == axum::http::Method::POST
-        && (path.starts_with("/v1/lender/imports/") || path == "/console/import");
+        && [
+            imports::SALES_PATH,
+            imports::PAYMENTS_PATH,
+            crate::console::import::PATH,
+        ]
+        .contains(&path);
     if bulk {
         request.saturating_mul(BULK_DEADLINE_FACTOR)
     } else {

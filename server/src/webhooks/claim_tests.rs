@@ -9,7 +9,9 @@ use proptest::prelude::*;
 use super::claim::{self, Outcome};
 use crate::db::Db;
 
-async fn db_with(devices: &[usize], endpoints: usize) -> Db {
+/// A lender `lnd-1` with `endpoints` endpoints (`whe-0`, …) and, per device, that many
+/// events with one pending delivery per endpoint.
+pub(super) async fn db_with(devices: &[usize], endpoints: usize) -> Db {
     let db = Db::connect("sqlite::memory:", 1).await.unwrap();
     sqlx::query(
         "INSERT INTO lenders (lender_id, name, phone, payment_url, api_key_sha256, jwks, created_at) \

@@ -42,50 +42,58 @@ pub async fn prune(db: &Db, now: i64) -> Result<Pruned> {
 }
 
 async fn prune_in_batches(db: &Db, now: i64, batch: i64, max_batches: usize) -> Result<Pruned> {
-    let mut pruned = Pruned::default();
     let delivered_before = now.saturating_sub(DELIVERED_KEEP_S);
     let dead_before = now.saturating_sub(DEAD_KEEP_S);
-    for (status, before) in [("delivered", delivered_before), ("dead", dead_before)] {
-        // Found by (status, created_at); a delivery redelivered since (its last attempt
-        // recent) is kept for its own period from then.
-        let sql = "DELETE FROM webhook_deliveries WHERE delivery_id IN (\
+    // Deliveries found by (status, created_at); one redelivered since (its last attempt
+    // recent) is kept for its own period from then.
+    let deliveries = |status: &str| {
+        format!(
+            "DELETE FROM webhook_deliveries WHERE delivery_id IN (\
              SELECT delivery_id FROM webhook_deliveries \
-             WHERE status = $1 AND created_at <= $2 \
-               AND COALESCE(last_attempt_at, created_at) <= $2 \
-             LIMIT $3)";
-        pruned.deliveries += repeat(db, max_batches, batch, |pool| {
-            sqlx::query(sql)
-                .bind(status)
-                .bind(before)
-                .bind(batch)
-                .execute(pool)
-        })
-        .await?;
-    }
-    let sql = "DELETE FROM webhook_events WHERE event_id IN (\
+             WHERE status = '{status}' AND created_at <= $1 \
+               AND COALESCE(last_attempt_at, created_at) <= $1 \
+             LIMIT $2)"
+        )
+    };
+    let events = "DELETE FROM webhook_events WHERE event_id IN (\
          SELECT ev.event_id FROM webhook_events ev \
          WHERE ev.created_at <= $1 AND ev.dispatched_at IS NOT NULL \
            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = ev.event_id) \
          LIMIT $2)";
-    pruned.events = repeat(db, max_batches, batch, |pool| {
-        sqlx::query(sql)
-            .bind(delivered_before)
-            .bind(batch)
-            .execute(pool)
-    })
+    let delivered = delete_in_batches(
+        db,
+        &deliveries("delivered"),
+        delivered_before,
+        batch,
+        max_batches,
+    )
     .await?;
-    Ok(pruned)
+    let dead = delete_in_batches(db, &deliveries("dead"), dead_before, batch, max_batches).await?;
+    // After the deliveries, so an event whose last one just went goes in this run.
+    let events = delete_in_batches(db, events, delivered_before, batch, max_batches).await?;
+    Ok(Pruned {
+        deliveries: delivered + dead,
+        events,
+    })
 }
 
-/// Runs one batch delete until it removes less than a full batch (or `max_batches` ran).
-async fn repeat<'p, F, Fut>(db: &'p Db, max_batches: usize, batch: i64, delete: F) -> Result<u64>
-where
-    F: Fn(&'p sqlx::AnyPool) -> Fut,
-    Fut: std::future::Future<Output = std::result::Result<sqlx::any::AnyQueryResult, sqlx::Error>>,
-{
+/// Runs `sql` (`$1` the cut-off, `$2` the batch) until it removes less than a full batch,
+/// at most `max_batches` times; how many rows it removed.
+async fn delete_in_batches(
+    db: &Db,
+    sql: &str,
+    before: i64,
+    batch: i64,
+    max_batches: usize,
+) -> Result<u64> {
     let mut total = 0;
     for _ in 0..max_batches {
-        let n = delete(&db.write).await?.rows_affected();
+        let n = sqlx::query(sql)
+            .bind(before)
+            .bind(batch)
+            .execute(&db.write)
+            .await?
+            .rows_affected();
         total += n;
         if n < u64::try_from(batch).unwrap_or(u64::MAX) {
             break;
@@ -104,23 +112,9 @@ mod tests {
     const DAY: i64 = 86_400;
     const NOW: i64 = 1_000 * DAY;
 
+    /// A lender `lnd-1` with one endpoint `whe-0` and no events yet.
     async fn db() -> Db {
-        let db = Db::connect("sqlite::memory:", 1).await.unwrap();
-        sqlx::query(
-            "INSERT INTO lenders (lender_id, name, phone, payment_url, api_key_sha256, jwks, created_at) \
-             VALUES ('lnd-1', 'L', '+1', 'https://p', 'h', '{}', 0)",
-        )
-        .execute(&db.write)
-        .await
-        .unwrap();
-        sqlx::query(
-            "INSERT INTO webhook_endpoints (endpoint_id, lender_id, url, events, secret, created_at) \
-             VALUES ('whe-1', 'lnd-1', 'https://h', '*', 'whsec_AA==', 0)",
-        )
-        .execute(&db.write)
-        .await
-        .unwrap();
-        db
+        crate::webhooks::claim_tests::db_with(&[], 1).await
     }
 
     /// An event `id` of `device` numbered `order`, created `age_days` ago.
@@ -153,7 +147,7 @@ mod tests {
         sqlx::query(
             "INSERT INTO webhook_deliveries (delivery_id, event_id, endpoint_id, lender_id, \
              device_id, device_order, status, next_attempt_at, created_at, last_attempt_at) \
-             VALUES ($1, $2, 'whe-1', 'lnd-1', $3, $4, $5, 0, $6, $7)",
+             VALUES ($1, $2, 'whe-0', 'lnd-1', $3, $4, $5, 0, $6, $7)",
         )
         .bind(format!("dlv-{event}"))
         .bind(event)
@@ -198,30 +192,25 @@ mod tests {
             delivery(&db, id, &device, 1, status, age, tried).await;
         }
         let pruned = prune(&db, NOW).await.unwrap();
+        let kept = [
+            "dead-45",
+            "delivered-recent",
+            "delivered-redelivered",
+            "pending-old",
+            "pending-untried",
+        ];
         assert_eq!(
             ids(
                 &db,
                 "SELECT event_id FROM webhook_deliveries ORDER BY event_id"
             )
             .await,
-            [
-                "dead-45",
-                "delivered-recent",
-                "delivered-redelivered",
-                "pending-old",
-                "pending-untried"
-            ]
+            kept
         );
         // Their events go with the last of their deliveries.
         assert_eq!(
             ids(&db, "SELECT event_id FROM webhook_events ORDER BY event_id").await,
-            [
-                "dead-45",
-                "delivered-recent",
-                "delivered-redelivered",
-                "pending-old",
-                "pending-untried"
-            ]
+            kept
         );
         assert_eq!(
             pruned,
